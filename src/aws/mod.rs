@@ -1,0 +1,157 @@
+//! The only module that speaks to AWS. One `SdkConfig` with one HTTP client builds every
+//! client; the rest of orgguard sees typed results and [`AwsError`]s, never SDK types.
+
+mod credentials;
+mod guardduty;
+mod organizations;
+
+use std::time::Duration;
+
+use aws_config::identity::IdentityCache;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region as SdkRegion, SdkConfig};
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+pub use guardduty::GuardDuty;
+pub use organizations::OrgAccount;
+
+use crate::model::{AccountId, Partition, Region};
+
+/// How to reach AWS: endpoint override (emulator, VPC endpoint) and the retry budget.
+#[derive(Clone, Debug)]
+pub struct ConnectOptions {
+    pub endpoint_url: Option<String>,
+    pub max_attempts: u32,
+}
+
+/// Who runs orgguard: the management account's identity.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub account: AccountId,
+    pub arn: String,
+    pub partition: Partition,
+}
+
+/// An AWS call that failed, with the operation and AWS's error code.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, thiserror::Error)]
+#[error("{operation}: {code}: {message}")]
+pub struct AwsError {
+    pub operation: &'static str,
+    pub code: String,
+    pub message: String,
+}
+
+impl AwsError {
+    /// A call into a region the account has not enabled (opt-in regions).
+    pub fn is_region_not_enabled(&self) -> bool {
+        self.code == "UnrecognizedClientException"
+    }
+
+    fn from_sdk<E, R>(operation: &'static str, error: SdkError<E, R>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        let (code, message) = match &error {
+            SdkError::ServiceError(service) => {
+                let inner = service.err();
+                (
+                    inner.code().unwrap_or("Unknown").to_owned(),
+                    inner.message().map_or_else(|| inner.to_string(), str::to_owned),
+                )
+            }
+            SdkError::TimeoutError(_) => ("Timeout".to_owned(), "the call timed out".to_owned()),
+            SdkError::DispatchFailure(_) => ("DispatchFailure".to_owned(), error_chain(&error)),
+            _ => ("ClientError".to_owned(), error_chain(&error)),
+        };
+        Self { operation, code, message }
+    }
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// The connection to AWS from the management account.
+#[derive(Clone, Debug)]
+pub struct Aws {
+    base: SdkConfig,
+    pub caller: Caller,
+}
+
+/// Where global services (Organizations, STS) are called when no region is configured.
+const HOME_REGION: &str = "us-east-1";
+
+impl Aws {
+    pub async fn connect(options: &ConnectOptions) -> Result<Self, AwsError> {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(RetryConfig::standard().with_max_attempts(options.max_attempts))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(10))
+                    .operation_attempt_timeout(Duration::from_secs(60))
+                    .build(),
+            );
+        if let Some(url) = &options.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        let mut base = loader.load().await;
+        if base.region().is_none() {
+            base = base.to_builder().region(SdkRegion::new(HOME_REGION)).build();
+        }
+        let caller = credentials::caller_identity(&base).await?;
+        Ok(Self { base, caller })
+    }
+
+    /// A session in `account`: the caller's own credentials for the management account,
+    /// otherwise `role` assumed (once, refreshed before it expires) and shared by all regions.
+    pub fn session(&self, account: &AccountId, role: &str, external_id: Option<&str>) -> AccountSession {
+        if *account == self.caller.account {
+            return AccountSession { account: account.clone(), config: self.base.clone(), assumed: None };
+        }
+        let role_arn = format!("arn:{}:iam::{}:role/{}", self.caller.partition.name(), account, role);
+        let provider = credentials::AssumedRole::new(&self.base, role_arn, external_id.map(str::to_owned));
+        let config = self
+            .base
+            .to_builder()
+            .credentials_provider(SharedCredentialsProvider::new(provider.clone()))
+            .identity_cache(IdentityCache::no_cache())
+            .build();
+        AccountSession { account: account.clone(), config, assumed: Some(provider) }
+    }
+}
+
+/// Credentials in one account, and clients built from them per region.
+#[derive(Clone, Debug)]
+pub struct AccountSession {
+    pub account: AccountId,
+    config: SdkConfig,
+    assumed: Option<credentials::AssumedRole>,
+}
+
+impl AccountSession {
+    /// Assume the role now, so that a denied role is reported once for the account.
+    pub async fn ready(&self) -> Result<(), AwsError> {
+        match &self.assumed {
+            Some(provider) => provider.credentials().await.map(drop),
+            None => Ok(()),
+        }
+    }
+
+    pub fn guardduty(&self, region: &Region) -> GuardDuty {
+        let config = aws_sdk_guardduty::config::Builder::from(&self.config)
+            .region(SdkRegion::new(region.as_str().to_owned()))
+            .build();
+        GuardDuty::new(aws_sdk_guardduty::Client::from_conf(config))
+    }
+}

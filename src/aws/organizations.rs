@@ -1,0 +1,70 @@
+//! Organizations, from the management account: the accounts and the OUs they sit in.
+
+use super::{Aws, AwsError};
+use crate::model::AccountId;
+
+/// A member of the organization as ListAccounts reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrgAccount {
+    pub id: AccountId,
+    pub name: String,
+    /// ACTIVE, SUSPENDED, PENDING_CLOSURE, or a status this version does not know.
+    pub status: String,
+}
+
+impl Aws {
+    fn organizations(&self) -> aws_sdk_organizations::Client {
+        aws_sdk_organizations::Client::new(&self.base)
+    }
+
+    /// Every account of the organization, all pages.
+    pub async fn list_accounts(&self) -> Result<Vec<OrgAccount>, AwsError> {
+        let pages: Vec<_> = self
+            .organizations()
+            .list_accounts()
+            .into_paginator()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| AwsError::from_sdk("organizations:ListAccounts", e))?;
+        Ok(pages
+            .iter()
+            .flat_map(|page| page.accounts())
+            .filter_map(|a| {
+                Some(OrgAccount {
+                    id: AccountId::parse(a.id()?).ok()?,
+                    name: a.name().unwrap_or_default().to_owned(),
+                    status: a.status().map_or("UNKNOWN", |s| s.as_str()).to_owned(),
+                })
+            })
+            .collect())
+    }
+
+    /// The accounts in an OU and in every OU below it.
+    pub async fn accounts_under_ou(&self, ou: &str) -> Result<Vec<AccountId>, AwsError> {
+        let client = self.organizations();
+        let mut pending = vec![ou.to_owned()];
+        let mut accounts = Vec::new();
+        while let Some(parent) = pending.pop() {
+            let direct: Vec<_> = client
+                .list_accounts_for_parent()
+                .parent_id(&parent)
+                .into_paginator()
+                .send()
+                .try_collect()
+                .await
+                .map_err(|e| AwsError::from_sdk("organizations:ListAccountsForParent", e))?;
+            accounts.extend(direct.iter().flat_map(|page| page.accounts()).filter_map(|a| AccountId::parse(a.id()?).ok()));
+            let children: Vec<_> = client
+                .list_organizational_units_for_parent()
+                .parent_id(&parent)
+                .into_paginator()
+                .send()
+                .try_collect()
+                .await
+                .map_err(|e| AwsError::from_sdk("organizations:ListOrganizationalUnitsForParent", e))?;
+            pending.extend(children.iter().flat_map(|page| page.organizational_units()).filter_map(|ou| ou.id().map(str::to_owned)));
+        }
+        Ok(accounts)
+    }
+}

@@ -1,0 +1,64 @@
+//! What happened to each target: the record that progress, summaries and exit codes read.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::aws::AwsError;
+use crate::diff::Change;
+use crate::model::Target;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum SkipReason {
+    ExcludedByPlan,
+    ExcludedOu,
+    AccountNotActive { status: String },
+    RegionNotEnabled,
+}
+
+impl fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::ExcludedByPlan => f.write_str("excluded by the plan"),
+            Self::ExcludedOu => f.write_str("in an OU the plan excludes"),
+            Self::AccountNotActive { status } => write!(f, "account is {status}"),
+            Self::RegionNotEnabled => f.write_str("region not enabled"),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Status {
+    /// Already as planned.
+    Unchanged,
+    /// Changes made.
+    Applied,
+    /// Dry run: changes that a rollout would make.
+    Planned,
+    Skipped(SkipReason),
+    /// Stopped at this AWS call; changes before it were made.
+    Failed(AwsError),
+}
+
+impl Status {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Unchanged => "unchanged",
+            Self::Applied => "applied",
+            Self::Planned => "planned",
+            Self::Skipped(_) => "skipped",
+            Self::Failed(_) => "failed",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TargetResult {
+    pub target: Target,
+    #[serde(flatten)]
+    pub status: Status,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<Change>,
+}

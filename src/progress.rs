@@ -1,0 +1,68 @@
+//! Progress while a run works: a bar on a terminal, plain lines otherwise (cron, CI, pipes).
+
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::outcome::{Status, TargetResult};
+
+pub struct Progress {
+    bar: ProgressBar,
+    plain: bool,
+    total: u64,
+    started: Instant,
+    changed: AtomicU64,
+    failed: AtomicU64,
+}
+
+impl Progress {
+    pub fn new(total: u64) -> Self {
+        let plain = !std::io::stdout().is_terminal();
+        let bar = if plain {
+            ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden())
+        } else {
+            let bar = ProgressBar::new(total);
+            bar.set_style(
+                ProgressStyle::with_template("{bar:40} {pos}/{len} targets {per_sec} {msg} [{elapsed_precise}]")
+                    .expect("the template is valid"),
+            );
+            bar
+        };
+        Self { bar, plain, total, started: Instant::now(), changed: AtomicU64::new(0), failed: AtomicU64::new(0) }
+    }
+
+    pub fn target_done(&self, result: &TargetResult) {
+        self.advance(result, 1);
+    }
+
+    /// An account that could not be entered: all its regions are done at once.
+    pub fn account_failed(&self, result: &TargetResult, regions: usize) {
+        self.advance(result, regions as u64);
+    }
+
+    fn advance(&self, result: &TargetResult, targets: u64) {
+        if matches!(result.status, Status::Applied | Status::Planned) {
+            self.changed.fetch_add(result.changes.len() as u64, Ordering::Relaxed);
+        }
+        if let Status::Failed(error) = &result.status {
+            self.failed.fetch_add(1, Ordering::Relaxed);
+            self.bar.suspend(|| eprintln!("failed: {} {error}", result.target));
+        }
+        let before = self.bar.position();
+        self.bar.inc(targets);
+        let (changed, failed) = (self.changed.load(Ordering::Relaxed), self.failed.load(Ordering::Relaxed));
+        self.bar.set_message(format!("{changed} changes, {failed} failures"));
+        let step = (self.total / 10).max(1);
+        if self.plain && (before / step != (before + targets) / step || before + targets == self.total) {
+            let done = before + targets;
+            let rate = done as f64 / self.started.elapsed().as_secs_f64().max(0.001);
+            eprintln!("progress: {done}/{} targets, {changed} changes, {failed} failures, {rate:.0} targets/s", self.total);
+        }
+    }
+
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}

@@ -1,0 +1,122 @@
+//! A run's results for people (changes grouped by kind, a summary table, the failures)
+//! and for machines (`--summary-json`).
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use serde::Serialize;
+
+use crate::outcome::{Status, TargetResult};
+
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    pub command: &'static str,
+    pub dry_run: bool,
+    pub accounts: usize,
+    pub regions: usize,
+    /// accounts x regions, before skips.
+    pub targets: usize,
+    pub by_status: BTreeMap<&'static str, usize>,
+    pub changes_by_kind: BTreeMap<&'static str, usize>,
+    pub failures: usize,
+    pub elapsed_seconds: f64,
+    pub results: Vec<TargetResult>,
+}
+
+impl Summary {
+    pub fn new(command: &'static str, dry_run: bool, accounts: usize, regions: usize, results: Vec<TargetResult>) -> Self {
+        let mut by_status = BTreeMap::new();
+        let mut changes_by_kind = BTreeMap::new();
+        for result in &results {
+            *by_status.entry(result.status.label()).or_insert(0) += 1;
+            for change in &result.changes {
+                *changes_by_kind.entry(change.kind()).or_insert(0) += 1;
+            }
+        }
+        Self {
+            command,
+            dry_run,
+            accounts,
+            regions,
+            targets: accounts * regions,
+            failures: by_status.get("failed").copied().unwrap_or(0),
+            by_status,
+            changes_by_kind,
+            elapsed_seconds: 0.0,
+            results,
+        }
+    }
+
+    pub fn has_failures(&self) -> bool {
+        self.failures > 0
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let mut groups: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for result in &self.results {
+            for change in &result.changes {
+                groups.entry(change.kind()).or_default().push(format!("  {:<28} {change}", result.target.to_string()));
+            }
+        }
+        if groups.is_empty() {
+            out.push_str("No changes: every target matches the plan.\n");
+        }
+        for (kind, lines) in &groups {
+            let _ = writeln!(out, "{kind} ({}{}):", lines.len(), if self.dry_run { ", would change" } else { "" });
+            for line in lines {
+                let _ = writeln!(out, "{line}");
+            }
+        }
+        let skipped: Vec<_> = self.results.iter().filter_map(|r| match &r.status {
+            Status::Skipped(reason) => Some(format!("  {:<28} {reason}", r.target.to_string())),
+            _ => None,
+        }).collect();
+        if !skipped.is_empty() {
+            let _ = writeln!(out, "skipped ({}):", skipped.len());
+            for line in &skipped {
+                let _ = writeln!(out, "{line}");
+            }
+        }
+        let failed: Vec<_> = self.results.iter().filter_map(|r| match &r.status {
+            Status::Failed(e) => Some(format!(
+                "  {:<28} {:<32} {:<28} {}",
+                r.target.to_string(),
+                e.operation,
+                e.code,
+                e.message
+            )),
+            _ => None,
+        }).collect();
+        if !failed.is_empty() {
+            let _ = writeln!(out, "failed ({}):\n  {:<28} {:<32} {:<28} message", failed.len(), "account/region", "operation", "error code");
+            for line in &failed {
+                let _ = writeln!(out, "{line}");
+            }
+        }
+
+        let _ = writeln!(
+            out,
+            "\n{}{}: {} accounts x {} regions = {} targets, {:.1}s",
+            self.command,
+            if self.dry_run { " (dry run)" } else { "" },
+            self.accounts,
+            self.regions,
+            self.targets,
+            self.elapsed_seconds
+        );
+        let _ = writeln!(out, "  {:<12} {:>8}", "status", "results");
+        for (status, count) in &self.by_status {
+            let _ = writeln!(out, "  {status:<12} {count:>8}");
+        }
+        let total_changes: usize = self.changes_by_kind.values().sum();
+        let kinds: Vec<_> = self.changes_by_kind.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        let _ = writeln!(
+            out,
+            "  {}: {total_changes}{}",
+            if self.dry_run { "changes a rollout would make" } else { "changes made" },
+            if kinds.is_empty() { String::new() } else { format!(" ({})", kinds.join(", ")) }
+        );
+        out
+    }
+}
