@@ -284,8 +284,16 @@ impl Plan {
     pub fn parse(text: &str, path: &Path) -> Result<Self, PlanError> {
         let deserializer = toml::Deserializer::parse(text).map_err(|e| invalid(text, path, "(file)", &e))?;
         let plan: Plan = serde_path_to_error::deserialize(deserializer).map_err(|e| {
-            let field = e.path().to_string();
-            invalid(text, path, &field, e.inner())
+            let error = e.inner();
+            let mut field = e.path().to_string().replace(".$__serde_spanned_private_value", "");
+            // A map key that is not a plain string (a feature name) shows as `?`: name it.
+            if let (Some(stem), Some(span)) = (field.strip_suffix(".?"), error.span()) {
+                let line = text[..span.start].rsplit('\n').next().unwrap_or_default();
+                let key = line.split('=').next().unwrap_or_default().trim();
+                let key = if key.is_empty() { &text[span] } else { key };
+                field = format!("{stem}.{key}");
+            }
+            invalid(text, path, &field, error)
         })?;
         plan.check(text, path)?;
         Ok(plan)
@@ -359,5 +367,65 @@ impl fmt::Display for AutoEnable {
             Self::All => "ALL",
             Self::None => "NONE",
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_plan_reproduces_the_seed() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/example.toml");
+        let plan = Plan::load(&path).expect("plans/example.toml is valid");
+        assert_eq!(plan.organization.member_role, "OrganizationAccountAccessRole");
+        assert_eq!(plan.organization.regions, RegionSelection::All);
+        let detector = plan.detector.settings();
+        assert!(detector.enabled);
+        assert_eq!(detector.frequency, Frequency::SixHours);
+        assert_eq!(
+            detector.features,
+            BTreeMap::from([
+                (Feature::S3DataEvents, true),
+                (Feature::EbsMalwareProtection, true),
+                (Feature::EksAuditLogs, false),
+            ])
+        );
+        let n = plan.notifications.expect("notifications");
+        assert_eq!((n.topic.as_str(), n.display_name.as_deref()), ("guardduty-finding", Some("put-slack")));
+        assert_eq!(n.tags, BTreeMap::from([("Name".to_owned(), "guardduty-finding".to_owned())]));
+        assert_eq!((n.role.as_str(), n.policy.as_str()), ("eventbridge_to_sns", "EventBridgePublishGuarddutyFinding"));
+        let rules: Vec<_> = n.rules.iter().map(|r| (r.name.get_ref().as_str(), r.target_id.as_str())).collect();
+        assert_eq!(
+            rules,
+            [("guardduty-finding", "guardduty-finding"), ("gdu-finding-archive-api", "guardduty-archive-notification")]
+        );
+        assert_eq!(
+            n.rules[1].event_pattern.0,
+            serde_json::json!({
+                "source": ["aws.guardduty"],
+                "detail-type": ["AWS API Call via CloudTrail"],
+                "detail": {"eventSource": ["guardduty.amazonaws.com"], "eventName": ["ArchiveFindings", "UpdateFindingsFeedback"]}
+            })
+        );
+    }
+
+    #[test]
+    fn defaults_fill_what_a_minimal_plan_leaves_out() {
+        let text = "[organization]\nregions = \"all\"\n[detector]\nfinding_publishing_frequency = \"ONE_HOUR\"\n";
+        let plan = Plan::parse(text, Path::new("p.toml")).expect("valid");
+        assert_eq!(plan.organization.member_role, "OrganizationAccountAccessRole");
+        assert!(plan.organization.include_management_account);
+        assert!(plan.detector.enable);
+        assert!(plan.detector.features.get_ref().is_empty());
+        assert_eq!((plan.limits.concurrency, plan.limits.max_attempts), (64, 8));
+        assert!(plan.admin.is_none() && plan.notifications.is_none());
+    }
+
+    #[test]
+    fn line_and_column_count_from_one() {
+        assert_eq!(line_column("a\nbc\nd", 0), (1, 1));
+        assert_eq!(line_column("a\nbc\nd", 3), (2, 2));
+        assert_eq!(line_column("a\nbc\nd", 5), (3, 1));
     }
 }

@@ -30,6 +30,7 @@ from moto.organizations.models import organizations_backends
 from werkzeug.serving import make_server
 
 import guardduty_ext
+import guardduty_org
 
 MANAGEMENT_ACCOUNT = DEFAULT_ACCOUNT_ID
 REGIONAL_SERVICES = {"guardduty", "sns", "events"}
@@ -206,7 +207,7 @@ def aws_error(environ, start_response, service: str, status: int, code: str, mes
 
 
 def control(world: World, environ, start_response):
-    """The test API: GET counts, state; POST counts/reset, faults, detector."""
+    """The test API: GET counts, state, guardduty-org; POST counts/reset, faults, detector."""
     method, path = environ["REQUEST_METHOD"], environ["PATH_INFO"]
     body = read_body(environ)
     request = json.loads(body) if body else {}
@@ -219,6 +220,8 @@ def control(world: World, environ, start_response):
             result = {}
         elif method == "GET" and path == "/_orgguard/state":
             result = {"detectors": guardduty_ext.all_detectors()}
+        elif method == "GET" and path == "/_orgguard/guardduty-org":
+            result = guardduty_org.organization_state()
         elif method == "POST" and path == "/_orgguard/faults":
             apply_faults(world, request)
             result = {}

@@ -125,6 +125,7 @@ def create_detector(self, *args: Any, **kwargs: Any) -> str:
 def install() -> None:
     models.Detector = Detector
     models.GuardDutyBackend.create_detector = create_detector
+    __import__("guardduty_org").install()  # imported here: guardduty_org imports this module
 
 
 def all_detectors() -> dict[str, dict[str, list[dict]]]:

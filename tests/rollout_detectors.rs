@@ -1,0 +1,144 @@
+//! `orgguard rollout` on the emulator: detectors everywhere, idempotent, dry run inert,
+//! failures kept to their target. State is read from the emulator's backend.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+
+fn assert_plan_detector(emulator: &Emulator, account: &str, region: &str) {
+    let detectors = emulator.detectors(account, region);
+    assert_eq!(detectors.len(), 1, "{account}/{region} has exactly one detector: {detectors:?}");
+    let d = &detectors[0];
+    assert_eq!(d["status"], "ENABLED", "{account}/{region}");
+    assert_eq!(d["finding_publishing_frequency"], "SIX_HOURS", "{account}/{region}");
+    assert_eq!(d["features"]["S3_DATA_EVENTS"], "ENABLED", "{account}/{region}");
+    assert_eq!(d["features"]["EBS_MALWARE_PROTECTION"], "ENABLED", "{account}/{region}");
+    assert_eq!(d["features"]["EKS_AUDIT_LOGS"], "DISABLED", "{account}/{region}");
+}
+
+#[test]
+fn rollout_of_20_accounts_by_3_regions_is_complete_idempotent_and_dry_run_is_inert() {
+    let emulator = Emulator::start(&["--accounts", "20"]);
+    let (_dir, plan) = plan_file(THREE_REGION_PLAN);
+    let plan = path_str(&plan);
+    let accounts: Vec<String> = (1..=20).map(member).chain([MANAGEMENT.to_owned()]).collect();
+
+    let dry = emulator.orgguard(&["rollout", "--plan", plan, "--dry-run"]);
+    assert_eq!(dry.code(), 0, "{}", dry.stderr());
+    assert_eq!(emulator.mutating_calls(), 0, "a dry run makes no mutating call");
+    assert!(emulator.get("state")["detectors"].as_object().unwrap().is_empty());
+    assert!(dry.stdout().contains("create detector (63, would change)"), "{}", dry.stdout());
+    assert!(dry.stdout().contains("21 accounts x 3 regions = 63 targets"), "{}", dry.stdout());
+
+    emulator.reset_counts();
+    let first = emulator.orgguard(&["rollout", "--plan", plan]);
+    assert_eq!(first.code(), 0, "{}", first.stderr());
+    for account in &accounts {
+        for region in REGIONS {
+            assert_plan_detector(&emulator, account, region);
+        }
+    }
+    assert_eq!(emulator.calls("CreateDetector", None), 63);
+    assert_eq!(emulator.calls("AssumeRole", None), 20, "one session per member account, shared by its regions");
+
+    emulator.reset_counts();
+    let second = emulator.orgguard(&["rollout", "--plan", plan]);
+    assert_eq!(second.code(), 0, "{}", second.stderr());
+    assert_eq!(emulator.mutating_calls(), 0, "a second run changes nothing");
+    assert!(second.stdout().contains("No changes"), "{}", second.stdout());
+
+    emulator.reset_counts();
+    let dry_again = emulator.orgguard(&["rollout", "--plan", plan, "--dry-run"]);
+    assert_eq!(dry_again.code(), 0);
+    assert_eq!(emulator.mutating_calls(), 0);
+}
+
+#[test]
+fn a_denied_role_and_a_disabled_region_fail_or_skip_only_their_targets() {
+    let emulator = Emulator::start(&[
+        "--accounts", "6", "--role-missing", "2", "--region-disabled", "3:eu-west-1", "--suspended", "4",
+    ]);
+    let (dir, plan) = plan_file(THREE_REGION_PLAN);
+    let summary_path = dir.path().join("summary.json");
+    let run = emulator.orgguard(&["rollout", "--plan", path_str(&plan), "--summary-json", path_str(&summary_path)]);
+    assert_eq!(run.code(), 1, "a failed target makes the exit code non-zero");
+    let stdout = run.stdout();
+    assert!(
+        stdout.lines().any(|l| l.contains(&member(2)) && l.contains("sts:AssumeRole") && l.contains("AccessDenied")),
+        "{stdout}"
+    );
+
+    let summary: Value = serde_json::from_str(&std::fs::read_to_string(&summary_path).unwrap()).unwrap();
+    let result = |account: &str, region: Option<&str>| -> Value {
+        summary["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["target"]["account"] == account && r["target"]["region"] == json!(region))
+            .cloned()
+            .unwrap_or_else(|| panic!("no result for {account}/{region:?}"))
+    };
+    let denied = result(&member(2), None);
+    assert_eq!(denied["status"], "failed");
+    assert_eq!(denied["operation"], "sts:AssumeRole");
+    assert_eq!(denied["code"], "AccessDenied");
+    assert_eq!(result(&member(3), Some("eu-west-1"))["reason"], "region_not_enabled");
+    assert_eq!(result(&member(4), None)["reason"], "account_not_active");
+    assert_eq!(summary["failures"], 1);
+
+    for (account, region) in [(2, "us-east-1"), (3, "eu-west-1"), (4, "us-east-1")] {
+        assert!(emulator.detectors(&member(account), region).is_empty(), "{account}/{region} untouched");
+    }
+    for account in [1, 3, 5, 6] {
+        for region in REGIONS {
+            if (account, region) != (3, "eu-west-1") {
+                assert_plan_detector(&emulator, &member(account), region);
+            }
+        }
+    }
+}
+
+#[test]
+fn an_existing_detector_is_updated_in_place_and_unplanned_features_are_left_alone() {
+    let emulator = Emulator::start(&["--accounts", "2"]);
+    let id = emulator.post(
+        "detector",
+        json!({
+            "account": member(1), "region": "eu-west-1", "frequency": "FIFTEEN_MINUTES",
+            "features": {"S3_DATA_EVENTS": false, "EKS_AUDIT_LOGS": true, "RDS_LOGIN_EVENTS": true},
+        }),
+    )["detectorId"]
+        .clone();
+    let (_dir, plan) = plan_file(THREE_REGION_PLAN);
+    let run = emulator.orgguard(&["rollout", "--plan", path_str(&plan)]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+
+    let target = Some((member(1), "eu-west-1"));
+    let target = target.as_ref().map(|(a, r)| (a.as_str(), *r));
+    assert_eq!(emulator.calls("CreateDetector", target), 0, "never a second detector");
+    assert_eq!(emulator.calls("UpdateDetector", target), 1);
+    assert_plan_detector(&emulator, &member(1), "eu-west-1");
+    let detector = &emulator.detectors(&member(1), "eu-west-1")[0];
+    assert_eq!(detector["id"], id, "the same detector, updated");
+    assert_eq!(detector["features"]["RDS_LOGIN_EVENTS"], "ENABLED", "a feature the plan does not name is kept");
+    assert!(run.stdout().contains("frequency FIFTEEN_MINUTES -> SIX_HOURS"), "{}", run.stdout());
+}
+
+#[test]
+fn accounts_and_regions_narrow_one_run() {
+    let emulator = Emulator::start(&["--accounts", "3"]);
+    let (_dir, plan) = plan_file(THREE_REGION_PLAN);
+    let run = emulator.orgguard(&[
+        "rollout", "--plan", path_str(&plan), "--accounts", &member(2), "--regions", "eu-west-1",
+    ]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert_eq!(emulator.calls("CreateDetector", None), 1);
+    assert_eq!(emulator.detectors(&member(2), "eu-west-1").len(), 1);
+
+    let outside = emulator.orgguard(&["rollout", "--plan", path_str(&plan), "--regions", "us-west-2"]);
+    assert_eq!(outside.code(), 1);
+    assert!(outside.stderr().contains("--regions names us-west-2, which the plan does not cover"), "{}", outside.stderr());
+    let stranger = emulator.orgguard(&["rollout", "--plan", path_str(&plan), "--accounts", "999999999999"]);
+    assert!(stranger.stderr().contains("999999999999, which is not in the organization"), "{}", stranger.stderr());
+}
