@@ -1,16 +1,24 @@
 //! The engine: every target observed, diffed and (unless a dry run) changed, concurrently,
-//! with a bound on the calls in flight. A failure stays with its target.
+//! with a bound on the work in flight. A failure stays with its target and what depends
+//! on it: a denied role stops its account, a failed IAM role stops the rule targets that
+//! need it, a failed designation stops that region's membership.
+//!
+//! Order: per account, IAM (global) before its regions; per region, detector, topic,
+//! subscriptions, then rules and targets. The organization layer runs after the accounts,
+//! so every account has its detector before the admin adds it as a member.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use futures::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::Semaphore;
 
-use crate::aws::{AccountSession, Aws, GuardDuty};
-use crate::diff::{self, Change, DetectorField};
+use crate::aws::{AccountSession, Aws, AwsError};
+use crate::desired::{feature_auto_enable, Wiring};
+use crate::diff::{self, Change, DetectorField, OrganizationPlan};
 use crate::discover::Scope;
-use crate::model::{DetectorSettings, Region, Target};
-use crate::outcome::{SkipReason, Status, TargetResult};
+use crate::model::{AccountId, DetectorSettings, Region, Target};
+use crate::outcome::{Layer, SkipReason, Status, TargetResult};
 use crate::plan::Plan;
 use crate::progress::Progress;
 
@@ -18,114 +26,379 @@ use crate::progress::Progress;
 pub struct RunOptions {
     pub dry_run: bool,
     pub concurrency: usize,
+    /// Replace a delegated admin that differs from the plan's (otherwise a conflict).
+    pub replace_admin: bool,
 }
 
-/// Work through the scope; one result per target, and one per account that could not
-/// be entered (skipped, or its role denied).
+/// What every task of one run shares.
+struct Run<'a> {
+    aws: &'a Aws,
+    plan: &'a Plan,
+    scope: &'a Scope,
+    options: RunOptions,
+    desired: DetectorSettings,
+    permits: Arc<Semaphore>,
+    progress: &'a Progress,
+}
+
+/// Work through the scope: one result per account-region, per account (IAM, or why it
+/// could not be entered) and per region for the organization layer.
 pub async fn run(aws: &Aws, plan: &Plan, scope: &Scope, options: RunOptions, progress: &Progress) -> Vec<TargetResult> {
+    let run = Run {
+        aws,
+        plan,
+        scope,
+        options,
+        desired: plan.detector.settings(),
+        permits: Arc::new(Semaphore::new(options.concurrency)),
+        progress,
+    };
     let mut results: Vec<TargetResult> = scope
         .skipped
         .iter()
-        .map(|(account, reason)| TargetResult {
-            target: Target { account: account.clone(), region: None },
-            status: Status::Skipped(reason.clone()),
-            changes: Vec::new(),
-        })
+        .map(|(account, reason)| result(Target { account: account.clone(), region: None }, Status::Skipped(reason.clone()), vec![]))
         .collect();
-    let permits = Arc::new(Semaphore::new(options.concurrency));
-    let desired = plan.detector.settings();
-    let role = &plan.organization.member_role;
-    let external_id = plan.organization.external_id.as_deref();
-
-    let mut accounts: FuturesUnordered<_> = scope
-        .accounts
-        .iter()
-        .map(|account| {
-            let session = aws.session(account, role, external_id);
-            let (permits, desired) = (permits.clone(), &desired);
-            async move { reconcile_account(&session, &scope.regions, desired, options.dry_run, &permits, progress).await }
-        })
-        .collect();
+    let mut accounts: FuturesUnordered<_> = scope.accounts.iter().map(|account| run.account(account)).collect();
     while let Some(account_results) = accounts.next().await {
         results.extend(account_results);
     }
-    results.sort_by(|a, b| a.target.cmp(&b.target));
+    if plan.admin.is_some() {
+        let organization: Vec<_> = scope.regions.iter().map(|region| run.organization(region)).collect();
+        results.extend(futures::future::join_all(organization).await);
+    }
+    results.sort_by(|a, b| (&a.target, a.layer).cmp(&(&b.target, b.layer)));
     results
 }
 
-async fn reconcile_account(
-    session: &AccountSession,
-    regions: &[Region],
-    desired: &DetectorSettings,
-    dry_run: bool,
-    permits: &Semaphore,
-    progress: &Progress,
-) -> Vec<TargetResult> {
-    let entered = {
-        let _permit = permits.acquire().await.expect("the semaphore is never closed");
-        session.ready().await
-    };
-    if let Err(error) = entered {
-        let result = TargetResult {
-            target: Target { account: session.account.clone(), region: None },
-            status: Status::Failed(error),
-            changes: Vec::new(),
-        };
-        progress.account_failed(&result, regions.len());
-        return vec![result];
-    }
-    let targets = regions.iter().map(|region| async move {
-        let _permit = permits.acquire().await.expect("the semaphore is never closed");
-        let target = Target { account: session.account.clone(), region: Some(region.clone()) };
-        let result = reconcile_target(target, session.guardduty(region), desired, dry_run).await;
-        progress.target_done(&result);
-        result
-    });
-    futures::future::join_all(targets).await
+fn result(target: Target, status: Status, changes: Vec<Change>) -> TargetResult {
+    TargetResult { target, layer: Layer::Account, status, changes, notes: Vec::new() }
 }
 
-/// Observe, diff, act for one account-region.
-async fn reconcile_target(target: Target, guardduty: GuardDuty, desired: &DetectorSettings, dry_run: bool) -> TargetResult {
-    let finish = |status, changes| TargetResult { target: target.clone(), status, changes };
-    let observed = match guardduty.find_detector().await {
-        Ok(observed) => observed,
-        Err(error) if error.is_region_not_enabled() => {
-            return finish(Status::Skipped(SkipReason::RegionNotEnabled), Vec::new())
-        }
-        Err(error) => return finish(Status::Failed(error), Vec::new()),
-    };
-    let changes: Vec<Change> = diff::detector(desired, observed.as_ref()).into_iter().collect();
+/// Applies changes in order; the first failure ends the target with what was planned.
+async fn apply_all<'c, F, Fut>(dry_run: bool, changes: &'c [Change], mut apply: F) -> Status
+where
+    F: FnMut(&'c Change) -> Fut,
+    Fut: std::future::Future<Output = Result<(), AwsError>>,
+{
     if changes.is_empty() {
-        return finish(Status::Unchanged, changes);
+        return Status::Unchanged;
     }
     if dry_run {
-        return finish(Status::Planned, changes);
+        return Status::Planned;
     }
-    for change in &changes {
-        if let Err(error) = apply(&guardduty, change).await {
-            return finish(Status::Failed(error), changes);
+    for change in changes {
+        if let Err(error) = apply(change).await {
+            return Status::Failed(error);
         }
     }
-    finish(Status::Applied, changes)
+    Status::Applied
 }
 
-async fn apply(guardduty: &GuardDuty, change: &Change) -> Result<(), crate::aws::AwsError> {
-    match change {
-        Change::CreateDetector { settings } => guardduty.create_detector(settings).await.map(drop),
-        Change::UpdateDetector { detector_id, fields } => {
-            let mut enable = None;
-            let mut frequency = None;
-            let mut features = std::collections::BTreeMap::new();
-            for field in fields {
-                match *field {
-                    DetectorField::Enable { to, .. } => enable = Some(to),
-                    DetectorField::Frequency { to, .. } => frequency = Some(to),
-                    DetectorField::Feature { feature, to, .. } => {
-                        features.insert(feature, to);
+impl Run<'_> {
+    fn wiring<'w>(&'w self, account: &'w AccountId) -> Option<Wiring<'w>> {
+        let plan = self.plan.notifications.as_ref()?;
+        Some(Wiring { plan, account, partition: self.aws.caller.partition })
+    }
+
+    async fn account(&self, account: &AccountId) -> Vec<TargetResult> {
+        let plan = &self.plan.organization;
+        let session = self.aws.session(account, &plan.member_role, plan.external_id.as_deref());
+        let regions = &self.scope.regions;
+        let entered = {
+            let _permit = self.permits.acquire().await.expect("the semaphore is never closed");
+            session.ready().await
+        };
+        let account_target = Target { account: account.clone(), region: None };
+        if let Err(error) = entered {
+            let failed = result(account_target, Status::Failed(error), vec![]);
+            self.progress.done(&failed, regions.len());
+            return vec![failed];
+        }
+        let mut results = Vec::new();
+        let mut role_ready = true;
+        if let Some(wiring) = self.wiring(account) {
+            let iam = {
+                let _permit = self.permits.acquire().await.expect("the semaphore is never closed");
+                self.iam(&session, &wiring, account_target).await
+            };
+            role_ready = !matches!(iam.status, Status::Failed(_));
+            self.progress.done(&iam, 0);
+            results.push(iam);
+        }
+        let targets = regions.iter().map(|region| async {
+            let _permit = self.permits.acquire().await.expect("the semaphore is never closed");
+            let target = Target { account: account.clone(), region: Some(region.clone()) };
+            let result = self.region(&session, target, region, role_ready).await;
+            self.progress.done(&result, 1);
+            result
+        });
+        results.extend(futures::future::join_all(targets).await);
+        results
+    }
+
+    async fn iam(&self, session: &AccountSession, wiring: &Wiring<'_>, target: Target) -> TargetResult {
+        let iam = session.iam();
+        let observed = match iam.observe(&wiring.plan.role, &wiring.policy_arn()).await {
+            Ok(observed) => observed,
+            Err(error) => return result(target, Status::Failed(error), vec![]),
+        };
+        let changes = diff::iam(wiring, &observed);
+        let (role, policy_arn) = (&wiring.plan.role, wiring.policy_arn());
+        let trust = wiring.trust_policy().to_string();
+        let document = wiring.publish_policy().to_string();
+        let status = apply_all(self.options.dry_run, &changes, |change| {
+            let (iam, trust, document, policy_arn) = (&iam, &trust, &document, &policy_arn);
+            async move {
+                match change {
+                    Change::CreateRole { .. } => iam.create_role(role, trust).await,
+                    Change::UpdateRoleTrust { .. } => iam.update_trust(role, trust).await,
+                    Change::CreatePolicy { policy } => iam.create_policy(policy, document).await,
+                    Change::UpdatePolicy { delete_version, .. } => {
+                        iam.new_policy_version(policy_arn, document, delete_version.as_deref()).await
+                    }
+                    Change::AttachPolicy { .. } => iam.attach(role, policy_arn).await,
+                    other => unreachable!("not an IAM change: {other:?}"),
+                }
+            }
+        })
+        .await;
+        result(target, status, changes)
+    }
+
+    /// Observe everything in the account-region, diff, then apply in dependency order.
+    async fn region(&self, session: &AccountSession, target: Target, region: &Region, role_ready: bool) -> TargetResult {
+        let guardduty = session.guardduty(region);
+        let detector = match guardduty.find_detector().await {
+            Ok(detector) => detector,
+            Err(error) if error.is_region_not_enabled() => {
+                return result(target, Status::Skipped(SkipReason::RegionNotEnabled), vec![])
+            }
+            Err(error) => return result(target, Status::Failed(error), vec![]),
+        };
+        let mut changes: Vec<Change> = diff::detector(&self.desired, detector.as_ref()).into_iter().collect();
+        let mut notes = Vec::new();
+        let wiring = self.wiring(&target.account);
+        let (sns, events) = (session.sns(region), session.events(region));
+        if let Some(wiring) = &wiring {
+            let observed = async {
+                let topic = sns.find_topic(&wiring.topic_arn(region)).await?;
+                let mut rules = Vec::new();
+                for rule in &wiring.plan.rules {
+                    rules.push(events.find_rule(rule.name.get_ref()).await?);
+                }
+                Ok::<_, AwsError>((topic, rules))
+            };
+            let (topic, rules) = match observed.await {
+                Ok(observed) => observed,
+                Err(error) => return TargetResult { notes, ..result(target, Status::Failed(error), changes) },
+            };
+            let (topic_changes, topic_notes) = diff::topic(wiring, region, topic.as_ref());
+            changes.extend(topic_changes);
+            notes.extend(topic_notes);
+            for (rule, observed) in wiring.plan.rules.iter().zip(&rules) {
+                changes.extend(diff::rule(wiring, region, rule, observed.as_ref()));
+            }
+        }
+        let status = apply_all(self.options.dry_run, &changes, |change| {
+            let (guardduty, sns, events, wiring) = (&guardduty, &sns, &events, wiring.as_ref());
+            async move {
+                match change {
+                    Change::CreateDetector { settings } => guardduty.create_detector(settings).await.map(drop),
+                    Change::UpdateDetector { detector_id, fields } => {
+                        let (enable, frequency, features) = detector_update(fields);
+                        guardduty.update_detector(detector_id, enable, frequency, &features).await
+                    }
+                    _ => {
+                        let wiring = wiring.expect("wiring changes come from a wiring plan");
+                        self.apply_wiring(sns, events, wiring, region, change, role_ready).await
                     }
                 }
             }
-            guardduty.update_detector(detector_id, enable, frequency, &features).await
+        })
+        .await;
+        TargetResult { notes, ..result(target, status, changes) }
+    }
+
+    async fn apply_wiring(
+        &self,
+        sns: &crate::aws::Sns,
+        events: &crate::aws::Events,
+        wiring: &Wiring<'_>,
+        region: &Region,
+        change: &Change,
+        role_ready: bool,
+    ) -> Result<(), AwsError> {
+        let topic = wiring.topic_arn(region);
+        match change {
+            Change::CreateTopic { topic: name } => {
+                let policy = wiring.topic_policy(region).to_string();
+                sns.create_topic(name, wiring.display_name(), &policy, &wiring.plan.tags).await.map(drop)
+            }
+            Change::SetTopicAttribute { attribute, .. } => {
+                let value = match *attribute {
+                    "Policy" => wiring.topic_policy(region).to_string(),
+                    _ => wiring.display_name().to_owned(),
+                };
+                sns.set_attribute(&topic, attribute, &value).await
+            }
+            Change::TagTopic { tags, .. } => sns.tag(&topic, tags).await,
+            Change::Subscribe { protocol, endpoint } => sns.subscribe(&topic, protocol, endpoint).await,
+            Change::Unsubscribe { subscription_arn, .. } => sns.unsubscribe(subscription_arn).await,
+            Change::PutRule { rule, .. } => {
+                let pattern = self.rule_pattern(wiring, rule);
+                events.put_rule(rule, &pattern).await
+            }
+            Change::PutTarget { rule, target_id } if role_ready => {
+                events.put_target(rule, target_id, &topic, &wiring.role_arn()).await
+            }
+            Change::PutTarget { .. } => Err(AwsError {
+                operation: "events:PutTargets",
+                code: "DependencyFailed".into(),
+                message: format!("the IAM role {} could not be made ready in this account", wiring.plan.role),
+            }),
+            other => unreachable!("not a wiring change: {other:?}"),
         }
     }
+
+    fn rule_pattern(&self, wiring: &Wiring<'_>, name: &str) -> String {
+        let rule = wiring.plan.rules.iter().find(|r| r.name.get_ref() == name).expect("a planned rule");
+        rule.event_pattern.0.to_string()
+    }
+
+    /// The delegated admin in one region: designation (management account), then the
+    /// admin's detector, organization configuration and members.
+    async fn organization(&self, region: &Region) -> TargetResult {
+        let admin_plan = self.plan.admin.as_ref().expect("called with an admin plan");
+        let admin = admin_plan.account.get_ref();
+        let target = Target { account: admin.clone(), region: Some(region.clone()) };
+        let mut changes = Vec::new();
+        let outcome = self.organization_changes(region, admin_plan, &mut changes).await;
+        let status = match outcome {
+            Err(error) => Status::Failed(error),
+            Ok(()) if changes.is_empty() => Status::Unchanged,
+            Ok(()) if self.options.dry_run => Status::Planned,
+            Ok(()) => Status::Applied,
+        };
+        let result = TargetResult { target, layer: Layer::Organization, status, changes, notes: Vec::new() };
+        self.progress.done(&result, 0);
+        result
+    }
+
+    /// Records each change in `changes` as it is found, and applies it unless a dry run.
+    async fn organization_changes(
+        &self,
+        region: &Region,
+        admin_plan: &crate::plan::Admin,
+        changes: &mut Vec<Change>,
+    ) -> Result<(), AwsError> {
+        let admin = admin_plan.account.get_ref();
+        let dry_run = self.options.dry_run;
+        let organization = OrganizationPlan {
+            admin,
+            auto_enable: admin_plan.auto_enable.to_string(),
+            feature_auto_enable: feature_auto_enable(self.plan.detector.features.get_ref(), admin_plan.auto_enable),
+            members: self.scope.accounts.iter().filter(|a| *a != admin).cloned().collect(),
+        };
+        let management = self.aws.session(&self.aws.caller.account, "", None).guardduty(region);
+        let admins = management.list_admins().await?;
+        let designation = diff::designation(&organization, &admins, self.options.replace_admin).map_err(|conflict| AwsError {
+            operation: "guardduty:ListOrganizationAdminAccounts",
+            code: "AdminConflict".into(),
+            message: format!(
+                "{} is the delegated admin here, the plan names {admin}; left alone (--replace-admin replaces it)",
+                conflict.current
+            ),
+        })?;
+        if let Some(change) = designation {
+            changes.push(change.clone());
+            match change {
+                _ if dry_run => {}
+                Change::ReplaceAdmin { from, to } => {
+                    management.disable_admin(&from).await?;
+                    management.enable_admin(&to).await?;
+                }
+                Change::EnableAdmin { account } => management.enable_admin(&account).await?,
+                other => unreachable!("not a designation: {other:?}"),
+            }
+        }
+        let designated = !dry_run || changes.is_empty();
+
+        let plan = &self.plan.organization;
+        let guardduty = self.aws.session(admin, &plan.member_role, plan.external_id.as_deref()).guardduty(region);
+        let mut detector_id = guardduty.find_detector().await?.map(|d| d.id);
+        // An admin outside this run's accounts gets its detector here; otherwise the
+        // account layer has made it already (or lists it, in a dry run).
+        if detector_id.is_none() && !self.scope.accounts.contains(admin) {
+            changes.push(Change::CreateDetector { settings: self.desired.clone() });
+            if !dry_run {
+                detector_id = Some(guardduty.create_detector(&self.desired).await?);
+            }
+        }
+        let side = match (&detector_id, designated) {
+            (Some(id), true) => Some(guardduty.admin_side(id).await?),
+            _ => None,
+        };
+        let organization_changes = diff::organization(&organization, side.as_ref());
+        changes.extend(organization_changes.iter().cloned());
+        if dry_run || organization_changes.is_empty() {
+            return Ok(());
+        }
+        let detector_id = detector_id.unwrap_or_default();
+        for change in &organization_changes {
+            match change {
+                Change::UpdateOrganization { auto_enable, features } => {
+                    guardduty.update_organization(&detector_id, auto_enable.as_deref(), features).await?
+                }
+                Change::CreateMembers { accounts } => self.create_members(&guardduty, &detector_id, accounts).await?,
+                other => unreachable!("not an organization change: {other:?}"),
+            }
+        }
+        Ok(())
+    }
+
+    /// CreateMembers in batches of 50, then ListMembers to check that every one is Enabled.
+    async fn create_members(
+        &self,
+        guardduty: &crate::aws::GuardDuty,
+        detector_id: &str,
+        accounts: &[AccountId],
+    ) -> Result<(), AwsError> {
+        const BATCH: usize = 50;
+        let mut unprocessed = Vec::new();
+        for batch in accounts.chunks(BATCH) {
+            let details: Vec<_> =
+                batch.iter().map(|a| (a.clone(), self.scope.emails.get(a).cloned().unwrap_or_default())).collect();
+            unprocessed.extend(guardduty.create_members(detector_id, &details).await?);
+        }
+        let members = guardduty.admin_side(detector_id).await?.members;
+        let not_enabled: Vec<String> = accounts
+            .iter()
+            .filter(|a| members.get(*a).is_none_or(|status| status != "Enabled"))
+            .map(|a| {
+                let reason = unprocessed.iter().find(|(id, _)| id == a.as_str()).map_or("not Enabled after CreateMembers", |(_, r)| r);
+                format!("{a}: {reason}")
+            })
+            .collect();
+        if not_enabled.is_empty() {
+            Ok(())
+        } else {
+            Err(AwsError { operation: "guardduty:CreateMembers", code: "UnprocessedAccounts".into(), message: not_enabled.join("; ") })
+        }
+    }
+}
+
+fn detector_update(fields: &[DetectorField]) -> (Option<bool>, Option<crate::model::Frequency>, BTreeMap<crate::model::Feature, bool>) {
+    let mut enable = None;
+    let mut frequency = None;
+    let mut features = BTreeMap::new();
+    for field in fields {
+        match *field {
+            DetectorField::Enable { to, .. } => enable = Some(to),
+            DetectorField::Frequency { to, .. } => frequency = Some(to),
+            DetectorField::Feature { feature, to, .. } => {
+                features.insert(feature, to);
+            }
+        }
+    }
+    (enable, frequency, features)
 }

@@ -38,6 +38,9 @@ pub struct RolloutArgs {
     /// Only these regions (comma-separated), within the plan's.
     #[arg(long, value_delimiter = ',')]
     pub regions: Vec<String>,
+    /// Replace a delegated GuardDuty admin that differs from the plan's (otherwise a conflict is reported).
+    #[arg(long)]
+    pub replace_admin: bool,
     /// Account-regions worked on at once (default: the plan's limits.concurrency).
     #[arg(long)]
     pub concurrency: Option<usize>,

@@ -3,9 +3,17 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use std::collections::BTreeMap;
 
-use crate::model::{DetectorSettings, Feature, Frequency, ObservedDetector};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::desired::Wiring;
+use crate::model::{
+    AccountId, AdminSide, DetectorSettings, Feature, Frequency, ObservedDetector, ObservedIam, ObservedRule,
+    ObservedTopic, Region,
+};
+use crate::plan::Rule;
 
 /// Everything a run may do to a target, in one closed enum.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -13,6 +21,23 @@ use crate::model::{DetectorSettings, Feature, Frequency, ObservedDetector};
 pub enum Change {
     CreateDetector { settings: DetectorSettings },
     UpdateDetector { detector_id: String, fields: Vec<DetectorField> },
+    CreateRole { role: String },
+    UpdateRoleTrust { role: String },
+    CreatePolicy { policy: String },
+    /// A new default version; `delete_version` first when IAM's five versions are used.
+    UpdatePolicy { policy: String, delete_version: Option<String> },
+    AttachPolicy { role: String, policy: String },
+    CreateTopic { topic: String },
+    SetTopicAttribute { topic: String, attribute: &'static str },
+    TagTopic { topic: String, tags: BTreeMap<String, String> },
+    Subscribe { protocol: String, endpoint: String },
+    Unsubscribe { protocol: String, endpoint: String, subscription_arn: String },
+    PutRule { rule: String, reason: &'static str },
+    PutTarget { rule: String, target_id: String },
+    EnableAdmin { account: AccountId },
+    ReplaceAdmin { from: AccountId, to: AccountId },
+    UpdateOrganization { auto_enable: Option<String>, features: BTreeMap<Feature, String> },
+    CreateMembers { accounts: Vec<AccountId> },
 }
 
 /// One setting of an existing detector that differs from the plan.
@@ -30,6 +55,22 @@ impl Change {
         match self {
             Self::CreateDetector { .. } => "create detector",
             Self::UpdateDetector { .. } => "update detector",
+            Self::CreateRole { .. } => "create IAM role",
+            Self::UpdateRoleTrust { .. } => "update IAM role trust",
+            Self::CreatePolicy { .. } => "create IAM policy",
+            Self::UpdatePolicy { .. } => "update IAM policy",
+            Self::AttachPolicy { .. } => "attach IAM policy",
+            Self::CreateTopic { .. } => "create SNS topic",
+            Self::SetTopicAttribute { .. } => "set SNS topic attribute",
+            Self::TagTopic { .. } => "tag SNS topic",
+            Self::Subscribe { .. } => "subscribe",
+            Self::Unsubscribe { .. } => "unsubscribe",
+            Self::PutRule { .. } => "put EventBridge rule",
+            Self::PutTarget { .. } => "put EventBridge target",
+            Self::EnableAdmin { .. } => "designate delegated admin",
+            Self::ReplaceAdmin { .. } => "replace delegated admin",
+            Self::UpdateOrganization { .. } => "update organization configuration",
+            Self::CreateMembers { .. } => "add members",
         }
     }
 }
@@ -60,6 +101,36 @@ impl fmt::Display for Change {
                 }
                 Ok(())
             }
+            Self::CreateRole { role } => write!(f, "role {role} trusted by events.amazonaws.com"),
+            Self::UpdateRoleTrust { role } => write!(f, "role {role}: trust policy differs"),
+            Self::CreatePolicy { policy } => write!(f, "policy {policy}, sns:Publish on the findings topic"),
+            Self::UpdatePolicy { policy, delete_version } => {
+                write!(f, "policy {policy}: document differs, new default version")?;
+                match delete_version {
+                    Some(version) => write!(f, " (deleting the oldest version {version})"),
+                    None => Ok(()),
+                }
+            }
+            Self::AttachPolicy { role, policy } => write!(f, "{policy} to {role}"),
+            Self::CreateTopic { topic } => write!(f, "topic {topic} with display name, policy and tags"),
+            Self::SetTopicAttribute { topic, attribute } => write!(f, "topic {topic}: {attribute}"),
+            Self::TagTopic { topic, tags } => write!(f, "topic {topic}: {tags:?}"),
+            Self::Subscribe { protocol, endpoint } => write!(f, "{protocol}:{endpoint}"),
+            Self::Unsubscribe { protocol, endpoint, .. } => write!(f, "{protocol}:{endpoint} (not in the plan; pruning)"),
+            Self::PutRule { rule, reason } => write!(f, "rule {rule}: {reason}"),
+            Self::PutTarget { rule, target_id } => write!(f, "rule {rule}: target {target_id} -> topic, with role"),
+            Self::EnableAdmin { account } => write!(f, "{account}"),
+            Self::ReplaceAdmin { from, to } => write!(f, "{from} -> {to}"),
+            Self::UpdateOrganization { auto_enable, features } => {
+                if let Some(mode) = auto_enable {
+                    write!(f, "auto-enable members {mode}")?;
+                }
+                for (feature, mode) in features {
+                    write!(f, " {feature}={mode}")?;
+                }
+                Ok(())
+            }
+            Self::CreateMembers { accounts } => write!(f, "{} accounts", accounts.len()),
         }
     }
 }
@@ -94,10 +165,185 @@ pub fn detector(desired: &DetectorSettings, observed: Option<&ObservedDetector>)
     (!fields.is_empty()).then(|| Change::UpdateDetector { detector_id: observed.id.clone(), fields })
 }
 
+/// JSON documents compare by meaning: key order, whitespace, a one-element list versus
+/// its element, and the order of list items do not count as drift.
+pub fn same_json(a: &Value, b: &Value) -> bool {
+    canonical(a) == canonical(b)
+}
+
+fn canonical(value: &Value) -> Value {
+    match value {
+        Value::Array(items) if items.len() == 1 => canonical(&items[0]),
+        Value::Array(items) => {
+            let mut items: Vec<Value> = items.iter().map(canonical).collect();
+            items.sort_by_cached_key(|v| v.to_string());
+            Value::Array(items)
+        }
+        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), canonical(v))).collect()),
+        other => other.clone(),
+    }
+}
+
+fn differs(observed: Option<&Value>, desired: &Value) -> bool {
+    observed.is_none_or(|o| !same_json(o, desired))
+}
+
+/// The account's IAM role and policy.
+pub fn iam(wiring: &Wiring, observed: &ObservedIam) -> Vec<Change> {
+    let role = wiring.plan.role.clone();
+    let policy = wiring.plan.policy.clone();
+    let mut changes = Vec::new();
+    match &observed.role_trust {
+        None => changes.push(Change::CreateRole { role: role.clone() }),
+        Some(trust) if !same_json(trust, &wiring.trust_policy()) => {
+            changes.push(Change::UpdateRoleTrust { role: role.clone() })
+        }
+        Some(_) => {}
+    }
+    match &observed.policy {
+        None => changes.push(Change::CreatePolicy { policy: policy.clone() }),
+        Some(current) if !same_json(&current.document, &wiring.publish_policy()) => {
+            // IAM keeps five versions; the default one is never among old_versions.
+            let delete_version = (current.old_versions.len() >= 4).then(|| current.old_versions[0].clone());
+            changes.push(Change::UpdatePolicy { policy: policy.clone(), delete_version })
+        }
+        Some(_) => {}
+    }
+    if !observed.attached {
+        changes.push(Change::AttachPolicy { role, policy });
+    }
+    changes
+}
+
+/// The region's topic and subscriptions; subscriptions the plan does not name are only
+/// reported (in the returned notes) unless the plan prunes them.
+pub fn topic(wiring: &Wiring, region: &Region, observed: Option<&ObservedTopic>) -> (Vec<Change>, Vec<String>) {
+    let name = wiring.plan.topic.clone();
+    let mut changes = Vec::new();
+    let mut notes = Vec::new();
+    let empty = Vec::new();
+    let subscriptions = match observed {
+        None => {
+            changes.push(Change::CreateTopic { topic: name.clone() });
+            &empty
+        }
+        Some(topic) => {
+            if topic.display_name != wiring.display_name() {
+                changes.push(Change::SetTopicAttribute { topic: name.clone(), attribute: "DisplayName" });
+            }
+            if differs(topic.policy.as_ref(), &wiring.topic_policy(region)) {
+                changes.push(Change::SetTopicAttribute { topic: name.clone(), attribute: "Policy" });
+            }
+            let missing_tags: BTreeMap<_, _> = wiring
+                .plan
+                .tags
+                .iter()
+                .filter(|(k, v)| topic.tags.get(*k) != Some(*v))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            if !missing_tags.is_empty() {
+                changes.push(Change::TagTopic { topic: name.clone(), tags: missing_tags });
+            }
+            &topic.subscriptions
+        }
+    };
+    let planned = wiring.subscriptions();
+    for (protocol, endpoint) in &planned {
+        if !subscriptions.iter().any(|s| s.protocol == *protocol && s.endpoint == *endpoint) {
+            changes.push(Change::Subscribe { protocol: (*protocol).to_owned(), endpoint: (*endpoint).to_owned() });
+        }
+    }
+    for extra in subscriptions.iter().filter(|s| !planned.contains(&(s.protocol.as_str(), s.endpoint.as_str()))) {
+        if wiring.plan.prune_subscriptions && extra.arn.starts_with("arn:") {
+            changes.push(Change::Unsubscribe {
+                protocol: extra.protocol.clone(),
+                endpoint: extra.endpoint.clone(),
+                subscription_arn: extra.arn.clone(),
+            });
+        } else {
+            notes.push(format!(
+                "subscription {}:{} is not in the plan (kept; prune_subscriptions = true removes it)",
+                extra.protocol, extra.endpoint
+            ));
+        }
+    }
+    (changes, notes)
+}
+
+/// One rule: enabled, with the planned pattern, and its target pointing at the topic.
+pub fn rule(wiring: &Wiring, region: &Region, rule: &Rule, observed: Option<&ObservedRule>) -> Vec<Change> {
+    let name = rule.name.get_ref().clone();
+    let reason = match observed {
+        None => Some("missing"),
+        Some(o) if !o.enabled => Some("disabled"),
+        Some(o) if differs(o.pattern.as_ref(), &rule.event_pattern.0) => Some("event pattern differs"),
+        Some(_) => None,
+    };
+    let mut changes: Vec<Change> = reason.map(|reason| Change::PutRule { rule: name.clone(), reason }).into_iter().collect();
+    let (topic, role) = (wiring.topic_arn(region), wiring.role_arn());
+    let target_ok = observed.is_some_and(|o| {
+        o.targets.iter().any(|t| t.id == rule.target_id && t.arn == topic && t.role_arn.as_deref() == Some(role.as_str()))
+    });
+    if !target_ok {
+        changes.push(Change::PutTarget { rule: name, target_id: rule.target_id.clone() });
+    }
+    changes
+}
+
+/// Desired organization state in one region, as the delegated admin holds it.
+pub struct OrganizationPlan<'a> {
+    pub admin: &'a AccountId,
+    pub auto_enable: String,
+    pub feature_auto_enable: BTreeMap<Feature, String>,
+    /// Every target account that should be a member (the admin itself excluded).
+    pub members: Vec<AccountId>,
+}
+
+/// An admin already designated that is not the plan's: left alone unless replacing.
+#[derive(Debug, PartialEq, Eq)]
+pub struct AdminConflict {
+    pub current: AccountId,
+}
+
+/// Designation, from the management account's view of the region's admins.
+pub fn designation(plan: &OrganizationPlan, admins: &[AccountId], replace: bool) -> Result<Option<Change>, AdminConflict> {
+    match admins.iter().find(|a| *a != plan.admin) {
+        Some(other) if !replace => Err(AdminConflict { current: other.clone() }),
+        Some(other) => Ok(Some(Change::ReplaceAdmin { from: other.clone(), to: plan.admin.clone() })),
+        None if admins.is_empty() => Ok(Some(Change::EnableAdmin { account: plan.admin.clone() })),
+        None => Ok(None),
+    }
+}
+
+/// Organization configuration and members, from what the admin sees; None when the
+/// admin is not designated yet (so everything is still to be done).
+pub fn organization(plan: &OrganizationPlan, side: Option<&AdminSide>) -> Vec<Change> {
+    let mut changes = Vec::new();
+    let auto_enable = (side.and_then(|s| s.auto_enable.as_deref()) != Some(plan.auto_enable.as_str()))
+        .then(|| plan.auto_enable.clone());
+    let features: BTreeMap<_, _> = plan
+        .feature_auto_enable
+        .iter()
+        .filter(|(feature, mode)| side.and_then(|s| s.feature_auto_enable.get(*feature)) != Some(*mode))
+        .map(|(f, m)| (*f, m.clone()))
+        .collect();
+    if auto_enable.is_some() || !features.is_empty() {
+        changes.push(Change::UpdateOrganization { auto_enable, features });
+    }
+    let missing: Vec<AccountId> = plan
+        .members
+        .iter()
+        .filter(|a| side.and_then(|s| s.members.get(*a)).is_none_or(|status| status != "Enabled"))
+        .cloned()
+        .collect();
+    if !missing.is_empty() {
+        changes.push(Change::CreateMembers { accounts: missing });
+    }
+    changes
+}
+
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
 
     fn desired() -> DetectorSettings {

@@ -2,7 +2,7 @@
 //! visit in each. Whether a region is enabled for an account is learned by calling it
 //! (UnrecognizedClientException means not enabled), which costs no extra call.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::aws::{Aws, AwsError};
 use crate::model::{AccountId, Region};
@@ -13,6 +13,8 @@ use crate::outcome::SkipReason;
 #[derive(Debug)]
 pub struct Scope {
     pub accounts: Vec<AccountId>,
+    /// Root email of every target account (CreateMembers needs it).
+    pub emails: BTreeMap<AccountId, String>,
     pub regions: Vec<Region>,
     pub skipped: Vec<(AccountId, SkipReason)>,
 }
@@ -32,6 +34,8 @@ pub enum ScopeError {
     UnknownAccount(AccountId),
     #[error("--regions names {0}, which the plan does not cover (plan regions: {1})")]
     RegionOutsidePlan(Region, String),
+    #[error("the plan's admin account {0} is not an active account of this organization: nothing was changed")]
+    AdminNotInOrganization(AccountId),
 }
 
 pub async fn scope(aws: &Aws, plan: &Plan, narrowing: &Narrowing) -> Result<Scope, ScopeError> {
@@ -46,7 +50,19 @@ pub async fn scope(aws: &Aws, plan: &Plan, narrowing: &Narrowing) -> Result<Scop
         }
     }
 
-    let mut scope = Scope { accounts: Vec::new(), regions: regions(aws, plan, narrowing)?, skipped: Vec::new() };
+    if let Some(admin) = &plan.admin {
+        let admin = admin.account.get_ref();
+        if !organization.iter().any(|a| &a.id == admin && a.status == "ACTIVE") {
+            return Err(ScopeError::AdminNotInOrganization(admin.clone()));
+        }
+    }
+
+    let mut scope = Scope {
+        accounts: Vec::new(),
+        emails: BTreeMap::new(),
+        regions: regions(aws, plan, narrowing)?,
+        skipped: Vec::new(),
+    };
     let mut organization = organization;
     organization.sort_by(|a, b| a.id.cmp(&b.id));
     for account in organization {
@@ -66,7 +82,10 @@ pub async fn scope(aws: &Aws, plan: &Plan, narrowing: &Narrowing) -> Result<Scop
         };
         match skip {
             Some(reason) => scope.skipped.push((account.id, reason)),
-            None => scope.accounts.push(account.id),
+            None => {
+                scope.emails.insert(account.id.clone(), account.email);
+                scope.accounts.push(account.id);
+            }
         }
     }
     Ok(scope)

@@ -6,6 +6,7 @@
 
 pub mod apply;
 pub mod aws;
+pub mod desired;
 pub mod diff;
 pub mod discover;
 pub mod model;

@@ -72,6 +72,7 @@ fn rollout_options(plan: std::path::PathBuf, args: &RolloutArgs) -> Result<Rollo
             regions: (!regions.is_empty()).then_some(regions),
         },
         concurrency: args.concurrency,
+        replace_admin: args.replace_admin,
         endpoint_url: args.endpoint_url.clone(),
     })
 }

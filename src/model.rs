@@ -266,3 +266,69 @@ pub struct ObservedDetector {
     pub frequency: Option<Frequency>,
     pub features: BTreeMap<Feature, bool>,
 }
+
+/// An SNS topic as read: its ARN, attributes orgguard manages, and tags.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObservedTopic {
+    pub arn: String,
+    pub display_name: String,
+    pub policy: Option<serde_json::Value>,
+    pub tags: BTreeMap<String, String>,
+    pub subscriptions: Vec<ObservedSubscription>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ObservedSubscription {
+    /// `PendingConfirmation` until an email recipient confirms.
+    pub arn: String,
+    pub protocol: String,
+    pub endpoint: String,
+}
+
+/// An EventBridge rule on the default bus and its targets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObservedRule {
+    pub enabled: bool,
+    pub pattern: Option<serde_json::Value>,
+    pub targets: Vec<ObservedTarget>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObservedTarget {
+    pub id: String,
+    pub arn: String,
+    pub role_arn: Option<String>,
+}
+
+/// The IAM role EventBridge uses and its publishing policy, in one account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObservedIam {
+    /// The role's trust policy, if the role exists.
+    pub role_trust: Option<serde_json::Value>,
+    /// The policy's default document and version count, if the policy exists.
+    pub policy: Option<ObservedPolicy>,
+    pub attached: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObservedPolicy {
+    pub document: serde_json::Value,
+    /// Non-default versions, oldest first: IAM keeps at most five versions in all.
+    pub old_versions: Vec<String>,
+}
+
+/// The delegated administrator's view of one region.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObservedOrganization {
+    pub admins: Vec<AccountId>,
+    /// None when the admin is not designated (yet): nothing to read as admin.
+    pub admin_side: Option<AdminSide>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AdminSide {
+    pub auto_enable: Option<String>,
+    pub feature_auto_enable: BTreeMap<Feature, String>,
+    /// Member account -> relationship status (Enabled, Removed, ...).
+    pub members: BTreeMap<AccountId, String>,
+}

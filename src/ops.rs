@@ -28,6 +28,7 @@ pub struct RolloutOptions {
     pub dry_run: bool,
     pub narrowing: Narrowing,
     pub concurrency: Option<usize>,
+    pub replace_admin: bool,
     pub endpoint_url: Option<String>,
 }
 
@@ -38,11 +39,6 @@ pub fn validate(path: &std::path::Path) -> Result<Plan, PlanError> {
 pub async fn rollout(options: &RolloutOptions) -> Result<Summary, OpsError> {
     let started = Instant::now();
     let plan = Plan::load(&options.plan)?;
-    if plan.admin.is_some() || plan.notifications.is_some() {
-        eprintln!(
-            "note: this version applies the [detector] section; [admin] and [notifications] are validated but not yet applied"
-        );
-    }
     let aws = Aws::connect(&ConnectOptions {
         endpoint_url: options.endpoint_url.clone(),
         max_attempts: plan.limits.max_attempts,
@@ -54,6 +50,7 @@ pub async fn rollout(options: &RolloutOptions) -> Result<Summary, OpsError> {
     let run = RunOptions {
         dry_run: options.dry_run,
         concurrency: options.concurrency.unwrap_or(plan.limits.concurrency).max(1),
+        replace_admin: options.replace_admin,
     };
     let results = apply::run(&aws, &plan, &scope, run, &progress).await;
     progress.finish();

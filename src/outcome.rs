@@ -54,11 +54,34 @@ impl Status {
     }
 }
 
+/// Which part of the plan a result is about: the account itself (detector, wiring, IAM)
+/// or the organization layer held by the delegated admin.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Layer {
+    Account,
+    Organization,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct TargetResult {
     pub target: Target,
+    pub layer: Layer,
     #[serde(flatten)]
     pub status: Status,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<Change>,
+    /// Drift reported but deliberately not changed (for example unplanned subscriptions).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+impl TargetResult {
+    /// Where a person reads it: `account/region`, with the layer when it is not the account.
+    pub fn place(&self) -> String {
+        match self.layer {
+            Layer::Account => self.target.to_string(),
+            Layer::Organization => format!("{} (delegated admin)", self.target),
+        }
+    }
 }

@@ -33,29 +33,23 @@ impl Progress {
         Self { bar, plain, total, started: Instant::now(), changed: AtomicU64::new(0), failed: AtomicU64::new(0) }
     }
 
-    pub fn target_done(&self, result: &TargetResult) {
-        self.advance(result, 1);
-    }
-
-    /// An account that could not be entered: all its regions are done at once.
-    pub fn account_failed(&self, result: &TargetResult, regions: usize) {
-        self.advance(result, regions as u64);
-    }
-
-    fn advance(&self, result: &TargetResult, targets: u64) {
+    /// A result that completes `targets` account-regions (an account that could not be
+    /// entered completes all its regions; IAM and organization results complete none).
+    pub fn done(&self, result: &TargetResult, targets: usize) {
+        let targets = targets as u64;
         if matches!(result.status, Status::Applied | Status::Planned) {
             self.changed.fetch_add(result.changes.len() as u64, Ordering::Relaxed);
         }
         if let Status::Failed(error) = &result.status {
             self.failed.fetch_add(1, Ordering::Relaxed);
-            self.bar.suspend(|| eprintln!("failed: {} {error}", result.target));
+            self.bar.suspend(|| eprintln!("failed: {} {error}", result.place()));
         }
         let before = self.bar.position();
         self.bar.inc(targets);
         let (changed, failed) = (self.changed.load(Ordering::Relaxed), self.failed.load(Ordering::Relaxed));
         self.bar.set_message(format!("{changed} changes, {failed} failures"));
         let step = (self.total / 10).max(1);
-        if self.plain && (before / step != (before + targets) / step || before + targets == self.total) {
+        if self.plain && targets > 0 && (before / step != (before + targets) / step || before + targets == self.total) {
             let done = before + targets;
             let rate = done as f64 / self.started.elapsed().as_secs_f64().max(0.001);
             eprintln!("progress: {done}/{} targets, {changed} changes, {failed} failures, {rate:.0} targets/s", self.total);

@@ -56,7 +56,7 @@ impl Summary {
         let mut groups: BTreeMap<&str, Vec<String>> = BTreeMap::new();
         for result in &self.results {
             for change in &result.changes {
-                groups.entry(change.kind()).or_default().push(format!("  {:<28} {change}", result.target.to_string()));
+                groups.entry(change.kind()).or_default().push(format!("  {:<40} {change}", result.place()));
             }
         }
         if groups.is_empty() {
@@ -68,8 +68,19 @@ impl Summary {
                 let _ = writeln!(out, "{line}");
             }
         }
+        let notes: Vec<_> = self
+            .results
+            .iter()
+            .flat_map(|r| r.notes.iter().map(move |note| format!("  {:<40} {note}", r.place())))
+            .collect();
+        if !notes.is_empty() {
+            let _ = writeln!(out, "drift left alone ({}):", notes.len());
+            for line in &notes {
+                let _ = writeln!(out, "{line}");
+            }
+        }
         let skipped: Vec<_> = self.results.iter().filter_map(|r| match &r.status {
-            Status::Skipped(reason) => Some(format!("  {:<28} {reason}", r.target.to_string())),
+            Status::Skipped(reason) => Some(format!("  {:<40} {reason}", r.place())),
             _ => None,
         }).collect();
         if !skipped.is_empty() {
@@ -80,8 +91,8 @@ impl Summary {
         }
         let failed: Vec<_> = self.results.iter().filter_map(|r| match &r.status {
             Status::Failed(e) => Some(format!(
-                "  {:<28} {:<32} {:<28} {}",
-                r.target.to_string(),
+                "  {:<40} {:<32} {:<40} {}",
+                r.place(),
                 e.operation,
                 e.code,
                 e.message
@@ -89,7 +100,7 @@ impl Summary {
             _ => None,
         }).collect();
         if !failed.is_empty() {
-            let _ = writeln!(out, "failed ({}):\n  {:<28} {:<32} {:<28} message", failed.len(), "account/region", "operation", "error code");
+            let _ = writeln!(out, "failed ({}):\n  {:<40} {:<32} {:<40} message", failed.len(), "account/region", "operation", "error code");
             for line in &failed {
                 let _ = writeln!(out, "{line}");
             }

@@ -23,11 +23,7 @@ pub async fn caller_identity(config: &SdkConfig) -> Result<Caller, AwsError> {
         .send()
         .await
         .map_err(|e| AwsError::from_sdk(OPERATION, e))?;
-    let malformed = |what: &str| AwsError {
-        operation: OPERATION,
-        code: "MalformedResponse".into(),
-        message: format!("the response has no valid {what}"),
-    };
+    let malformed = |what: &str| AwsError::malformed(OPERATION, what);
     let arn = output.arn().ok_or_else(|| malformed("Arn"))?.to_owned();
     let account = output
         .account()
@@ -80,11 +76,7 @@ impl AssumedRole {
             .send()
             .await
             .map_err(|e| AwsError::from_sdk(OPERATION, e))?;
-        let credentials = output.credentials().ok_or_else(|| AwsError {
-            operation: OPERATION,
-            code: "MalformedResponse".into(),
-            message: "the response has no Credentials".into(),
-        })?;
+        let credentials = output.credentials().ok_or_else(|| AwsError::malformed(OPERATION, "Credentials"))?;
         Ok(Credentials::new(
             credentials.access_key_id(),
             credentials.secret_access_key(),

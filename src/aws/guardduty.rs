@@ -3,11 +3,12 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_guardduty::types::{
-    DetectorFeature, DetectorFeatureConfiguration, DetectorStatus, FeatureStatus, FindingPublishingFrequency,
+    AccountDetail, AutoEnableMembers, DetectorFeature, DetectorFeatureConfiguration, DetectorStatus, FeatureStatus,
+    FindingPublishingFrequency, OrgFeature, OrgFeatureStatus, OrganizationFeatureConfiguration,
 };
 
 use super::AwsError;
-use crate::model::{DetectorSettings, Feature, Frequency, ObservedDetector};
+use crate::model::{AccountId, AdminSide, DetectorSettings, Feature, Frequency, ObservedDetector};
 
 pub struct GuardDuty {
     client: aws_sdk_guardduty::Client,
@@ -64,11 +65,7 @@ impl GuardDuty {
             .send()
             .await
             .map_err(|e| AwsError::from_sdk(OPERATION, e))?;
-        output.detector_id().map(str::to_owned).ok_or_else(|| AwsError {
-            operation: OPERATION,
-            code: "MalformedResponse".into(),
-            message: "the response has no DetectorId".into(),
-        })
+        output.detector_id().map(str::to_owned).ok_or_else(|| AwsError::malformed(OPERATION, "DetectorId"))
     }
 
     /// Changes only what is given: GuardDuty leaves unnamed features as they are.
@@ -102,4 +99,131 @@ fn feature_configurations(features: &BTreeMap<Feature, bool>) -> Vec<DetectorFea
                 .build()
         })
         .collect()
+}
+
+/// The organization side of GuardDuty: designation (from the management account) and,
+/// as the delegated admin, the organization configuration and members.
+impl GuardDuty {
+    pub async fn list_admins(&self) -> Result<Vec<AccountId>, AwsError> {
+        let admins: Vec<_> = self
+            .client
+            .list_organization_admin_accounts()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| AwsError::from_sdk("guardduty:ListOrganizationAdminAccounts", e))?;
+        Ok(admins.iter().filter_map(|a| AccountId::parse(a.admin_account_id()?).ok()).collect())
+    }
+
+    pub async fn enable_admin(&self, account: &AccountId) -> Result<(), AwsError> {
+        self.client
+            .enable_organization_admin_account()
+            .admin_account_id(account.as_str())
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("guardduty:EnableOrganizationAdminAccount", e))?;
+        Ok(())
+    }
+
+    pub async fn disable_admin(&self, account: &AccountId) -> Result<(), AwsError> {
+        self.client
+            .disable_organization_admin_account()
+            .admin_account_id(account.as_str())
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("guardduty:DisableOrganizationAdminAccount", e))?;
+        Ok(())
+    }
+
+    /// What the designated admin sees from its detector: the organization configuration
+    /// and every member.
+    pub async fn admin_side(&self, detector_id: &str) -> Result<AdminSide, AwsError> {
+        let configuration = self
+            .client
+            .describe_organization_configuration()
+            .detector_id(detector_id)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("guardduty:DescribeOrganizationConfiguration", e))?;
+        let members: Vec<_> = self
+            .client
+            .list_members()
+            .detector_id(detector_id)
+            .only_associated("false")
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| AwsError::from_sdk("guardduty:ListMembers", e))?;
+        Ok(AdminSide {
+            auto_enable: configuration.auto_enable_organization_members().map(|a| a.as_str().to_owned()),
+            feature_auto_enable: configuration
+                .features()
+                .iter()
+                .filter_map(|f| {
+                    Some((Feature::parse(f.name()?.as_str())?, f.auto_enable().map_or("NONE", |a| a.as_str()).to_owned()))
+                })
+                .collect(),
+            members: members
+                .iter()
+                .filter_map(|m| {
+                    Some((AccountId::parse(m.account_id()?).ok()?, m.relationship_status().unwrap_or_default().to_owned()))
+                })
+                .collect(),
+        })
+    }
+
+    pub async fn update_organization(
+        &self,
+        detector_id: &str,
+        auto_enable: Option<&str>,
+        features: &BTreeMap<Feature, String>,
+    ) -> Result<(), AwsError> {
+        let features = features
+            .iter()
+            .map(|(feature, mode)| {
+                OrganizationFeatureConfiguration::builder()
+                    .name(OrgFeature::from(feature.as_str()))
+                    .auto_enable(OrgFeatureStatus::from(mode.as_str()))
+                    .build()
+            })
+            .collect::<Vec<_>>();
+        self.client
+            .update_organization_configuration()
+            .detector_id(detector_id)
+            .set_auto_enable_organization_members(auto_enable.map(AutoEnableMembers::from))
+            .set_features((!features.is_empty()).then_some(features))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("guardduty:UpdateOrganizationConfiguration", e))?;
+        Ok(())
+    }
+
+    /// Adds up to 50 accounts; returns those GuardDuty did not process, with its reason.
+    pub async fn create_members(
+        &self,
+        detector_id: &str,
+        accounts: &[(AccountId, String)],
+    ) -> Result<Vec<(String, String)>, AwsError> {
+        let details = accounts
+            .iter()
+            .map(|(id, email)| AccountDetail::builder().account_id(id.as_str()).email(email).build())
+            .collect::<Vec<_>>();
+        let output = self
+            .client
+            .create_members()
+            .detector_id(detector_id)
+            .set_account_details(Some(details))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("guardduty:CreateMembers", e))?;
+        Ok(output
+            .unprocessed_accounts()
+            .iter()
+            .map(|u| (u.account_id().unwrap_or_default().to_owned(), u.result().unwrap_or_default().to_owned()))
+            .collect())
+    }
 }

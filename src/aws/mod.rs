@@ -2,8 +2,11 @@
 //! client; the rest of orgguard sees typed results and [`AwsError`]s, never SDK types.
 
 mod credentials;
+mod events;
 mod guardduty;
+mod iam;
 mod organizations;
+mod sns;
 
 use std::time::Duration;
 
@@ -15,8 +18,11 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
+pub use events::Events;
 pub use guardduty::GuardDuty;
+pub use iam::Iam;
 pub use organizations::OrgAccount;
+pub use sns::Sns;
 
 use crate::model::{AccountId, Partition, Region};
 
@@ -50,6 +56,10 @@ impl AwsError {
         self.code == "UnrecognizedClientException"
     }
 
+    fn malformed(operation: &'static str, missing: &str) -> Self {
+        Self { operation, code: "MalformedResponse".into(), message: format!("the response has no {missing}") }
+    }
+
     fn from_sdk<E, R>(operation: &'static str, error: SdkError<E, R>) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
@@ -69,6 +79,11 @@ impl AwsError {
         };
         Self { operation, code, message }
     }
+}
+
+/// A JSON document as AWS returns it (policies, event patterns); None if it is not JSON.
+fn json_document(text: &str) -> Option<serde_json::Value> {
+    serde_json::from_str(text).ok()
 }
 
 fn error_chain(error: &dyn std::error::Error) -> String {
@@ -148,10 +163,24 @@ impl AccountSession {
         }
     }
 
+    fn regional(&self, region: &Region) -> SdkConfig {
+        self.config.to_builder().region(SdkRegion::new(region.as_str().to_owned())).build()
+    }
+
     pub fn guardduty(&self, region: &Region) -> GuardDuty {
-        let config = aws_sdk_guardduty::config::Builder::from(&self.config)
-            .region(SdkRegion::new(region.as_str().to_owned()))
-            .build();
-        GuardDuty::new(aws_sdk_guardduty::Client::from_conf(config))
+        GuardDuty::new(aws_sdk_guardduty::Client::new(&self.regional(region)))
+    }
+
+    pub fn sns(&self, region: &Region) -> Sns {
+        Sns::new(aws_sdk_sns::Client::new(&self.regional(region)))
+    }
+
+    pub fn events(&self, region: &Region) -> Events {
+        Events::new(aws_sdk_eventbridge::Client::new(&self.regional(region)))
+    }
+
+    /// IAM is global: one client per account, in the home region.
+    pub fn iam(&self) -> Iam {
+        Iam::new(aws_sdk_iam::Client::new(&self.config))
     }
 }

@@ -8,6 +8,7 @@ use crate::model::AccountId;
 pub struct OrgAccount {
     pub id: AccountId,
     pub name: String,
+    pub email: String,
     /// ACTIVE, SUSPENDED, PENDING_CLOSURE, or a status this version does not know.
     pub status: String,
 }
@@ -34,6 +35,7 @@ impl Aws {
                 Some(OrgAccount {
                     id: AccountId::parse(a.id()?).ok()?,
                     name: a.name().unwrap_or_default().to_owned(),
+                    email: a.email().unwrap_or_default().to_owned(),
                     status: a.status().map_or("UNKNOWN", |s| s.as_str()).to_owned(),
                 })
             })

@@ -1,0 +1,87 @@
+//! EventBridge in one account and region: rules on the default bus and their targets.
+
+use aws_sdk_eventbridge::types::{RuleState, Target};
+
+use super::{json_document, AwsError};
+use crate::model::{ObservedRule, ObservedTarget};
+
+pub struct Events {
+    client: aws_sdk_eventbridge::Client,
+}
+
+impl Events {
+    pub(super) fn new(client: aws_sdk_eventbridge::Client) -> Self {
+        Self { client }
+    }
+
+    /// The rule and its targets, or None if there is no such rule.
+    pub async fn find_rule(&self, name: &str) -> Result<Option<ObservedRule>, AwsError> {
+        let rule = match self.client.describe_rule().name(name).send().await {
+            Ok(rule) => rule,
+            Err(e) => {
+                let error = AwsError::from_sdk("events:DescribeRule", e);
+                return if error.code == "ResourceNotFoundException" { Ok(None) } else { Err(error) };
+            }
+        };
+        // A rule has at most five targets: one page.
+        let targets = self
+            .client
+            .list_targets_by_rule()
+            .rule(name)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("events:ListTargetsByRule", e))?;
+        Ok(Some(ObservedRule {
+            enabled: rule.state() == Some(&RuleState::Enabled),
+            pattern: rule.event_pattern().and_then(json_document),
+            targets: targets
+                .targets()
+                .iter()
+                .map(|t| ObservedTarget {
+                    id: t.id().to_owned(),
+                    arn: t.arn().to_owned(),
+                    role_arn: t.role_arn().map(str::to_owned),
+                })
+                .collect(),
+        }))
+    }
+
+    /// Creates or replaces the rule: enabled, with this pattern.
+    pub async fn put_rule(&self, name: &str, pattern: &str) -> Result<(), AwsError> {
+        self.client
+            .put_rule()
+            .name(name)
+            .event_pattern(pattern)
+            .state(RuleState::Enabled)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("events:PutRule", e))?;
+        Ok(())
+    }
+
+    /// Creates or replaces one target; a partial failure comes back as an error.
+    pub async fn put_target(&self, rule: &str, id: &str, arn: &str, role_arn: &str) -> Result<(), AwsError> {
+        const OPERATION: &str = "events:PutTargets";
+        let target = Target::builder().id(id).arn(arn).role_arn(role_arn).build().map_err(|e| AwsError {
+            operation: OPERATION,
+            code: "InvalidParameter".into(),
+            message: e.to_string(),
+        })?;
+        let output = self
+            .client
+            .put_targets()
+            .rule(rule)
+            .targets(target)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(OPERATION, e))?;
+        match output.failed_entries().first() {
+            None => Ok(()),
+            Some(failed) => Err(AwsError {
+                operation: OPERATION,
+                code: failed.error_code().unwrap_or("FailedEntry").to_owned(),
+                message: failed.error_message().unwrap_or_default().to_owned(),
+            }),
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! IAM in one account (global): the role EventBridge assumes and its publishing policy.
+
+use futures::TryFutureExt;
+
+use super::{json_document, AwsError};
+use crate::model::{ObservedIam, ObservedPolicy};
+
+pub struct Iam {
+    client: aws_sdk_iam::Client,
+}
+
+impl Iam {
+    pub(super) fn new(client: aws_sdk_iam::Client) -> Self {
+        Self { client }
+    }
+
+    pub async fn observe(&self, role: &str, policy_arn: &str) -> Result<ObservedIam, AwsError> {
+        let role_trust = match self.client.get_role().role_name(role).send().await {
+            Ok(output) => Some(
+                output
+                    .role()
+                    .and_then(|r| r.assume_role_policy_document())
+                    .and_then(url_json)
+                    .unwrap_or_default(),
+            ),
+            Err(e) => absent(AwsError::from_sdk("iam:GetRole", e))?,
+        };
+        let attached = match role_trust {
+            None => false,
+            Some(_) => {
+                let attached: Vec<_> = self
+                    .client
+                    .list_attached_role_policies()
+                    .role_name(role)
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .try_collect()
+                    .await
+                    .map_err(|e| AwsError::from_sdk("iam:ListAttachedRolePolicies", e))?;
+                attached.iter().any(|p| p.policy_arn() == Some(policy_arn))
+            }
+        };
+        let policy = match self.client.get_policy().policy_arn(policy_arn).send().await {
+            Ok(_) => Some(self.policy(policy_arn).await?),
+            Err(e) => absent(AwsError::from_sdk("iam:GetPolicy", e))?,
+        };
+        Ok(ObservedIam { role_trust, policy, attached })
+    }
+
+    async fn policy(&self, arn: &str) -> Result<ObservedPolicy, AwsError> {
+        let mut versions: Vec<_> = self
+            .client
+            .list_policy_versions()
+            .policy_arn(arn)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| AwsError::from_sdk("iam:ListPolicyVersions", e))?;
+        versions.sort_by_key(|v| v.create_date().copied());
+        let default = versions.iter().find(|v| v.is_default_version()).and_then(|v| v.version_id());
+        let document = match default {
+            Some(version) => self
+                .client
+                .get_policy_version()
+                .policy_arn(arn)
+                .version_id(version)
+                .send()
+                .map_err(|e| AwsError::from_sdk("iam:GetPolicyVersion", e))
+                .await?
+                .policy_version()
+                .and_then(|v| v.document())
+                .and_then(url_json),
+            None => None,
+        };
+        Ok(ObservedPolicy {
+            document: document.unwrap_or(serde_json::Value::Null),
+            old_versions: versions
+                .iter()
+                .filter(|v| !v.is_default_version())
+                .filter_map(|v| v.version_id().map(str::to_owned))
+                .collect(),
+        })
+    }
+
+    pub async fn create_role(&self, role: &str, trust: &str) -> Result<(), AwsError> {
+        self.client
+            .create_role()
+            .role_name(role)
+            .assume_role_policy_document(trust)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("iam:CreateRole", e))?;
+        Ok(())
+    }
+
+    pub async fn update_trust(&self, role: &str, trust: &str) -> Result<(), AwsError> {
+        self.client
+            .update_assume_role_policy()
+            .role_name(role)
+            .policy_document(trust)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("iam:UpdateAssumeRolePolicy", e))?;
+        Ok(())
+    }
+
+    pub async fn create_policy(&self, name: &str, document: &str) -> Result<(), AwsError> {
+        self.client
+            .create_policy()
+            .policy_name(name)
+            .policy_document(document)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("iam:CreatePolicy", e))?;
+        Ok(())
+    }
+
+    /// A new default version; the oldest non-default one goes first when IAM's five are used.
+    pub async fn new_policy_version(&self, arn: &str, document: &str, delete_first: Option<&str>) -> Result<(), AwsError> {
+        if let Some(version) = delete_first {
+            self.client
+                .delete_policy_version()
+                .policy_arn(arn)
+                .version_id(version)
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("iam:DeletePolicyVersion", e))?;
+        }
+        self.client
+            .create_policy_version()
+            .policy_arn(arn)
+            .policy_document(document)
+            .set_as_default(true)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("iam:CreatePolicyVersion", e))?;
+        Ok(())
+    }
+
+    pub async fn attach(&self, role: &str, policy_arn: &str) -> Result<(), AwsError> {
+        self.client
+            .attach_role_policy()
+            .role_name(role)
+            .policy_arn(policy_arn)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("iam:AttachRolePolicy", e))?;
+        Ok(())
+    }
+}
+
+/// IAM returns policy documents URL-encoded.
+fn url_json(text: &str) -> Option<serde_json::Value> {
+    let decoded = percent_encoding::percent_decode_str(text).decode_utf8().ok()?;
+    json_document(&decoded)
+}
+
+/// NoSuchEntity means "not there", which is a state, not a failure.
+fn absent<T>(error: AwsError) -> Result<Option<T>, AwsError> {
+    if error.code == "NoSuchEntity" {
+        Ok(None)
+    } else {
+        Err(error)
+    }
+}

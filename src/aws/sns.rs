@@ -1,0 +1,146 @@
+//! SNS in one account and region: the findings topic and its subscriptions.
+
+use std::collections::{BTreeMap, HashMap};
+
+use aws_sdk_sns::types::Tag;
+
+use super::{json_document, AwsError};
+use crate::model::{ObservedSubscription, ObservedTopic};
+
+pub struct Sns {
+    client: aws_sdk_sns::Client,
+}
+
+impl Sns {
+    pub(super) fn new(client: aws_sdk_sns::Client) -> Self {
+        Self { client }
+    }
+
+    /// The topic at `arn` with its tags and subscriptions, or None if it does not exist.
+    pub async fn find_topic(&self, arn: &str) -> Result<Option<ObservedTopic>, AwsError> {
+        let attributes = match self.client.get_topic_attributes().topic_arn(arn).send().await {
+            Ok(output) => output.attributes().cloned().unwrap_or_default(),
+            Err(e) => {
+                let error = AwsError::from_sdk("sns:GetTopicAttributes", e);
+                return if error.code == "NotFound" { Ok(None) } else { Err(error) };
+            }
+        };
+        let tags = self
+            .client
+            .list_tags_for_resource()
+            .resource_arn(arn)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("sns:ListTagsForResource", e))?
+            .tags()
+            .iter()
+            .map(|t| (t.key().to_owned(), t.value().to_owned()))
+            .collect();
+        let subscriptions: Vec<_> = self
+            .client
+            .list_subscriptions_by_topic()
+            .topic_arn(arn)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| AwsError::from_sdk("sns:ListSubscriptionsByTopic", e))?;
+        Ok(Some(ObservedTopic {
+            arn: arn.to_owned(),
+            display_name: attributes.get("DisplayName").cloned().unwrap_or_default(),
+            policy: attributes.get("Policy").and_then(|p| json_document(p)),
+            tags,
+            subscriptions: subscriptions
+                .iter()
+                .map(|s| ObservedSubscription {
+                    arn: s.subscription_arn().unwrap_or_default().to_owned(),
+                    protocol: s.protocol().unwrap_or_default().to_owned(),
+                    endpoint: s.endpoint().unwrap_or_default().to_owned(),
+                })
+                .collect(),
+        }))
+    }
+
+    pub async fn create_topic(
+        &self,
+        name: &str,
+        display_name: &str,
+        policy: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<String, AwsError> {
+        const OPERATION: &str = "sns:CreateTopic";
+        let attributes = HashMap::from([
+            ("DisplayName".to_owned(), display_name.to_owned()),
+            ("Policy".to_owned(), policy.to_owned()),
+        ]);
+        let output = self
+            .client
+            .create_topic()
+            .name(name)
+            .set_attributes(Some(attributes))
+            .set_tags(Some(sns_tags(tags, OPERATION)?))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(OPERATION, e))?;
+        output.topic_arn().map(str::to_owned).ok_or_else(|| AwsError::malformed(OPERATION, "TopicArn"))
+    }
+
+    pub async fn set_attribute(&self, arn: &str, name: &str, value: &str) -> Result<(), AwsError> {
+        self.client
+            .set_topic_attributes()
+            .topic_arn(arn)
+            .attribute_name(name)
+            .attribute_value(value)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("sns:SetTopicAttributes", e))?;
+        Ok(())
+    }
+
+    pub async fn tag(&self, arn: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
+        const OPERATION: &str = "sns:TagResource";
+        self.client
+            .tag_resource()
+            .resource_arn(arn)
+            .set_tags(Some(sns_tags(tags, OPERATION)?))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(OPERATION, e))?;
+        Ok(())
+    }
+
+    pub async fn subscribe(&self, arn: &str, protocol: &str, endpoint: &str) -> Result<(), AwsError> {
+        self.client
+            .subscribe()
+            .topic_arn(arn)
+            .protocol(protocol)
+            .endpoint(endpoint)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("sns:Subscribe", e))?;
+        Ok(())
+    }
+
+    pub async fn unsubscribe(&self, subscription_arn: &str) -> Result<(), AwsError> {
+        self.client
+            .unsubscribe()
+            .subscription_arn(subscription_arn)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("sns:Unsubscribe", e))?;
+        Ok(())
+    }
+}
+
+fn sns_tags(tags: &BTreeMap<String, String>, operation: &'static str) -> Result<Vec<Tag>, AwsError> {
+    tags.iter()
+        .map(|(k, v)| {
+            Tag::builder().key(k).value(v).build().map_err(|e| AwsError {
+                operation,
+                code: "InvalidParameter".into(),
+                message: e.to_string(),
+            })
+        })
+        .collect()
+}

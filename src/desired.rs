@@ -1,0 +1,108 @@
+//! Pure: what the plan asks for in one account (and region), with every ARN and policy
+//! document spelled out for that account, region and partition.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+
+use crate::model::{AccountId, Feature, Partition, Region};
+use crate::plan::{AutoEnable, Notifications, Protocol};
+
+/// The EventBridge-to-SNS wiring of one account.
+pub struct Wiring<'a> {
+    pub plan: &'a Notifications,
+    pub account: &'a AccountId,
+    pub partition: Partition,
+}
+
+impl Wiring<'_> {
+    pub fn topic_arn(&self, region: &Region) -> String {
+        format!("arn:{}:sns:{region}:{}:{}", self.partition.name(), self.account, self.plan.topic)
+    }
+
+    pub fn role_arn(&self) -> String {
+        format!("arn:{}:iam::{}:role/{}", self.partition.name(), self.account, self.plan.role)
+    }
+
+    pub fn policy_arn(&self) -> String {
+        format!("arn:{}:iam::{}:policy/{}", self.partition.name(), self.account, self.plan.policy)
+    }
+
+    pub fn display_name(&self) -> &str {
+        self.plan.display_name.as_deref().unwrap_or("")
+    }
+
+    /// EventBridge may assume the role.
+    pub fn trust_policy(&self) -> Value {
+        json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow",
+                "Principal": {"Service": "events.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }],
+        })
+    }
+
+    /// The role may publish to the topic in every region (the topic exists per region).
+    pub fn publish_policy(&self) -> Value {
+        json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Sid": "AllowPublishToGuarddutyFindingTopic",
+                "Effect": "Allow",
+                "Action": "sns:Publish",
+                "Resource": format!("arn:{}:sns:*:{}:{}", self.partition.name(), self.account, self.plan.topic),
+            }],
+        })
+    }
+
+    /// The topic's resource policy: the owner keeps full control, EventBridge may publish.
+    pub fn topic_policy(&self, region: &Region) -> Value {
+        let topic = self.topic_arn(region);
+        json!({
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "OwnerFullControl",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": format!("arn:{}:iam::{}:root", self.partition.name(), self.account)},
+                    "Action": ["sns:GetTopicAttributes", "sns:SetTopicAttributes", "sns:AddPermission",
+                               "sns:RemovePermission", "sns:DeleteTopic", "sns:Subscribe",
+                               "sns:ListSubscriptionsByTopic", "sns:Publish"],
+                    "Resource": topic,
+                },
+                {
+                    "Sid": "AllowEventBridgePublish",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "events.amazonaws.com"},
+                    "Action": "sns:Publish",
+                    "Resource": topic,
+                },
+            ],
+        })
+    }
+
+    pub fn subscriptions(&self) -> Vec<(&'static str, &str)> {
+        self.plan.subscriptions.iter().map(|s| (protocol_name(s.protocol), s.endpoint.0.as_str())).collect()
+    }
+}
+
+pub fn protocol_name(protocol: Protocol) -> &'static str {
+    match protocol {
+        Protocol::Email => "email",
+        Protocol::EmailJson => "email-json",
+        Protocol::Https => "https",
+        Protocol::Lambda => "lambda",
+        Protocol::Sqs => "sqs",
+    }
+}
+
+/// Per-feature organization auto-enable: the plan's mode for a feature that is on, NONE
+/// for one that is off; features the plan does not name are left as they are.
+pub fn feature_auto_enable(features: &BTreeMap<Feature, bool>, mode: AutoEnable) -> BTreeMap<Feature, String> {
+    features
+        .iter()
+        .map(|(&feature, &on)| (feature, if on { mode.to_string() } else { "NONE".to_owned() }))
+        .collect()
+}
