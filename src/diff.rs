@@ -430,4 +430,145 @@ mod tests {
         let current = observed(Frequency::SixHours, &[(Feature::S3DataEvents, false), (Feature::RdsLoginEvents, true)]);
         assert_eq!(detector(&plan, Some(&current)), None);
     }
+
+    mod wiring {
+        use std::path::Path;
+
+        use serde_json::json;
+
+        use super::super::*;
+        use crate::model::{ObservedPolicy, ObservedSubscription, ObservedTarget, Partition};
+        use crate::plan::Plan;
+
+        fn plan() -> Plan {
+            Plan::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/example.toml")).unwrap()
+        }
+
+        fn account() -> AccountId {
+            AccountId::parse("111122223333").unwrap()
+        }
+
+        fn region() -> Region {
+            Region::parse("eu-west-1").unwrap()
+        }
+
+        #[test]
+        fn json_documents_compare_by_meaning() {
+            let a = json!({"Version": "2012-10-17", "Statement": [{"Action": ["sns:Publish"], "Effect": "Allow"}]});
+            let b = json!({"Statement": {"Effect": "Allow", "Action": "sns:Publish"}, "Version": "2012-10-17"});
+            assert!(same_json(&a, &b));
+            let c = json!({"source": ["b", "a"]});
+            assert!(same_json(&c, &json!({"source": ["a", "b"]})));
+            assert!(!same_json(&c, &json!({"source": ["a"]})));
+            assert!(!same_json(&a, &json!({"Version": "2012-10-17", "Statement": [{"Action": "sns:*", "Effect": "Allow"}]})));
+        }
+
+        #[test]
+        fn a_rule_that_matches_needs_nothing_and_each_kind_of_drift_its_own_change() {
+            let plan = plan();
+            let n = plan.notifications.as_ref().unwrap();
+            let (account, region) = (account(), region());
+            let wiring = Wiring { plan: n, account: &account, partition: Partition::Aws };
+            let rule = &n.rules[0];
+            let good = ObservedRule {
+                enabled: true,
+                // key order and a scalar in place of a one-element list are not drift
+                pattern: Some(json!({"detail-type": "GuardDuty Finding", "source": ["aws.guardduty"]})),
+                targets: vec![ObservedTarget {
+                    id: "guardduty-finding".into(),
+                    arn: wiring.topic_arn(&region),
+                    role_arn: Some(wiring.role_arn()),
+                }],
+            };
+            assert_eq!(super::super::rule(&wiring, &region, rule, Some(&good)), vec![]);
+            let disabled = ObservedRule { enabled: false, ..good.clone() };
+            assert_eq!(
+                super::super::rule(&wiring, &region, rule, Some(&disabled)),
+                vec![Change::PutRule { rule: "guardduty-finding".into(), reason: "disabled" }]
+            );
+            let untargeted = ObservedRule { targets: vec![], ..good };
+            assert_eq!(
+                super::super::rule(&wiring, &region, rule, Some(&untargeted)),
+                vec![Change::PutTarget { rule: "guardduty-finding".into(), target_id: "guardduty-finding".into() }]
+            );
+            assert_eq!(super::super::rule(&wiring, &region, rule, None).len(), 2);
+        }
+
+        #[test]
+        fn unplanned_subscriptions_are_reported_unless_the_plan_prunes_them() {
+            let mut plan = plan();
+            let (account, region) = (account(), region());
+            let observed = |plan: &Plan| {
+                let wiring = Wiring { plan: plan.notifications.as_ref().unwrap(), account: &account, partition: Partition::Aws };
+                let topic = ObservedTopic {
+                    arn: wiring.topic_arn(&region),
+                    display_name: "put-slack".into(),
+                    policy: Some(wiring.topic_policy(&region)),
+                    tags: BTreeMap::from([("Name".into(), "guardduty-finding".into())]),
+                    subscriptions: vec![ObservedSubscription {
+                        arn: "arn:aws:sns:eu-west-1:111122223333:guardduty-finding:1".into(),
+                        protocol: "email".into(),
+                        endpoint: "someone@example.com".into(),
+                    }],
+                };
+                topic_changes(&wiring, &region, &topic)
+            };
+            let (changes, notes) = observed(&plan);
+            assert_eq!(changes, vec![Change::Subscribe { protocol: "email".into(), endpoint: "security-alerts@example.com".into() }]);
+            assert_eq!(notes.len(), 1, "{notes:?}");
+            plan.notifications.as_mut().unwrap().prune_subscriptions = true;
+            let (changes, notes) = observed(&plan);
+            assert!(notes.is_empty());
+            assert!(matches!(changes[1], Change::Unsubscribe { .. }), "{changes:?}");
+        }
+
+        fn topic_changes(wiring: &Wiring, region: &Region, topic: &ObservedTopic) -> (Vec<Change>, Vec<String>) {
+            super::super::topic(wiring, region, Some(topic))
+        }
+
+        #[test]
+        fn a_changed_policy_gets_a_new_version_and_the_oldest_goes_when_five_exist() {
+            let plan = plan();
+            let account = account();
+            let wiring = Wiring { plan: plan.notifications.as_ref().unwrap(), account: &account, partition: Partition::Aws };
+            let observed = |old: &[&str]| ObservedIam {
+                role_trust: Some(wiring.trust_policy()),
+                policy: Some(ObservedPolicy {
+                    document: json!({"Version": "2012-10-17", "Statement": []}),
+                    old_versions: old.iter().map(|v| v.to_string()).collect(),
+                }),
+                attached: true,
+            };
+            let policy = "EventBridgePublishGuarddutyFinding".to_owned();
+            assert_eq!(iam(&wiring, &observed(&["v1"])), vec![Change::UpdatePolicy { policy: policy.clone(), delete_version: None }]);
+            assert_eq!(
+                iam(&wiring, &observed(&["v1", "v2", "v3", "v4"])),
+                vec![Change::UpdatePolicy { policy, delete_version: Some("v1".into()) }]
+            );
+        }
+
+        #[test]
+        fn another_admin_is_a_conflict_unless_replacing() {
+            let (admin, other) = (AccountId::parse("100000000001").unwrap(), AccountId::parse("100000000002").unwrap());
+            let plan = OrganizationPlan {
+                admin: &admin,
+                auto_enable: "ALL".into(),
+                feature_auto_enable: BTreeMap::new(),
+                members: vec![other.clone()],
+            };
+            assert_eq!(designation(&plan, &[other.clone()], false), Err(AdminConflict { current: other.clone() }));
+            assert_eq!(
+                designation(&plan, &[other.clone()], true),
+                Ok(Some(Change::ReplaceAdmin { from: other.clone(), to: admin.clone() }))
+            );
+            assert_eq!(designation(&plan, &[], false), Ok(Some(Change::EnableAdmin { account: admin.clone() })));
+            assert_eq!(designation(&plan, &[admin.clone()], false), Ok(None));
+            let side = AdminSide {
+                auto_enable: Some("ALL".into()),
+                feature_auto_enable: BTreeMap::new(),
+                members: BTreeMap::from([(other.clone(), "Removed".into())]),
+            };
+            assert_eq!(organization(&plan, Some(&side)), vec![Change::CreateMembers { accounts: vec![other] }]);
+        }
+    }
 }

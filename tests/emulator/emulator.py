@@ -29,6 +29,7 @@ from moto.organizations import utils as org_utils
 from moto.organizations.models import organizations_backends
 from werkzeug.serving import make_server
 
+import control_ext
 import guardduty_ext
 import guardduty_org
 
@@ -207,7 +208,7 @@ def aws_error(environ, start_response, service: str, status: int, code: str, mes
 
 
 def control(world: World, environ, start_response):
-    """The test API: GET counts, state, guardduty-org; POST counts/reset, faults, detector."""
+    """The test API: GET counts, state, guardduty-org, wiring; POST counts/reset, faults, detector, drift."""
     method, path = environ["REQUEST_METHOD"], environ["PATH_INFO"]
     body = read_body(environ)
     request = json.loads(body) if body else {}
@@ -227,6 +228,10 @@ def control(world: World, environ, start_response):
             result = {}
         elif method == "POST" and path == "/_orgguard/detector":
             result = {"detectorId": guardduty_ext.put_detector(**request)}
+        elif method == "GET" and path == "/_orgguard/wiring":
+            result = control_ext.wiring_state()
+        elif method == "POST" and path == "/_orgguard/drift":
+            result = control_ext.drift(request)
         else:
             start_response("404 Not Found", [("Content-Type", "application/json")])
             return [b'{"error":"no such control endpoint"}']
