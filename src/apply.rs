@@ -63,7 +63,15 @@ pub async fn run(aws: &Aws, plan: &Plan, scope: &Scope, options: RunOptions, pro
         results.extend(account_results);
     }
     if plan.admin.is_some() {
-        let organization: Vec<_> = scope.regions.iter().map(|region| run.organization(region)).collect();
+        // An account cannot be a member where it has not enabled the region.
+        let not_enabled: Vec<(AccountId, Region)> = results
+            .iter()
+            .filter(|r| r.status == Status::Skipped(SkipReason::RegionNotEnabled))
+            .filter_map(|r| Some((r.target.account.clone(), r.target.region.clone()?)))
+            .collect();
+        let run = &run;
+        let not_enabled = &not_enabled;
+        let organization: Vec<_> = scope.regions.iter().map(|region| run.organization(region, not_enabled)).collect();
         results.extend(futures::future::join_all(organization).await);
     }
     results.sort_by(|a, b| (&a.target, a.layer).cmp(&(&b.target, b.layer)));
@@ -267,12 +275,19 @@ impl Run<'_> {
 
     /// The delegated admin in one region: designation (management account), then the
     /// admin's detector, organization configuration and members.
-    async fn organization(&self, region: &Region) -> TargetResult {
+    async fn organization(&self, region: &Region, not_enabled: &[(AccountId, Region)]) -> TargetResult {
         let admin_plan = self.plan.admin.as_ref().expect("called with an admin plan");
         let admin = admin_plan.account.get_ref();
         let target = Target { account: admin.clone(), region: Some(region.clone()) };
         let mut changes = Vec::new();
-        let outcome = self.organization_changes(region, admin_plan, &mut changes).await;
+        let members = self
+            .scope
+            .accounts
+            .iter()
+            .filter(|a| *a != admin && !not_enabled.iter().any(|(na, nr)| na == *a && nr == region))
+            .cloned()
+            .collect();
+        let outcome = self.organization_changes(region, admin_plan, members, &mut changes).await;
         let status = match outcome {
             Err(error) => Status::Failed(error),
             Ok(()) if changes.is_empty() => Status::Unchanged,
@@ -289,6 +304,7 @@ impl Run<'_> {
         &self,
         region: &Region,
         admin_plan: &crate::plan::Admin,
+        members: Vec<AccountId>,
         changes: &mut Vec<Change>,
     ) -> Result<(), AwsError> {
         let admin = admin_plan.account.get_ref();
@@ -297,7 +313,7 @@ impl Run<'_> {
             admin,
             auto_enable: admin_plan.auto_enable.to_string(),
             feature_auto_enable: feature_auto_enable(self.plan.detector.features.get_ref(), admin_plan.auto_enable),
-            members: self.scope.accounts.iter().filter(|a| *a != admin).cloned().collect(),
+            members,
         };
         let management = self.aws.session(&self.aws.caller.account, "", None).guardduty(region);
         let admins = management.list_admins().await?;

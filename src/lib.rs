@@ -5,6 +5,7 @@
 //! them), and `report` summarises the results.
 
 pub mod apply;
+pub mod audit;
 pub mod aws;
 pub mod desired;
 pub mod diff;
@@ -15,3 +16,4 @@ pub mod outcome;
 pub mod plan;
 pub mod progress;
 pub mod report;
+pub mod summary;

@@ -8,7 +8,7 @@ use crate::aws::{Aws, AwsError, ConnectOptions};
 use crate::discover::{self, Narrowing, ScopeError};
 use crate::plan::{Plan, PlanError};
 use crate::progress::Progress;
-use crate::report::Summary;
+use crate::summary::Summary;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpsError {
