@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use orgguard::report::Format;
 
 #[derive(Debug, Parser)]
 #[command(name = "orgguard", version, about = "Roll Amazon GuardDuty out across an AWS Organization, keep it there, and prove it")]
@@ -23,33 +24,85 @@ pub enum Command {
     },
     /// Make every target account and region match the plan.
     Rollout(RolloutArgs),
+    /// Read-only drift audit. Exit 0: no drift; 2: drift found; 1: the audit itself failed.
+    Audit(AuditArgs),
+    /// Write compliance evidence files from a fresh audit or a saved one (--from).
+    Report(ReportArgs),
 }
 
+/// Which part of the organization one run covers, and how to reach AWS.
 #[derive(Debug, Args)]
-pub struct RolloutArgs {
-    #[arg(long)]
-    pub plan: PathBuf,
-    /// Show every change the rollout would make; make none.
-    #[arg(long)]
-    pub dry_run: bool,
+pub struct Scope {
     /// Only these accounts (comma-separated 12-digit ids).
     #[arg(long, value_delimiter = ',')]
     pub accounts: Vec<String>,
     /// Only these regions (comma-separated), within the plan's.
     #[arg(long, value_delimiter = ',')]
     pub regions: Vec<String>,
-    /// Replace a delegated GuardDuty admin that differs from the plan's (otherwise a conflict is reported).
-    #[arg(long)]
-    pub replace_admin: bool,
     /// Account-regions worked on at once (default: the plan's limits.concurrency).
     #[arg(long)]
     pub concurrency: Option<usize>,
     /// Send every AWS call here instead of AWS's endpoints (an emulator, a proxy).
     #[arg(long, env = "AWS_ENDPOINT_URL")]
     pub endpoint_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RolloutArgs {
+    #[arg(long)]
+    pub plan: PathBuf,
+    #[command(flatten)]
+    pub scope: Scope,
+    /// Show every change the rollout would make; make none.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Replace a delegated GuardDuty admin that differs from the plan's (otherwise a conflict is reported).
+    #[arg(long)]
+    pub replace_admin: bool,
     /// Also write the summary, with every target's result, as JSON to this file.
     #[arg(long)]
     pub summary_json: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[arg(long)]
+    pub plan: PathBuf,
+    #[command(flatten)]
+    pub scope: Scope,
+    /// table for people, json (the full result set) for machines.
+    #[arg(long, value_enum, default_value_t = AuditFormat::Table)]
+    pub format: AuditFormat,
+    /// An earlier `--format json` result: new failures, resolved, still failing.
+    #[arg(long)]
+    pub baseline: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum AuditFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The plan to audit now (or --from a saved result).
+    #[arg(long, required_unless_present = "from")]
+    pub plan: Option<PathBuf>,
+    /// A saved `orgguard audit --format json` result: no AWS call.
+    #[arg(long, conflicts_with = "plan")]
+    pub from: Option<PathBuf>,
+    #[command(flatten)]
+    pub scope: Scope,
+    /// Comma-separated: json, ocsf, csv, junit, html.
+    #[arg(long, value_delimiter = ',', required = true, value_enum)]
+    pub format: Vec<Format>,
+    /// Directory the files go into.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// An earlier json result to compare with.
+    #[arg(long)]
+    pub baseline: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

@@ -1,22 +1,26 @@
 //! Parse the command line, call one `ops` function, map the result to an exit code.
 
 use std::collections::BTreeSet;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Parser;
 use orgguard::discover::Narrowing;
 use orgguard::model::{AccountId, Region};
-use orgguard::ops::{self, RolloutOptions};
+use orgguard::ops::{self, Targeting};
+use orgguard::report::{self, BaselineComparison};
 
 mod cli;
 
-use cli::{Cli, Command, LogFormat, RolloutArgs};
+use cli::{AuditFormat, Cli, Command, LogFormat, Scope};
 
-/// Every target matches the plan (or, for a dry run, the run completed).
+/// Rollout: every target matches the plan. Audit: no drift.
 const OK: u8 = 0;
-/// A target failed, or the run could not start.
+/// A target failed, the audit could not read everything, or the run could not start.
 const FAILED: u8 = 1;
+/// Audit: drift found (as `terraform plan -detailed-exitcode`).
+const DRIFT: u8 = 2;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -38,42 +42,70 @@ fn run(command: Command) -> Result<u8> {
             Ok(OK)
         }
         Command::Rollout(args) => {
-            let options = rollout_options(args.plan.clone(), &args)?;
-            let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-            let summary = runtime.block_on(ops::rollout(&options))?;
+            let targeting = targeting(args.plan, &args.scope)?;
+            let summary = runtime()?.block_on(ops::rollout(&targeting, args.dry_run, args.replace_admin))?;
             print!("{}", summary.render());
             if let Some(path) = &args.summary_json {
                 ops::write_json(path, &summary)?;
             }
             Ok(if summary.has_failures() { FAILED } else { OK })
         }
+        Command::Audit(args) => {
+            let targeting = targeting(args.plan, &args.scope)?;
+            let audit = runtime()?.block_on(ops::audit(&targeting, args.baseline.as_deref()))?;
+            match args.format {
+                AuditFormat::Table => print!("{}", report::render_table(&audit.report)),
+                AuditFormat::Json => print!("{}", report::Format::Json.render(&audit.report)),
+            }
+            let drift = audit.report.count(orgguard::audit::Verdict::Fail) > 0;
+            Ok(if audit.incomplete { FAILED } else if drift { DRIFT } else { OK })
+        }
+        Command::Report(args) => {
+            let mut report = match (&args.from, args.plan) {
+                (Some(saved), _) => ops::load_report(saved)?,
+                (None, Some(plan)) => {
+                    let targeting = targeting(plan, &args.scope)?;
+                    runtime()?.block_on(ops::audit(&targeting, None))?.report
+                }
+                (None, None) => unreachable!("clap requires --plan or --from"),
+            };
+            if let Some(path) = &args.baseline {
+                report.baseline = Some(BaselineComparison::new(&ops::load_report(path)?, &report.results));
+            }
+            for path in report::write(&report, &args.format, &args.out).with_context(|| format!("writing into {}", args.out.display()))? {
+                println!("wrote {}", path.display());
+            }
+            Ok(OK)
+        }
     }
 }
 
-fn rollout_options(plan: std::path::PathBuf, args: &RolloutArgs) -> Result<RolloutOptions> {
-    let accounts = args
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Runtime::new().context("starting the async runtime")
+}
+
+fn targeting(plan: PathBuf, scope: &Scope) -> Result<Targeting> {
+    let accounts = scope
         .accounts
         .iter()
         .map(|a| AccountId::parse(a).map_err(anyhow::Error::msg).context("--accounts"))
         .collect::<Result<BTreeSet<_>>>()?;
-    let regions = args
+    let regions = scope
         .regions
         .iter()
         .map(|r| Region::parse(r).map_err(anyhow::Error::msg).context("--regions"))
         .collect::<Result<BTreeSet<_>>>()?;
-    if args.concurrency == Some(0) {
+    if scope.concurrency == Some(0) {
         anyhow::bail!("--concurrency must be at least 1");
     }
-    Ok(RolloutOptions {
+    Ok(Targeting {
         plan,
-        dry_run: args.dry_run,
         narrowing: Narrowing {
             accounts: (!accounts.is_empty()).then_some(accounts),
             regions: (!regions.is_empty()).then_some(regions),
         },
-        concurrency: args.concurrency,
-        replace_admin: args.replace_admin,
-        endpoint_url: args.endpoint_url.clone(),
+        concurrency: scope.concurrency,
+        endpoint_url: scope.endpoint_url.clone(),
     })
 }
 

@@ -1,13 +1,18 @@
 //! The commands, one function each: options in, result out; no argument parsing here.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use sha2::{Digest, Sha256};
+
 use crate::apply::{self, RunOptions};
+use crate::audit;
 use crate::aws::{Aws, AwsError, ConnectOptions};
-use crate::discover::{self, Narrowing, ScopeError};
+use crate::discover::{self, Narrowing, Scope, ScopeError};
+use crate::outcome::{Status, TargetResult};
 use crate::plan::{Plan, PlanError};
 use crate::progress::Progress;
+use crate::report::{AuditReport, BaselineComparison, Metadata};
 use crate::summary::Summary;
 
 #[derive(Debug, thiserror::Error)]
@@ -20,46 +25,101 @@ pub enum OpsError {
     Scope(#[from] ScopeError),
     #[error("while writing {path}: {source}")]
     Write { path: PathBuf, source: std::io::Error },
+    #[error("while reading the audit result {path}: {message}")]
+    ReadReport { path: PathBuf, message: String },
 }
 
+/// Which plan, and which part of the organization one run covers.
 #[derive(Clone, Debug)]
-pub struct RolloutOptions {
+pub struct Targeting {
     pub plan: PathBuf,
-    pub dry_run: bool,
     pub narrowing: Narrowing,
     pub concurrency: Option<usize>,
-    pub replace_admin: bool,
     pub endpoint_url: Option<String>,
 }
 
-pub fn validate(path: &std::path::Path) -> Result<Plan, PlanError> {
+pub fn validate(path: &Path) -> Result<Plan, PlanError> {
     Plan::load(path)
 }
 
-pub async fn rollout(options: &RolloutOptions) -> Result<Summary, OpsError> {
+/// What every command that reads the organization shares: plan, scope, engine.
+struct Engine {
+    plan: Plan,
+    scope: Scope,
+    results: Vec<TargetResult>,
+    started: Instant,
+}
+
+async fn engine(targeting: &Targeting, dry_run: bool, replace_admin: bool) -> Result<Engine, OpsError> {
     let started = Instant::now();
-    let plan = Plan::load(&options.plan)?;
+    let plan = Plan::load(&targeting.plan)?;
     let aws = Aws::connect(&ConnectOptions {
-        endpoint_url: options.endpoint_url.clone(),
+        endpoint_url: targeting.endpoint_url.clone(),
         max_attempts: plan.limits.max_attempts,
     })
     .await
     .map_err(OpsError::Connect)?;
-    let scope = discover::scope(&aws, &plan, &options.narrowing).await?;
+    let scope = discover::scope(&aws, &plan, &targeting.narrowing).await?;
     let progress = Progress::new((scope.accounts.len() * scope.regions.len()) as u64);
-    let run = RunOptions {
-        dry_run: options.dry_run,
-        concurrency: options.concurrency.unwrap_or(plan.limits.concurrency).max(1),
-        replace_admin: options.replace_admin,
+    let options = RunOptions {
+        dry_run,
+        concurrency: targeting.concurrency.unwrap_or(plan.limits.concurrency).max(1),
+        replace_admin,
     };
-    let results = apply::run(&aws, &plan, &scope, run, &progress).await;
+    let results = apply::run(&aws, &plan, &scope, options, &progress).await;
     progress.finish();
-    let mut summary = Summary::new("rollout", options.dry_run, scope.accounts.len(), scope.regions.len(), results);
-    summary.elapsed_seconds = started.elapsed().as_secs_f64();
+    Ok(Engine { plan, scope, results, started })
+}
+
+pub async fn rollout(targeting: &Targeting, dry_run: bool, replace_admin: bool) -> Result<Summary, OpsError> {
+    let run = engine(targeting, dry_run, replace_admin).await?;
+    let mut summary = Summary::new("rollout", dry_run, run.scope.accounts.len(), run.scope.regions.len(), run.results);
+    summary.elapsed_seconds = run.started.elapsed().as_secs_f64();
     Ok(summary)
 }
 
-pub fn write_json(path: &std::path::Path, summary: &Summary) -> Result<(), OpsError> {
-    let text = serde_json::to_string_pretty(summary).expect("the summary serializes");
+/// An audit's report, and whether every target could be read.
+pub struct Audit {
+    pub report: AuditReport,
+    /// A target could not be read (denied role, throttling past the retry budget, ...).
+    pub incomplete: bool,
+}
+
+/// Read-only: a dry run of the rollout, judged control by control.
+pub async fn audit(targeting: &Targeting, baseline: Option<&Path>) -> Result<Audit, OpsError> {
+    let baseline = baseline.map(load_report).transpose()?;
+    let run = engine(targeting, true, false).await?;
+    let plan_name = targeting.plan.file_stem().map_or("plan".into(), |s| s.to_string_lossy().into_owned());
+    let plan_text = std::fs::read(&targeting.plan).unwrap_or_default();
+    let results = audit::judge(&run.plan, &plan_name, &run.results);
+    let incomplete = run
+        .results
+        .iter()
+        .any(|r| matches!(&r.status, Status::Failed(e) if e.code != "AdminConflict"));
+    let report = AuditReport {
+        metadata: Metadata {
+            tool: "orgguard".into(),
+            tool_version: env!("CARGO_PKG_VERSION").into(),
+            plan: targeting.plan.display().to_string(),
+            plan_sha256: hex::encode(Sha256::digest(&plan_text)),
+            generated_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            accounts: run.scope.accounts.len(),
+            regions: run.scope.regions.clone(),
+        },
+        controls: audit::controls(&run.plan),
+        baseline: baseline.as_ref().map(|b| BaselineComparison::new(b, &results)),
+        results,
+    };
+    Ok(Audit { report, incomplete })
+}
+
+pub fn load_report(path: &Path) -> Result<AuditReport, OpsError> {
+    let fail = |message: String| OpsError::ReadReport { path: path.to_owned(), message };
+    let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
+    serde_json::from_str(&text).map_err(|e| fail(format!("not an orgguard audit result: {e}")))
+}
+
+pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), OpsError> {
+    let text = serde_json::to_string_pretty(value).expect("results serialize");
     std::fs::write(path, text + "\n").map_err(|source| OpsError::Write { path: path.to_owned(), source })
 }

@@ -1,8 +1,26 @@
-//! placeholder
+//! One row per account-region-control, for spreadsheets.
 
 use super::AuditReport;
 
 pub fn render(report: &AuditReport) -> String {
-    let _ = report;
-    String::new()
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let header = ["finding_id", "account", "region", "control", "verdict", "expected", "actual", "reason", "baseline"];
+    writer.write_record(header).expect("writing to memory");
+    for r in &report.results {
+        let baseline = report.baseline.as_ref().and_then(|b| b.label(&r.finding_id)).unwrap_or("");
+        writer
+            .write_record([
+                r.finding_id.as_str(),
+                r.account.as_str(),
+                r.region.as_ref().map_or("global", |g| g.as_str()),
+                r.control.as_str(),
+                r.verdict.as_str(),
+                r.expected.as_deref().unwrap_or(""),
+                r.actual.as_deref().unwrap_or(""),
+                r.reason.as_deref().unwrap_or(""),
+                baseline,
+            ])
+            .expect("writing to memory");
+    }
+    String::from_utf8(writer.into_inner().expect("flushing to memory")).expect("csv of utf-8 strings")
 }
