@@ -1,8 +1,521 @@
-//! The self-contained HTML report.
+//! The self-contained HTML report: one file that opens offline. The summary, the
+//! per-control table and the run's metadata are static HTML; the accounts x regions
+//! matrix is drawn by the inline script from a compact JSON block, a page of rows at a
+//! time, so that 5000 accounts x 17 regions (1.7 million results) stay a few megabytes
+//! and open in about a second.
+//!
+//! The JSON block (`<script type="application/json" id="data">`) holds index tables, not
+//! results: `columns` ("global" first when account-level controls exist, then regions),
+//! `controls` (ids), `accounts`; `cells`, row-major accounts x columns, each the 1-based
+//! index of the set in `sets` of controls judged in that cell (0: nothing judged);
+//! `details`, sorted by cell then control, only for results that are not a plain PASS:
+//! `[cell, control, verdict, expected, actual, reason, baseline, finding_id]`, where the
+//! three texts index `strings` (0 is "none") and the codes are those of [`verdict_code`]
+//! and [`baseline_codes`]. A PASS is a judged control with no detail.
 
-use super::AuditReport;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt::Write;
+
+use serde::Serialize;
+
+use super::{AuditReport, BaselineComparison};
+use crate::audit::Verdict;
 
 pub fn render(report: &AuditReport) -> String {
-    let _ = report;
-    String::new()
+    let matrix = Matrix::new(report);
+    let data = serde_json::to_string(&matrix.data).expect("the matrix serializes");
+    let meta = &report.metadata;
+    let mut html = String::with_capacity(data.len() + STYLE.len() + SCRIPT.len() + 16 * 1024);
+    let _ = write!(
+        html,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>orgguard audit: {plan} ({generated})</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
+        plan = escape(&meta.plan),
+        generated = escape(&meta.generated_at),
+    );
+    header(&mut html, report);
+    summary(&mut html, report, &matrix);
+    html.push_str(MATRIX_SECTION);
+    let _ = write!(
+        html,
+        "<script type=\"application/json\" id=\"data\">{}</script>\n<script>{SCRIPT}</script>\n</body>\n</html>\n",
+        script_safe(&data)
+    );
+    html
 }
+
+fn header(html: &mut String, report: &AuditReport) {
+    let meta = &report.metadata;
+    let regions: Vec<&str> = meta.regions.iter().map(|r| r.as_str()).collect();
+    let mut rows = vec![
+        ("Tool", format!("{} {}", meta.tool, meta.tool_version)),
+        ("Generated at", meta.generated_at.clone()),
+        ("Plan", meta.plan.clone()),
+        ("Plan SHA-256", meta.plan_sha256.clone()),
+        ("Accounts", meta.accounts.to_string()),
+        ("Regions", format!("{} ({})", regions.len(), regions.join(", "))),
+    ];
+    if let Some(baseline) = &report.baseline {
+        rows.push(("Baseline", format!("the result generated at {}", baseline.baseline_generated_at)));
+    }
+    let _ = write!(html, "<header>\n<h1>orgguard audit: {}</h1>\n<dl id=\"metadata\">", escape(&meta.plan));
+    for (name, value) in rows {
+        let _ = write!(html, "<dt>{name}</dt><dd>{}</dd>", escape(&value));
+    }
+    html.push_str("</dl>\n</header>\n");
+}
+
+fn summary(html: &mut String, report: &AuditReport, matrix: &Matrix) {
+    let [pass, not_evaluated, fail] = matrix.totals();
+    html.push_str("<section id=\"summary\">\n<div class=\"cards\">");
+    let _ = write!(
+        html,
+        "<div class=\"card\" id=\"coverage\" title=\"PASS / (PASS + FAIL)\"><b>{}</b>coverage</div>\
+         <div class=\"card pass\"><b>{pass}</b>PASS</div>\
+         <div class=\"card fail\"><b>{fail}</b>FAIL</div>\
+         <div class=\"card ne\"><b>{not_evaluated}</b>NOT_EVALUATED</div>",
+        coverage(pass, fail)
+    );
+    if let Some(baseline) = &report.baseline {
+        let _ = write!(
+            html,
+            "<div class=\"card\" id=\"baseline\" title=\"compared with the result generated at {}\">\
+             <b>{} / {} / {}</b>new failures / resolved / still failing</div>",
+            escape(&baseline.baseline_generated_at),
+            baseline.new_failures.len(),
+            baseline.resolved.len(),
+            baseline.still_failing.len(),
+        );
+    }
+    html.push_str(
+        "</div>\n<h2>By control</h2>\n<table id=\"controls\">\n<thead><tr><th>Control</th><th>Description</th>\
+         <th>Mapping</th><th>PASS</th><th>FAIL</th><th>NOT_EVALUATED</th><th>Coverage</th></tr></thead>\n<tbody>\n",
+    );
+    for (index, id) in matrix.data.controls.iter().enumerate() {
+        let [pass, not_evaluated, fail] = matrix.counts[index];
+        let (description, mapping) =
+            report.control(id).map_or(("", ""), |c| (c.description.as_str(), c.mapping.as_str()));
+        let _ = writeln!(
+            html,
+            "<tr data-control=\"{id}\"><td>{id}</td><td>{}</td><td>{}</td><td class=\"n\">{pass}</td>\
+             <td class=\"n\">{fail}</td><td class=\"n\">{not_evaluated}</td><td class=\"n\">{}</td></tr>",
+            escape(description),
+            escape(mapping),
+            coverage(pass, fail),
+            id = escape(id),
+        );
+    }
+    html.push_str("</tbody>\n</table>\n</section>\n");
+}
+
+/// PASS / (PASS + FAIL) to a tenth of a percent, rounded down so that a single failure
+/// among millions never shows as 100.0%.
+fn coverage(pass: usize, fail: usize) -> String {
+    match pass + fail {
+        0 => "n/a".to_owned(),
+        judged => {
+            let tenths = pass * 1000 / judged;
+            format!("{}.{}%", tenths / 10, tenths % 10)
+        }
+    }
+}
+
+/// The code of a verdict in the JSON block; 0 is an empty cell. The order is severity, so
+/// the script takes the worst verdict of a cell as the largest code.
+fn verdict_code(verdict: Verdict) -> u8 {
+    match verdict {
+        Verdict::Pass => 1,
+        Verdict::NotEvaluated => 2,
+        Verdict::Fail => 3,
+    }
+}
+
+/// Finding id -> baseline code (1 new, 2 still failing, 3 resolved), with the precedence of
+/// `BaselineComparison::label`. Indexed here because `label` scans the three lists, which is
+/// quadratic over the results of a large organization.
+fn baseline_codes(baseline: Option<&BaselineComparison>) -> HashMap<&str, u8> {
+    let Some(baseline) = baseline else { return HashMap::new() };
+    // Inserted from the weakest label to the strongest, so the strongest one stays.
+    [(&baseline.resolved, 3), (&baseline.still_failing, 2), (&baseline.new_failures, 1)]
+        .into_iter()
+        .flat_map(|(ids, code)| ids.iter().map(move |id| (id.as_str(), code)))
+        .collect()
+}
+
+#[derive(Serialize)]
+struct Data<'a> {
+    columns: Vec<&'a str>,
+    controls: Vec<&'a str>,
+    accounts: Vec<&'a str>,
+    sets: Vec<Vec<usize>>,
+    cells: Vec<usize>,
+    strings: Vec<&'a str>,
+    details: Vec<Detail<'a>>,
+}
+
+/// `[cell, control, verdict, expected, actual, reason, baseline, finding_id]`: an array,
+/// not an object, because there are tens of thousands of them.
+#[derive(Serialize)]
+struct Detail<'a>(usize, usize, u8, usize, usize, usize, u8, &'a str);
+
+struct Matrix<'a> {
+    data: Data<'a>,
+    /// Per control, in `data.controls` order: [PASS, NOT_EVALUATED, FAIL].
+    counts: Vec<[usize; 3]>,
+}
+
+impl<'a> Matrix<'a> {
+    fn new(report: &'a AuditReport) -> Self {
+        let results = &report.results;
+        let has_global = results.iter().any(|r| r.region.is_none());
+        let regions: BTreeSet<&str> = report
+            .metadata
+            .regions
+            .iter()
+            .map(|r| r.as_str())
+            .chain(results.iter().filter_map(|r| r.region.as_ref().map(|r| r.as_str())))
+            .collect();
+        let columns: Vec<&str> = has_global.then_some("global").into_iter().chain(regions).collect();
+        let accounts: Vec<&str> =
+            results.iter().map(|r| r.account.as_str()).collect::<BTreeSet<_>>().into_iter().collect();
+        // The plan's controls in report order, then any control only the results name.
+        let mut controls: Vec<&str> = report.controls.iter().map(|c| c.id.as_str()).collect();
+        let named: BTreeSet<&str> = results.iter().map(|r| r.control.as_str()).collect();
+        let unlisted: Vec<&str> = named.into_iter().filter(|id| !controls.contains(id)).collect();
+        controls.extend(unlisted);
+
+        let index = |names: &[&'a str]| -> HashMap<&'a str, usize> {
+            names.iter().enumerate().map(|(i, name)| (*name, i)).collect()
+        };
+        let (column_index, account_index, control_index) = (index(&columns), index(&accounts), index(&controls));
+        let baseline = baseline_codes(report.baseline.as_ref());
+
+        let mut judged: Vec<Vec<usize>> = vec![Vec::new(); accounts.len() * columns.len()];
+        let mut counts = vec![[0; 3]; controls.len()];
+        let mut details = Vec::new();
+        for result in results {
+            let column = column_index[result.region.as_ref().map_or("global", |r| r.as_str())];
+            let cell = account_index[result.account.as_str()] * columns.len() + column;
+            let control = control_index[result.control.as_str()];
+            let code = verdict_code(result.verdict);
+            judged[cell].push(control);
+            counts[control][usize::from(code) - 1] += 1;
+            let label = baseline.get(result.finding_id.as_str()).copied().unwrap_or(0);
+            if result.verdict != Verdict::Pass || label != 0 {
+                let texts = [&result.expected, &result.actual, &result.reason].map(|t| t.as_deref().unwrap_or(""));
+                details.push((cell, control, code, texts, label, result.finding_id.as_str()));
+            }
+        }
+        // Sorted before the strings are numbered, so the file depends on the results only,
+        // not on their order.
+        details.sort_unstable_by_key(|&(cell, control, ..)| (cell, control));
+        let mut strings = Interner::default();
+        let details = details
+            .into_iter()
+            .map(|(cell, control, code, [expected, actual, reason], label, finding)| {
+                Detail(cell, control, code, strings.id(expected), strings.id(actual), strings.id(reason), label, finding)
+            })
+            .collect();
+
+        let mut sets: BTreeMap<Vec<usize>, usize> = BTreeMap::new();
+        let mut set_list = Vec::new();
+        let cells = judged
+            .into_iter()
+            .map(|mut set| {
+                if set.is_empty() {
+                    return 0;
+                }
+                set.sort_unstable();
+                *sets.entry(set).or_insert_with_key(|set| {
+                    set_list.push(set.clone());
+                    set_list.len()
+                })
+            })
+            .collect();
+
+        let data = Data { columns, controls, accounts, sets: set_list, cells, strings: strings.strings, details };
+        Self { data, counts }
+    }
+
+    /// [PASS, NOT_EVALUATED, FAIL] over every control.
+    fn totals(&self) -> [usize; 3] {
+        self.counts.iter().fold([0; 3], |sum, c| [sum[0] + c[0], sum[1] + c[1], sum[2] + c[2]])
+    }
+}
+
+/// The string table of the details: reasons and expected/actual values repeat across
+/// thousands of cells, so each is written once. Index 0 is the absent text.
+struct Interner<'a> {
+    ids: HashMap<&'a str, usize>,
+    strings: Vec<&'a str>,
+}
+
+impl Default for Interner<'_> {
+    fn default() -> Self {
+        Self { ids: HashMap::from([("", 0)]), strings: vec![""] }
+    }
+}
+
+impl<'a> Interner<'a> {
+    fn id(&mut self, text: &'a str) -> usize {
+        *self.ids.entry(text).or_insert_with(|| {
+            self.strings.push(text);
+            self.strings.len() - 1
+        })
+    }
+}
+
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// JSON that cannot end its `<script>` element (`</script>`) or open a comment (`<!--`)
+/// whatever the strings in it. These three characters occur only inside JSON strings,
+/// where the \u escapes mean the same.
+fn script_safe(json: &str) -> String {
+    json.replace('&', "\\u0026").replace('<', "\\u003c").replace('>', "\\u003e")
+}
+
+const MATRIX_SECTION: &str = r##"<section id="matrix-section">
+<h2>Accounts x regions</h2>
+<form id="filters" onsubmit="return false">
+<label>Status <select name="status"><option value="">all</option><option>FAIL</option><option>NOT_EVALUATED</option><option>PASS</option></select></label>
+<label>Control <select name="control"><option value="">all</option></select></label>
+<label id="baseline-filter" hidden>Baseline <select name="baseline"><option value="">all</option><option>new</option><option>still failing</option><option>resolved</option></select></label>
+<label>Account <input name="account" type="search" placeholder="account id" size="16"></label>
+<span class="legend"><i class="fail"></i>FAIL <i class="ne"></i>NOT_EVALUATED <i class="pass"></i>PASS <i class="none"></i>not judged</span>
+</form>
+<p id="shown"></p>
+<noscript><p>The matrix needs JavaScript; the summary above and the JSON report hold every result.</p></noscript>
+<table id="matrix"><thead></thead><tbody></tbody></table>
+<button id="more" type="button" hidden></button>
+</section>
+"##;
+
+const STYLE: &str = r##"
+:root{--pass:#8fd19e;--fail:#d93025;--ne:#f2b233;--none:#e8eaed;--ink:#1f2328;--muted:#59636e;--line:#d0d7de}
+*{box-sizing:border-box}
+body{margin:0;font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--ink);background:#fff}
+header,section{padding:10px 20px}
+h1{font-size:20px;margin:0 0 6px}
+h2{font-size:16px;margin:12px 0 6px}
+#metadata{display:grid;grid-template-columns:max-content minmax(0,1fr) max-content minmax(0,1fr);gap:2px 12px;margin:0;color:var(--muted)}
+#metadata dt{font-weight:600}
+#metadata dd{margin:0;font-family:ui-monospace,monospace;overflow-wrap:anywhere}
+.cards{display:flex;gap:12px;flex-wrap:wrap}
+.card{border:1px solid var(--line);border-left:6px solid var(--muted);border-radius:6px;padding:4px 12px;min-width:120px;color:var(--muted)}
+.card b{display:block;font-size:22px;color:var(--ink)}
+.card.pass{border-left-color:var(--pass)}.card.fail{border-left-color:var(--fail)}.card.ne{border-left-color:var(--ne)}
+table{border-collapse:collapse}
+#controls th,#controls td{border-bottom:1px solid var(--line);padding:2px 8px;text-align:left}
+#controls td.n{text-align:right;font-variant-numeric:tabular-nums}
+#controls tbody tr{cursor:pointer}
+#controls tbody tr:hover,#controls tbody tr.chosen{background:#eef4ff}
+form{display:flex;gap:16px;align-items:center;flex-wrap:wrap}
+.legend i{display:inline-block;width:12px;height:12px;margin:0 3px 0 8px;vertical-align:-1px}
+#shown{color:var(--muted);margin:6px 0}
+#matrix th,#matrix td{border:1px solid #fff;padding:1px 6px;white-space:nowrap}
+#matrix thead th{position:sticky;top:0;background:#fff;border-bottom:1px solid var(--line);font-weight:600}
+#matrix tbody th{text-align:left;font-family:ui-monospace,monospace;font-weight:400}
+#matrix td.c{min-width:110px;height:22px;text-align:center;font-size:12px;cursor:pointer}
+.pass{background:var(--pass)}.fail{background:var(--fail);color:#fff}.ne{background:var(--ne)}.none{background:var(--none);color:var(--muted)}
+#matrix td.dim{opacity:.2}
+.badge{display:inline-block;margin-left:4px;padding:0 4px;border-radius:3px;background:#fff;color:var(--fail);font-size:10px;font-weight:700}
+#matrix tr.detail td{background:#f6f8fa;white-space:normal;padding:6px 12px}
+#matrix tr.detail li{margin:2px 0}
+#matrix tr.detail code{font-size:12px;color:var(--muted)}
+#more{margin:8px 0;padding:4px 12px}
+"##;
+
+/// The matrix: filters read the index tables, and only the first page of matching rows is
+/// built, more on request, so the DOM stays small whatever the organization's size.
+const SCRIPT: &str = r##"
+"use strict";
+(() => {
+const data = JSON.parse(document.getElementById("data").textContent);
+const VERDICTS = ["", "PASS", "NOT_EVALUATED", "FAIL"]; // index = verdict code
+const CLASSES = ["none", "pass", "ne", "fail"];
+const LABELS = ["", "new", "still failing", "resolved"]; // index = baseline code
+const PAGE = 200;
+const width = data.columns.length;
+const form = document.getElementById("filters");
+const head = document.querySelector("#matrix thead");
+const body = document.querySelector("#matrix tbody");
+const more = document.getElementById("more");
+const shown = document.getElementById("shown");
+const text = (i) => data.strings[i];
+
+// Details are sorted by cell: each cell's are one slice.
+const slices = new Map();
+data.details.forEach((d, i) => {
+  const slice = slices.get(d[0]);
+  if (slice) slice[1] = i + 1; else slices.set(d[0], [i, i + 1]);
+});
+const detailsOf = (cell, control) => {
+  const slice = slices.get(cell);
+  const all = slice ? data.details.slice(slice[0], slice[1]) : [];
+  return control < 0 ? all : all.filter((d) => d[1] === control);
+};
+
+let filter = {};
+let rows = [];
+let rendered = 0;
+
+// The verdict a cell shows: the worst of its controls, or that of the chosen control.
+function verdict(cell) {
+  const set = data.cells[cell];
+  if (set === 0 || (filter.control >= 0 && !data.sets[set - 1].includes(filter.control))) return 0;
+  return detailsOf(cell, filter.control).reduce((worst, d) => Math.max(worst, d[2]), 1);
+}
+
+function matches(cell) {
+  const v = verdict(cell);
+  return v !== 0 && (!filter.status || v === filter.status)
+    && (!filter.label || detailsOf(cell, filter.control).some((d) => d[6] === filter.label));
+}
+
+function describe(d) {
+  const facts = [];
+  if (d[3]) facts.push("expected " + text(d[3]));
+  if (d[4]) facts.push("found " + text(d[4]));
+  if (d[5]) facts.push(text(d[5]));
+  const label = d[6] ? " [" + LABELS[d[6]] + "]" : "";
+  return data.controls[d[1]] + " " + VERDICTS[d[2]] + label + (facts.length ? ": " + facts.join(", ") : "");
+}
+
+function element(tag, className, content) {
+  const e = document.createElement(tag);
+  if (className) e.className = className;
+  if (content !== undefined) e.textContent = content;
+  return e;
+}
+
+function row(account) {
+  const tr = element("tr", "acct");
+  tr.dataset.account = data.accounts[account];
+  tr.dataset.index = account;
+  tr.append(element("th", "", data.accounts[account]));
+  for (let column = 0; column < width; column++) {
+    const cell = account * width + column;
+    const v = verdict(cell);
+    const details = detailsOf(cell, filter.control);
+    const failing = details.filter((d) => d[2] > 1);
+    const td = element("td", "c " + CLASSES[v] + (matches(cell) ? "" : " dim"));
+    td.dataset.region = data.columns[column];
+    td.dataset.status = VERDICTS[v] || "NONE";
+    td.textContent = v === 0 ? "-" : v === 1 ? "PASS" : (v === 3 ? "FAIL" : "N/E") + (failing.length > 1 ? " x" + failing.length : "");
+    if (details.some((d) => d[6] === 1)) td.append(element("span", "badge", "new"));
+    td.title = [data.accounts[account] + " " + data.columns[column]].concat(details.map(describe)).join("\n");
+    tr.append(td);
+  }
+  return tr;
+}
+
+function renderMore() {
+  const end = Math.min(rows.length, rendered + PAGE);
+  const fragment = document.createDocumentFragment();
+  for (; rendered < end; rendered++) fragment.append(row(rows[rendered]));
+  body.append(fragment);
+  shown.textContent = "Showing " + rendered + " of " + rows.length + " accounts"
+    + (rows.length < data.accounts.length ? " (" + data.accounts.length + " before filtering)" : "") + ".";
+  more.hidden = rendered >= rows.length;
+  more.textContent = "Show " + Math.min(PAGE, rows.length - rendered) + " more";
+}
+
+function apply() {
+  const f = form.elements;
+  filter = {
+    status: VERDICTS.indexOf(f.status.value),
+    control: data.controls.indexOf(f.control.value),
+    label: LABELS.indexOf(f.baseline.value),
+    account: f.account.value.trim(),
+  };
+  rows = [];
+  data.accounts.forEach((id, account) => {
+    if (filter.account && !id.includes(filter.account)) return;
+    for (let column = 0; column < width; column++) {
+      if (matches(account * width + column)) { rows.push(account); return; }
+    }
+  });
+  body.textContent = "";
+  rendered = 0;
+  renderMore();
+  document.querySelectorAll("#controls tbody tr").forEach((tr) => tr.classList.toggle("chosen", tr.dataset.control === f.control.value));
+  const state = new URLSearchParams();
+  for (const name of ["status", "control", "baseline", "account"]) if (f[name].value) state.set(name, f[name].value);
+  const hash = state.toString();
+  if (hash !== location.hash.slice(1)) history.replaceState(null, "", hash ? "#" + hash : location.pathname + location.search);
+}
+
+function toggleDetail(td) {
+  const tr = td.parentElement;
+  const open = tr.nextElementSibling;
+  const column = td.cellIndex - 1;
+  const wasOpen = open && open.classList.contains("detail") ? open.dataset.column : null;
+  if (wasOpen !== null) open.remove();
+  if (wasOpen === String(column)) return;
+  const account = Number(tr.dataset.index);
+  const cell = account * width + column;
+  const details = detailsOf(cell, filter.control);
+  const passing = data.cells[cell] === 0 ? 0 : data.sets[data.cells[cell] - 1].length - details.filter((d) => d[2] > 1).length;
+  const detail = element("tr", "detail");
+  detail.dataset.column = column;
+  const content = element("td");
+  content.colSpan = width + 1;
+  content.append(element("strong", "", data.accounts[account] + " " + data.columns[column]));
+  const list = element("ul");
+  for (const d of details) {
+    const li = element("li", "", describe(d) + " ");
+    li.append(element("code", "", d[7]));
+    list.append(li);
+  }
+  if (filter.control < 0) list.append(element("li", "", passing + " controls PASS" + (details.length ? "" : ": every control judged here")));
+  content.append(list);
+  detail.append(content);
+  tr.after(detail);
+}
+
+const headRow = element("tr");
+headRow.append(element("th", "", "account"));
+for (const column of data.columns) {
+  const th = element("th", "", column);
+  if (column === "global") th.title = "account-level controls (IAM): no region";
+  headRow.append(th);
+}
+head.append(headRow);
+for (const id of data.controls) form.elements.control.append(new Option(id, id));
+if (data.details.some((d) => d[6] !== 0)) document.getElementById("baseline-filter").hidden = false;
+const initial = new URLSearchParams(location.hash.slice(1));
+for (const name of ["status", "control", "baseline", "account"]) if (initial.has(name)) form.elements[name].value = initial.get(name);
+
+form.addEventListener("input", apply);
+more.addEventListener("click", renderMore);
+body.addEventListener("click", (event) => {
+  const td = event.target.closest("td.c");
+  if (td) toggleDetail(td);
+});
+document.getElementById("controls").addEventListener("click", (event) => {
+  const tr = event.target.closest("tbody tr");
+  if (!tr) return;
+  form.elements.control.value = form.elements.control.value === tr.dataset.control ? "" : tr.dataset.control;
+  apply();
+  document.getElementById("matrix-section").scrollIntoView();
+});
+apply();
+// When the first page is on screen, measured from the start of navigation: the load time
+// the report states for large organizations comes from here.
+document.body.dataset.firstRenderMs = performance.now().toFixed(1);
+})();
+"##;

@@ -139,3 +139,128 @@ pub fn write(report: &AuditReport, formats: &[Format], dir: &Path) -> std::io::R
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::finding_id;
+    use crate::model::AccountId;
+
+    fn result(control: &str, account: &str, region: Option<&str>, verdict: Verdict, detail: [Option<&str>; 3]) -> ControlResult {
+        let account = AccountId::parse(account).unwrap();
+        let region = region.map(|r| Region::parse(r).unwrap());
+        let [expected, actual, reason] = detail.map(|d| d.map(str::to_owned));
+        ControlResult {
+            finding_id: finding_id("example", control, &account, region.as_ref()),
+            control: control.into(),
+            account,
+            region,
+            verdict,
+            expected,
+            actual,
+            reason,
+        }
+    }
+
+    /// A fixed result set: one of each verdict, an account-level control, and characters
+    /// every format must escape.
+    fn fixture() -> AuditReport {
+        let control = |id: &str, description: &str, mapping: &str| Control {
+            id: id.into(),
+            description: description.into(),
+            mapping: mapping.into(),
+        };
+        let results = vec![
+            result("GuardDuty.1", "100000000001", Some("us-east-1"), Verdict::Pass, [None, None, None]),
+            result("GuardDuty.10", "100000000001", Some("eu-west-1"), Verdict::Fail, [Some("enabled"), Some("disabled"), None]),
+            result("GuardDuty.1", "100000000002", Some("us-east-1"), Verdict::NotEvaluated, [None, None, Some("sts:AssumeRole: AccessDenied")]),
+            result("OG.Wiring.Policy", "100000000001", None, Verdict::Fail, [Some("policy \"P\" <as planned> & attached"), Some("other document"), None]),
+        ];
+        AuditReport {
+            metadata: Metadata {
+                tool: "orgguard".into(),
+                tool_version: "0.1.0".into(),
+                plan: "plans/example.toml".into(),
+                plan_sha256: "ab".repeat(32),
+                generated_at: "2026-11-23T12:00:00Z".into(),
+                accounts: 2,
+                regions: vec![Region::parse("eu-west-1").unwrap(), Region::parse("us-east-1").unwrap()],
+            },
+            controls: vec![
+                control("GuardDuty.1", "GuardDuty detector exists and is enabled", "Security Hub GuardDuty.1"),
+                control("GuardDuty.10", "S3 protection (S3_DATA_EVENTS) is enabled", "Security Hub GuardDuty.10"),
+                control("OG.Wiring.Policy", "The publish policy is as planned and attached to the role", "orgguard"),
+            ],
+            baseline: None,
+            results,
+        }
+    }
+
+    #[test]
+    fn every_format_renders_the_fixed_result_set() {
+        let report = fixture();
+        insta::assert_snapshot!("table", render_table(&report));
+        for format in [Format::Json, Format::Ocsf, Format::Csv, Format::Junit] {
+            insta::assert_snapshot!(format!("{format:?}").to_lowercase(), format.render(&report));
+        }
+    }
+
+    #[test]
+    fn the_json_result_reads_back_as_it_was_written() {
+        let report = fixture();
+        let read: AuditReport = serde_json::from_str(&Format::Json.render(&report)).unwrap();
+        assert_eq!(read, report);
+    }
+
+    #[test]
+    fn ocsf_records_carry_the_compliance_finding_required_fields() {
+        let report = fixture();
+        let records: Vec<serde_json::Value> = serde_json::from_str(&Format::Ocsf.render(&report)).unwrap();
+        assert_eq!(records.len(), report.results.len());
+        for (record, result) in records.iter().zip(&report.results) {
+            for field in ["activity_id", "category_uid", "class_uid", "compliance", "finding_info", "metadata", "severity_id", "time", "type_uid"] {
+                assert!(!record[field].is_null(), "{field} missing in {record}");
+            }
+            assert_eq!(record["class_uid"], 2003);
+            assert_eq!(record["category_uid"], 2);
+            assert_eq!(record["type_uid"], 200301);
+            assert_eq!(record["time"], 1_795_435_200_000_i64, "2026-11-23T12:00:00Z in ms");
+            assert!(record["metadata"]["product"]["name"].is_string() && record["metadata"]["version"] == "1.1.0");
+            assert_eq!(record["finding_info"]["uid"], result.finding_id);
+            assert!(record["compliance"]["standards"].as_array().is_some_and(|s| !s.is_empty()));
+            let status = match result.verdict {
+                Verdict::Pass => 1,
+                Verdict::Fail => 3,
+                Verdict::NotEvaluated => 0,
+            };
+            assert_eq!(record["compliance"]["status_id"], status);
+            assert_eq!(record["cloud"]["account"]["uid"], result.account.as_str());
+        }
+    }
+
+    #[test]
+    fn a_baseline_sorts_failures_into_new_resolved_and_still_failing() {
+        let before = fixture();
+        let mut now = fixture();
+        // GuardDuty.10 fixed; GuardDuty.1 in us-east-1 newly failing; the policy still failing.
+        now.results[1].verdict = Verdict::Pass;
+        now.results[0].verdict = Verdict::Fail;
+        let comparison = BaselineComparison::new(&before, &now.results);
+        assert_eq!(comparison.new_failures, vec![now.results[0].finding_id.clone()]);
+        assert_eq!(comparison.resolved, vec![now.results[1].finding_id.clone()]);
+        assert_eq!(comparison.still_failing, vec![now.results[3].finding_id.clone()]);
+        assert_eq!(comparison.label(&now.results[0].finding_id), Some("new"));
+        assert_eq!(comparison.label(&now.results[2].finding_id), None, "NOT_EVALUATED is neither");
+    }
+
+    #[test]
+    fn finding_ids_are_stable_and_distinct() {
+        let account = AccountId::parse("100000000001").unwrap();
+        let region = Region::parse("us-east-1").unwrap();
+        let id = finding_id("example", "GuardDuty.1", &account, Some(&region));
+        assert_eq!(id, finding_id("example", "GuardDuty.1", &account, Some(&region)));
+        assert_ne!(id, finding_id("example", "GuardDuty.10", &account, Some(&region)));
+        assert_ne!(id, finding_id("other", "GuardDuty.1", &account, Some(&region)));
+        assert_ne!(id, finding_id("example", "GuardDuty.1", &account, None));
+    }
+}

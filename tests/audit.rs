@@ -1,0 +1,142 @@
+//! `orgguard audit` and `orgguard report` on the emulator: read-only, exit codes that a
+//! scheduler can act on, and each kind of drift failing exactly its control.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::*;
+use serde_json::{json, Value};
+
+const REGIONS_ARG: &str = "us-east-1,eu-west-1";
+
+fn example_plan() -> String {
+    path_str(&root().join("plans/example.toml")).to_owned()
+}
+
+fn audit(emulator: &Emulator, extra: &[&str]) -> (i32, Value) {
+    let plan = example_plan();
+    let mut args = vec!["audit", "--plan", plan.as_str(), "--regions", REGIONS_ARG, "--format", "json"];
+    args.extend_from_slice(extra);
+    let run = emulator.orgguard(&args);
+    let report: Value = serde_json::from_str(&run.stdout()).unwrap_or_else(|e| panic!("{e}: {}\n{}", run.stdout(), run.stderr()));
+    (run.code(), report)
+}
+
+/// (control, account, region) of every result with this verdict.
+fn with_verdict(report: &Value, verdict: &str) -> BTreeSet<(String, String, String)> {
+    report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["verdict"] == verdict)
+        .map(|r| {
+            let region = r["region"].as_str().unwrap_or("global").to_owned();
+            (r["control"].as_str().unwrap().to_owned(), r["account"].as_str().unwrap().to_owned(), region)
+        })
+        .collect()
+}
+
+fn rollout(emulator: &Emulator) {
+    let plan = example_plan();
+    let run = emulator.orgguard(&["rollout", "--plan", &plan, "--regions", REGIONS_ARG]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+}
+
+#[test]
+fn a_compliant_organization_passes_every_control_with_zero_mutating_calls() {
+    let emulator = Emulator::start(&["--accounts", "4"]);
+    rollout(&emulator);
+    emulator.reset_counts();
+    let (code, report) = audit(&emulator, &[]);
+    assert_eq!(code, 0);
+    assert_eq!(emulator.mutating_calls(), 0, "audit is read-only");
+    assert!(with_verdict(&report, "FAIL").is_empty() && with_verdict(&report, "NOT_EVALUATED").is_empty());
+    let controls: BTreeSet<&str> = report["results"].as_array().unwrap().iter().map(|r| r["control"].as_str().unwrap()).collect();
+    for control in ["GuardDuty.1", "GuardDuty.5", "GuardDuty.8", "GuardDuty.10", "OG.Org.DelegatedAdmin", "OG.Org.Member", "OG.Wiring.Role"] {
+        assert!(controls.contains(control), "{control} judged");
+    }
+    // 5 accounts x 2 regions x 12 regional controls (detector 5, wiring 7) + 5 x 2 IAM + 2 regions x (admin, auto-enable) + 4 members x 2 regions
+    assert_eq!(report["results"].as_array().unwrap().len(), 5 * 2 * 12 + 5 * 2 + 2 * 2 + 4 * 2);
+}
+
+#[test]
+fn each_kind_of_drift_fails_exactly_its_control_where_it_was_made() {
+    let emulator = Emulator::start(&["--accounts", "4"]);
+    rollout(&emulator);
+    let (code, baseline) = audit(&emulator, &[]);
+    assert_eq!(code, 0);
+    let (a1, a2, a3, a4) = (member(1), member(2), member(3), member(4));
+    for action in [
+        json!({"action": "disable_rule", "account": a2, "region": "us-east-1", "rule": "guardduty-finding"}),
+        json!({"action": "remove_target", "account": a2, "region": "eu-west-1", "rule": "gdu-finding-archive-api", "target_id": "guardduty-archive-notification"}),
+        json!({"action": "set_topic_policy", "account": a3, "region": "us-east-1", "topic": "guardduty-finding", "policy": {"Version": "2012-10-17", "Statement": []}}),
+        json!({"action": "delete_subscription", "account": a3, "region": "eu-west-1", "topic": "guardduty-finding", "endpoint": "security-alerts@example.com"}),
+        json!({"action": "feature_off", "account": a4, "region": "us-east-1", "feature": "S3_DATA_EVENTS"}),
+        json!({"action": "disassociate_member", "account": a1, "region": "eu-west-1", "member": a4}),
+        json!({"action": "set_policy_document", "account": a4, "policy": "EventBridgePublishGuarddutyFinding",
+               "document": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sns:Publish", "Resource": "*"}]}}),
+    ] {
+        emulator.post("drift", action);
+    }
+    emulator.reset_counts();
+    let dir = tempfile::tempdir().unwrap();
+    let baseline_path = dir.path().join("baseline.json");
+    std::fs::write(&baseline_path, baseline.to_string()).unwrap();
+    let (code, report) = audit(&emulator, &["--baseline", path_str(&baseline_path)]);
+    assert_eq!(code, 2, "drift found");
+    assert_eq!(emulator.mutating_calls(), 0);
+    let t = |c: &str, a: &str, r: &str| (c.to_owned(), a.to_owned(), r.to_owned());
+    let expected: BTreeSet<_> = [
+        t("OG.Wiring.Rule/guardduty-finding", &a2, "us-east-1"),
+        t("OG.Wiring.Target/gdu-finding-archive-api", &a2, "eu-west-1"),
+        t("OG.Wiring.TopicPolicy", &a3, "us-east-1"),
+        t("OG.Wiring.Subscriptions", &a3, "eu-west-1"),
+        t("GuardDuty.10", &a4, "us-east-1"),
+        t("OG.Org.Member", &a4, "eu-west-1"),
+        t("OG.Wiring.Policy", &a4, "global"),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(with_verdict(&report, "FAIL"), expected);
+    assert_eq!(report["baseline"]["new_failures"].as_array().unwrap().len(), 7);
+    assert!(report["baseline"]["resolved"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn a_denied_role_is_not_evaluated_rather_than_pass_or_fail() {
+    let emulator = Emulator::start(&["--accounts", "3", "--role-missing", "2"]);
+    let plan = example_plan();
+    emulator.orgguard(&["rollout", "--plan", &plan, "--regions", REGIONS_ARG]);
+    let (code, report) = audit(&emulator, &[]);
+    assert_eq!(code, 1, "the audit could not read every account");
+    let denied = member(2);
+    let of_denied = |verdict| with_verdict(&report, verdict).into_iter().filter(|(_, a, _)| *a == denied).collect::<BTreeSet<_>>();
+    assert!(of_denied("PASS").iter().all(|(c, _, _)| c == "OG.Org.Member"), "only membership, which the admin sees, is judged: {:?}", of_denied("PASS"));
+    assert_eq!(of_denied("NOT_EVALUATED").len(), 2 * 12 + 2, "every regional and IAM control of the account");
+    let reason = report["results"].as_array().unwrap().iter().find(|r| r["account"] == denied.as_str() && r["verdict"] == "NOT_EVALUATED").unwrap()["reason"].clone();
+    assert_eq!(reason, "sts:AssumeRole: AccessDenied");
+}
+
+#[test]
+fn report_writes_every_format_from_a_saved_audit_without_calling_aws() {
+    let emulator = Emulator::start(&["--accounts", "2"]);
+    rollout(&emulator);
+    let (_, saved) = audit(&emulator, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let saved_path = dir.path().join("audit.json");
+    std::fs::write(&saved_path, saved.to_string()).unwrap();
+    let out = dir.path().join("out");
+    // No endpoint: a call to AWS would fail for want of credentials and network.
+    let run = orgguard(&["report", "--from", path_str(&saved_path), "--format", "json,ocsf,csv,junit,html", "--out", path_str(&out)], None);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(out.join("orgguard-audit.json")).unwrap()).unwrap();
+    assert_eq!(json["results"], saved["results"]);
+    let csv = std::fs::read_to_string(out.join("orgguard-audit.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + saved["results"].as_array().unwrap().len());
+    let junit = std::fs::read_to_string(out.join("orgguard-audit.junit.xml")).unwrap();
+    assert_eq!(junit.matches("<testcase ").count(), saved["results"].as_array().unwrap().len());
+    let ocsf: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(out.join("orgguard-audit.ocsf.json")).unwrap()).unwrap();
+    assert!(ocsf.iter().all(|r| r["class_uid"] == 2003));
+    assert!(out.join("orgguard-audit.html").exists());
+}
