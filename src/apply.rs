@@ -8,10 +8,11 @@
 //! so every account has its detector before the admin adds it as a member.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use futures::stream::{FuturesUnordered, StreamExt};
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 use crate::aws::{AccountSession, Aws, AwsError};
 use crate::desired::{feature_auto_enable, Wiring};
@@ -30,6 +31,40 @@ pub struct RunOptions {
     pub replace_admin: bool,
 }
 
+/// Set on Ctrl-C or SIGTERM: no new work starts; calls in flight finish or time out.
+#[derive(Clone, Debug, Default)]
+pub struct Stop(Arc<AtomicBool>);
+
+impl Stop {
+    /// A flag that the first SIGINT or SIGTERM sets (a second SIGINT kills as usual).
+    pub fn on_signals() -> Self {
+        let stop = Self::default();
+        let flag = stop.0.clone();
+        tokio::spawn(async move {
+            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            let terminated = async {
+                match term.as_mut() {
+                    Some(term) => term.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminated => {}
+            }
+            eprintln!("stopping: no new work starts; waiting for calls in flight (interrupt again to kill)");
+            flag.store(true, Ordering::SeqCst);
+            let _ = tokio::signal::ctrl_c().await;
+            std::process::exit(130);
+        });
+        stop
+    }
+
+    pub fn is_set(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
 /// What every task of one run shares.
 struct Run<'a> {
     aws: &'a Aws,
@@ -39,11 +74,19 @@ struct Run<'a> {
     desired: DetectorSettings,
     permits: Arc<Semaphore>,
     progress: &'a Progress,
+    stop: Stop,
 }
 
 /// Work through the scope: one result per account-region, per account (IAM, or why it
 /// could not be entered) and per region for the organization layer.
-pub async fn run(aws: &Aws, plan: &Plan, scope: &Scope, options: RunOptions, progress: &Progress) -> Vec<TargetResult> {
+pub async fn run(
+    aws: &Aws,
+    plan: &Plan,
+    scope: &Scope,
+    options: RunOptions,
+    progress: &Progress,
+    stop: Stop,
+) -> Vec<TargetResult> {
     let run = Run {
         aws,
         plan,
@@ -52,6 +95,7 @@ pub async fn run(aws: &Aws, plan: &Plan, scope: &Scope, options: RunOptions, pro
         desired: plan.detector.settings(),
         permits: Arc::new(Semaphore::new(options.concurrency)),
         progress,
+        stop,
     };
     let mut results: Vec<TargetResult> = scope
         .skipped
@@ -103,6 +147,12 @@ where
 }
 
 impl Run<'_> {
+    /// A permit for one unit of work, or None once the run is stopping.
+    async fn permit(&self) -> Option<SemaphorePermit<'_>> {
+        let permit = self.permits.acquire().await.expect("the semaphore is never closed");
+        (!self.stop.is_set()).then_some(permit)
+    }
+
     fn wiring<'w>(&'w self, account: &'w AccountId) -> Option<Wiring<'w>> {
         let plan = self.plan.notifications.as_ref()?;
         Some(Wiring { plan, account, partition: self.aws.caller.partition })
@@ -112,11 +162,15 @@ impl Run<'_> {
         let plan = &self.plan.organization;
         let session = self.aws.session(account, &plan.member_role, plan.external_id.as_deref());
         let regions = &self.scope.regions;
-        let entered = {
-            let _permit = self.permits.acquire().await.expect("the semaphore is never closed");
-            session.ready().await
-        };
         let account_target = Target { account: account.clone(), region: None };
+        let entered = match self.permit().await {
+            Some(_permit) => session.ready().await,
+            None => {
+                let interrupted = result(account_target, Status::Skipped(SkipReason::Interrupted), vec![]);
+                self.progress.done(&interrupted, regions.len());
+                return vec![interrupted];
+            }
+        };
         if let Err(error) = entered {
             let failed = result(account_target, Status::Failed(error), vec![]);
             self.progress.done(&failed, regions.len());
@@ -125,18 +179,20 @@ impl Run<'_> {
         let mut results = Vec::new();
         let mut role_ready = true;
         if let Some(wiring) = self.wiring(account) {
-            let iam = {
-                let _permit = self.permits.acquire().await.expect("the semaphore is never closed");
-                self.iam(&session, &wiring, account_target).await
+            let iam = match self.permit().await {
+                Some(_permit) => self.iam(&session, &wiring, account_target).await,
+                None => result(account_target, Status::Skipped(SkipReason::Interrupted), vec![]),
             };
             role_ready = !matches!(iam.status, Status::Failed(_));
             self.progress.done(&iam, 0);
             results.push(iam);
         }
         let targets = regions.iter().map(|region| async {
-            let _permit = self.permits.acquire().await.expect("the semaphore is never closed");
             let target = Target { account: account.clone(), region: Some(region.clone()) };
-            let result = self.region(&session, target, region, role_ready).await;
+            let result = match self.permit().await {
+                Some(_permit) => self.region(&session, target, region, role_ready).await,
+                None => result(target, Status::Skipped(SkipReason::Interrupted), vec![]),
+            };
             self.progress.done(&result, 1);
             result
         });
@@ -280,6 +336,10 @@ impl Run<'_> {
         let admin = admin_plan.account.get_ref();
         let target = Target { account: admin.clone(), region: Some(region.clone()) };
         let mut changes = Vec::new();
+        if self.stop.is_set() {
+            let status = Status::Skipped(SkipReason::Interrupted);
+            return TargetResult { target, layer: Layer::Organization, status, changes, notes: Vec::new() };
+        }
         let members = self
             .scope
             .accounts

@@ -21,6 +21,8 @@ const OK: u8 = 0;
 const FAILED: u8 = 1;
 /// Audit: drift found (as `terraform plan -detailed-exitcode`).
 const DRIFT: u8 = 2;
+/// Stopped by Ctrl-C or SIGTERM before every target was worked on (128 + SIGINT).
+const INTERRUPTED: u8 = 130;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -48,7 +50,13 @@ fn run(command: Command) -> Result<u8> {
             if let Some(path) = &args.summary_json {
                 ops::write_json(path, &summary)?;
             }
-            Ok(if summary.has_failures() { FAILED } else { OK })
+            Ok(if summary.interrupted() {
+                INTERRUPTED
+            } else if summary.has_failures() {
+                FAILED
+            } else {
+                OK
+            })
         }
         Command::Audit(args) => {
             let targeting = targeting(args.plan, &args.scope)?;

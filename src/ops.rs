@@ -5,11 +5,11 @@ use std::time::Instant;
 
 use sha2::{Digest, Sha256};
 
-use crate::apply::{self, RunOptions};
+use crate::apply::{self, RunOptions, Stop};
 use crate::audit;
 use crate::aws::{Aws, AwsError, ConnectOptions};
 use crate::discover::{self, Narrowing, Scope, ScopeError};
-use crate::outcome::{Status, TargetResult};
+use crate::outcome::{SkipReason, Status, TargetResult};
 use crate::plan::{Plan, PlanError};
 use crate::progress::Progress;
 use crate::report::{AuditReport, BaselineComparison, Metadata};
@@ -66,7 +66,7 @@ async fn engine(targeting: &Targeting, dry_run: bool, replace_admin: bool) -> Re
         concurrency: targeting.concurrency.unwrap_or(plan.limits.concurrency).max(1),
         replace_admin,
     };
-    let results = apply::run(&aws, &plan, &scope, options, &progress).await;
+    let results = apply::run(&aws, &plan, &scope, options, &progress, Stop::on_signals()).await;
     progress.finish();
     Ok(Engine { plan, scope, results, started })
 }
@@ -81,7 +81,8 @@ pub async fn rollout(targeting: &Targeting, dry_run: bool, replace_admin: bool) 
 /// An audit's report, and whether every target could be read.
 pub struct Audit {
     pub report: AuditReport,
-    /// A target could not be read (denied role, throttling past the retry budget, ...).
+    /// A target could not be read (denied role, throttling past the retry budget,
+    /// interrupted, ...).
     pub incomplete: bool,
 }
 
@@ -92,10 +93,11 @@ pub async fn audit(targeting: &Targeting, baseline: Option<&Path>) -> Result<Aud
     let plan_name = targeting.plan.file_stem().map_or("plan".into(), |s| s.to_string_lossy().into_owned());
     let plan_text = std::fs::read(&targeting.plan).unwrap_or_default();
     let results = audit::judge(&run.plan, &plan_name, &run.results);
-    let incomplete = run
-        .results
-        .iter()
-        .any(|r| matches!(&r.status, Status::Failed(e) if e.code != "AdminConflict"));
+    let incomplete = run.results.iter().any(|r| match &r.status {
+        Status::Failed(e) => e.code != "AdminConflict",
+        Status::Skipped(reason) => *reason == SkipReason::Interrupted,
+        _ => false,
+    });
     let report = AuditReport {
         metadata: Metadata {
             tool: "orgguard".into(),

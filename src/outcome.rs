@@ -15,6 +15,8 @@ pub enum SkipReason {
     ExcludedOu,
     AccountNotActive { status: String },
     RegionNotEnabled,
+    /// Not started: the run was interrupted (Ctrl-C, SIGTERM).
+    Interrupted,
 }
 
 impl fmt::Display for SkipReason {
@@ -24,6 +26,7 @@ impl fmt::Display for SkipReason {
             Self::ExcludedOu => f.write_str("in an OU the plan excludes"),
             Self::AccountNotActive { status } => write!(f, "account is {status}"),
             Self::RegionNotEnabled => f.write_str("region not enabled"),
+            Self::Interrupted => f.write_str("not started: interrupted"),
         }
     }
 }

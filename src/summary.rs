@@ -51,6 +51,11 @@ impl Summary {
         self.failures > 0
     }
 
+    /// Ctrl-C or SIGTERM stopped the run before every target was worked on.
+    pub fn interrupted(&self) -> bool {
+        self.results.iter().any(|r| r.status == Status::Skipped(crate::outcome::SkipReason::Interrupted))
+    }
+
     pub fn render(&self) -> String {
         let mut out = String::new();
         let mut groups: BTreeMap<&str, Vec<String>> = BTreeMap::new();

@@ -6,6 +6,7 @@ mod events;
 mod guardduty;
 mod iam;
 mod organizations;
+mod retry;
 mod sns;
 
 use std::time::Duration;
@@ -15,6 +16,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region as SdkRegion, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_smithy_runtime::client::retries::RetryPartition;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
@@ -23,6 +25,8 @@ pub use guardduty::GuardDuty;
 pub use iam::Iam;
 pub use organizations::OrgAccount;
 pub use sns::Sns;
+
+use retry::TooManyRequests;
 
 use crate::model::{AccountId, Partition, Region};
 
@@ -146,6 +150,15 @@ impl Aws {
     }
 }
 
+/// A service client from a config, with orgguard's retry partition and classifier.
+macro_rules! client {
+    ($sdk:ident, $config:expr, $partition:expr) => {
+        $sdk::Client::from_conf(
+            $sdk::config::Builder::from($config).retry_partition($partition).retry_classifier(TooManyRequests).build(),
+        )
+    };
+}
+
 /// Credentials in one account, and clients built from them per region.
 #[derive(Clone, Debug)]
 pub struct AccountSession {
@@ -167,20 +180,27 @@ impl AccountSession {
         self.config.to_builder().region(SdkRegion::new(region.as_str().to_owned())).build()
     }
 
+    /// The SDK shares one retry token bucket per partition; the default partition is per
+    /// service and region, so one throttled account would slow every other. Each account
+    /// gets its own.
+    fn retry_partition(&self) -> RetryPartition {
+        RetryPartition::new(format!("orgguard-{}", self.account))
+    }
+
     pub fn guardduty(&self, region: &Region) -> GuardDuty {
-        GuardDuty::new(aws_sdk_guardduty::Client::new(&self.regional(region)))
+        GuardDuty::new(client!(aws_sdk_guardduty, &self.regional(region), self.retry_partition()))
     }
 
     pub fn sns(&self, region: &Region) -> Sns {
-        Sns::new(aws_sdk_sns::Client::new(&self.regional(region)))
+        Sns::new(client!(aws_sdk_sns, &self.regional(region), self.retry_partition()))
     }
 
     pub fn events(&self, region: &Region) -> Events {
-        Events::new(aws_sdk_eventbridge::Client::new(&self.regional(region)))
+        Events::new(client!(aws_sdk_eventbridge, &self.regional(region), self.retry_partition()))
     }
 
     /// IAM is global: one client per account, in the home region.
     pub fn iam(&self) -> Iam {
-        Iam::new(aws_sdk_iam::Client::new(&self.config))
+        Iam::new(client!(aws_sdk_iam, &self.config, self.retry_partition()))
     }
 }

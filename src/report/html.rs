@@ -330,7 +330,8 @@ form{display:flex;gap:16px;align-items:center;flex-wrap:wrap}
 #matrix thead th{position:sticky;top:0;background:#fff;border-bottom:1px solid var(--line);font-weight:600}
 #matrix tbody th{text-align:left;font-family:ui-monospace,monospace;font-weight:400}
 #matrix td.c{min-width:110px;height:22px;text-align:center;font-size:12px;cursor:pointer}
-.pass{background:var(--pass)}.fail{background:var(--fail);color:#fff}.ne{background:var(--ne)}.none{background:var(--none);color:var(--muted)}
+#matrix td.pass,.legend i.pass{background:var(--pass)}#matrix td.fail,.legend i.fail{background:var(--fail);color:#fff}
+#matrix td.ne,.legend i.ne{background:var(--ne)}#matrix td.none,.legend i.none{background:var(--none);color:var(--muted)}
 #matrix td.dim{opacity:.2}
 .badge{display:inline-block;margin-left:4px;padding:0 4px;border-radius:3px;background:#fff;color:var(--fail);font-size:10px;font-weight:700}
 #matrix tr.detail td{background:#f6f8fa;white-space:normal;padding:6px 12px}
@@ -415,7 +416,7 @@ function row(account) {
     const td = element("td", "c " + CLASSES[v] + (matches(cell) ? "" : " dim"));
     td.dataset.region = data.columns[column];
     td.dataset.status = VERDICTS[v] || "NONE";
-    td.textContent = v === 0 ? "-" : v === 1 ? "PASS" : (v === 3 ? "FAIL" : "N/E") + (failing.length > 1 ? " x" + failing.length : "");
+    td.textContent = v === 0 ? "-" : v === 1 ? "PASS" : (v === 3 ? "FAIL" : "N/E") + (failing.length > 1 ? " \u00d7" + failing.length : "");
     if (details.some((d) => d[6] === 1)) td.append(element("span", "badge", "new"));
     td.title = [data.accounts[account] + " " + data.columns[column]].concat(details.map(describe)).join("\n");
     tr.append(td);
