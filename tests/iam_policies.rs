@@ -1,0 +1,88 @@
+//! docs/iam holds least-privilege policies: every AWS operation orgguard can call is in
+//! them (the read-only ones in the audit variants), and nothing more than what AWS needs
+//! on orgguard's behalf.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::root;
+use serde_json::Value;
+
+/// Actions AWS checks on orgguard's behalf, not operations orgguard calls itself.
+const ON_BEHALF: &[&str] = &[
+    "iam:CreateServiceLinkedRole",
+    "iam:PassRole",
+    "organizations:EnableAWSServiceAccess",
+    "organizations:RegisterDelegatedAdministrator",
+    "organizations:DeregisterDelegatedAdministrator",
+    "organizations:ListDelegatedAdministrators",
+    "organizations:ListAWSServiceAccessForOrganization",
+    "organizations:DescribeOrganizationalUnit",
+    "organizations:DescribeAccount",
+    "organizations:DescribeOrganization",
+];
+
+/// The operations orgguard calls: every "service:Operation" named in src/aws.
+fn operations() -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    for entry in std::fs::read_dir(root().join("src/aws")).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        for piece in text.split('"').skip(1).step_by(2) {
+            let Some((service, operation)) = piece.split_once(':') else { continue };
+            let known = ["sts", "organizations", "guardduty", "sns", "events", "iam"].contains(&service);
+            if known && !operation.is_empty() && operation.chars().all(|c| c.is_ascii_alphabetic()) {
+                found.insert(piece.to_owned());
+            }
+        }
+    }
+    found
+}
+
+fn actions(file: &str) -> BTreeSet<String> {
+    let policy: Value = serde_json::from_str(&std::fs::read_to_string(root().join("docs/iam").join(file)).unwrap()).unwrap();
+    policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["Action"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_owned()))
+        .collect()
+}
+
+fn read_only(operation: &str) -> bool {
+    let name = operation.split(':').nth(1).unwrap();
+    ["Get", "List", "Describe"].iter().any(|p| name.starts_with(p)) || operation == "sts:AssumeRole"
+}
+
+fn is_management(operation: &str) -> bool {
+    operation.starts_with("organizations:")
+        || operation.starts_with("sts:")
+        || operation.contains("OrganizationAdminAccount")
+}
+
+#[test]
+fn the_operations_are_found() {
+    let operations = operations();
+    assert!(operations.len() > 30, "{operations:?}");
+    assert!(operations.contains("guardduty:CreateMembers") && operations.contains("sns:Subscribe"));
+}
+
+#[test]
+fn every_operation_is_allowed_and_nothing_more() {
+    let operations = operations();
+    let on_behalf: BTreeSet<String> = ON_BEHALF.iter().map(|a| a.to_string()).collect();
+    let member: BTreeSet<String> = operations.iter().filter(|o| !is_management(o)).cloned().collect();
+    let cases = [
+        ("management-rollout.json", operations.clone(), true),
+        ("management-audit.json", operations.iter().filter(|o| read_only(o)).cloned().collect(), false),
+        ("member-rollout.json", member.clone(), true),
+        ("member-audit.json", member.iter().filter(|o| read_only(o)).cloned().collect(), false),
+    ];
+    for (file, needed, writes) in cases {
+        let allowed = actions(file);
+        let missing: Vec<_> = needed.difference(&allowed).collect();
+        assert!(missing.is_empty(), "{file} lacks {missing:?}");
+        let extra: Vec<_> = allowed.difference(&needed).filter(|a| !writes || !on_behalf.contains(*a)).collect();
+        assert!(extra.is_empty(), "{file} allows more than orgguard needs: {extra:?}");
+    }
+}
