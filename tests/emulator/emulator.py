@@ -6,9 +6,40 @@ It runs moto's WSGI dispatcher in-process behind a gate that
 - refuses calls into regions an account has not enabled (UnrecognizedClientException, 403);
 - refuses AssumeRole into accounts whose role cannot be assumed (AccessDenied);
 - serves a control API under /_orgguard/ for tests: request counts, backend state,
-  and changes to the world (faults, hand-made drift).
+  and changes to the world (faults, hand-made drift);
+- injects faults on demand (faults.py): latency, throttling at a rate or past per-key
+  request rates, server errors, dropped connections, short sessions, mid-run suspensions.
 
 Run it through scripts/emulator, which installs the pinned virtualenv first.
+
+Control API (JSON; the Rust tests' helper is tests/common/mod.rs):
+  GET  /_orgguard/counts        requests per (account, region, service, operation), total,
+                                mutating, and "faults": {kind: n} + "fault_requests" rows
+  POST /_orgguard/counts/reset  clears request and fault counts
+  GET  /_orgguard/faults        the faults in force
+  POST /_orgguard/faults        changes them (keys below); answers the faults in force
+  GET  /_orgguard/state, /_orgguard/guardduty-org, /_orgguard/wiring; POST /_orgguard/detector,
+  /_orgguard/drift              backend state and hand-made drift (guardduty_*.py, control_ext.py)
+
+POST /_orgguard/faults keys (each optional; "reset": true first clears every injected fault,
+then the other keys of the same body apply):
+  disabled_regions {account: [region]}, role_missing [account], suspended [account]
+      organization state: added to, never cleared by reset
+  seed int                      random decisions are a function of the seed and the request
+  latency_ms, latency_jitter_ms every request waits latency_ms + U[0, jitter)
+  throttle rate | {rate, services?, operations?}           the service's throttling error
+  per_key_rps {"guardduty": 50, "sns:Subscribe": 100}     token bucket per (account, region,
+      service[, operation]); per_key_burst likewise (default: one second's worth)
+  server_errors rate | {rate, services?, operations?, statuses?: [500, 503]}
+  drop_rate rate, or drop {rate, services?, operations?, after_processing?: bool}
+      the connection is closed without a response (after moto acted, with after_processing)
+  session_seconds int | null    AssumeRole sessions last this long; expired tokens are refused
+  suspend_after_requests {account: N}  after N more requests made in it, the account is SUSPENDED
+  suspended_error "access_denied" | "invalid_token"       what a suspended account's calls get
+
+Startup flags mirror these keys (--seed, --latency-ms, --throttle-rate, --error-rate,
+--drop-rate, --per-key-rps, --session-seconds, --suspend-after, --faults JSON, ...; --help).
+fastpath.py removes moto's per-request costs that grow with the number of accounts.
 """
 
 import argparse
@@ -16,20 +47,23 @@ import io
 import json
 import logging
 import re
+import socket
 import sys
 import threading
+import time
 from collections import Counter
 from datetime import datetime, timedelta
 from urllib.parse import parse_qs
 
 from moto.core import DEFAULT_ACCOUNT_ID
-from moto.iam.models import get_account_id_from
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from moto.organizations import utils as org_utils
 from moto.organizations.models import organizations_backends
 from werkzeug.serving import make_server
 
 import control_ext
+import fastpath
+import faults as faults_module
 import guardduty_ext
 import guardduty_org
 
@@ -45,25 +79,26 @@ def member_account_id(index: int) -> str:
 
 
 class World:
-    """What the emulator knows beyond moto: faults per account and request counts."""
+    """What the emulator knows beyond moto: organization faults, injected faults, request counts."""
 
     def __init__(self):
         self.lock = threading.Lock()
         self.disabled_regions: dict[str, set[str]] = {}
         self.role_missing: set[str] = set()
+        self.suspended: set[str] = set()
         self.counts: Counter = Counter()
-        self.key_accounts: dict[str, str] = {}
+        self.faults = faults_module.Faults()
 
-    def account_for_key(self, access_key: str) -> str:
-        account = self.key_accounts.get(access_key)
-        if account is None:
-            account = get_account_id_from(access_key)
-            self.key_accounts[access_key] = account
-        return account
+    @staticmethod
+    def account_for_key(access_key: str) -> str:
+        """The account an access key acts in: one map (fastpath.KEYS) serves moto and the gate."""
+        return fastpath.account_for_key(access_key)
 
-    def count(self, key: tuple) -> None:
+    def count(self, key: tuple) -> int:
+        """Counts a request; returns its number among requests with the same key (from 1)."""
         with self.lock:
             self.counts[key] += 1
+            return self.counts[key]
 
     def counts_json(self) -> dict:
         with self.lock:
@@ -72,7 +107,24 @@ class World:
                 for (a, r, s, o), n in sorted(self.counts.items())
             ]
         mutating = sum(row["count"] for row in rows if is_mutating(row["operation"]))
-        return {"requests": rows, "total": sum(r["count"] for r in rows), "mutating": mutating}
+        return {
+            "requests": rows, "total": sum(r["count"] for r in rows), "mutating": mutating,
+            **self.faults.counts_json(),
+        }
+
+    def reset_counts(self) -> None:
+        with self.lock:
+            self.counts.clear()
+        self.faults.reset_counts()
+
+    def suspend(self, accounts) -> None:
+        """SUSPENDED in Organizations from now on; AssumeRole into them and their sessions' calls fail."""
+        accounts = set(accounts)
+        for account in organizations_backends[MANAGEMENT_ACCOUNT]["aws"].accounts:
+            if account.id in accounts:
+                account.status = account.state = "SUSPENDED"
+        with self.lock:
+            self.suspended |= accounts
 
 
 def is_mutating(operation: str) -> bool:
@@ -80,7 +132,9 @@ def is_mutating(operation: str) -> bool:
 
 
 def seed_organization(accounts: int, suspended: set[int], names_prefix: str = "member") -> list[str]:
-    """Create the organization in the management account and `accounts` members with stable ids."""
+    """Create the organization in the management account and `accounts` members with stable ids.
+    moto's CreateAccount also creates each member's IAM backend and OrganizationAccountAccessRole
+    (about 0.4 ms an account: 2 s for 5000), which AssumeRole's AssumedRoleId reads; kept."""
     # AWS pages ListAccounts by 20; moto's default page key (JoinedTimestamp) is not unique.
     from moto.organizations.utils import PAGINATION_MODEL
 
@@ -121,25 +175,82 @@ class Gate:
         if not scope:
             return self.app(environ, start_response)
         access_key, region, service = scope.groups()
-        account = self.world.account_for_key(access_key)
+        world, faults = self.world, self.world.faults
+        account = world.account_for_key(access_key)
         form = parse_form(environ, body)
         operation = operation_name(service, environ, form)
-        self.world.count((account, region if service in REGIONAL_SERVICES else "global", service, operation))
+        key = (account, region if service in REGIONAL_SERVICES else "global", service, operation)
+        n = world.count(key)
 
-        if service in REGIONAL_SERVICES and region in self.world.disabled_regions.get(account, ()):
-            return aws_error(
-                environ, start_response, service, 403, "UnrecognizedClientException",
-                "The security token included in the request is invalid.",
-            )
+        def refuse(kind: str, error: tuple[int, str, str]):
+            faults.record(kind, key)
+            return aws_error(environ, start_response, service, *error)
+
+        drop_after = False
+        if faults.active:
+            if faults.hits(faults.drop, "drop", key, n):
+                if not faults.drop.extra.get("after_processing"):
+                    faults.record("drop", key)
+                    drop_connection(environ)
+                drop_after = True
+            delay = faults.delay(key, n)
+            if delay:
+                faults.record("latency", key)
+                time.sleep(delay)
+        # Authentication first, as AWS: expired sessions, closed accounts, regions not enabled.
+        if fastpath.key_expired(access_key):
+            return refuse("expired_token", faults_module.expired_token(service))
+        if account in world.suspended:
+            return refuse("suspended", faults_module.suspended_call(service, faults.suspended_mode))
+        if service in REGIONAL_SERVICES and region in world.disabled_regions.get(account, ()):
+            return refuse("region_not_enabled", (
+                403, "UnrecognizedClientException", "The security token included in the request is invalid.",
+            ))
+        if faults.active:
+            if faults.hits(faults.throttle, "throttle", key, n):
+                return refuse("throttle", faults_module.THROTTLE.get(service, faults_module.DEFAULT_THROTTLE))
+            if faults.rate_limited(key):
+                return refuse("per_key_rps", faults_module.THROTTLE.get(service, faults_module.DEFAULT_THROTTLE))
+            error = faults.server_error(key, n)
+            if error:
+                return refuse("server_error", error)
         if service == "sts" and operation == "AssumeRole":
-            target = (form.get("RoleArn") or [""])[0].split(":")
-            if len(target) > 4 and target[4] in self.world.role_missing:
-                return aws_error(
-                    environ, start_response, service, 403, "AccessDenied",
-                    f"User: arn:aws:iam::{account}:root is not authorized to perform: "
-                    f"sts:AssumeRole on resource: {':'.join(target)}",
-                )
-        return self.app(environ, start_response)
+            arn = (form.get("RoleArn") or [""])[0]
+            target = arn.split(":")
+            if len(target) > 4 and (target[4] in world.role_missing or target[4] in world.suspended):
+                return refuse("role_denied" if target[4] in world.role_missing else "suspended", (
+                    403, "AccessDenied",
+                    f"User: arn:aws:iam::{account}:root is not authorized to perform: sts:AssumeRole on resource: {arn}",
+                ))
+        suspend_now = faults.active and faults.suspension_due(account)
+        if not drop_after:
+            response = self.app(environ, start_response)
+        else:
+            chunks = self.app(environ, lambda *args, **kwargs: None)
+            for _ in chunks:  # let moto finish (and act), then lose the answer
+                pass
+            if hasattr(chunks, "close"):
+                chunks.close()
+        if suspend_now:
+            world.suspend([account])
+            faults.record("suspend", key)
+        if drop_after:
+            faults.record("drop_after_processing", key)
+            drop_connection(environ)
+        return response
+
+
+def drop_connection(environ):
+    """Close the client's connection without an answer. werkzeug treats the ConnectionError
+    as a client that went away: it writes nothing, and the shut-down socket ends the
+    keep-alive loop, so the client reads EOF where it expected a status line."""
+    sock = environ.get("werkzeug.socket")
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+    raise ConnectionAbortedError("orgguard emulator: connection dropped (injected fault)")
 
 
 def read_body(environ) -> bytes:
@@ -191,11 +302,14 @@ def operation_name(service: str, environ, form: dict) -> str:
 
 
 def aws_error(environ, start_response, service: str, status: int, code: str, message: str):
-    """An error in the wire protocol the caller used, so the SDK parses its code."""
+    """An error in the wire protocol the caller used, so the SDK parses its code: query XML
+    for form-encoded requests (STS, IAM, SNS), else JSON with __type and X-Amzn-ErrorType
+    (awsJson1.1: EventBridge, Organizations; restJson1: GuardDuty)."""
     content_type = environ.get("CONTENT_TYPE", "")
     if "x-www-form-urlencoded" in content_type:
+        fault = "Receiver" if status >= 500 else "Sender"
         body = (
-            "<ErrorResponse><Error><Type>Sender</Type>"
+            f"<ErrorResponse><Error><Type>{fault}</Type>"
             f"<Code>{code}</Code><Message>{message}</Message></Error>"
             "<RequestId>orgguard-emulator</RequestId></ErrorResponse>"
         )
@@ -203,8 +317,15 @@ def aws_error(environ, start_response, service: str, status: int, code: str, mes
     else:
         body = json.dumps({"__type": code, "message": message, "Message": message})
         headers = [("Content-Type", "application/json"), ("X-Amzn-ErrorType", code)]
-    start_response(f"{status} Error", headers)
-    return [body.encode()]
+    encoded = body.encode()
+    headers.append(("Content-Length", str(len(encoded))))
+    headers.append(("x-amzn-RequestId", "orgguard-emulator"))
+    start_response(f"{status} {REASONS.get(status, 'Error')}", headers)
+    return [encoded]
+
+
+REASONS = {400: "Bad Request", 403: "Forbidden", 429: "Too Many Requests", 500: "Internal Server Error",
+           503: "Service Unavailable"}
 
 
 def control(world: World, environ, start_response):
@@ -216,8 +337,7 @@ def control(world: World, environ, start_response):
         if method == "GET" and path == "/_orgguard/counts":
             result = world.counts_json()
         elif method == "POST" and path == "/_orgguard/counts/reset":
-            with world.lock:
-                world.counts.clear()
+            world.reset_counts()
             result = {}
         elif method == "GET" and path == "/_orgguard/state":
             result = {"detectors": guardduty_ext.all_detectors()}
@@ -225,7 +345,9 @@ def control(world: World, environ, start_response):
             result = guardduty_org.organization_state()
         elif method == "POST" and path == "/_orgguard/faults":
             apply_faults(world, request)
-            result = {}
+            result = world.faults.describe()
+        elif method == "GET" and path == "/_orgguard/faults":
+            result = world.faults.describe()
         elif method == "POST" and path == "/_orgguard/detector":
             result = {"detectorId": guardduty_ext.put_detector(**request)}
         elif method == "GET" and path == "/_orgguard/wiring":
@@ -235,22 +357,34 @@ def control(world: World, environ, start_response):
         else:
             start_response("404 Not Found", [("Content-Type", "application/json")])
             return [b'{"error":"no such control endpoint"}']
-    except (KeyError, TypeError, ValueError) as error:
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
         start_response("400 Bad Request", [("Content-Type", "application/json")])
         return [json.dumps({"error": repr(error)}).encode()]
     start_response("200 OK", [("Content-Type", "application/json")])
     return [json.dumps(result).encode()]
 
 
+ORGANIZATION_KEYS = {"disabled_regions", "role_missing", "suspended"}
+FAULT_KEYS = {
+    "reset", "seed", "latency_ms", "latency_jitter_ms", "throttle", "server_errors", "drop_rate", "drop",
+    "per_key_rps", "per_key_burst", "session_seconds", "suspend_after_requests", "suspended_error",
+}
+
+
 def apply_faults(world: World, request: dict) -> None:
+    """POST /_orgguard/faults. Unknown keys are refused (400) before anything changes."""
+    if not isinstance(request, dict):
+        raise ValueError("a JSON object")
+    unknown = set(request) - ORGANIZATION_KEYS - FAULT_KEYS
+    if unknown:
+        raise ValueError(f"unknown fault keys {sorted(unknown)}; known: {sorted(ORGANIZATION_KEYS | FAULT_KEYS)}")
+    world.faults.apply(request)
+    fastpath.session_seconds = world.faults.session_seconds
     for account, regions in request.get("disabled_regions", {}).items():
         world.disabled_regions.setdefault(account, set()).update(regions)
     world.role_missing.update(request.get("role_missing", []))
-    backend = organizations_backends[MANAGEMENT_ACCOUNT]["aws"]
-    suspended = set(request.get("suspended", []))
-    for account in backend.accounts:
-        if account.id in suspended:
-            account.status = account.state = "SUSPENDED"
+    if request.get("suspended"):
+        world.suspend(request["suspended"])
 
 
 def parse_account_regions(values: list[str]) -> dict[str, set[str]]:
@@ -259,6 +393,42 @@ def parse_account_regions(values: list[str]) -> dict[str, set[str]]:
         account, _, regions = value.partition(":")
         result.setdefault(account, set()).update(r for r in regions.split(",") if r)
     return result
+
+
+def startup_faults(args) -> dict:
+    """The fault flags as a POST /_orgguard/faults body (--faults JSON first, flags over it)."""
+    request = json.loads(args.faults) if args.faults else {}
+    if args.seed is not None:
+        request["seed"] = args.seed
+    if args.latency_ms:
+        request["latency_ms"] = args.latency_ms
+    if args.latency_jitter_ms:
+        request["latency_jitter_ms"] = args.latency_jitter_ms
+    services = [s for s in args.throttle_services.split(",") if s] or None
+    if args.throttle_rate:
+        request["throttle"] = {"rate": args.throttle_rate, "services": services}
+    if args.error_rate:
+        request["server_errors"] = {"rate": args.error_rate}
+    if args.drop_rate:
+        request["drop_rate"] = args.drop_rate
+    if args.per_key_rps:
+        request["per_key_rps"] = args.per_key_rps
+    if args.per_key_burst:
+        request["per_key_burst"] = args.per_key_burst
+    if args.session_seconds:
+        request["session_seconds"] = args.session_seconds
+    if args.suspend_after:
+        request.setdefault("suspend_after_requests", {}).update(
+            {account_id(a): int(n) for a, _, n in (item.partition("=") for item in args.suspend_after)}
+        )
+    if args.suspended_error:
+        request["suspended_error"] = args.suspended_error
+    return request
+
+
+def account_id(text: str) -> str:
+    """A member index (1-based) or a 12-digit account id."""
+    return text if len(text) == 12 else member_account_id(int(text))
 
 
 def main() -> None:
@@ -272,14 +442,39 @@ def main() -> None:
         "--region-disabled", action="append", default=[],
         help="INDEX:REGION[,REGION] a region not enabled for member INDEX (repeatable)",
     )
+    faults = parser.add_argument_group("faults (the same as POST /_orgguard/faults; see the module docstring)")
+    faults.add_argument("--seed", type=int, help="seed of the random fault decisions (default 0)")
+    faults.add_argument("--latency-ms", type=float, default=0, help="added to every request")
+    faults.add_argument("--latency-jitter-ms", type=float, default=0, help="plus U[0, jitter) per request")
+    faults.add_argument("--throttle-rate", type=float, default=0, help="fraction of requests throttled")
+    faults.add_argument("--throttle-services", default="", help="comma-separated services throttled (default all)")
+    faults.add_argument("--error-rate", type=float, default=0, help="fraction of requests answered 500/503")
+    faults.add_argument("--drop-rate", type=float, default=0, help="fraction of requests whose connection is closed")
+    faults.add_argument("--per-key-rps", default="", help="SERVICE[:Operation]=RPS,... token bucket per account-region")
+    faults.add_argument("--per-key-burst", default="", help="SERVICE[:Operation]=N,... bucket sizes (default: RPS)")
+    faults.add_argument("--session-seconds", type=int, default=0, help="AssumeRole sessions expire after this")
+    faults.add_argument(
+        "--suspend-after", action="append", default=[],
+        help="ACCOUNT=N: the account (12-digit id or member index) is suspended after N requests (repeatable)",
+    )
+    faults.add_argument("--suspended-error", choices=["access_denied", "invalid_token"])
+    faults.add_argument("--faults", default="", help="a JSON object of fault keys, applied first")
     args = parser.parse_args()
 
+    fastpath.install()
     indexes = lambda text: {int(x) for x in text.split(",") if x}  # noqa: E731
+    started = time.monotonic()
     members = seed_organization(args.accounts, indexes(args.suspended))
+    seeded = time.monotonic() - started
     world = World()
+    world.suspended = {member_account_id(i) for i in indexes(args.suspended)}
     world.role_missing = {member_account_id(i) for i in indexes(args.role_missing)}
     for index, regions in parse_account_regions(args.region_disabled).items():
         world.disabled_regions[member_account_id(int(index))] = regions
+    try:
+        apply_faults(world, startup_faults(args))
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        parser.error(f"faults: {error}")
     guardduty_ext.install()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
@@ -287,7 +482,7 @@ def main() -> None:
     server = make_server(args.host, args.port, app, threaded=True)
     endpoint = f"http://{args.host}:{server.server_port}"
     print(
-        f"READY {endpoint} management={MANAGEMENT_ACCOUNT} members={len(members)}",
+        f"READY {endpoint} management={MANAGEMENT_ACCOUNT} members={len(members)} seeded_in={seeded:.1f}s",
         flush=True,
     )
     try:
