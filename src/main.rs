@@ -117,9 +117,15 @@ fn targeting(plan: PathBuf, scope: &Scope) -> Result<Targeting> {
     })
 }
 
+/// The SDK's own debug logs print credentials' access key ids; they stay at info or above
+/// whatever ORGGUARD_LOG asks for.
+const SDK_LOG_CAP: &str = "aws_smithy_runtime=info,aws_smithy_runtime_api=info,aws_smithy_http_client=info,\
+                           aws_config=info,aws_credential_types=info,aws_runtime=info,aws_sigv4=info";
+
 fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("ORGGUARD_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let wanted = std::env::var("ORGGUARD_LOG").unwrap_or_else(|_| "warn".into());
+    let filter = tracing_subscriber::EnvFilter::try_new(format!("{wanted},{SDK_LOG_CAP}"))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("warn,{SDK_LOG_CAP}")));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),

@@ -1,0 +1,53 @@
+//! No access key, secret or session token appears in what orgguard writes: output, logs,
+//! the summary, the audit result or any report file.
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+
+const KEY_ID: &str = "AKIAORGGUARDFAKE0001";
+const SECRET: &str = "orgguard/fake+secret/DoNotLeak0123456789abcd";
+const TOKEN: &str = "orgguard-fake-session-token-DoNotLeak";
+
+fn orgguard_with_known_credentials(emulator: &Emulator, args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_orgguard"))
+        .args(args)
+        .args(["--endpoint-url", &emulator.endpoint, "--log-format", "json"])
+        .env("AWS_ACCESS_KEY_ID", KEY_ID)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET)
+        .env("AWS_SESSION_TOKEN", TOKEN)
+        .env("AWS_REGION", "us-east-1")
+        .env("ORGGUARD_LOG", "debug")
+        .output()
+        .expect("orgguard runs");
+    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+}
+
+#[test]
+fn credentials_appear_in_no_output_log_summary_or_report() {
+    let emulator = Emulator::start(&["--accounts", "3", "--role-missing", "3"]);
+    let dir = tempfile::tempdir().unwrap();
+    let plan = root().join("plans/example.toml");
+    let (plan, out) = (path_str(&plan), dir.path());
+    let summary = out.join("summary.json");
+    let reports = out.join("reports");
+    let mut written = String::new();
+    written += &orgguard_with_known_credentials(&emulator, &["rollout", "--plan", plan, "--regions", "us-east-1", "--summary-json", path_str(&summary)]);
+    written += &orgguard_with_known_credentials(&emulator, &["audit", "--plan", plan, "--regions", "us-east-1", "--format", "json"]);
+    written += &orgguard_with_known_credentials(
+        &emulator,
+        &["report", "--plan", plan, "--regions", "us-east-1", "--format", "json,ocsf,csv,junit,html", "--out", path_str(&reports)],
+    );
+    written += &std::fs::read_to_string(&summary).unwrap();
+    for file in std::fs::read_dir(&reports).unwrap() {
+        written += &std::fs::read_to_string(file.unwrap().path()).unwrap();
+    }
+    assert!(written.contains("100000000003") && written.contains("AccessDenied"), "the runs did real work: {written:.2000}");
+    for secret in [KEY_ID, SECRET, TOKEN] {
+        assert!(!written.contains(secret), "{secret} leaked");
+    }
+    // Member sessions' keys come from AssumeRole; moto's session tokens start with FQoGZXIvYXdzE.
+    assert!(!written.contains("FQoGZXIvYXdzE"), "a session token leaked");
+}
