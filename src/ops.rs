@@ -56,6 +56,7 @@ async fn engine(targeting: &Targeting, dry_run: bool, replace_admin: bool) -> Re
     let aws = Aws::connect(&ConnectOptions {
         endpoint_url: targeting.endpoint_url.clone(),
         max_attempts: plan.limits.max_attempts,
+        rates: plan.limits.rates.clone(),
     })
     .await
     .map_err(OpsError::Connect)?;

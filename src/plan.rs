@@ -241,11 +241,36 @@ pub struct Limits {
     /// Attempts per AWS call, the first included, before a target fails.
     #[serde(default = "default_max_attempts")]
     pub max_attempts: u32,
+    /// Calls per second orgguard allows itself.
+    #[serde(default)]
+    pub rates: Rates,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { concurrency: default_concurrency(), max_attempts: default_max_attempts() }
+        Self { concurrency: default_concurrency(), max_attempts: default_max_attempts(), rates: Rates::default() }
+    }
+}
+
+/// Calls per second, per account and region (GuardDuty, SNS, EventBridge), per account
+/// (IAM), or for the whole run (STS AssumeRole and Organizations, from the management
+/// account). Defaults sit under AWS's published quotas: EventBridge 50/s, SNS 30/s in its
+/// smallest regions, STS 600/s, Organizations ListAccounts 8/s shared organization-wide;
+/// GuardDuty and IAM publish none.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Rates {
+    pub guardduty: u32,
+    pub sns: u32,
+    pub events: u32,
+    pub iam: u32,
+    pub sts: u32,
+    pub organizations: u32,
+}
+
+impl Default for Rates {
+    fn default() -> Self {
+        Self { guardduty: 10, sns: 25, events: 40, iam: 10, sts: 200, organizations: 4 }
     }
 }
 

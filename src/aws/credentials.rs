@@ -9,6 +9,7 @@ use aws_credential_types::provider::{self, error::CredentialsError, ProvideCrede
 use aws_credential_types::Credentials;
 use tokio::sync::Mutex;
 
+use super::limits::Limits;
 use super::{AwsError, Caller};
 use crate::model::{AccountId, Partition};
 
@@ -37,6 +38,7 @@ pub async fn caller_identity(config: &SdkConfig) -> Result<Caller, AwsError> {
 #[derive(Clone, Debug)]
 pub struct AssumedRole {
     sts: aws_sdk_sts::Client,
+    limits: Arc<Limits>,
     role_arn: String,
     external_id: Option<String>,
     /// One assumption at a time per account; every region waits for the same one.
@@ -44,8 +46,8 @@ pub struct AssumedRole {
 }
 
 impl AssumedRole {
-    pub fn new(base: &SdkConfig, role_arn: String, external_id: Option<String>) -> Self {
-        Self { sts: aws_sdk_sts::Client::new(base), role_arn, external_id, current: Arc::default() }
+    pub fn new(base: &SdkConfig, role_arn: String, external_id: Option<String>, limits: Arc<Limits>) -> Self {
+        Self { sts: aws_sdk_sts::Client::new(base), limits, role_arn, external_id, current: Arc::default() }
     }
 
     /// Cached credentials, or a fresh AssumeRole when there are none or they near expiry.
@@ -67,6 +69,7 @@ impl AssumedRole {
 
     async fn assume(&self) -> Result<Credentials, AwsError> {
         const OPERATION: &str = "sts:AssumeRole";
+        self.limits.sts().await;
         let output = self
             .sts
             .assume_role()

@@ -2,21 +2,29 @@
 
 use aws_sdk_eventbridge::types::{RuleState, Target};
 
+use super::limits::Gate;
 use super::{json_document, AwsError};
 use crate::model::{ObservedRule, ObservedTarget};
 
 pub struct Events {
-    client: aws_sdk_eventbridge::Client,
+    inner: aws_sdk_eventbridge::Client,
+    gate: Gate,
 }
 
 impl Events {
-    pub(super) fn new(client: aws_sdk_eventbridge::Client) -> Self {
-        Self { client }
+    pub(super) fn new(inner: aws_sdk_eventbridge::Client, gate: Gate) -> Self {
+        Self { inner, gate }
+    }
+
+    /// The client, once the rate limit allows another call.
+    async fn client(&self) -> &aws_sdk_eventbridge::Client {
+        self.gate.wait().await;
+        &self.inner
     }
 
     /// The rule and its targets, or None if there is no such rule.
     pub async fn find_rule(&self, name: &str) -> Result<Option<ObservedRule>, AwsError> {
-        let rule = match self.client.describe_rule().name(name).send().await {
+        let rule = match self.client().await.describe_rule().name(name).send().await {
             Ok(rule) => rule,
             Err(e) => {
                 let error = AwsError::from_sdk("events:DescribeRule", e);
@@ -25,7 +33,8 @@ impl Events {
         };
         // A rule has at most five targets: one page.
         let targets = self
-            .client
+            .client()
+            .await
             .list_targets_by_rule()
             .rule(name)
             .send()
@@ -48,7 +57,7 @@ impl Events {
 
     /// Creates or replaces the rule: enabled, with this pattern.
     pub async fn put_rule(&self, name: &str, pattern: &str) -> Result<(), AwsError> {
-        self.client
+        self.client().await
             .put_rule()
             .name(name)
             .event_pattern(pattern)
@@ -68,7 +77,8 @@ impl Events {
             message: e.to_string(),
         })?;
         let output = self
-            .client
+            .client()
+            .await
             .put_targets()
             .rule(rule)
             .targets(target)

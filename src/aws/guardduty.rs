@@ -7,22 +7,31 @@ use aws_sdk_guardduty::types::{
     FindingPublishingFrequency, OrgFeature, OrgFeatureStatus, OrganizationFeatureConfiguration,
 };
 
+use super::limits::Gate;
 use super::AwsError;
 use crate::model::{AccountId, AdminSide, DetectorSettings, Feature, Frequency, ObservedDetector};
 
 pub struct GuardDuty {
-    client: aws_sdk_guardduty::Client,
+    inner: aws_sdk_guardduty::Client,
+    gate: Gate,
 }
 
 impl GuardDuty {
-    pub(super) fn new(client: aws_sdk_guardduty::Client) -> Self {
-        Self { client }
+    pub(super) fn new(inner: aws_sdk_guardduty::Client, gate: Gate) -> Self {
+        Self { inner, gate }
+    }
+
+    /// The client, once the rate limit allows another call.
+    async fn client(&self) -> &aws_sdk_guardduty::Client {
+        self.gate.wait().await;
+        &self.inner
     }
 
     /// The account-region's detector, if it has one (GuardDuty allows at most one).
     pub async fn find_detector(&self) -> Result<Option<ObservedDetector>, AwsError> {
         let ids: Vec<String> = self
-            .client
+            .client()
+            .await
             .list_detectors()
             .into_paginator()
             .items()
@@ -32,7 +41,8 @@ impl GuardDuty {
             .map_err(|e| AwsError::from_sdk("guardduty:ListDetectors", e))?;
         let Some(id) = ids.into_iter().next() else { return Ok(None) };
         let output = self
-            .client
+            .client()
+            .await
             .get_detector()
             .detector_id(&id)
             .send()
@@ -57,7 +67,8 @@ impl GuardDuty {
     pub async fn create_detector(&self, settings: &DetectorSettings) -> Result<String, AwsError> {
         const OPERATION: &str = "guardduty:CreateDetector";
         let output = self
-            .client
+            .client()
+            .await
             .create_detector()
             .enable(settings.enabled)
             .finding_publishing_frequency(FindingPublishingFrequency::from(settings.frequency.as_str()))
@@ -76,7 +87,7 @@ impl GuardDuty {
         frequency: Option<Frequency>,
         features: &BTreeMap<Feature, bool>,
     ) -> Result<(), AwsError> {
-        self.client
+        self.client().await
             .update_detector()
             .detector_id(detector_id)
             .set_enable(enable)
@@ -106,7 +117,8 @@ fn feature_configurations(features: &BTreeMap<Feature, bool>) -> Vec<DetectorFea
 impl GuardDuty {
     pub async fn list_admins(&self) -> Result<Vec<AccountId>, AwsError> {
         let admins: Vec<_> = self
-            .client
+            .client()
+            .await
             .list_organization_admin_accounts()
             .into_paginator()
             .items()
@@ -118,7 +130,7 @@ impl GuardDuty {
     }
 
     pub async fn enable_admin(&self, account: &AccountId) -> Result<(), AwsError> {
-        self.client
+        self.client().await
             .enable_organization_admin_account()
             .admin_account_id(account.as_str())
             .send()
@@ -128,7 +140,7 @@ impl GuardDuty {
     }
 
     pub async fn disable_admin(&self, account: &AccountId) -> Result<(), AwsError> {
-        self.client
+        self.client().await
             .disable_organization_admin_account()
             .admin_account_id(account.as_str())
             .send()
@@ -141,14 +153,16 @@ impl GuardDuty {
     /// and every member.
     pub async fn admin_side(&self, detector_id: &str) -> Result<AdminSide, AwsError> {
         let configuration = self
-            .client
+            .client()
+            .await
             .describe_organization_configuration()
             .detector_id(detector_id)
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("guardduty:DescribeOrganizationConfiguration", e))?;
         let members: Vec<_> = self
-            .client
+            .client()
+            .await
             .list_members()
             .detector_id(detector_id)
             .only_associated("false")
@@ -191,7 +205,7 @@ impl GuardDuty {
                     .build()
             })
             .collect::<Vec<_>>();
-        self.client
+        self.client().await
             .update_organization_configuration()
             .detector_id(detector_id)
             .set_auto_enable_organization_members(auto_enable.map(AutoEnableMembers::from))
@@ -213,7 +227,8 @@ impl GuardDuty {
             .map(|(id, email)| AccountDetail::builder().account_id(id.as_str()).email(email).build())
             .collect::<Vec<_>>();
         let output = self
-            .client
+            .client()
+            .await
             .create_members()
             .detector_id(detector_id)
             .set_account_details(Some(details))

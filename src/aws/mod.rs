@@ -5,10 +5,12 @@ mod credentials;
 mod events;
 mod guardduty;
 mod iam;
+mod limits;
 mod organizations;
 mod retry;
 mod sns;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::identity::IdentityCache;
@@ -26,15 +28,18 @@ pub use iam::Iam;
 pub use organizations::OrgAccount;
 pub use sns::Sns;
 
+use limits::{Gate, Limits, Service};
 use retry::TooManyRequests;
 
 use crate::model::{AccountId, Partition, Region};
+use crate::plan::Rates;
 
 /// How to reach AWS: endpoint override (emulator, VPC endpoint) and the retry budget.
 #[derive(Clone, Debug)]
 pub struct ConnectOptions {
     pub endpoint_url: Option<String>,
     pub max_attempts: u32,
+    pub rates: Rates,
 }
 
 /// Who runs orgguard: the management account's identity.
@@ -106,6 +111,7 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 pub struct Aws {
     base: SdkConfig,
     pub caller: Caller,
+    limits: Arc<Limits>,
 }
 
 /// Where global services (Organizations, STS) are called when no region is configured.
@@ -129,24 +135,26 @@ impl Aws {
             base = base.to_builder().region(SdkRegion::new(HOME_REGION)).build();
         }
         let caller = credentials::caller_identity(&base).await?;
-        Ok(Self { base, caller })
+        Ok(Self { base, caller, limits: Arc::new(Limits::new(&options.rates)) })
     }
 
     /// A session in `account`: the caller's own credentials for the management account,
     /// otherwise `role` assumed (once, refreshed before it expires) and shared by all regions.
     pub fn session(&self, account: &AccountId, role: &str, external_id: Option<&str>) -> AccountSession {
         if *account == self.caller.account {
-            return AccountSession { account: account.clone(), config: self.base.clone(), assumed: None };
+            let limits = self.limits.clone();
+            return AccountSession { account: account.clone(), config: self.base.clone(), assumed: None, limits };
         }
         let role_arn = format!("arn:{}:iam::{}:role/{}", self.caller.partition.name(), account, role);
-        let provider = credentials::AssumedRole::new(&self.base, role_arn, external_id.map(str::to_owned));
+        let provider =
+            credentials::AssumedRole::new(&self.base, role_arn, external_id.map(str::to_owned), self.limits.clone());
         let config = self
             .base
             .to_builder()
             .credentials_provider(SharedCredentialsProvider::new(provider.clone()))
             .identity_cache(IdentityCache::no_cache())
             .build();
-        AccountSession { account: account.clone(), config, assumed: Some(provider) }
+        AccountSession { account: account.clone(), config, assumed: Some(provider), limits: self.limits.clone() }
     }
 }
 
@@ -165,6 +173,7 @@ pub struct AccountSession {
     pub account: AccountId,
     config: SdkConfig,
     assumed: Option<credentials::AssumedRole>,
+    limits: Arc<Limits>,
 }
 
 impl AccountSession {
@@ -187,20 +196,26 @@ impl AccountSession {
         RetryPartition::new(format!("orgguard-{}", self.account))
     }
 
+    fn gate(&self, service: Service, region: Option<&Region>) -> Gate {
+        Gate::new(self.limits.clone(), service, &self.account, region)
+    }
+
     pub fn guardduty(&self, region: &Region) -> GuardDuty {
-        GuardDuty::new(client!(aws_sdk_guardduty, &self.regional(region), self.retry_partition()))
+        let client = client!(aws_sdk_guardduty, &self.regional(region), self.retry_partition());
+        GuardDuty::new(client, self.gate(Service::GuardDuty, Some(region)))
     }
 
     pub fn sns(&self, region: &Region) -> Sns {
-        Sns::new(client!(aws_sdk_sns, &self.regional(region), self.retry_partition()))
+        Sns::new(client!(aws_sdk_sns, &self.regional(region), self.retry_partition()), self.gate(Service::Sns, Some(region)))
     }
 
     pub fn events(&self, region: &Region) -> Events {
-        Events::new(client!(aws_sdk_eventbridge, &self.regional(region), self.retry_partition()))
+        let client = client!(aws_sdk_eventbridge, &self.regional(region), self.retry_partition());
+        Events::new(client, self.gate(Service::Events, Some(region)))
     }
 
     /// IAM is global: one client per account, in the home region.
     pub fn iam(&self) -> Iam {
-        Iam::new(client!(aws_sdk_iam, &self.config, self.retry_partition()))
+        Iam::new(client!(aws_sdk_iam, &self.config, self.retry_partition()), self.gate(Service::Iam, None))
     }
 }

@@ -14,7 +14,9 @@ pub struct OrgAccount {
 }
 
 impl Aws {
-    fn organizations(&self) -> aws_sdk_organizations::Client {
+    /// The client, once the organization-wide budget allows another call.
+    async fn organizations(&self) -> aws_sdk_organizations::Client {
+        self.limits.organizations().await;
         aws_sdk_organizations::Client::new(&self.base)
     }
 
@@ -22,6 +24,7 @@ impl Aws {
     pub async fn list_accounts(&self) -> Result<Vec<OrgAccount>, AwsError> {
         let pages: Vec<_> = self
             .organizations()
+            .await
             .list_accounts()
             .into_paginator()
             .send()
@@ -44,7 +47,7 @@ impl Aws {
 
     /// The accounts in an OU and in every OU below it.
     pub async fn accounts_under_ou(&self, ou: &str) -> Result<Vec<AccountId>, AwsError> {
-        let client = self.organizations();
+        let client = self.organizations().await;
         let mut pending = vec![ou.to_owned()];
         let mut accounts = Vec::new();
         while let Some(parent) = pending.pop() {

@@ -4,21 +4,29 @@ use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_sns::types::Tag;
 
+use super::limits::Gate;
 use super::{json_document, AwsError};
 use crate::model::{ObservedSubscription, ObservedTopic};
 
 pub struct Sns {
-    client: aws_sdk_sns::Client,
+    inner: aws_sdk_sns::Client,
+    gate: Gate,
 }
 
 impl Sns {
-    pub(super) fn new(client: aws_sdk_sns::Client) -> Self {
-        Self { client }
+    pub(super) fn new(inner: aws_sdk_sns::Client, gate: Gate) -> Self {
+        Self { inner, gate }
+    }
+
+    /// The client, once the rate limit allows another call.
+    async fn client(&self) -> &aws_sdk_sns::Client {
+        self.gate.wait().await;
+        &self.inner
     }
 
     /// The topic at `arn` with its tags and subscriptions, or None if it does not exist.
     pub async fn find_topic(&self, arn: &str) -> Result<Option<ObservedTopic>, AwsError> {
-        let attributes = match self.client.get_topic_attributes().topic_arn(arn).send().await {
+        let attributes = match self.client().await.get_topic_attributes().topic_arn(arn).send().await {
             Ok(output) => output.attributes().cloned().unwrap_or_default(),
             Err(e) => {
                 let error = AwsError::from_sdk("sns:GetTopicAttributes", e);
@@ -26,7 +34,8 @@ impl Sns {
             }
         };
         let tags = self
-            .client
+            .client()
+            .await
             .list_tags_for_resource()
             .resource_arn(arn)
             .send()
@@ -37,7 +46,8 @@ impl Sns {
             .map(|t| (t.key().to_owned(), t.value().to_owned()))
             .collect();
         let subscriptions: Vec<_> = self
-            .client
+            .client()
+            .await
             .list_subscriptions_by_topic()
             .topic_arn(arn)
             .into_paginator()
@@ -75,7 +85,8 @@ impl Sns {
             ("Policy".to_owned(), policy.to_owned()),
         ]);
         let output = self
-            .client
+            .client()
+            .await
             .create_topic()
             .name(name)
             .set_attributes(Some(attributes))
@@ -87,7 +98,7 @@ impl Sns {
     }
 
     pub async fn set_attribute(&self, arn: &str, name: &str, value: &str) -> Result<(), AwsError> {
-        self.client
+        self.client().await
             .set_topic_attributes()
             .topic_arn(arn)
             .attribute_name(name)
@@ -100,7 +111,7 @@ impl Sns {
 
     pub async fn tag(&self, arn: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
         const OPERATION: &str = "sns:TagResource";
-        self.client
+        self.client().await
             .tag_resource()
             .resource_arn(arn)
             .set_tags(Some(sns_tags(tags, OPERATION)?))
@@ -111,7 +122,7 @@ impl Sns {
     }
 
     pub async fn subscribe(&self, arn: &str, protocol: &str, endpoint: &str) -> Result<(), AwsError> {
-        self.client
+        self.client().await
             .subscribe()
             .topic_arn(arn)
             .protocol(protocol)
@@ -123,7 +134,7 @@ impl Sns {
     }
 
     pub async fn unsubscribe(&self, subscription_arn: &str) -> Result<(), AwsError> {
-        self.client
+        self.client().await
             .unsubscribe()
             .subscription_arn(subscription_arn)
             .send()
