@@ -106,3 +106,26 @@ pub fn feature_auto_enable(features: &BTreeMap<Feature, bool>, mode: AutoEnable)
         .map(|(&feature, &on)| (feature, if on { mode.to_string() } else { "NONE".to_owned() }))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::plan::Plan;
+
+    #[test]
+    fn every_arn_carries_the_callers_partition() {
+        let plan = Plan::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/example.toml")).unwrap();
+        let account = AccountId::parse("111122223333").unwrap();
+        let partition = Partition::from_arn("arn:aws-cn:iam::111122223333:user/ops").unwrap();
+        let wiring = Wiring { plan: plan.notifications.as_ref().unwrap(), account: &account, partition };
+        let region = Region::parse("cn-north-1").unwrap();
+        assert_eq!(wiring.topic_arn(&region), "arn:aws-cn:sns:cn-north-1:111122223333:guardduty-finding");
+        assert_eq!(wiring.role_arn(), "arn:aws-cn:iam::111122223333:role/eventbridge_to_sns");
+        assert_eq!(wiring.policy_arn(), "arn:aws-cn:iam::111122223333:policy/EventBridgePublishGuarddutyFinding");
+        assert_eq!(wiring.publish_policy()["Statement"][0]["Resource"], "arn:aws-cn:sns:*:111122223333:guardduty-finding");
+        assert_eq!(partition.guardduty_regions(), ["cn-north-1", "cn-northwest-1"]);
+        assert_eq!(Partition::from_arn("arn:aws-us-gov:sts::1:assumed-role/x/y"), Some(Partition::AwsUsGov));
+    }
+}

@@ -13,7 +13,8 @@ use super::limits::Limits;
 use super::{AwsError, Caller};
 use crate::model::{AccountId, Partition};
 
-/// Sessions are renewed this long before they expire, so no call carries a dying token.
+/// Sessions are renewed this long before they expire (or, for short sessions, after three
+/// quarters of their life), so no call carries a dying token.
 const REFRESH_MARGIN: Duration = Duration::from_secs(300);
 const SESSION_NAME: &str = "orgguard";
 
@@ -42,7 +43,24 @@ pub struct AssumedRole {
     role_arn: String,
     external_id: Option<String>,
     /// One assumption at a time per account; every region waits for the same one.
-    current: Arc<Mutex<Option<Result<Credentials, AwsError>>>>,
+    current: Arc<Mutex<Option<Session>>>,
+}
+
+#[derive(Clone, Debug)]
+struct Session {
+    credentials: Result<Credentials, AwsError>,
+    /// When to assume again; None: never (no expiry, or a denial, which stays for the run).
+    renew_at: Option<SystemTime>,
+}
+
+impl Session {
+    fn new(credentials: Result<Credentials, AwsError>, now: SystemTime) -> Self {
+        let renew_at = credentials.as_ref().ok().and_then(Credentials::expiry).map(|expiry| {
+            let life = expiry.duration_since(now).unwrap_or_default();
+            expiry - REFRESH_MARGIN.min(life / 4)
+        });
+        Self { credentials, renew_at }
+    }
 }
 
 impl AssumedRole {
@@ -54,17 +72,12 @@ impl AssumedRole {
     /// A denied role stays denied for the run: it is not asked again for every region.
     pub async fn credentials(&self) -> Result<Credentials, AwsError> {
         let mut current = self.current.lock().await;
-        let fresh = match &*current {
-            Some(Ok(credentials)) => credentials
-                .expiry()
-                .is_none_or(|expiry| expiry > SystemTime::now() + REFRESH_MARGIN),
-            Some(Err(_)) => true,
-            None => false,
-        };
+        let now = SystemTime::now();
+        let fresh = current.as_ref().is_some_and(|s| s.renew_at.is_none_or(|at| now < at));
         if !fresh {
-            *current = Some(self.assume().await);
+            *current = Some(Session::new(self.assume().await, now));
         }
-        current.clone().expect("set above")
+        current.as_ref().expect("set above").credentials.clone()
     }
 
     async fn assume(&self) -> Result<Credentials, AwsError> {
@@ -98,5 +111,33 @@ impl ProvideCredentials for AssumedRole {
         provider::future::ProvideCredentials::new(async move {
             self.credentials().await.map_err(CredentialsError::provider_error)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(life: Duration, now: SystemTime) -> Session {
+        let credentials = Credentials::new("a", "s", None, Some(now + life), "test");
+        Session::new(Ok(credentials), now)
+    }
+
+    #[test]
+    fn an_hour_long_session_is_renewed_five_minutes_before_it_ends() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        assert_eq!(session(Duration::from_secs(3600), now).renew_at, Some(now + Duration::from_secs(3300)));
+    }
+
+    #[test]
+    fn a_short_session_is_renewed_after_three_quarters_of_its_life_not_at_every_call() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        assert_eq!(session(Duration::from_secs(60), now).renew_at, Some(now + Duration::from_secs(45)));
+    }
+
+    #[test]
+    fn a_denied_role_is_not_asked_again() {
+        let denied = AwsError { operation: "sts:AssumeRole", code: "AccessDenied".into(), message: String::new() };
+        assert_eq!(Session::new(Err(denied), SystemTime::now()).renew_at, None);
     }
 }
