@@ -6,8 +6,9 @@ pub fn render(report: &AuditReport) -> String {
     let mut writer = csv::Writer::from_writer(Vec::new());
     let header = ["finding_id", "account", "region", "control", "verdict", "expected", "actual", "reason", "baseline"];
     writer.write_record(header).expect("writing to memory");
+    let labels = report.baseline.as_ref().map(|b| b.labels()).unwrap_or_default();
     for r in &report.results {
-        let baseline = report.baseline.as_ref().and_then(|b| b.label(&r.finding_id)).unwrap_or("");
+        let baseline = labels.get(r.finding_id.as_str()).map_or("", |l| l.as_str());
         writer
             .write_record([
                 r.finding_id.as_str(),

@@ -7,7 +7,7 @@ mod junit;
 mod ocsf;
 mod table;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -70,17 +70,29 @@ impl BaselineComparison {
         comparison
     }
 
-    /// How a finding id stands against the baseline, for the table and the html.
-    pub fn label(&self, finding_id: &str) -> Option<&'static str> {
-        let has = |list: &[String]| list.iter().any(|id| id == finding_id);
-        if has(&self.new_failures) {
-            Some("new")
-        } else if has(&self.still_failing) {
-            Some("still failing")
-        } else if has(&self.resolved) {
-            Some("resolved")
-        } else {
-            None
+    /// Finding id -> how it stands against the baseline; the three lists are disjoint.
+    pub fn labels(&self) -> HashMap<&str, Label> {
+        [(&self.new_failures, Label::New), (&self.still_failing, Label::StillFailing), (&self.resolved, Label::Resolved)]
+            .into_iter()
+            .flat_map(|(ids, label)| ids.iter().map(move |id| (id.as_str(), label)))
+            .collect()
+    }
+}
+
+/// A finding against the baseline; the numbers are the html data block's codes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Label {
+    New = 1,
+    StillFailing = 2,
+    Resolved = 3,
+}
+
+impl Label {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::New => "new",
+            Self::StillFailing => "still failing",
+            Self::Resolved => "resolved",
         }
     }
 }
@@ -249,8 +261,9 @@ mod tests {
         assert_eq!(comparison.new_failures, vec![now.results[0].finding_id.clone()]);
         assert_eq!(comparison.resolved, vec![now.results[1].finding_id.clone()]);
         assert_eq!(comparison.still_failing, vec![now.results[3].finding_id.clone()]);
-        assert_eq!(comparison.label(&now.results[0].finding_id), Some("new"));
-        assert_eq!(comparison.label(&now.results[2].finding_id), None, "NOT_EVALUATED is neither");
+        let labels = comparison.labels();
+        assert_eq!(labels.get(now.results[0].finding_id.as_str()), Some(&Label::New));
+        assert_eq!(labels.get(now.results[2].finding_id.as_str()), None, "NOT_EVALUATED is neither");
     }
 
     #[test]

@@ -80,6 +80,7 @@ pub fn render_table(report: &AuditReport) -> String {
         more(&mut out, accounts.len());
     }
 
+    let labels = report.baseline.as_ref().map(|b| b.labels()).unwrap_or_default();
     for verdict in [Verdict::Fail, Verdict::NotEvaluated] {
         let mut rows: Vec<_> = report.results.iter().filter(|r| r.verdict == verdict).collect();
         rows.sort_by_key(|r| (&r.account, &r.region, &r.control));
@@ -97,7 +98,7 @@ pub fn render_table(report: &AuditReport) -> String {
                 ),
                 _ => r.reason.clone().unwrap_or_default(),
             };
-            let label = report.baseline.as_ref().and_then(|b| b.label(&r.finding_id)).map_or(String::new(), |l| format!(" [{l}]"));
+            let label = labels.get(r.finding_id.as_str()).map_or(String::new(), |l| format!(" [{}]", l.as_str()));
             let _ = writeln!(out, "  {place:<28} {:<36} {detail}{label}", r.control);
         }
         more(&mut out, rows.len());
