@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use futures::stream::{FuturesUnordered, StreamExt};
+use futures::stream::StreamExt;
 use tokio::sync::{Semaphore, SemaphorePermit};
 
 use crate::aws::{AccountSession, Aws, AwsError};
@@ -36,25 +36,28 @@ pub struct RunOptions {
 pub struct Stop(Arc<AtomicBool>);
 
 impl Stop {
-    /// A flag that the first SIGINT or SIGTERM sets (a second SIGINT kills as usual).
+    /// A flag that the first SIGINT or SIGTERM sets; a second one ends the process.
     pub fn on_signals() -> Self {
         let stop = Self::default();
         let flag = stop.0.clone();
         tokio::spawn(async move {
             let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-            let terminated = async {
-                match term.as_mut() {
-                    Some(term) => term.recv().await,
-                    None => std::future::pending().await,
+            let mut signalled = async || {
+                let terminated = async {
+                    match term.as_mut() {
+                        Some(term) => term.recv().await,
+                        None => std::future::pending().await,
+                    }
+                };
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = terminated => {}
                 }
             };
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = terminated => {}
-            }
-            eprintln!("stopping: no new work starts; waiting for calls in flight (interrupt again to kill)");
+            signalled().await;
+            eprintln!("stopping: no new work starts; waiting for calls in flight (signal again to kill)");
             flag.store(true, Ordering::SeqCst);
-            let _ = tokio::signal::ctrl_c().await;
+            signalled().await;
             std::process::exit(130);
         });
         stop
@@ -75,6 +78,9 @@ struct Run<'a> {
     permits: Arc<Semaphore>,
     progress: &'a Progress,
     stop: Stop,
+    /// The delegated admin's session, shared by its account work and every region's
+    /// organization work, so its role is assumed once.
+    admin_session: Option<AccountSession>,
 }
 
 /// Work through the scope: one result per account-region, per account (IAM, or why it
@@ -96,13 +102,19 @@ pub async fn run(
         permits: Arc::new(Semaphore::new(options.concurrency)),
         progress,
         stop,
+        admin_session: plan.admin.as_ref().map(|admin| {
+            let organization = &plan.organization;
+            aws.session(admin.account.get_ref(), &organization.member_role, organization.external_id.as_deref())
+        }),
     };
     let mut results: Vec<TargetResult> = scope
         .skipped
         .iter()
         .map(|(account, reason)| result(Target { account: account.clone(), region: None }, Status::Skipped(reason.clone()), vec![]))
         .collect();
-    let mut accounts: FuturesUnordered<_> = scope.accounts.iter().map(|account| run.account(account)).collect();
+    // Accounts enter as a bounded stream, so each account's regions start as soon as its
+    // session is there, rather than every AssumeRole going first.
+    let mut accounts = futures::stream::iter(&scope.accounts).map(|account| run.account(account)).buffer_unordered(options.concurrency);
     while let Some(account_results) = accounts.next().await {
         results.extend(account_results);
     }
@@ -158,9 +170,18 @@ impl Run<'_> {
         Some(Wiring { plan, account, partition: self.aws.caller.partition })
     }
 
+    fn session(&self, account: &AccountId) -> AccountSession {
+        match &self.admin_session {
+            Some(session) if session.account == *account => session.clone(),
+            _ => {
+                let plan = &self.plan.organization;
+                self.aws.session(account, &plan.member_role, plan.external_id.as_deref())
+            }
+        }
+    }
+
     async fn account(&self, account: &AccountId) -> Vec<TargetResult> {
-        let plan = &self.plan.organization;
-        let session = self.aws.session(account, &plan.member_role, plan.external_id.as_deref());
+        let session = self.session(account);
         let regions = &self.scope.regions;
         let account_target = Target { account: account.clone(), region: None };
         let entered = match self.permit().await {
@@ -347,12 +368,17 @@ impl Run<'_> {
             .filter(|a| *a != admin && !not_enabled.iter().any(|(na, nr)| na == *a && nr == region))
             .cloned()
             .collect();
-        let outcome = self.organization_changes(region, admin_plan, members, &mut changes).await;
-        let status = match outcome {
-            Err(error) => Status::Failed(error),
-            Ok(()) if changes.is_empty() => Status::Unchanged,
-            Ok(()) if self.options.dry_run => Status::Planned,
-            Ok(()) => Status::Applied,
+        let admin_region_off = not_enabled.iter().any(|(a, r)| a == admin && r == region);
+        let status = if admin_region_off {
+            Status::Skipped(SkipReason::RegionNotEnabled)
+        } else {
+            match self.organization_changes(region, admin_plan, members, &mut changes).await {
+                Err(error) if error.is_region_not_enabled() => Status::Skipped(SkipReason::RegionNotEnabled),
+                Err(error) => Status::Failed(error),
+                Ok(()) if changes.is_empty() => Status::Unchanged,
+                Ok(()) if self.options.dry_run => Status::Planned,
+                Ok(()) => Status::Applied,
+            }
         };
         let result = TargetResult { target, layer: Layer::Organization, status, changes, notes: Vec::new() };
         self.progress.done(&result, 0);
@@ -375,6 +401,23 @@ impl Run<'_> {
             feature_auto_enable: feature_auto_enable(self.plan.detector.features.get_ref(), admin_plan.auto_enable),
             members,
         };
+        // The admin's own detector first: designation and membership need it.
+        let guardduty = self.admin_session.as_ref().expect("set with an admin plan").guardduty(region);
+        let mut detector_id = guardduty.find_detector().await?.map(|d| d.id);
+        if detector_id.is_none() && !self.scope.accounts.contains(admin) {
+            // An admin outside this run's accounts gets its detector here.
+            changes.push(Change::CreateDetector { settings: self.desired.clone() });
+            if !dry_run {
+                detector_id = Some(guardduty.create_detector(&self.desired).await?);
+            }
+        } else if detector_id.is_none() && !dry_run {
+            return Err(AwsError {
+                operation: "guardduty:ListDetectors",
+                code: "DependencyFailed".into(),
+                message: format!("the admin {admin} has no detector in {region} (see its account result)"),
+            });
+        }
+
         let management = self.aws.session(&self.aws.caller.account, "", None).guardduty(region);
         let admins = management.list_admins().await?;
         let designation = diff::designation(&organization, &admins, self.options.replace_admin).map_err(|conflict| AwsError {
@@ -397,33 +440,19 @@ impl Run<'_> {
                 other => unreachable!("not a designation: {other:?}"),
             }
         }
-        let designated = !dry_run || changes.is_empty();
-
-        let plan = &self.plan.organization;
-        let guardduty = self.aws.session(admin, &plan.member_role, plan.external_id.as_deref()).guardduty(region);
-        let mut detector_id = guardduty.find_detector().await?.map(|d| d.id);
-        // An admin outside this run's accounts gets its detector here; otherwise the
-        // account layer has made it already (or lists it, in a dry run).
-        if detector_id.is_none() && !self.scope.accounts.contains(admin) {
-            changes.push(Change::CreateDetector { settings: self.desired.clone() });
-            if !dry_run {
-                detector_id = Some(guardduty.create_detector(&self.desired).await?);
-            }
-        }
-        let side = match (&detector_id, designated) {
-            (Some(id), true) => Some(guardduty.admin_side(id).await?),
+        // In a dry run an admin not designated yet, or without a detector, has nothing to read.
+        let side = match &detector_id {
+            Some(id) if !dry_run || changes.is_empty() => Some(guardduty.admin_side(id).await?),
             _ => None,
         };
         let organization_changes = diff::organization(&organization, side.as_ref());
         changes.extend(organization_changes.iter().cloned());
-        if dry_run || organization_changes.is_empty() {
-            return Ok(());
-        }
-        let detector_id = detector_id.unwrap_or_default();
+        let Some(detector_id) = detector_id.filter(|_| !dry_run) else { return Ok(()) };
         for change in &organization_changes {
             match change {
-                Change::UpdateOrganization { auto_enable, features } => {
-                    guardduty.update_organization(&detector_id, auto_enable.as_deref(), features).await?
+                // AWS wants the members' mode in every update, even when only a feature differs.
+                Change::UpdateOrganization { features, .. } => {
+                    guardduty.update_organization(&detector_id, &organization.auto_enable, features).await?
                 }
                 Change::CreateMembers { accounts } => self.create_members(&guardduty, &detector_id, accounts).await?,
                 other => unreachable!("not an organization change: {other:?}"),

@@ -169,8 +169,14 @@ pub fn judge(plan: &Plan, plan_name: &str, results: &[TargetResult]) -> Vec<Cont
                     out.not_evaluated(controls, account, *region, &format!("{}: {}", error.operation, error.code));
                 }
             }
-            Status::Failed(error) if result.changes.is_empty() => {
+            Status::Failed(error) => {
+                // What was read before the failure still counts; the rest is not evaluated.
                 out.not_evaluated(&controls, account, region, &format!("{}: {}: {}", error.operation, error.code, error.message));
+                for change in &result.changes {
+                    for (control, expected, actual) in failures(plan, change) {
+                        out.fail(&control, account, region, expected, actual);
+                    }
+                }
             }
             _ => {
                 out.pass(&controls, account, region);

@@ -39,9 +39,9 @@ pub struct Scope {
     /// Only these regions (comma-separated), within the plan's.
     #[arg(long, value_delimiter = ',')]
     pub regions: Vec<String>,
-    /// Account-regions worked on at once (default: the plan's limits.concurrency).
-    #[arg(long)]
-    pub concurrency: Option<usize>,
+    /// Account-regions worked on at once, 1 to 1024 (default: the plan's limits.concurrency).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub concurrency: Option<u16>,
     /// Send every AWS call here instead of AWS's endpoints (an emulator, a proxy).
     #[arg(long, env = "AWS_ENDPOINT_URL")]
     pub endpoint_url: Option<String>,

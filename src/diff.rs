@@ -556,13 +556,13 @@ mod tests {
                 feature_auto_enable: BTreeMap::new(),
                 members: vec![other.clone()],
             };
-            assert_eq!(designation(&plan, &[other.clone()], false), Err(AdminConflict { current: other.clone() }));
+            assert_eq!(designation(&plan, std::slice::from_ref(&other), false), Err(AdminConflict { current: other.clone() }));
             assert_eq!(
-                designation(&plan, &[other.clone()], true),
+                designation(&plan, std::slice::from_ref(&other), true),
                 Ok(Some(Change::ReplaceAdmin { from: other.clone(), to: admin.clone() }))
             );
             assert_eq!(designation(&plan, &[], false), Ok(Some(Change::EnableAdmin { account: admin.clone() })));
-            assert_eq!(designation(&plan, &[admin.clone()], false), Ok(None));
+            assert_eq!(designation(&plan, std::slice::from_ref(&admin), false), Ok(None));
             let side = AdminSide {
                 auto_enable: Some("ALL".into()),
                 feature_auto_enable: BTreeMap::new(),

@@ -66,7 +66,15 @@ fn run(command: Command) -> Result<u8> {
                 AuditFormat::Json => print!("{}", report::Format::Json.render(&audit.report)),
             }
             let drift = audit.report.count(orgguard::audit::Verdict::Fail) > 0;
-            Ok(if audit.incomplete { FAILED } else if drift { DRIFT } else { OK })
+            Ok(if audit.interrupted {
+                INTERRUPTED
+            } else if audit.incomplete {
+                FAILED
+            } else if drift {
+                DRIFT
+            } else {
+                OK
+            })
         }
         Command::Report(args) => {
             let mut report = match (&args.from, args.plan) {
@@ -103,16 +111,13 @@ fn targeting(plan: PathBuf, scope: &Scope) -> Result<Targeting> {
         .iter()
         .map(|r| Region::parse(r).map_err(anyhow::Error::msg).context("--regions"))
         .collect::<Result<BTreeSet<_>>>()?;
-    if scope.concurrency == Some(0) {
-        anyhow::bail!("--concurrency must be at least 1");
-    }
     Ok(Targeting {
         plan,
         narrowing: Narrowing {
             accounts: (!accounts.is_empty()).then_some(accounts),
             regions: (!regions.is_empty()).then_some(regions),
         },
-        concurrency: scope.concurrency,
+        concurrency: scope.concurrency.map(usize::from),
         endpoint_url: scope.endpoint_url.clone(),
     })
 }

@@ -317,14 +317,7 @@ pub struct ObservedPolicy {
     pub old_versions: Vec<String>,
 }
 
-/// The delegated administrator's view of one region.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ObservedOrganization {
-    pub admins: Vec<AccountId>,
-    /// None when the admin is not designated (yet): nothing to read as admin.
-    pub admin_side: Option<AdminSide>,
-}
-
+/// What the designated admin sees in one region.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AdminSide {
     pub auto_enable: Option<String>,

@@ -82,9 +82,10 @@ pub async fn rollout(targeting: &Targeting, dry_run: bool, replace_admin: bool) 
 /// An audit's report, and whether every target could be read.
 pub struct Audit {
     pub report: AuditReport,
-    /// A target could not be read (denied role, throttling past the retry budget,
-    /// interrupted, ...).
+    /// A target could not be read (denied role, throttling past the retry budget, ...).
     pub incomplete: bool,
+    /// Ctrl-C or SIGTERM stopped the audit before every target was read.
+    pub interrupted: bool,
 }
 
 /// Read-only: a dry run of the rollout, judged control by control.
@@ -94,11 +95,8 @@ pub async fn audit(targeting: &Targeting, baseline: Option<&Path>) -> Result<Aud
     let plan_name = targeting.plan.file_stem().map_or("plan".into(), |s| s.to_string_lossy().into_owned());
     let plan_text = std::fs::read(&targeting.plan).unwrap_or_default();
     let results = audit::judge(&run.plan, &plan_name, &run.results);
-    let incomplete = run.results.iter().any(|r| match &r.status {
-        Status::Failed(e) => e.code != "AdminConflict",
-        Status::Skipped(reason) => *reason == SkipReason::Interrupted,
-        _ => false,
-    });
+    let incomplete = run.results.iter().any(|r| matches!(&r.status, Status::Failed(e) if e.code != "AdminConflict"));
+    let interrupted = run.results.iter().any(|r| r.status == Status::Skipped(SkipReason::Interrupted));
     let report = AuditReport {
         metadata: Metadata {
             tool: "orgguard".into(),
@@ -113,7 +111,7 @@ pub async fn audit(targeting: &Targeting, baseline: Option<&Path>) -> Result<Aud
         baseline: baseline.as_ref().map(|b| BaselineComparison::new(b, &results)),
         results,
     };
-    Ok(Audit { report, incomplete })
+    Ok(Audit { report, incomplete, interrupted })
 }
 
 pub fn load_report(path: &Path) -> Result<AuditReport, OpsError> {

@@ -331,14 +331,14 @@ impl Plan {
             Err(PlanError::Invalid { path: path.to_owned(), line, column, field: field.into(), message })
         };
         let features = &self.detector.features;
-        if features.get_ref().get(&Feature::EksRuntimeMonitoring) == Some(&true)
-            && features.get_ref().get(&Feature::RuntimeMonitoring) == Some(&true)
+        if features.get_ref().contains_key(&Feature::EksRuntimeMonitoring)
+            && features.get_ref().contains_key(&Feature::RuntimeMonitoring)
         {
             return fail(
                 "detector.features",
                 features.span(),
-                "EKS_RUNTIME_MONITORING and RUNTIME_MONITORING are both on: RUNTIME_MONITORING \
-                 already covers EKS (GuardDuty treats them as one feature); keep RUNTIME_MONITORING"
+                "EKS_RUNTIME_MONITORING and RUNTIME_MONITORING are both set: RUNTIME_MONITORING \
+                 already covers EKS and GuardDuty refuses a request naming both; keep RUNTIME_MONITORING"
                     .into(),
             );
         }

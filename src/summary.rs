@@ -29,8 +29,11 @@ impl Summary {
         let mut changes_by_kind = BTreeMap::new();
         for result in &results {
             *by_status.entry(result.status.label()).or_insert(0) += 1;
-            for change in &result.changes {
-                *changes_by_kind.entry(change.kind()).or_insert(0) += 1;
+            // A failed target's changes were attempted, not all made: they are listed, not counted.
+            if matches!(result.status, Status::Applied | Status::Planned) {
+                for change in &result.changes {
+                    *changes_by_kind.entry(change.kind()).or_insert(0) += 1;
+                }
             }
         }
         Self {

@@ -59,9 +59,9 @@ fn each_kind_of_bad_plan_gets_its_documented_error() {
         ),
         (
             "both runtime monitoring features",
-            format!("{BASE}[detector.features]\nEKS_RUNTIME_MONITORING = true\nRUNTIME_MONITORING = true\n"),
-            "5:1: detector.features: EKS_RUNTIME_MONITORING and RUNTIME_MONITORING are both on: RUNTIME_MONITORING \
-             already covers EKS (GuardDuty treats them as one feature); keep RUNTIME_MONITORING",
+            format!("{BASE}[detector.features]\nEKS_RUNTIME_MONITORING = false\nRUNTIME_MONITORING = true\n"),
+            "5:1: detector.features: EKS_RUNTIME_MONITORING and RUNTIME_MONITORING are both set: RUNTIME_MONITORING \
+             already covers EKS and GuardDuty refuses a request naming both; keep RUNTIME_MONITORING",
         ),
         ("missing section", "[organization]\nregions = \"all\"\n".into(), "1:1: (top level): missing field `detector`"),
         ("not TOML", "this is = = not toml".into(), "1:6: (file): key with no value, expected `=`"),

@@ -26,13 +26,13 @@ pub async fn caller_identity(config: &SdkConfig) -> Result<Caller, AwsError> {
         .await
         .map_err(|e| AwsError::from_sdk(OPERATION, e))?;
     let malformed = |what: &str| AwsError::malformed(OPERATION, what);
-    let arn = output.arn().ok_or_else(|| malformed("Arn"))?.to_owned();
+    let arn = output.arn().ok_or_else(|| malformed("Arn"))?;
     let account = output
         .account()
         .and_then(|a| AccountId::parse(a).ok())
         .ok_or_else(|| malformed("Account"))?;
-    let partition = Partition::from_arn(&arn).ok_or_else(|| malformed("partition in Arn"))?;
-    Ok(Caller { account, arn, partition })
+    let partition = Partition::from_arn(arn).ok_or_else(|| malformed("partition in Arn"))?;
+    Ok(Caller { account, partition })
 }
 
 /// A member account's role, assumed from the management account's credentials.
@@ -53,12 +53,20 @@ struct Session {
     renew_at: Option<SystemTime>,
 }
 
+/// AssumeRole answers that will not change within a run; anything else (throttling past
+/// the retry budget, a timeout) is tried again at the next call.
+const FINAL_DENIALS: &[&str] = &["AccessDenied", "AccessDeniedException", "RegionDisabledException"];
+
 impl Session {
     fn new(credentials: Result<Credentials, AwsError>, now: SystemTime) -> Self {
-        let renew_at = credentials.as_ref().ok().and_then(Credentials::expiry).map(|expiry| {
-            let life = expiry.duration_since(now).unwrap_or_default();
-            expiry - REFRESH_MARGIN.min(life / 4)
-        });
+        let renew_at = match &credentials {
+            Ok(credentials) => credentials.expiry().map(|expiry| {
+                let life = expiry.duration_since(now).unwrap_or_default();
+                expiry - REFRESH_MARGIN.min(life / 4)
+            }),
+            Err(error) if FINAL_DENIALS.contains(&error.code.as_str()) => None,
+            Err(_) => Some(now),
+        };
         Self { credentials, renew_at }
     }
 }
@@ -136,8 +144,10 @@ mod tests {
     }
 
     #[test]
-    fn a_denied_role_is_not_asked_again() {
-        let denied = AwsError { operation: "sts:AssumeRole", code: "AccessDenied".into(), message: String::new() };
-        assert_eq!(Session::new(Err(denied), SystemTime::now()).renew_at, None);
+    fn a_denied_role_is_not_asked_again_but_a_throttled_one_is() {
+        let error = |code: &str| AwsError { operation: "sts:AssumeRole", code: code.into(), message: String::new() };
+        let now = SystemTime::now();
+        assert_eq!(Session::new(Err(error("AccessDenied")), now).renew_at, None);
+        assert_eq!(Session::new(Err(error("Throttling")), now).renew_at, Some(now));
     }
 }

@@ -193,7 +193,7 @@ impl GuardDuty {
     pub async fn update_organization(
         &self,
         detector_id: &str,
-        auto_enable: Option<&str>,
+        auto_enable: &str,
         features: &BTreeMap<Feature, String>,
     ) -> Result<(), AwsError> {
         let features = features
@@ -208,7 +208,7 @@ impl GuardDuty {
         self.client().await
             .update_organization_configuration()
             .detector_id(detector_id)
-            .set_auto_enable_organization_members(auto_enable.map(AutoEnableMembers::from))
+            .auto_enable_organization_members(AutoEnableMembers::from(auto_enable))
             .set_features((!features.is_empty()).then_some(features))
             .send()
             .await

@@ -46,7 +46,6 @@ pub struct ConnectOptions {
 #[derive(Clone, Debug)]
 pub struct Caller {
     pub account: AccountId,
-    pub arn: String,
     pub partition: Partition,
 }
 

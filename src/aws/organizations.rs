@@ -7,7 +7,6 @@ use crate::model::AccountId;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OrgAccount {
     pub id: AccountId,
-    pub name: String,
     pub email: String,
     /// ACTIVE, SUSPENDED, PENDING_CLOSURE, or a status this version does not know.
     pub status: String,
@@ -37,7 +36,6 @@ impl Aws {
             .filter_map(|a| {
                 Some(OrgAccount {
                     id: AccountId::parse(a.id()?).ok()?,
-                    name: a.name().unwrap_or_default().to_owned(),
                     email: a.email().unwrap_or_default().to_owned(),
                     status: a.status().map_or("UNKNOWN", |s| s.as_str()).to_owned(),
                 })

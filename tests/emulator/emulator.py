@@ -43,6 +43,7 @@ fastpath.py removes moto's per-request costs that grow with the number of accoun
 """
 
 import argparse
+import gc
 import io
 import json
 import logging
@@ -136,6 +137,7 @@ def seed_organization(accounts: int, suspended: set[int], names_prefix: str = "m
     moto's CreateAccount also creates each member's IAM backend and OrganizationAccountAccessRole
     (about 0.4 ms an account: 2 s for 5000), which AssumeRole's AssumedRoleId reads; kept."""
     # AWS pages ListAccounts by 20; moto's default page key (JoinedTimestamp) is not unique.
+    # (fastpath replaces ListAccounts' paging; the model still serves the other listings.)
     from moto.organizations.utils import PAGINATION_MODEL
 
     PAGINATION_MODEL["list_accounts"].update(unique_attribute="Id", limit_default=20)
@@ -476,6 +478,8 @@ def main() -> None:
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         parser.error(f"faults: {error}")
     guardduty_ext.install()
+    fastpath.warm_up()
+    gc.freeze()  # the seeded organization and loaded models stay: keep them out of GC passes
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
     app = Gate(DomainDispatcherApplication(create_backend_app), world)

@@ -17,16 +17,34 @@ Measured with 5000 seeded accounts (see README of the emulator in emulator.py's 
   every request, under a lock. Cached per host.
 - mark_account_as_visited (AccessKeyLastUsed, RoleLastUsed) does an IAM lookup per
   request; orgguard never reads either. Skipped.
+- Organizations ListAccounts describes and sorts every account, then walks the list to
+  the page token, for each page of 20: O(accounts) per page, O(accounts^2) per listing.
+  Served from a sorted index with a bisect on the token; only the page is described.
+
+And costs that do not grow with accounts but are paid on every request or, lazily, by
+every one of the first concurrent requests (each then builds the same thing):
+- BaseResponse.call_action lists the response class's methods with inspect.getmembers
+  on every request (about 15% of a request's CPU): cached per class.
+- The request id is 52 random.choice calls (about 7%): os.urandom instead.
+- botocore models, GuardDuty's REST router and moto's package -> service lookup (which
+  builds a botocore Session) are built before READY (warm_up).
 """
 
+import base64
+import bisect
+import os
 import threading
 import time
+from datetime import datetime
 
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core import base_backend
+from moto.core import responses as core_responses
 from moto.core.base_backend import AccountSpecificBackend, BackendDict
 from moto.iam import models as iam_models
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+from moto.organizations import models as organizations_models
+from moto.organizations.exceptions import InvalidInputException
 from moto.sts import models as sts_models
 
 
@@ -137,6 +155,67 @@ def _get_backend_for_host(self, host):
         return backend
 
 
+LIST_ACCOUNTS_PAGE = 20  # AWS's default and maximum MaxResults for ListAccounts
+_account_index: dict[int, tuple[int, list[tuple], list]] = {}
+
+
+def _list_accounts(self, max_results=None, next_token=None):
+    """moto's ListAccounts order (JoinedTimestamp; then Id, so that pages are stable), paged
+    with an opaque token naming the next page's first account."""
+    accounts = self.accounts
+    cached = _account_index.get(id(self))
+    if cached is None or cached[0] != len(accounts):
+        ordered = sorted(accounts, key=lambda a: (a.create_time, a.id))
+        cached = _account_index[id(self)] = (len(accounts), [(a.create_time, a.id) for a in ordered], ordered)
+    _, keys, ordered = cached
+    start = 0
+    if next_token:
+        try:
+            stamp, _, account_id = base64.urlsafe_b64decode(next_token.encode()).decode().partition("|")
+            start = bisect.bisect_left(keys, (datetime.fromisoformat(stamp), account_id))
+        except (ValueError, UnicodeDecodeError, IndexError) as error:
+            raise InvalidInputException("You specified an invalid value for nextToken.") from error
+    size = int(max_results or LIST_ACCOUNTS_PAGE)
+    page = ordered[start:start + size]
+    token = None
+    if start + size < len(ordered):
+        stamp, account_id = keys[start + size]
+        token = base64.urlsafe_b64encode(f"{stamp.isoformat()}|{account_id}".encode()).decode()
+    return [account.describe() for account in page], token
+
+
+_method_names: dict[type, frozenset[str]] = {}
+_moto_method_names_from_class = core_responses.method_names_from_class
+
+
+def _method_names_from_class(clazz: type) -> frozenset[str]:
+    """Per class, on first use (after guardduty_org has added its handlers)."""
+    names = _method_names.get(clazz)
+    if names is None:
+        names = _method_names[clazz] = frozenset(_moto_method_names_from_class(clazz))
+    return names
+
+
+def _request_id(headerdict: dict | None = None) -> str:
+    request_id = os.urandom(26).hex().upper()
+    if isinstance(headerdict, dict):
+        headerdict["x-amzn-requestid"] = request_id
+    return request_id
+
+
+def warm_up(services=("sts", "organizations", "iam", "guardduty", "sns", "events")) -> None:
+    """Load the botocore models and build GuardDuty's REST router before the first request:
+    done lazily, 64 first requests at once each build them (a second or more of CPU each)."""
+    from moto.core.routing import get_service_router
+    from moto.core.utils import get_service_model, service_name_from_moto_package_name
+
+    for service in services:
+        service_name_from_moto_package_name(service)
+        model = get_service_model(service)
+        if model.metadata["protocol"].startswith("rest"):
+            get_service_router(service)._get_router(model.metadata["protocol"])
+
+
 def install() -> None:
     iam_models.get_account_id_from = account_for_key
     iam_models.mark_account_as_visited = lambda *args, **kwargs: None
@@ -146,3 +225,6 @@ def install() -> None:
     BackendDict._create_account_specific_backend = _create_account_specific_backend
     AccountSpecificBackend._generate_regions = _generate_regions
     DomainDispatcherApplication.get_backend_for_host = _get_backend_for_host
+    organizations_models.OrganizationsBackend.list_accounts = _list_accounts
+    core_responses.method_names_from_class = _method_names_from_class
+    core_responses.gen_amzn_requestid_long = _request_id

@@ -1,0 +1,178 @@
+"""scripts/bench's body: run named scenarios against the emulator and print one table.
+
+Per scenario: seed the emulator, measure its capacity (signed requests/s it serves to a
+plain client), then time a fresh rollout and a no-change rollout of orgguard, taking
+orgguard's own CPU time and peak RSS from wait4 and the API calls by service (and the
+faults injected) from the emulator's counters.
+
+The lower bound of a run is the larger of calls / capacity (the emulator is saturated) and
+calls x injected latency / concurrency (every slot is waiting); efficiency = wall / bound.
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections import Counter
+from pathlib import Path
+
+import botocore.session
+
+ROOT = Path(__file__).resolve().parent.parent
+ORGGUARD = ROOT / "target/release/orgguard"
+PLAN = ROOT / "plans/example.toml"
+THREE = "us-east-1,eu-west-1,ap-northeast-1"
+
+# name -> (accounts, regions or None for the plan's "all", emulator flags, concurrency)
+SCENARIOS = {
+    "quick": (500, THREE, [], 64),
+    "5000x3": (5000, THREE, [], 64),
+    "5000xall": (5000, None, ["--latency-ms", "50"], 256),
+    "soak": (5000, THREE, ["--throttle-rate", "0.2", "--error-rate", "0.02", "--seed", "7"], 64),
+}
+
+
+def start_emulator(accounts, flags):
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [str(ROOT / "scripts/emulator"), "--port", "0", "--accounts", str(accounts), *flags],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    for line in process.stdout:
+        if line.startswith("READY"):
+            return process, line.split()[1], time.monotonic() - started
+    raise SystemExit(f"the emulator did not start for {accounts} accounts")
+
+
+def control(endpoint, path, body=None):
+    data = None if body is None else json.dumps(body).encode()
+    with urllib.request.urlopen(urllib.request.Request(f"{endpoint}/_orgguard/{path}", data=data)) as response:
+        return json.load(response)
+
+
+def capacity(endpoint, seconds=5.0, threads=8):
+    """Signed GuardDuty ListDetectors calls per second the emulator serves to botocore."""
+    done = Counter()
+    deadline = time.monotonic() + seconds
+
+    def worker(n):
+        client = botocore.session.get_session().create_client(
+            "guardduty", region_name="us-east-1", endpoint_url=endpoint,
+            aws_access_key_id="bench", aws_secret_access_key="bench",
+        )
+        while time.monotonic() < deadline:
+            try:
+                client.list_detectors()
+                done[n] += 1
+            except Exception:  # injected faults count as served requests too
+                done[n] += 1
+
+    pool = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    return sum(done.values()) / seconds
+
+
+def run_orgguard(endpoint, regions, concurrency):
+    args = [str(ORGGUARD), "rollout", "--plan", str(PLAN), "--concurrency", str(concurrency), "--endpoint-url", endpoint]
+    if regions:
+        args += ["--regions", regions]
+    env = dict(os.environ, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_REGION="us-east-1")
+    control(endpoint, "counts/reset", {})
+    started = time.monotonic()
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True)
+    output = process.stdout.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.monotonic() - started
+    counts = control(endpoint, "counts")
+    by_service = Counter()
+    for row in counts["requests"]:
+        by_service[row["service"]] += row["count"]
+    statuses = dict(re.findall(r"^\s+(applied|unchanged|failed|skipped|planned)\s+(\d+)$", output, re.M))
+    return {
+        "exit": os.waitstatus_to_exitcode(status),
+        "wall_s": wall,
+        "calls": counts["total"],
+        "mutating": counts["mutating"],
+        "calls_by_service": dict(sorted(by_service.items())),
+        "faults": counts.get("faults", {}),
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "peak_rss_mb": usage.ru_maxrss / 1024,
+        "results": {k: int(v) for k, v in statuses.items()},
+    }
+
+
+def scenario(name):
+    accounts, regions, flags, concurrency = SCENARIOS[name]
+    emulator, endpoint, seeding = start_emulator(accounts, flags)
+    try:
+        served = capacity(endpoint)
+        fresh = run_orgguard(endpoint, regions, concurrency)
+        again = run_orgguard(endpoint, regions, concurrency)
+    finally:
+        emulator.terminate()
+        emulator.wait()
+    latency = float(flags[flags.index("--latency-ms") + 1]) / 1000 if "--latency-ms" in flags else 0.0
+    for run in (fresh, again):
+        run["lower_bound_s"] = max(run["calls"] / served, run["calls"] * latency / concurrency)
+        run["efficiency"] = run["wall_s"] / run["lower_bound_s"]
+        run["calls_per_s"] = run["calls"] / run["wall_s"]
+        run["cpu_us_per_call"] = 1e6 * run["cpu_s"] / run["calls"]
+    return {
+        "scenario": name, "accounts": accounts, "regions": regions or "all", "concurrency": concurrency,
+        "emulator_flags": flags, "seeding_s": seeding, "emulator_capacity_rps": served,
+        "fresh": fresh, "no_change": again,
+    }
+
+
+def table(rows):
+    header = ("scenario", "run", "exit", "calls", "mutating", "wall s", "calls/s", "cpu s", "cpu us/call",
+              "peak MB", "faults", "bound s", "wall/bound", "results")
+    lines = [header]
+    for r in rows:
+        for label in ("fresh", "no_change"):
+            run = r[label]
+            faults = sum(run["faults"].values()) if run["faults"] else 0
+            results = " ".join(f"{k}={v}" for k, v in sorted(run["results"].items()))
+            lines.append((
+                f'{r["scenario"]} ({r["accounts"]}x{r["regions"] if r["regions"] == "all" else len(r["regions"].split(","))})',
+                label, str(run["exit"]), str(run["calls"]), str(run["mutating"]), f'{run["wall_s"]:.1f}',
+                f'{run["calls_per_s"]:.0f}', f'{run["cpu_s"]:.1f}', f'{run["cpu_us_per_call"]:.0f}',
+                f'{run["peak_rss_mb"]:.0f}', str(faults), f'{run["lower_bound_s"]:.1f}', f'{run["efficiency"]:.2f}', results,
+            ))
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    out = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in lines]
+    for r in rows:
+        by_service = ", ".join(f"{s} {n}" for s, n in r["fresh"]["calls_by_service"].items())
+        out.append(
+            f'{r["scenario"]}: seeding {r["seeding_s"]:.1f}s, emulator capacity {r["emulator_capacity_rps"]:.0f} req/s; '
+            f'fresh calls by service: {by_service}'
+        )
+    return "\n".join(out)
+
+
+def main(names):
+    if names == ["all"]:
+        names = list(SCENARIOS)
+    unknown = [n for n in names if n not in SCENARIOS]
+    if unknown:
+        raise SystemExit(f"unknown scenario {unknown}; known: {', '.join(SCENARIOS)}, all")
+    out_dir = ROOT / "target/bench"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for name in names:
+        print(f"bench: {name} ...", file=sys.stderr, flush=True)
+        row = scenario(name)
+        (out_dir / f"{name}.json").write_text(json.dumps(row, indent=2) + "\n")
+        rows.append(row)
+    print(table(rows))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
