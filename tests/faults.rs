@@ -1,0 +1,125 @@
+//! Faults on the emulator: throttling, server errors, dropped connections, short sessions,
+//! interruption. Every time: no panic, every target accounted for, the exit code true, and
+//! a rerun completes what the fault left, with nothing duplicated.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+use serde_json::Value;
+
+const REGIONS_ARG: &str = "us-east-1,eu-west-1";
+
+fn rollout(emulator: &Emulator, extra: &[&str]) -> Run {
+    let plan = path_str(&root().join("plans/example.toml")).to_owned();
+    let mut args = vec!["rollout", "--plan", plan.as_str(), "--regions", REGIONS_ARG];
+    args.extend_from_slice(extra);
+    emulator.orgguard(&args)
+}
+
+/// Exactly one detector, one topic, both rules with one target each, in every target.
+fn assert_converged(emulator: &Emulator, members: usize) {
+    let wiring = emulator.get("wiring");
+    for account in (1..=members).map(member).chain([MANAGEMENT.to_owned()]) {
+        for region in ["us-east-1", "eu-west-1"] {
+            assert_eq!(emulator.detectors(&account, region).len(), 1, "{account}/{region} detectors");
+            let topics = wiring["topics"][&account][region].as_object().map_or(0, |t| t.len());
+            assert_eq!(topics, 1, "{account}/{region} topics");
+            let topic = &wiring["topics"][&account][region]["guardduty-finding"];
+            assert_eq!(topic["subscriptions"].as_array().unwrap().len(), 1, "{account}/{region} subscriptions");
+            for rule in ["guardduty-finding", "gdu-finding-archive-api"] {
+                let targets = &wiring["rules"][&account][region][rule]["targets"];
+                assert_eq!(targets.as_array().map_or(0, |t| t.len()), 1, "{account}/{region} {rule}");
+            }
+        }
+    }
+}
+
+fn faults(emulator: &Emulator) -> Value {
+    emulator.get("counts")["faults"].clone()
+}
+
+#[test]
+fn twenty_percent_throttling_everywhere_loses_no_target() {
+    let emulator = Emulator::start(&["--accounts", "8", "--throttle-rate", "0.2", "--seed", "11"]);
+    let run = rollout(&emulator, &[]);
+    assert_eq!(run.code(), 0, "{}\n{}", run.stdout(), run.stderr());
+    assert!(faults(&emulator)["throttle"].as_u64().unwrap() >= 20, "throttling was injected: {}", faults(&emulator));
+    assert_converged(&emulator, 8);
+    emulator.reset_counts();
+    let again = rollout(&emulator, &[]);
+    assert_eq!(again.code(), 0);
+    assert_eq!(emulator.mutating_calls(), 0, "a rerun under throttling changes nothing");
+}
+
+#[test]
+fn eighty_percent_throttling_fails_targets_with_reasons_and_a_rerun_completes() {
+    let emulator = Emulator::start(&["--accounts", "4", "--throttle-rate", "0.8", "--seed", "3"]);
+    let run = rollout(&emulator, &["--concurrency", "8"]);
+    let stdout = run.stdout();
+    assert!(!run.stderr().contains("panicked"), "{}", run.stderr());
+    let throttled = |text: &str| text.contains("Throttl") || text.contains("TooManyRequests");
+    if run.code() != 0 {
+        assert_eq!(run.code(), 1);
+        // Either targets failed with the reason, or discovery itself gave up, saying why.
+        let reported = (stdout.contains("failed (") && throttled(&stdout)) || (run.stderr().contains("error: ") && throttled(&run.stderr()));
+        assert!(reported, "{stdout}\n{}", run.stderr());
+    }
+    emulator.post("faults", serde_json::json!({"reset": true}));
+    let rerun = rollout(&emulator, &[]);
+    assert_eq!(rerun.code(), 0, "{}", rerun.stdout());
+    assert_converged(&emulator, 4);
+}
+
+#[test]
+fn server_errors_and_dropped_connections_are_retried_or_reported_and_a_rerun_converges() {
+    let emulator = Emulator::start(&["--accounts", "6", "--error-rate", "0.05", "--drop-rate", "0.02", "--seed", "5"]);
+    let run = rollout(&emulator, &[]);
+    assert!(matches!(run.code(), 0 | 1), "{}", run.stderr());
+    assert!(!run.stderr().contains("panicked"));
+    let injected = faults(&emulator);
+    assert!(injected["server_error"].as_u64().unwrap_or(0) + injected["drop"].as_u64().unwrap_or(0) > 0, "{injected}");
+    emulator.post("faults", serde_json::json!({"reset": true}));
+    let rerun = rollout(&emulator, &[]);
+    assert_eq!(rerun.code(), 0, "{}", rerun.stdout());
+    assert_converged(&emulator, 6);
+}
+
+#[test]
+fn sessions_shorter_than_the_run_are_renewed_without_expired_token_failures() {
+    let emulator = Emulator::start(&["--accounts", "3", "--session-seconds", "4", "--latency-ms", "150"]);
+    let run = rollout(&emulator, &["--concurrency", "2"]);
+    assert_eq!(run.code(), 0, "{}\n{}", run.stdout(), run.stderr());
+    assert!(!run.stdout().contains("ExpiredToken"), "{}", run.stdout());
+    assert!(emulator.calls("AssumeRole", None) > 3, "sessions were renewed: {}", emulator.calls("AssumeRole", None));
+    assert_converged(&emulator, 3);
+}
+
+#[test]
+fn sigint_stops_new_work_reports_and_a_rerun_converges_without_duplicates() {
+    let emulator = Emulator::start(&["--accounts", "12", "--latency-ms", "100"]);
+    let plan = root().join("plans/example.toml");
+    let child = Command::new(env!("CARGO_BIN_EXE_orgguard"))
+        .args(["rollout", "--plan", path_str(&plan), "--regions", REGIONS_ARG, "--concurrency", "4"])
+        .args(["--endpoint-url", &emulator.endpoint])
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+    Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(130), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("not started: interrupted"), "{stdout}");
+    assert!(stdout.contains("rollout: 13 accounts x 2 regions"), "the summary is printed: {stdout}");
+
+    let rerun = rollout(&emulator, &[]);
+    assert_eq!(rerun.code(), 0, "{}", rerun.stdout());
+    assert_converged(&emulator, 12);
+}
