@@ -188,6 +188,7 @@ class Gate:
             faults.record(kind, key)
             return aws_error(environ, start_response, service, *error)
 
+        expired = fastpath.key_expired(access_key)  # on arrival: latency below is the answer's
         drop_after = False
         if faults.active:
             if faults.hits(faults.drop, "drop", key, n):
@@ -200,7 +201,7 @@ class Gate:
                 faults.record("latency", key)
                 time.sleep(delay)
         # Authentication first, as AWS: expired sessions, closed accounts, regions not enabled.
-        if fastpath.key_expired(access_key):
+        if expired:
             return refuse("expired_token", faults_module.expired_token(service))
         if account in world.suspended:
             return refuse("suspended", faults_module.suspended_call(service, faults.suspended_mode))

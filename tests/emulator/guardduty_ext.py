@@ -1,16 +1,20 @@
 """GuardDuty as AWS behaves where moto 5.2.5 is lenient.
 
-- CreateDetector where the account-region already has a detector: BadRequestException.
+- CreateDetector where the account-region already has a detector: BadRequestException,
+  except for a retry of the request that created it (same clientToken, which the SDKs fill
+  in and keep across retries): AWS answers that detector's id again (idempotency).
 - Features are a per-detector map; UpdateDetector changes only the features it names
   (moto replaces the whole list); GetDetector returns every feature and the legacy
   DataSources block, consistent with each other.
 """
 
+import json
 import time
 from typing import Any
 
 from moto.guardduty import models
 from moto.guardduty.exceptions import GuardDutyException
+from moto.guardduty.responses import GuardDutyResponse
 
 FOUNDATIONAL = ("CLOUD_TRAIL", "DNS_LOGS", "FLOW_LOGS")
 PROTECTION_PLANS = (
@@ -122,9 +126,26 @@ def create_detector(self, *args: Any, **kwargs: Any) -> str:
     return _moto_create_detector(self, *args, **kwargs)
 
 
+def create_detector_response(self) -> str:
+    """moto's CreateDetector handler, idempotent on clientToken: a retried request (its
+    answer was lost) gets the detector it created instead of BadRequestException."""
+    backend, token = self.guardduty_backend, self._get_param("clientToken")
+    tokens = backend.__dict__.setdefault("client_tokens", {})
+    if token and tokens.get(token) in backend.detectors:
+        return json.dumps({"detectorId": tokens[token]})
+    detector_id = backend.create_detector(
+        self._get_param("enable"), self._get_param("findingPublishingFrequency"),
+        self._get_param("dataSources"), self._get_param("tags"), self._get_param("features"),
+    )
+    if token:
+        tokens[token] = detector_id
+    return json.dumps({"detectorId": detector_id})
+
+
 def install() -> None:
     models.Detector = Detector
     models.GuardDutyBackend.create_detector = create_detector
+    GuardDutyResponse.create_detector = create_detector_response
     __import__("guardduty_org").install()  # imported here: guardduty_org imports this module
 
 
