@@ -461,7 +461,8 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// CreateMembers in batches of 50, then ListMembers to check that every one is Enabled.
+    /// CreateMembers in batches of 50, then checked: ListMembers shows every one Enabled and
+    /// GetMemberDetectors sees every one's detector.
     async fn create_members(
         &self,
         guardduty: &crate::aws::GuardDuty,
@@ -476,7 +477,7 @@ impl Run<'_> {
             unprocessed.extend(guardduty.create_members(detector_id, &details).await?);
         }
         let members = guardduty.admin_side(detector_id).await?.members;
-        let not_enabled: Vec<String> = accounts
+        let mut problems: Vec<String> = accounts
             .iter()
             .filter(|a| members.get(*a).is_none_or(|status| status != "Enabled"))
             .map(|a| {
@@ -484,10 +485,15 @@ impl Run<'_> {
                 format!("{a}: {reason}")
             })
             .collect();
-        if not_enabled.is_empty() {
+        for batch in accounts.chunks(BATCH) {
+            for (account, reason) in guardduty.members_without_detector(detector_id, batch).await? {
+                problems.push(format!("{account}: the admin sees no detector: {reason}"));
+            }
+        }
+        if problems.is_empty() {
             Ok(())
         } else {
-            Err(AwsError { operation: "guardduty:CreateMembers", code: "UnprocessedAccounts".into(), message: not_enabled.join("; ") })
+            Err(AwsError { operation: "guardduty:CreateMembers", code: "UnprocessedAccounts".into(), message: problems.join("; ") })
         }
     }
 }

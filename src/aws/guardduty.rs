@@ -242,3 +242,28 @@ impl GuardDuty {
             .collect())
     }
 }
+
+impl GuardDuty {
+    /// As the admin: the accounts among these (at most 50) whose detector it cannot see,
+    /// with GuardDuty's reason.
+    pub async fn members_without_detector(
+        &self,
+        detector_id: &str,
+        accounts: &[AccountId],
+    ) -> Result<Vec<(String, String)>, AwsError> {
+        let output = self
+            .client()
+            .await
+            .get_member_detectors()
+            .detector_id(detector_id)
+            .set_account_ids(Some(accounts.iter().map(|a| a.as_str().to_owned()).collect()))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("guardduty:GetMemberDetectors", e))?;
+        Ok(output
+            .unprocessed_accounts()
+            .iter()
+            .map(|u| (u.account_id().unwrap_or_default().to_owned(), u.result().unwrap_or_default().to_owned()))
+            .collect())
+    }
+}
