@@ -2,29 +2,22 @@
 
 use aws_sdk_eventbridge::types::{RuleState, Target};
 
-use super::limits::Gate;
+use super::limits::Gated;
 use super::{json_document, AwsError};
 use crate::model::{ObservedRule, ObservedTarget};
 
 pub struct Events {
-    inner: aws_sdk_eventbridge::Client,
-    gate: Gate,
+    api: Gated<aws_sdk_eventbridge::Client>,
 }
 
 impl Events {
-    pub(super) fn new(inner: aws_sdk_eventbridge::Client, gate: Gate) -> Self {
-        Self { inner, gate }
-    }
-
-    /// The client, once the rate limit allows another call.
-    async fn client(&self) -> &aws_sdk_eventbridge::Client {
-        self.gate.wait().await;
-        &self.inner
+    pub(super) fn new(api: Gated<aws_sdk_eventbridge::Client>) -> Self {
+        Self { api }
     }
 
     /// The rule and its targets, or None if there is no such rule.
     pub async fn find_rule(&self, name: &str) -> Result<Option<ObservedRule>, AwsError> {
-        let rule = match self.client().await.describe_rule().name(name).send().await {
+        let rule = match self.api.get().await.describe_rule().name(name).send().await {
             Ok(rule) => rule,
             Err(e) => {
                 let error = AwsError::from_sdk("events:DescribeRule", e);
@@ -33,7 +26,8 @@ impl Events {
         };
         // A rule has at most five targets: one page.
         let targets = self
-            .client()
+            .api
+            .get()
             .await
             .list_targets_by_rule()
             .rule(name)
@@ -57,7 +51,7 @@ impl Events {
 
     /// Creates or replaces the rule: enabled, with this pattern.
     pub async fn put_rule(&self, name: &str, pattern: &str) -> Result<(), AwsError> {
-        self.client().await
+        self.api.get().await
             .put_rule()
             .name(name)
             .event_pattern(pattern)
@@ -77,7 +71,8 @@ impl Events {
             message: e.to_string(),
         })?;
         let output = self
-            .client()
+            .api
+            .get()
             .await
             .put_targets()
             .rule(rule)

@@ -7,30 +7,24 @@ use aws_sdk_guardduty::types::{
     FindingPublishingFrequency, OrgFeature, OrgFeatureStatus, OrganizationFeatureConfiguration,
 };
 
-use super::limits::Gate;
+use super::limits::Gated;
 use super::AwsError;
 use crate::model::{AccountId, AdminSide, DetectorSettings, Feature, Frequency, ObservedDetector};
 
 pub struct GuardDuty {
-    inner: aws_sdk_guardduty::Client,
-    gate: Gate,
+    api: Gated<aws_sdk_guardduty::Client>,
 }
 
 impl GuardDuty {
-    pub(super) fn new(inner: aws_sdk_guardduty::Client, gate: Gate) -> Self {
-        Self { inner, gate }
-    }
-
-    /// The client, once the rate limit allows another call.
-    async fn client(&self) -> &aws_sdk_guardduty::Client {
-        self.gate.wait().await;
-        &self.inner
+    pub(super) fn new(api: Gated<aws_sdk_guardduty::Client>) -> Self {
+        Self { api }
     }
 
     /// The account-region's detector, if it has one (GuardDuty allows at most one).
     pub async fn find_detector(&self) -> Result<Option<ObservedDetector>, AwsError> {
         let ids: Vec<String> = self
-            .client()
+            .api
+            .get()
             .await
             .list_detectors()
             .into_paginator()
@@ -41,7 +35,8 @@ impl GuardDuty {
             .map_err(|e| AwsError::from_sdk("guardduty:ListDetectors", e))?;
         let Some(id) = ids.into_iter().next() else { return Ok(None) };
         let output = self
-            .client()
+            .api
+            .get()
             .await
             .get_detector()
             .detector_id(&id)
@@ -67,7 +62,8 @@ impl GuardDuty {
     pub async fn create_detector(&self, settings: &DetectorSettings) -> Result<String, AwsError> {
         const OPERATION: &str = "guardduty:CreateDetector";
         let output = self
-            .client()
+            .api
+            .get()
             .await
             .create_detector()
             .enable(settings.enabled)
@@ -87,7 +83,7 @@ impl GuardDuty {
         frequency: Option<Frequency>,
         features: &BTreeMap<Feature, bool>,
     ) -> Result<(), AwsError> {
-        self.client().await
+        self.api.get().await
             .update_detector()
             .detector_id(detector_id)
             .set_enable(enable)
@@ -117,7 +113,8 @@ fn feature_configurations(features: &BTreeMap<Feature, bool>) -> Vec<DetectorFea
 impl GuardDuty {
     pub async fn list_admins(&self) -> Result<Vec<AccountId>, AwsError> {
         let admins: Vec<_> = self
-            .client()
+            .api
+            .get()
             .await
             .list_organization_admin_accounts()
             .into_paginator()
@@ -130,7 +127,7 @@ impl GuardDuty {
     }
 
     pub async fn enable_admin(&self, account: &AccountId) -> Result<(), AwsError> {
-        self.client().await
+        self.api.get().await
             .enable_organization_admin_account()
             .admin_account_id(account.as_str())
             .send()
@@ -140,7 +137,7 @@ impl GuardDuty {
     }
 
     pub async fn disable_admin(&self, account: &AccountId) -> Result<(), AwsError> {
-        self.client().await
+        self.api.get().await
             .disable_organization_admin_account()
             .admin_account_id(account.as_str())
             .send()
@@ -153,7 +150,8 @@ impl GuardDuty {
     /// and every member.
     pub async fn admin_side(&self, detector_id: &str) -> Result<AdminSide, AwsError> {
         let configuration = self
-            .client()
+            .api
+            .get()
             .await
             .describe_organization_configuration()
             .detector_id(detector_id)
@@ -161,7 +159,8 @@ impl GuardDuty {
             .await
             .map_err(|e| AwsError::from_sdk("guardduty:DescribeOrganizationConfiguration", e))?;
         let members: Vec<_> = self
-            .client()
+            .api
+            .get()
             .await
             .list_members()
             .detector_id(detector_id)
@@ -205,7 +204,7 @@ impl GuardDuty {
                     .build()
             })
             .collect::<Vec<_>>();
-        self.client().await
+        self.api.get().await
             .update_organization_configuration()
             .detector_id(detector_id)
             .auto_enable_organization_members(AutoEnableMembers::from(auto_enable))
@@ -227,7 +226,8 @@ impl GuardDuty {
             .map(|(id, email)| AccountDetail::builder().account_id(id.as_str()).email(email).build())
             .collect::<Vec<_>>();
         let output = self
-            .client()
+            .api
+            .get()
             .await
             .create_members()
             .detector_id(detector_id)
@@ -252,7 +252,8 @@ impl GuardDuty {
         accounts: &[AccountId],
     ) -> Result<Vec<(String, String)>, AwsError> {
         let output = self
-            .client()
+            .api
+            .get()
             .await
             .get_member_detectors()
             .detector_id(detector_id)

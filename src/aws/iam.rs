@@ -2,28 +2,21 @@
 
 use futures::TryFutureExt;
 
-use super::limits::Gate;
+use super::limits::Gated;
 use super::{json_document, AwsError};
 use crate::model::{ObservedIam, ObservedPolicy};
 
 pub struct Iam {
-    inner: aws_sdk_iam::Client,
-    gate: Gate,
+    api: Gated<aws_sdk_iam::Client>,
 }
 
 impl Iam {
-    pub(super) fn new(inner: aws_sdk_iam::Client, gate: Gate) -> Self {
-        Self { inner, gate }
-    }
-
-    /// The client, once the rate limit allows another call.
-    async fn client(&self) -> &aws_sdk_iam::Client {
-        self.gate.wait().await;
-        &self.inner
+    pub(super) fn new(api: Gated<aws_sdk_iam::Client>) -> Self {
+        Self { api }
     }
 
     pub async fn observe(&self, role: &str, policy_arn: &str) -> Result<ObservedIam, AwsError> {
-        let role_trust = match self.client().await.get_role().role_name(role).send().await {
+        let role_trust = match self.api.get().await.get_role().role_name(role).send().await {
             Ok(output) => Some(
                 output
                     .role()
@@ -37,7 +30,8 @@ impl Iam {
             None => false,
             Some(_) => {
                 let attached: Vec<_> = self
-                    .client()
+                    .api
+                    .get()
                     .await
                     .list_attached_role_policies()
                     .role_name(role)
@@ -50,7 +44,7 @@ impl Iam {
                 attached.iter().any(|p| p.policy_arn() == Some(policy_arn))
             }
         };
-        let policy = match self.client().await.get_policy().policy_arn(policy_arn).send().await {
+        let policy = match self.api.get().await.get_policy().policy_arn(policy_arn).send().await {
             Ok(_) => Some(self.policy(policy_arn).await?),
             Err(e) => absent(AwsError::from_sdk("iam:GetPolicy", e))?,
         };
@@ -59,7 +53,8 @@ impl Iam {
 
     async fn policy(&self, arn: &str) -> Result<ObservedPolicy, AwsError> {
         let mut versions: Vec<_> = self
-            .client()
+            .api
+            .get()
             .await
             .list_policy_versions()
             .policy_arn(arn)
@@ -73,7 +68,8 @@ impl Iam {
         let default = versions.iter().find(|v| v.is_default_version()).and_then(|v| v.version_id());
         let document = match default {
             Some(version) => self
-                .client()
+                .api
+                .get()
                 .await
                 .get_policy_version()
                 .policy_arn(arn)
@@ -97,7 +93,7 @@ impl Iam {
     }
 
     pub async fn create_role(&self, role: &str, trust: &str) -> Result<(), AwsError> {
-        self.client().await
+        self.api.get().await
             .create_role()
             .role_name(role)
             .assume_role_policy_document(trust)
@@ -108,7 +104,7 @@ impl Iam {
     }
 
     pub async fn update_trust(&self, role: &str, trust: &str) -> Result<(), AwsError> {
-        self.client().await
+        self.api.get().await
             .update_assume_role_policy()
             .role_name(role)
             .policy_document(trust)
@@ -119,7 +115,7 @@ impl Iam {
     }
 
     pub async fn create_policy(&self, name: &str, document: &str) -> Result<(), AwsError> {
-        self.client().await
+        self.api.get().await
             .create_policy()
             .policy_name(name)
             .policy_document(document)
@@ -132,7 +128,7 @@ impl Iam {
     /// A new default version; the oldest non-default one goes first when IAM's five are used.
     pub async fn new_policy_version(&self, arn: &str, document: &str, delete_first: Option<&str>) -> Result<(), AwsError> {
         if let Some(version) = delete_first {
-            self.client().await
+            self.api.get().await
                 .delete_policy_version()
                 .policy_arn(arn)
                 .version_id(version)
@@ -140,7 +136,7 @@ impl Iam {
                 .await
                 .map_err(|e| AwsError::from_sdk("iam:DeletePolicyVersion", e))?;
         }
-        self.client().await
+        self.api.get().await
             .create_policy_version()
             .policy_arn(arn)
             .policy_document(document)
@@ -152,7 +148,7 @@ impl Iam {
     }
 
     pub async fn attach(&self, role: &str, policy_arn: &str) -> Result<(), AwsError> {
-        self.client().await
+        self.api.get().await
             .attach_role_policy()
             .role_name(role)
             .policy_arn(policy_arn)

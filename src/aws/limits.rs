@@ -69,3 +69,21 @@ impl Gate {
         self.limits.per_key[self.service as usize].until_key_ready(&self.key).await;
     }
 }
+
+/// A service client behind its gate: `get` waits for the next slot, so no call skips it.
+#[derive(Debug)]
+pub struct Gated<C> {
+    inner: C,
+    gate: Gate,
+}
+
+impl<C> Gated<C> {
+    pub fn new(inner: C, gate: Gate) -> Self {
+        Self { inner, gate }
+    }
+
+    pub async fn get(&self) -> &C {
+        self.gate.wait().await;
+        &self.inner
+    }
+}

@@ -28,7 +28,7 @@ pub use iam::Iam;
 pub use organizations::OrgAccount;
 pub use sns::Sns;
 
-use limits::{Gate, Limits, Service};
+use limits::{Gate, Gated, Limits, Service};
 use retry::TooManyRequests;
 
 use crate::model::{AccountId, Partition, Region};
@@ -195,26 +195,27 @@ impl AccountSession {
         RetryPartition::new(format!("orgguard-{}", self.account))
     }
 
-    fn gate(&self, service: Service, region: Option<&Region>) -> Gate {
-        Gate::new(self.limits.clone(), service, &self.account, region)
+    fn gated<C>(&self, client: C, service: Service, region: Option<&Region>) -> Gated<C> {
+        Gated::new(client, Gate::new(self.limits.clone(), service, &self.account, region))
     }
 
     pub fn guardduty(&self, region: &Region) -> GuardDuty {
         let client = client!(aws_sdk_guardduty, &self.regional(region), self.retry_partition());
-        GuardDuty::new(client, self.gate(Service::GuardDuty, Some(region)))
+        GuardDuty::new(self.gated(client, Service::GuardDuty, Some(region)))
     }
 
     pub fn sns(&self, region: &Region) -> Sns {
-        Sns::new(client!(aws_sdk_sns, &self.regional(region), self.retry_partition()), self.gate(Service::Sns, Some(region)))
+        let client = client!(aws_sdk_sns, &self.regional(region), self.retry_partition());
+        Sns::new(self.gated(client, Service::Sns, Some(region)))
     }
 
     pub fn events(&self, region: &Region) -> Events {
         let client = client!(aws_sdk_eventbridge, &self.regional(region), self.retry_partition());
-        Events::new(client, self.gate(Service::Events, Some(region)))
+        Events::new(self.gated(client, Service::Events, Some(region)))
     }
 
     /// IAM is global: one client per account, in the home region.
     pub fn iam(&self) -> Iam {
-        Iam::new(client!(aws_sdk_iam, &self.config, self.retry_partition()), self.gate(Service::Iam, None))
+        Iam::new(self.gated(client!(aws_sdk_iam, &self.config, self.retry_partition()), Service::Iam, None))
     }
 }

@@ -4,29 +4,22 @@ use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_sns::types::Tag;
 
-use super::limits::Gate;
+use super::limits::Gated;
 use super::{json_document, AwsError};
 use crate::model::{ObservedSubscription, ObservedTopic};
 
 pub struct Sns {
-    inner: aws_sdk_sns::Client,
-    gate: Gate,
+    api: Gated<aws_sdk_sns::Client>,
 }
 
 impl Sns {
-    pub(super) fn new(inner: aws_sdk_sns::Client, gate: Gate) -> Self {
-        Self { inner, gate }
-    }
-
-    /// The client, once the rate limit allows another call.
-    async fn client(&self) -> &aws_sdk_sns::Client {
-        self.gate.wait().await;
-        &self.inner
+    pub(super) fn new(api: Gated<aws_sdk_sns::Client>) -> Self {
+        Self { api }
     }
 
     /// The topic at `arn` with its tags and subscriptions, or None if it does not exist.
     pub async fn find_topic(&self, arn: &str) -> Result<Option<ObservedTopic>, AwsError> {
-        let attributes = match self.client().await.get_topic_attributes().topic_arn(arn).send().await {
+        let attributes = match self.api.get().await.get_topic_attributes().topic_arn(arn).send().await {
             Ok(output) => output.attributes().cloned().unwrap_or_default(),
             Err(e) => {
                 let error = AwsError::from_sdk("sns:GetTopicAttributes", e);
@@ -34,7 +27,8 @@ impl Sns {
             }
         };
         let tags = self
-            .client()
+            .api
+            .get()
             .await
             .list_tags_for_resource()
             .resource_arn(arn)
@@ -46,7 +40,8 @@ impl Sns {
             .map(|t| (t.key().to_owned(), t.value().to_owned()))
             .collect();
         let subscriptions: Vec<_> = self
-            .client()
+            .api
+            .get()
             .await
             .list_subscriptions_by_topic()
             .topic_arn(arn)
@@ -85,7 +80,8 @@ impl Sns {
             ("Policy".to_owned(), policy.to_owned()),
         ]);
         let output = self
-            .client()
+            .api
+            .get()
             .await
             .create_topic()
             .name(name)
@@ -98,7 +94,7 @@ impl Sns {
     }
 
     pub async fn set_attribute(&self, arn: &str, name: &str, value: &str) -> Result<(), AwsError> {
-        self.client().await
+        self.api.get().await
             .set_topic_attributes()
             .topic_arn(arn)
             .attribute_name(name)
@@ -111,7 +107,7 @@ impl Sns {
 
     pub async fn tag(&self, arn: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
         const OPERATION: &str = "sns:TagResource";
-        self.client().await
+        self.api.get().await
             .tag_resource()
             .resource_arn(arn)
             .set_tags(Some(sns_tags(tags, OPERATION)?))
@@ -122,7 +118,7 @@ impl Sns {
     }
 
     pub async fn subscribe(&self, arn: &str, protocol: &str, endpoint: &str) -> Result<(), AwsError> {
-        self.client().await
+        self.api.get().await
             .subscribe()
             .topic_arn(arn)
             .protocol(protocol)
@@ -134,7 +130,7 @@ impl Sns {
     }
 
     pub async fn unsubscribe(&self, subscription_arn: &str) -> Result<(), AwsError> {
-        self.client().await
+        self.api.get().await
             .unsubscribe()
             .subscription_arn(subscription_arn)
             .send()

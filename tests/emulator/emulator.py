@@ -381,6 +381,10 @@ def apply_faults(world: World, request: dict) -> None:
     unknown = set(request) - ORGANIZATION_KEYS - FAULT_KEYS
     if unknown:
         raise ValueError(f"unknown fault keys {sorted(unknown)}; known: {sorted(ORGANIZATION_KEYS | FAULT_KEYS)}")
+    if not all(isinstance(v, list) for v in request.get("disabled_regions", {}).values()):
+        raise ValueError("disabled_regions: {account: [region, ...]}")
+    if not isinstance(request.get("role_missing", []), list) or not isinstance(request.get("suspended", []), list):
+        raise ValueError("role_missing and suspended: lists of account ids")
     world.faults.apply(request)
     fastpath.session_seconds = world.faults.session_seconds
     for account, regions in request.get("disabled_regions", {}).items():

@@ -164,46 +164,56 @@ class Faults:
         """Applies the fault keys of a POST /_orgguard/faults body (the organization keys
         disabled_regions, role_missing and suspended are emulator.apply_faults')."""
         with self.lock:
-            if request.get("reset"):
-                self.clear()
-            if "seed" in request:
-                self.seed = int(request["seed"])
-            if "latency_ms" in request:
-                self.latency_ms = max(0.0, float(request["latency_ms"]))
-            if "latency_jitter_ms" in request:
-                self.latency_jitter_ms = max(0.0, float(request["latency_jitter_ms"]))
-            if "throttle" in request:
-                self.throttle = Selector(request["throttle"], "throttle")
-            if "server_errors" in request:
-                self.server_errors = Selector(request["server_errors"], "server_errors")
-                statuses = self.server_errors.extra.get("statuses", [500, 503])
-                if not statuses or not set(statuses) <= {500, 503}:
-                    raise ValueError("server_errors.statuses: a non-empty subset of [500, 503]")
-            if "drop_rate" in request:
-                self.drop = Selector(request["drop_rate"], "drop_rate")
-            if "drop" in request:
-                self.drop = Selector(request["drop"], "drop")
-            if "per_key_rps" in request:
-                self.per_key_rps = _limits(request["per_key_rps"], "per_key_rps")
-                self.buckets.clear()
-            if "per_key_burst" in request:
-                self.per_key_burst = _limits(request["per_key_burst"], "per_key_burst")
-                self.buckets.clear()
-            if "session_seconds" in request:
-                value = request["session_seconds"]
-                self.session_seconds = None if value in (None, 0) else int(value)
-                if self.session_seconds is not None and self.session_seconds < 1:
-                    raise ValueError("session_seconds: a positive number of seconds, or null")
-            if "suspend_after_requests" in request:
-                for account, n in request["suspend_after_requests"].items():
-                    if int(n) < 0:
-                        raise ValueError("suspend_after_requests: counts are >= 0")
-                    self.suspend_after[str(account)] = int(n)
-            if "suspended_error" in request:
-                if request["suspended_error"] not in ("access_denied", "invalid_token"):
-                    raise ValueError("suspended_error: access_denied or invalid_token")
-                self.suspended_mode = request["suspended_error"]
+            saved = dict(self.__dict__)
+            try:
+                self._apply(request)
+            except Exception:
+                self.__dict__.update(saved)  # all or nothing: a refused body changes nothing
+                raise
             self._update_active()
+
+    def _apply(self, request: dict) -> None:
+        if request.get("reset"):
+            self.clear()
+        if "seed" in request:
+            self.seed = int(request["seed"])
+        if "latency_ms" in request:
+            self.latency_ms = max(0.0, float(request["latency_ms"]))
+        if "latency_jitter_ms" in request:
+            self.latency_jitter_ms = max(0.0, float(request["latency_jitter_ms"]))
+        if "throttle" in request:
+            self.throttle = Selector(request["throttle"], "throttle")
+        if "server_errors" in request:
+            self.server_errors = Selector(request["server_errors"], "server_errors")
+            statuses = self.server_errors.extra.get("statuses", [500, 503])
+            if not statuses or not set(statuses) <= {500, 503}:
+                raise ValueError("server_errors.statuses: a non-empty subset of [500, 503]")
+        if "drop_rate" in request:
+            self.drop = Selector(request["drop_rate"], "drop_rate")
+        if "drop" in request:
+            self.drop = Selector(request["drop"], "drop")
+        if "per_key_rps" in request:
+            self.per_key_rps = _limits(request["per_key_rps"], "per_key_rps")
+            self.buckets = {}
+        if "per_key_burst" in request:
+            self.per_key_burst = _limits(request["per_key_burst"], "per_key_burst")
+            self.buckets = {}
+        if "session_seconds" in request:
+            value = request["session_seconds"]
+            self.session_seconds = None if value in (None, 0) else int(value)
+            if self.session_seconds is not None and self.session_seconds < 1:
+                raise ValueError("session_seconds: a positive number of seconds, or null")
+        if "suspend_after_requests" in request:
+            pending = dict(self.suspend_after)
+            for account, n in request["suspend_after_requests"].items():
+                if int(n) < 1:
+                    raise ValueError("suspend_after_requests: counts are >= 1")
+                pending[str(account)] = int(n)
+            self.suspend_after = pending
+        if "suspended_error" in request:
+            if request["suspended_error"] not in ("access_denied", "invalid_token"):
+                raise ValueError("suspended_error: access_denied or invalid_token")
+            self.suspended_mode = request["suspended_error"]
 
     def _update_active(self) -> None:
         self.active = bool(
