@@ -28,7 +28,7 @@ pub struct Narrowing {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScopeError {
-    #[error("while listing the organization's accounts: {0} (orgguard must run in the management account)")]
+    #[error("while listing the organization's accounts: {}{}", .0, management_hint(.0))]
     Aws(#[from] AwsError),
     #[error("--accounts names {0}, which is not in the organization")]
     UnknownAccount(AccountId),
@@ -36,6 +36,16 @@ pub enum ScopeError {
     RegionOutsidePlan(Region, String),
     #[error("the plan's admin account {0} is not an active account of this organization: nothing was changed")]
     AdminNotInOrganization(AccountId),
+}
+
+/// Organizations answers these to a caller outside the management account.
+fn management_hint(error: &AwsError) -> &'static str {
+    match error.code.as_str() {
+        "AccessDeniedException" | "AccessDenied" | "AWSOrganizationsNotInUseException" => {
+            " (orgguard must run with the management account's credentials)"
+        }
+        _ => "",
+    }
 }
 
 pub async fn scope(aws: &Aws, plan: &Plan, narrowing: &Narrowing) -> Result<Scope, ScopeError> {

@@ -99,8 +99,9 @@ impl Iam {
             .assume_role_policy_document(trust)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("iam:CreateRole", e))?;
-        Ok(())
+            .map(drop)
+            .map_err(|e| AwsError::from_sdk("iam:CreateRole", e))
+            .or_else(already_there)
     }
 
     pub async fn update_trust(&self, role: &str, trust: &str) -> Result<(), AwsError> {
@@ -121,8 +122,9 @@ impl Iam {
             .policy_document(document)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("iam:CreatePolicy", e))?;
-        Ok(())
+            .map(drop)
+            .map_err(|e| AwsError::from_sdk("iam:CreatePolicy", e))
+            .or_else(already_there)
     }
 
     /// A new default version; the oldest non-default one goes first when IAM's five are used.
@@ -163,6 +165,16 @@ impl Iam {
 fn url_json(text: &str) -> Option<serde_json::Value> {
     let decoded = percent_encoding::percent_decode_str(text).decode_utf8().ok()?;
     json_document(&decoded)
+}
+
+/// A create whose first answer was lost and whose retry finds the entity made by that
+/// first attempt has done its job.
+fn already_there(error: AwsError) -> Result<(), AwsError> {
+    if error.code == "EntityAlreadyExists" {
+        Ok(())
+    } else {
+        Err(error)
+    }
 }
 
 /// NoSuchEntity means "not there", which is a state, not a failure.

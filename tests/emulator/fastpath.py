@@ -1,6 +1,7 @@
 """moto 5.2.5's per-request costs that grow with the number of accounts, removed.
 
-Measured with 5000 seeded accounts (see README of the emulator in emulator.py's docstring):
+Found by profiling orgguard rollouts against 5000 seeded accounts (before: 37 requests/s;
+after: 530-650/s, 1.4-1.6 ms of emulator CPU per request, flat from 500 to 5000 accounts):
 - BaseResponse.current_account calls iam.models.get_account_id_from, which scans every
   account's IAM backend, in every partition (creating the missing partition backends as
   it goes), for the request's access key: O(accounts) per request, and the management
