@@ -118,7 +118,16 @@ const HOME_REGION: &str = "us-east-1";
 
 impl Aws {
     pub async fn connect(options: &ConnectOptions) -> Result<Self, AwsError> {
+        // One HTTP client, hence one connection pool, for every client built from this
+        // config; left to itself the SDK would make one per client (per account, region and
+        // service), each with its own connections and its own TLS setup.
+        let http_client = aws_smithy_http_client::Builder::new()
+            .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+                aws_smithy_http_client::tls::rustls_provider::CryptoMode::AwsLc,
+            ))
+            .build_https();
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(http_client)
             .retry_config(RetryConfig::standard().with_max_attempts(options.max_attempts))
             .timeout_config(
                 TimeoutConfig::builder()
