@@ -7,7 +7,7 @@
 //! subscriptions, then rules and targets. The organization layer runs after the accounts,
 //! so every account has its detector before the admin adds it as a member.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -18,8 +18,8 @@ use crate::aws::{AccountSession, Aws, AwsError};
 use crate::desired::{feature_auto_enable, Wiring};
 use crate::diff::{self, Change, DetectorField, OrganizationPlan};
 use crate::discover::Scope;
-use crate::model::{AccountId, DetectorSettings, Region, Target};
-use crate::outcome::{Layer, SkipReason, Status, TargetResult};
+use crate::model::{AccountId, DetectorSettings, ObservedDetector, Region, Target};
+use crate::outcome::{Layer, ReadFrom, SkipReason, Status, TargetResult};
 use crate::plan::Plan;
 use crate::progress::Progress;
 
@@ -29,7 +29,13 @@ pub struct RunOptions {
     pub concurrency: usize,
     /// Replace a delegated admin that differs from the plan's (otherwise a conflict).
     pub replace_admin: bool,
+    /// Read members' detectors from the delegated admin first (ListMembers,
+    /// GetMemberDetectors) and enter an account only for what the admin cannot see.
+    pub detectors_from_admin: bool,
 }
+
+/// Accounts per CreateMembers or GetMemberDetectors call: GuardDuty's limit.
+const MEMBERS_PER_CALL: usize = 50;
 
 /// Set on Ctrl-C or SIGTERM: no new work starts; calls in flight finish or time out.
 #[derive(Clone, Debug, Default)]
@@ -81,6 +87,8 @@ struct Run<'a> {
     /// The delegated admin's session, shared by its account work and every region's
     /// organization work, so its role is assumed once.
     admin_session: Option<AccountSession>,
+    /// Per region, the members' detectors as the delegated admin sees them (audit only).
+    admin_views: HashMap<Region, BTreeMap<AccountId, ObservedDetector>>,
 }
 
 /// Work through the scope: one result per account-region, per account (IAM, or why it
@@ -93,7 +101,7 @@ pub async fn run(
     progress: &Progress,
     stop: Stop,
 ) -> Vec<TargetResult> {
-    let run = Run {
+    let mut run = Run {
         aws,
         plan,
         scope,
@@ -106,36 +114,46 @@ pub async fn run(
             let organization = &plan.organization;
             aws.session(admin.account.get_ref(), &organization.member_role, organization.external_id.as_deref())
         }),
+        admin_views: HashMap::new(),
     };
     let mut results: Vec<TargetResult> = scope
         .skipped
         .iter()
         .map(|(account, reason)| result(Target { account: account.clone(), region: None }, Status::Skipped(reason.clone()), vec![]))
         .collect();
+    let organization_first = plan.admin.is_some() && options.detectors_from_admin;
+    if organization_first {
+        // The admin's view first, so that accounts are entered only for what it cannot see.
+        let layer = futures::future::join_all(scope.regions.iter().map(|region| run.organization(region, &[]))).await;
+        for (result, view) in layer {
+            run.admin_views.extend(view.map(|view| (result.target.region.clone().expect("a region's result"), view)));
+            results.push(result);
+        }
+    }
+    let run = &run;
     // Accounts enter as a bounded stream, so each account's regions start as soon as its
     // session is there, rather than every AssumeRole going first.
     let mut accounts = futures::stream::iter(&scope.accounts).map(|account| run.account(account)).buffer_unordered(options.concurrency);
     while let Some(account_results) = accounts.next().await {
         results.extend(account_results);
     }
-    if plan.admin.is_some() {
+    if plan.admin.is_some() && !organization_first {
         // An account cannot be a member where it has not enabled the region.
         let not_enabled: Vec<(AccountId, Region)> = results
             .iter()
             .filter(|r| r.status == Status::Skipped(SkipReason::RegionNotEnabled))
             .filter_map(|r| Some((r.target.account.clone(), r.target.region.clone()?)))
             .collect();
-        let run = &run;
         let not_enabled = &not_enabled;
-        let organization: Vec<_> = scope.regions.iter().map(|region| run.organization(region, not_enabled)).collect();
-        results.extend(futures::future::join_all(organization).await);
+        let organization = scope.regions.iter().map(|region| run.organization(region, not_enabled));
+        results.extend(futures::future::join_all(organization).await.into_iter().map(|(result, _)| result));
     }
     results.sort_by(|a, b| (&a.target, a.layer).cmp(&(&b.target, b.layer)));
     results
 }
 
 fn result(target: Target, status: Status, changes: Vec<Change>) -> TargetResult {
-    TargetResult { target, layer: Layer::Account, status, changes, notes: Vec::new() }
+    TargetResult { target, layer: Layer::Account, status, changes, notes: Vec::new(), detector_read_from: None }
 }
 
 /// Applies changes in order; the first failure ends the target with what was planned.
@@ -180,12 +198,19 @@ impl Run<'_> {
         }
     }
 
+    /// The account-region's detector as the delegated admin saw it, if it did.
+    fn seen_by_admin(&self, account: &AccountId, region: &Region) -> Option<&ObservedDetector> {
+        self.admin_views.get(region)?.get(account)
+    }
+
     async fn account(&self, account: &AccountId) -> Vec<TargetResult> {
         let session = self.session(account);
         let regions = &self.scope.regions;
         let account_target = Target { account: account.clone(), region: None };
+        let enter = self.plan.notifications.is_some() || regions.iter().any(|r| self.seen_by_admin(account, r).is_none());
         let entered = match self.permit().await {
-            Some(_permit) => session.ready().await,
+            Some(_permit) if enter => session.ready().await,
+            Some(_permit) => Ok(()),
             None => {
                 let interrupted = result(account_target, Status::Skipped(SkipReason::Interrupted), vec![]);
                 self.progress.done(&interrupted, regions.len());
@@ -193,9 +218,18 @@ impl Run<'_> {
             }
         };
         if let Err(error) = entered {
-            let failed = result(account_target, Status::Failed(error), vec![]);
-            self.progress.done(&failed, regions.len());
-            return vec![failed];
+            // What the admin saw is still judged; the rest of the account could not be read.
+            let mut results = vec![result(account_target, Status::Failed(error.clone()), vec![])];
+            self.progress.done(&results[0], regions.len());
+            for region in regions {
+                if let Some(detector) = self.seen_by_admin(account, region) {
+                    let target = Target { account: account.clone(), region: Some(region.clone()) };
+                    let changes = diff::detector(&self.desired, Some(detector)).into_iter().collect();
+                    let read = TargetResult { detector_read_from: Some(ReadFrom::DelegatedAdmin), ..result(target, Status::Failed(error.clone()), changes) };
+                    results.push(read);
+                }
+            }
+            return results;
         }
         let mut results = Vec::new();
         let mut role_ready = true;
@@ -253,13 +287,17 @@ impl Run<'_> {
     /// Observe everything in the account-region, diff, then apply in dependency order.
     async fn region(&self, session: &AccountSession, target: Target, region: &Region, role_ready: bool) -> TargetResult {
         let guardduty = session.guardduty(region);
-        let detector = match guardduty.find_detector().await {
-            Ok(detector) => detector,
-            Err(error) if error.is_region_not_enabled() => {
-                return result(target, Status::Skipped(SkipReason::RegionNotEnabled), vec![])
-            }
-            Err(error) => return result(target, Status::Failed(error), vec![]),
+        let (detector, read_from) = match self.seen_by_admin(&target.account, region) {
+            Some(detector) => (Some(detector.clone()), ReadFrom::DelegatedAdmin),
+            None => match guardduty.find_detector().await {
+                Ok(detector) => (detector, ReadFrom::Account),
+                Err(error) if error.is_region_not_enabled() => {
+                    return result(target, Status::Skipped(SkipReason::RegionNotEnabled), vec![])
+                }
+                Err(error) => return result(target, Status::Failed(error), vec![]),
+            },
         };
+        let detector_read_from = Some(read_from);
         let mut changes: Vec<Change> = diff::detector(&self.desired, detector.as_ref()).into_iter().collect();
         let mut notes = Vec::new();
         let wiring = self.wiring(&target.account);
@@ -275,7 +313,7 @@ impl Run<'_> {
             };
             let (topic, rules) = match observed.await {
                 Ok(observed) => observed,
-                Err(error) => return TargetResult { notes, ..result(target, Status::Failed(error), changes) },
+                Err(error) => return TargetResult { notes, detector_read_from, ..result(target, Status::Failed(error), changes) },
             };
             let (topic_changes, topic_notes) = diff::topic(wiring, region, topic.as_ref());
             changes.extend(topic_changes);
@@ -301,7 +339,7 @@ impl Run<'_> {
             }
         })
         .await;
-        TargetResult { notes, ..result(target, status, changes) }
+        TargetResult { notes, detector_read_from, ..result(target, status, changes) }
     }
 
     async fn apply_wiring(
@@ -351,15 +389,21 @@ impl Run<'_> {
     }
 
     /// The delegated admin in one region: designation (management account), then the
-    /// admin's detector, organization configuration and members.
-    async fn organization(&self, region: &Region, not_enabled: &[(AccountId, Region)]) -> TargetResult {
+    /// admin's detector, organization configuration and members. With
+    /// `detectors_from_admin`, also the members' detectors as the admin sees them.
+    async fn organization(
+        &self,
+        region: &Region,
+        not_enabled: &[(AccountId, Region)],
+    ) -> (TargetResult, Option<BTreeMap<AccountId, ObservedDetector>>) {
         let admin_plan = self.plan.admin.as_ref().expect("called with an admin plan");
         let admin = admin_plan.account.get_ref();
         let target = Target { account: admin.clone(), region: Some(region.clone()) };
         let mut changes = Vec::new();
+        let mut view = None;
+        let in_layer = |target, status, changes| TargetResult { layer: Layer::Organization, ..result(target, status, changes) };
         if self.stop.is_set() {
-            let status = Status::Skipped(SkipReason::Interrupted);
-            return TargetResult { target, layer: Layer::Organization, status, changes, notes: Vec::new() };
+            return (in_layer(target, Status::Skipped(SkipReason::Interrupted), changes), None);
         }
         let members = self
             .scope
@@ -372,7 +416,7 @@ impl Run<'_> {
         let status = if admin_region_off {
             Status::Skipped(SkipReason::RegionNotEnabled)
         } else {
-            match self.organization_changes(region, admin_plan, members, &mut changes).await {
+            match self.organization_changes(region, admin_plan, members, &mut changes, &mut view).await {
                 Err(error) if error.is_region_not_enabled() => Status::Skipped(SkipReason::RegionNotEnabled),
                 Err(error) => Status::Failed(error),
                 Ok(()) if changes.is_empty() => Status::Unchanged,
@@ -380,9 +424,9 @@ impl Run<'_> {
                 Ok(()) => Status::Applied,
             }
         };
-        let result = TargetResult { target, layer: Layer::Organization, status, changes, notes: Vec::new() };
+        let result = in_layer(target, status, changes);
         self.progress.done(&result, 0);
-        result
+        (result, view)
     }
 
     /// Records each change in `changes` as it is found, and applies it unless a dry run.
@@ -392,6 +436,7 @@ impl Run<'_> {
         admin_plan: &crate::plan::Admin,
         members: Vec<AccountId>,
         changes: &mut Vec<Change>,
+        view: &mut Option<BTreeMap<AccountId, ObservedDetector>>,
     ) -> Result<(), AwsError> {
         let admin = admin_plan.account.get_ref();
         let dry_run = self.options.dry_run;
@@ -403,7 +448,8 @@ impl Run<'_> {
         };
         // The admin's own detector first: designation and membership need it.
         let guardduty = self.admin_session.as_ref().expect("set with an admin plan").guardduty(region);
-        let mut detector_id = guardduty.find_detector().await?.map(|d| d.id);
+        let admin_detector = guardduty.find_detector().await?;
+        let mut detector_id = admin_detector.as_ref().map(|d| d.id.clone());
         if detector_id.is_none() && !self.scope.accounts.contains(admin) {
             // An admin outside this run's accounts gets its detector here.
             changes.push(Change::CreateDetector { settings: self.desired.clone() });
@@ -447,6 +493,9 @@ impl Run<'_> {
         };
         let organization_changes = diff::organization(&organization, side.as_ref());
         changes.extend(organization_changes.iter().cloned());
+        if let (true, Some(side), Some(admin_detector)) = (self.options.detectors_from_admin, &side, &admin_detector) {
+            *view = Some(self.member_detectors(&guardduty, admin_detector, side, &organization.members).await?);
+        }
         let Some(detector_id) = detector_id.filter(|_| !dry_run) else { return Ok(()) };
         for change in &organization_changes {
             match change {
@@ -461,6 +510,29 @@ impl Run<'_> {
         Ok(())
     }
 
+    /// The detectors of the planned members that are Enabled members, as the admin sees
+    /// them: features from GetMemberDetectors (50 accounts a call); the finding frequency
+    /// is the admin's, which members inherit.
+    async fn member_detectors(
+        &self,
+        guardduty: &crate::aws::GuardDuty,
+        admin_detector: &ObservedDetector,
+        side: &crate::model::AdminSide,
+        members: &[AccountId],
+    ) -> Result<BTreeMap<AccountId, ObservedDetector>, AwsError> {
+        let enabled: Vec<AccountId> =
+            members.iter().filter(|a| side.members.get(*a).is_some_and(|status| status == "Enabled")).cloned().collect();
+        let mut seen = BTreeMap::new();
+        for batch in enabled.chunks(MEMBERS_PER_CALL) {
+            for (account, features) in guardduty.member_detectors(&admin_detector.id, batch).await?.features {
+                let Some(id) = side.member_detectors.get(&account) else { continue };
+                let detector = ObservedDetector { id: id.clone(), enabled: true, frequency: admin_detector.frequency, features };
+                seen.insert(account, detector);
+            }
+        }
+        Ok(seen)
+    }
+
     /// CreateMembers in batches of 50, then checked: ListMembers shows every one Enabled and
     /// GetMemberDetectors sees every one's detector.
     async fn create_members(
@@ -469,9 +541,8 @@ impl Run<'_> {
         detector_id: &str,
         accounts: &[AccountId],
     ) -> Result<(), AwsError> {
-        const BATCH: usize = 50;
         let mut unprocessed = Vec::new();
-        for batch in accounts.chunks(BATCH) {
+        for batch in accounts.chunks(MEMBERS_PER_CALL) {
             let details: Vec<_> =
                 batch.iter().map(|a| (a.clone(), self.scope.emails.get(a).cloned().unwrap_or_default())).collect();
             unprocessed.extend(guardduty.create_members(detector_id, &details).await?);
@@ -485,8 +556,8 @@ impl Run<'_> {
                 format!("{a}: {reason}")
             })
             .collect();
-        for batch in accounts.chunks(BATCH) {
-            for (account, reason) in guardduty.members_without_detector(detector_id, batch).await? {
+        for batch in accounts.chunks(MEMBERS_PER_CALL) {
+            for (account, reason) in guardduty.member_detectors(detector_id, batch).await?.unprocessed {
                 problems.push(format!("{account}: the admin sees no detector: {reason}"));
             }
         }

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::aws::AwsError;
 use crate::diff::{Change, DetectorField};
 use crate::model::{AccountId, Feature, Region};
 use crate::outcome::{Layer, Status, TargetResult};
@@ -143,18 +144,29 @@ pub fn judge(plan: &Plan, plan_name: &str, results: &[TargetResult]) -> Vec<Cont
         .filter(|id| ![ROLE, POLICY, ADMIN, AUTO_ENABLE, MEMBER].contains(id))
         .collect();
     let account_level: Vec<&str> = [ROLE, POLICY].into_iter().filter(|id| ids.contains(id)).collect();
+    // The detector's controls, judged wherever the detector was read (by the admin, say),
+    // even when the account's wiring could not be.
+    let detector: Vec<&str> = regional.iter().copied().filter(|id| *id == ENABLED || *id == FREQUENCY || id.starts_with("GuardDuty.")).collect();
+    let wiring: Vec<&str> = regional.iter().copied().filter(|id| !detector.contains(id)).collect();
     let admin = plan.admin.as_ref().map(|a| a.account.get_ref());
     let mut out = Judgement { plan_name, rows: BTreeMap::new() };
 
     let regions: BTreeSet<&Region> = results.iter().filter_map(|r| r.target.region.as_ref()).collect();
+    let read: BTreeSet<(&AccountId, &Region)> = results
+        .iter()
+        .filter(|r| r.layer == Layer::Account)
+        .filter_map(|r| Some((&r.target.account, r.target.region.as_ref()?)))
+        .collect();
     for result in results.iter().filter(|r| r.layer == Layer::Account) {
         let account = &result.target.account;
         let region = result.target.region.as_ref();
         let controls: Vec<&str> = if region.is_some() { regional.clone() } else { account_level.clone() };
         let regions_of_account: Vec<Option<&Region>> = match region {
             Some(region) => vec![Some(region)],
-            // An account that could not be entered: every one of its regions is unjudged.
-            None => std::iter::once(None).chain(regions.iter().map(|r| Some(*r))).collect(),
+            // An account that could not be entered: every region nothing was read of is unjudged.
+            None => std::iter::once(None)
+                .chain(regions.iter().filter(|r| !read.contains(&(account, **r))).map(|r| Some(*r)))
+                .collect(),
         };
         match &result.status {
             Status::Skipped(reason) => {
@@ -166,12 +178,19 @@ pub fn judge(plan: &Plan, plan_name: &str, results: &[TargetResult]) -> Vec<Cont
             Status::Failed(error) if region.is_none() && error.operation == "sts:AssumeRole" => {
                 for region in &regions_of_account {
                     let controls = if region.is_some() { &regional } else { &account_level };
-                    out.not_evaluated(controls, account, *region, &format!("{}: {}", error.operation, error.code));
+                    out.not_evaluated(controls, account, *region, &unread_because(error));
                 }
             }
             Status::Failed(error) => {
                 // What was read before the failure still counts; the rest is not evaluated.
-                out.not_evaluated(&controls, account, region, &format!("{}: {}: {}", error.operation, error.code, error.message));
+                let unread = match result.detector_read_from {
+                    Some(_) => {
+                        out.pass(&detector, account, region);
+                        &wiring
+                    }
+                    None => &controls,
+                };
+                out.not_evaluated(unread, account, region, &unread_because(error));
                 for change in &result.changes {
                     for (control, expected, actual) in failures(plan, change) {
                         out.fail(&control, account, region, expected, actual);
@@ -252,6 +271,15 @@ pub fn judge(plan: &Plan, plan_name: &str, results: &[TargetResult]) -> Vec<Cont
         }
     }
     out.rows.into_values().collect()
+}
+
+/// Why a control could not be judged: the call and AWS's code; the message too, except for
+/// a denied role, where it only repeats the role's ARN.
+fn unread_because(error: &AwsError) -> String {
+    match error.operation {
+        "sts:AssumeRole" => format!("{}: {}", error.operation, error.code),
+        _ => format!("{}: {}: {}", error.operation, error.code, error.message),
+    }
 }
 
 /// The controls a change shows failing, with what was expected and what was found.

@@ -567,6 +567,7 @@ mod tests {
                 auto_enable: Some("ALL".into()),
                 feature_auto_enable: BTreeMap::new(),
                 members: BTreeMap::from([(other.clone(), "Removed".into())]),
+                member_detectors: BTreeMap::new(),
             };
             assert_eq!(organization(&plan, Some(&side)), vec![Change::CreateMembers { accounts: vec![other] }]);
         }

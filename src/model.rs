@@ -324,4 +324,6 @@ pub struct AdminSide {
     pub feature_auto_enable: BTreeMap<Feature, String>,
     /// Member account -> relationship status (Enabled, Removed, ...).
     pub members: BTreeMap<AccountId, String>,
+    /// Member account -> its detector id in the region, as the admin sees it.
+    pub member_detectors: BTreeMap<AccountId, String>,
 }

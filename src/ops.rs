@@ -50,7 +50,13 @@ struct Engine {
     started: Instant,
 }
 
-async fn engine(targeting: &Targeting, dry_run: bool, replace_admin: bool) -> Result<Engine, OpsError> {
+/// What the engine runs for: a rollout (perhaps a dry run) or an audit.
+enum Use {
+    Rollout { dry_run: bool, replace_admin: bool },
+    Audit,
+}
+
+async fn engine(targeting: &Targeting, runs_for: Use) -> Result<Engine, OpsError> {
     let started = Instant::now();
     let plan = Plan::load(&targeting.plan)?;
     let aws = Aws::connect(&ConnectOptions {
@@ -62,10 +68,15 @@ async fn engine(targeting: &Targeting, dry_run: bool, replace_admin: bool) -> Re
     .map_err(OpsError::Connect)?;
     let scope = discover::scope(&aws, &plan, &targeting.narrowing).await?;
     let progress = Progress::new((scope.accounts.len() * scope.regions.len()) as u64);
+    let (dry_run, replace_admin) = match runs_for {
+        Use::Rollout { dry_run, replace_admin } => (dry_run, replace_admin),
+        Use::Audit => (true, false),
+    };
     let options = RunOptions {
         dry_run,
         concurrency: targeting.concurrency.unwrap_or(plan.limits.concurrency).max(1),
         replace_admin,
+        detectors_from_admin: matches!(runs_for, Use::Audit),
     };
     let results = apply::run(&aws, &plan, &scope, options, &progress, Stop::on_signals()).await;
     progress.finish();
@@ -73,7 +84,7 @@ async fn engine(targeting: &Targeting, dry_run: bool, replace_admin: bool) -> Re
 }
 
 pub async fn rollout(targeting: &Targeting, dry_run: bool, replace_admin: bool) -> Result<Summary, OpsError> {
-    let run = engine(targeting, dry_run, replace_admin).await?;
+    let run = engine(targeting, Use::Rollout { dry_run, replace_admin }).await?;
     let mut summary = Summary::new("rollout", dry_run, run.scope.accounts.len(), run.scope.regions.len(), run.results);
     summary.elapsed_seconds = run.started.elapsed().as_secs_f64();
     Ok(summary)
@@ -91,7 +102,7 @@ pub struct Audit {
 /// Read-only: a dry run of the rollout, judged control by control.
 pub async fn audit(targeting: &Targeting, baseline: Option<&Path>) -> Result<Audit, OpsError> {
     let baseline = baseline.map(load_report).transpose()?;
-    let run = engine(targeting, true, false).await?;
+    let run = engine(targeting, Use::Audit).await?;
     let plan_name = targeting.plan.file_stem().map_or("plan".into(), |s| s.to_string_lossy().into_owned());
     let plan_text = std::fs::read(&targeting.plan).unwrap_or_default();
     let results = audit::judge(&run.plan, &plan_name, &run.results);

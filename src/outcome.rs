@@ -66,6 +66,16 @@ pub enum Layer {
     Organization,
 }
 
+/// Where an account-region's detector was read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadFrom {
+    /// With the member role, in the account.
+    Account,
+    /// From the delegated admin (ListMembers, GetMemberDetectors), without entering the account.
+    DelegatedAdmin,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct TargetResult {
     pub target: Target,
@@ -77,6 +87,9 @@ pub struct TargetResult {
     /// Drift reported but deliberately not changed (for example unplanned subscriptions).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Where the detector was read; None when it was not (or the result is not a region's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detector_read_from: Option<ReadFrom>,
 }
 
 impl TargetResult {

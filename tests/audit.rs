@@ -104,18 +104,56 @@ fn each_kind_of_drift_fails_exactly_its_control_where_it_was_made() {
 }
 
 #[test]
-fn a_denied_role_is_not_evaluated_rather_than_pass_or_fail() {
+fn a_denied_role_leaves_the_wiring_not_evaluated_and_the_detector_judged_by_the_admin() {
     let emulator = Emulator::start(&["--accounts", "3", "--role-missing", "2"]);
     let plan = example_plan();
     emulator.orgguard(&["rollout", "--plan", &plan, "--regions", REGIONS_ARG]);
     let (code, report) = audit(&emulator, &[]);
     assert_eq!(code, 1, "the audit could not read every account");
     let denied = member(2);
-    let of_denied = |verdict| with_verdict(&report, verdict).into_iter().filter(|(_, a, _)| *a == denied).collect::<BTreeSet<_>>();
-    assert!(of_denied("PASS").iter().all(|(c, _, _)| c == "OG.Org.Member"), "only membership, which the admin sees, is judged: {:?}", of_denied("PASS"));
-    assert_eq!(of_denied("NOT_EVALUATED").len(), 2 * 12 + 2, "every regional and IAM control of the account");
-    let reason = report["results"].as_array().unwrap().iter().find(|r| r["account"] == denied.as_str() && r["verdict"] == "NOT_EVALUATED").unwrap()["reason"].clone();
-    assert_eq!(reason, "sts:AssumeRole: AccessDenied");
+    let of_denied = |verdict| {
+        with_verdict(&report, verdict).into_iter().filter(|(_, a, _)| *a == denied).map(|(c, _, r)| (c, r)).collect::<BTreeSet<_>>()
+    };
+    // The admin added it as a member, which enabled GuardDuty there with the organization's features.
+    let judged: BTreeSet<_> = ["GuardDuty.1", "OG.Detector.Frequency", "GuardDuty.5", "GuardDuty.8", "GuardDuty.10", "OG.Org.Member"]
+        .iter()
+        .flat_map(|c| ["eu-west-1", "us-east-1"].map(|r| (c.to_string(), r.to_owned())))
+        .collect();
+    assert_eq!(of_denied("PASS"), judged, "what the admin sees is judged");
+    let unread = of_denied("NOT_EVALUATED");
+    assert_eq!(unread.len(), 2 * 7 + 2, "the wiring of both regions and the IAM controls: {unread:?}");
+    assert!(unread.iter().all(|(c, _)| c.starts_with("OG.Wiring.")), "{unread:?}");
+    let reasons: BTreeSet<&str> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["account"] == denied.as_str() && r["verdict"] == "NOT_EVALUATED")
+        .map(|r| r["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(reasons, BTreeSet::from(["sts:AssumeRole: AccessDenied"]));
+}
+
+#[test]
+fn without_wiring_the_audit_reads_detectors_from_the_admin_and_enters_no_member_account() {
+    let emulator = Emulator::start(&["--accounts", "60"]);
+    let (_dir, plan) = plan_file(&format!("{THREE_REGION_PLAN}\n[admin]\naccount = \"{}\"\nauto_enable = \"ALL\"\n", member(1)));
+    let rollout = emulator.orgguard(&["rollout", "--plan", path_str(&plan)]);
+    assert_eq!(rollout.code(), 0, "{}", rollout.stderr());
+    emulator.post("drift", json!({"action": "feature_off", "account": member(7), "region": "eu-west-1", "feature": "S3_DATA_EVENTS"}));
+    emulator.reset_counts();
+    let run = emulator.orgguard(&["audit", "--plan", path_str(&plan), "--format", "json"]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    let report: Value = serde_json::from_str(&run.stdout()).unwrap();
+    let failing = with_verdict(&report, "FAIL");
+    assert_eq!(failing, BTreeSet::from([("GuardDuty.10".to_owned(), member(7), "eu-west-1".to_owned())]));
+    assert_eq!(emulator.calls("AssumeRole", None), 1, "only the admin's role is assumed");
+    let in_members: u64 = (2..=60).flat_map(|i| REGIONS.map(|r| emulator.calls("ListDetectors", Some((&member(i), r))))).sum();
+    assert_eq!(in_members, 0, "no member account is entered");
+    // 59 members and the management account: two GetMemberDetectors calls of at most 50 per region.
+    assert_eq!(emulator.calls("GetMemberDetectors", None), 3 * 2);
+    let passing = with_verdict(&report, "PASS");
+    assert!(passing.contains(&("GuardDuty.1".to_owned(), member(60), "ap-northeast-1".to_owned())));
+    assert!(passing.contains(&("GuardDuty.1".to_owned(), MANAGEMENT.to_owned(), "us-east-1".to_owned())));
 }
 
 #[test]

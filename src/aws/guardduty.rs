@@ -186,6 +186,10 @@ impl GuardDuty {
                     Some((AccountId::parse(m.account_id()?).ok()?, m.relationship_status().unwrap_or_default().to_owned()))
                 })
                 .collect(),
+            member_detectors: members
+                .iter()
+                .filter_map(|m| Some((AccountId::parse(m.account_id()?).ok()?, m.detector_id()?.to_owned())))
+                .collect(),
         })
     }
 
@@ -243,14 +247,18 @@ impl GuardDuty {
     }
 }
 
+/// What the admin reads of up to 50 members' detectors with GetMemberDetectors.
+#[derive(Debug, Default)]
+pub struct MemberDetectors {
+    /// Each member's features, as its detector has them.
+    pub features: BTreeMap<AccountId, BTreeMap<Feature, bool>>,
+    /// Accounts whose detector the admin cannot see, with GuardDuty's reason.
+    pub unprocessed: Vec<(String, String)>,
+}
+
 impl GuardDuty {
-    /// As the admin: the accounts among these (at most 50) whose detector it cannot see,
-    /// with GuardDuty's reason.
-    pub async fn members_without_detector(
-        &self,
-        detector_id: &str,
-        accounts: &[AccountId],
-    ) -> Result<Vec<(String, String)>, AwsError> {
+    /// As the admin: the detectors of these members (at most 50), without entering them.
+    pub async fn member_detectors(&self, detector_id: &str, accounts: &[AccountId]) -> Result<MemberDetectors, AwsError> {
         let output = self
             .api
             .get()
@@ -261,10 +269,24 @@ impl GuardDuty {
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("guardduty:GetMemberDetectors", e))?;
-        Ok(output
+        let features = output
+            .member_data_source_configurations()
+            .iter()
+            .filter_map(|member| {
+                let account = AccountId::parse(member.account_id()?).ok()?;
+                let features = member
+                    .features()
+                    .iter()
+                    .filter_map(|f| Some((Feature::parse(f.name()?.as_str())?, f.status() == Some(&FeatureStatus::Enabled))))
+                    .collect();
+                Some((account, features))
+            })
+            .collect();
+        let unprocessed = output
             .unprocessed_accounts()
             .iter()
             .map(|u| (u.account_id().unwrap_or_default().to_owned(), u.result().unwrap_or_default().to_owned()))
-            .collect())
+            .collect();
+        Ok(MemberDetectors { features, unprocessed })
     }
 }

@@ -23,7 +23,7 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 pub use events::Events;
-pub use guardduty::GuardDuty;
+pub use guardduty::{GuardDuty, MemberDetectors};
 pub use iam::Iam;
 pub use organizations::OrgAccount;
 pub use sns::Sns;
