@@ -18,6 +18,7 @@ use crate::aws::{AccountSession, Aws, AwsError};
 use crate::desired::{feature_auto_enable, Wiring};
 use crate::diff::{self, Change, DetectorField, OrganizationPlan};
 use crate::discover::Scope;
+use crate::journal::Journal;
 use crate::model::{AccountId, DetectorSettings, ObservedDetector, Region, Target};
 use crate::outcome::{Layer, ReadFrom, SkipReason, Status, TargetResult};
 use crate::plan::Plan;
@@ -89,6 +90,8 @@ struct Run<'a> {
     admin_session: Option<AccountSession>,
     /// Per region, the members' detectors as the delegated admin sees them (audit only).
     admin_views: HashMap<Region, BTreeMap<AccountId, ObservedDetector>>,
+    /// Where finished targets are recorded, and (with --resume) found finished earlier.
+    journal: Option<&'a Journal>,
 }
 
 /// Work through the scope: one result per account-region, per account (IAM, or why it
@@ -100,6 +103,7 @@ pub async fn run(
     options: RunOptions,
     progress: &Progress,
     stop: Stop,
+    journal: Option<&Journal>,
 ) -> Vec<TargetResult> {
     let mut run = Run {
         aws,
@@ -115,6 +119,7 @@ pub async fn run(
             aws.session(admin.account.get_ref(), &organization.member_role, organization.external_id.as_deref())
         }),
         admin_views: HashMap::new(),
+        journal,
     };
     let mut results: Vec<TargetResult> = scope
         .skipped
@@ -135,6 +140,7 @@ pub async fn run(
     // session is there, rather than every AssumeRole going first.
     let mut accounts = futures::stream::iter(&scope.accounts).map(|account| run.account(account)).buffer_unordered(options.concurrency);
     while let Some(account_results) = accounts.next().await {
+        run.record(&account_results);
         results.extend(account_results);
     }
     if plan.admin.is_some() && !organization_first {
@@ -144,9 +150,26 @@ pub async fn run(
             .filter(|r| r.status == Status::Skipped(SkipReason::RegionNotEnabled))
             .filter_map(|r| Some((r.target.account.clone(), r.target.region.clone()?)))
             .collect();
-        let not_enabled = &not_enabled;
-        let organization = scope.regions.iter().map(|region| run.organization(region, not_enabled));
-        results.extend(futures::future::join_all(organization).await.into_iter().map(|(result, _)| result));
+        // A region's organization layer finished in the run resumed is done again only when
+        // an account-region of it was worked on in this one (it may need to become a member).
+        let worked_on: Vec<&Region> = results
+            .iter()
+            .filter(|r| r.layer == Layer::Account && r.status != Status::Skipped(SkipReason::FinishedEarlier))
+            .filter_map(|r| r.target.region.as_ref())
+            .collect();
+        let (not_enabled, worked_on) = (&not_enabled, &worked_on);
+        let organization = scope.regions.iter().map(|region| async move {
+            let target = Target { account: plan.admin.as_ref().expect("checked").account.get_ref().clone(), region: Some(region.clone()) };
+            if run.finished(&target, Layer::Organization) && !worked_on.contains(&region) {
+                let result = TargetResult { layer: Layer::Organization, ..result(target, Status::Skipped(SkipReason::FinishedEarlier), vec![]) };
+                run.progress.done(&result, 0);
+                return result;
+            }
+            run.organization(region, not_enabled).await.0
+        });
+        let organization = futures::future::join_all(organization).await;
+        run.record(&organization);
+        results.extend(organization);
     }
     results.sort_by(|a, b| (&a.target, a.layer).cmp(&(&b.target, b.layer)));
     results
@@ -177,6 +200,20 @@ where
 }
 
 impl Run<'_> {
+    /// The journal records the target applied or unchanged in the run being resumed.
+    fn finished(&self, target: &Target, layer: Layer) -> bool {
+        self.journal.is_some_and(|journal| journal.finished(target, layer))
+    }
+
+    /// Journals what this run did (not what it found finished earlier).
+    fn record(&self, results: &[TargetResult]) {
+        if let Some(journal) = self.journal {
+            let done: Vec<TargetResult> =
+                results.iter().filter(|r| r.status != Status::Skipped(SkipReason::FinishedEarlier)).cloned().collect();
+            journal.record(&done);
+        }
+    }
+
     /// A permit for one unit of work, or None once the run is stopping.
     async fn permit(&self) -> Option<SemaphorePermit<'_>> {
         let permit = self.permits.acquire().await.expect("the semaphore is never closed");
@@ -207,6 +244,15 @@ impl Run<'_> {
         let session = self.session(account);
         let regions = &self.scope.regions;
         let account_target = Target { account: account.clone(), region: None };
+        let region_targets: Vec<Target> = regions.iter().map(|r| Target { account: account.clone(), region: Some(r.clone()) }).collect();
+        let iam_finished = self.wiring(account).is_none() || self.finished(&account_target, Layer::Account);
+        if iam_finished && region_targets.iter().all(|t| self.finished(t, Layer::Account)) {
+            let skipped = |target: &Target| result(target.clone(), Status::Skipped(SkipReason::FinishedEarlier), vec![]);
+            let results: Vec<TargetResult> =
+                self.wiring(account).map(|_| skipped(&account_target)).into_iter().chain(region_targets.iter().map(skipped)).collect();
+            self.progress.done(&results[0], regions.len());
+            return results;
+        }
         let enter = self.plan.notifications.is_some() || regions.iter().any(|r| self.seen_by_admin(account, r).is_none());
         let entered = match self.permit().await {
             Some(_permit) if enter => session.ready().await,
@@ -235,6 +281,9 @@ impl Run<'_> {
         let mut role_ready = true;
         if let Some(wiring) = self.wiring(account) {
             let iam = match self.permit().await {
+                _ if self.finished(&account_target, Layer::Account) => {
+                    result(account_target, Status::Skipped(SkipReason::FinishedEarlier), vec![])
+                }
                 Some(_permit) => self.iam(&session, &wiring, account_target).await,
                 None => result(account_target, Status::Skipped(SkipReason::Interrupted), vec![]),
             };
@@ -242,10 +291,11 @@ impl Run<'_> {
             self.progress.done(&iam, 0);
             results.push(iam);
         }
-        let targets = regions.iter().map(|region| async {
-            let target = Target { account: account.clone(), region: Some(region.clone()) };
+        let session = &session;
+        let targets = regions.iter().zip(region_targets).map(|(region, target)| async move {
             let result = match self.permit().await {
-                Some(_permit) => self.region(&session, target, region, role_ready).await,
+                _ if self.finished(&target, Layer::Account) => result(target, Status::Skipped(SkipReason::FinishedEarlier), vec![]),
+                Some(_permit) => self.region(session, target, region, role_ready).await,
                 None => result(target, Status::Skipped(SkipReason::Interrupted), vec![]),
             };
             self.progress.done(&result, 1);

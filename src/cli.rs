@@ -62,6 +62,12 @@ pub struct RolloutArgs {
     /// Also write the summary, with every target's result, as JSON to this file.
     #[arg(long)]
     pub summary_json: Option<PathBuf>,
+    /// Journal of finished targets, written as they finish (default: orgguard-<plan name>.journal in the current directory).
+    #[arg(long)]
+    pub journal: Option<PathBuf>,
+    /// Continue an interrupted or killed rollout from its journal: targets it records applied or unchanged are not redone.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub resume: bool,
 }
 
 #[derive(Debug, Args)]

@@ -44,8 +44,13 @@ fn run(command: Command) -> Result<u8> {
             Ok(OK)
         }
         Command::Rollout(args) => {
+            let journal = args.journal.unwrap_or_else(|| {
+                let name = args.plan.file_stem().map_or("plan".into(), |s| s.to_string_lossy().into_owned());
+                PathBuf::from(format!("orgguard-{name}.journal"))
+            });
+            let options = ops::RolloutOptions { dry_run: args.dry_run, replace_admin: args.replace_admin, journal, resume: args.resume };
             let targeting = targeting(args.plan, &args.scope)?;
-            let summary = runtime()?.block_on(ops::rollout(&targeting, args.dry_run, args.replace_admin))?;
+            let summary = runtime()?.block_on(ops::rollout(&targeting, &options))?;
             print!("{}", summary.render());
             if let Some(path) = &args.summary_json {
                 ops::write_json(path, &summary)?;

@@ -9,6 +9,7 @@ use crate::apply::{self, RunOptions, Stop};
 use crate::audit;
 use crate::aws::{Aws, AwsError, ConnectOptions};
 use crate::discover::{self, Narrowing, Scope, ScopeError};
+use crate::journal::{Journal, JournalError};
 use crate::outcome::{SkipReason, Status, TargetResult};
 use crate::plan::{Plan, PlanError};
 use crate::progress::Progress;
@@ -25,6 +26,8 @@ pub enum OpsError {
     Scope(#[from] ScopeError),
     #[error("while writing {path}: {source}")]
     Write { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Journal(#[from] JournalError),
     #[error("while reading the audit result {path}: {message}")]
     ReadReport { path: PathBuf, message: String },
 }
@@ -45,20 +48,39 @@ pub fn validate(path: &Path) -> Result<Plan, PlanError> {
 /// What every command that reads the organization shares: plan, scope, engine.
 struct Engine {
     plan: Plan,
+    plan_sha256: String,
     scope: Scope,
     results: Vec<TargetResult>,
     started: Instant,
+    journal: Option<PathBuf>,
+}
+
+/// How a rollout runs, beyond what it targets.
+#[derive(Clone, Debug, Default)]
+pub struct RolloutOptions {
+    pub dry_run: bool,
+    pub replace_admin: bool,
+    /// Where finished targets are journaled (not in a dry run).
+    pub journal: PathBuf,
+    /// Continue from the journal: targets it records applied or unchanged are skipped.
+    pub resume: bool,
 }
 
 /// What the engine runs for: a rollout (perhaps a dry run) or an audit.
-enum Use {
-    Rollout { dry_run: bool, replace_admin: bool },
+enum Use<'a> {
+    Rollout(&'a RolloutOptions),
     Audit,
 }
 
-async fn engine(targeting: &Targeting, runs_for: Use) -> Result<Engine, OpsError> {
+async fn engine(targeting: &Targeting, runs_for: Use<'_>) -> Result<Engine, OpsError> {
     let started = Instant::now();
     let plan = Plan::load(&targeting.plan)?;
+    let plan_sha256 = hex::encode(Sha256::digest(std::fs::read(&targeting.plan).unwrap_or_default()));
+    let journal = match &runs_for {
+        Use::Rollout(options) if options.resume => Some(Journal::resume(&options.journal, &plan_sha256)?),
+        Use::Rollout(options) if !options.dry_run => Some(Journal::create(&options.journal, &plan_sha256)?),
+        _ => None,
+    };
     let aws = Aws::connect(&ConnectOptions {
         endpoint_url: targeting.endpoint_url.clone(),
         max_attempts: plan.limits.max_attempts,
@@ -69,7 +91,7 @@ async fn engine(targeting: &Targeting, runs_for: Use) -> Result<Engine, OpsError
     let scope = discover::scope(&aws, &plan, &targeting.narrowing).await?;
     let progress = Progress::new((scope.accounts.len() * scope.regions.len()) as u64);
     let (dry_run, replace_admin) = match runs_for {
-        Use::Rollout { dry_run, replace_admin } => (dry_run, replace_admin),
+        Use::Rollout(options) => (options.dry_run, options.replace_admin),
         Use::Audit => (true, false),
     };
     let options = RunOptions {
@@ -78,15 +100,16 @@ async fn engine(targeting: &Targeting, runs_for: Use) -> Result<Engine, OpsError
         replace_admin,
         detectors_from_admin: matches!(runs_for, Use::Audit),
     };
-    let results = apply::run(&aws, &plan, &scope, options, &progress, Stop::on_signals()).await;
+    let results = apply::run(&aws, &plan, &scope, options, &progress, Stop::on_signals(), journal.as_ref()).await;
     progress.finish();
-    Ok(Engine { plan, scope, results, started })
+    Ok(Engine { plan, plan_sha256, scope, results, started, journal: journal.map(|j| j.path().to_owned()) })
 }
 
-pub async fn rollout(targeting: &Targeting, dry_run: bool, replace_admin: bool) -> Result<Summary, OpsError> {
-    let run = engine(targeting, Use::Rollout { dry_run, replace_admin }).await?;
-    let mut summary = Summary::new("rollout", dry_run, run.scope.accounts.len(), run.scope.regions.len(), run.results);
+pub async fn rollout(targeting: &Targeting, options: &RolloutOptions) -> Result<Summary, OpsError> {
+    let run = engine(targeting, Use::Rollout(options)).await?;
+    let mut summary = Summary::new("rollout", options.dry_run, run.scope.accounts.len(), run.scope.regions.len(), run.results);
     summary.elapsed_seconds = run.started.elapsed().as_secs_f64();
+    summary.journal = run.journal;
     Ok(summary)
 }
 
@@ -104,7 +127,6 @@ pub async fn audit(targeting: &Targeting, baseline: Option<&Path>) -> Result<Aud
     let baseline = baseline.map(load_report).transpose()?;
     let run = engine(targeting, Use::Audit).await?;
     let plan_name = targeting.plan.file_stem().map_or("plan".into(), |s| s.to_string_lossy().into_owned());
-    let plan_text = std::fs::read(&targeting.plan).unwrap_or_default();
     let results = audit::judge(&run.plan, &plan_name, &run.results);
     let incomplete = run.results.iter().any(|r| matches!(&r.status, Status::Failed(e) if e.code != "AdminConflict"));
     let interrupted = run.results.iter().any(|r| r.status == Status::Skipped(SkipReason::Interrupted));
@@ -113,7 +135,7 @@ pub async fn audit(targeting: &Targeting, baseline: Option<&Path>) -> Result<Aud
             tool: "orgguard".into(),
             tool_version: env!("CARGO_PKG_VERSION").into(),
             plan: targeting.plan.display().to_string(),
-            plan_sha256: hex::encode(Sha256::digest(&plan_text)),
+            plan_sha256: run.plan_sha256,
             generated_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             accounts: run.scope.accounts.len(),
             regions: run.scope.regions.clone(),

@@ -17,6 +17,8 @@ pub enum SkipReason {
     RegionNotEnabled,
     /// Not started: the run was interrupted (Ctrl-C, SIGTERM).
     Interrupted,
+    /// `--resume`: the journal records it applied or unchanged.
+    FinishedEarlier,
 }
 
 impl fmt::Display for SkipReason {
@@ -27,6 +29,7 @@ impl fmt::Display for SkipReason {
             Self::AccountNotActive { status } => write!(f, "account is {status}"),
             Self::RegionNotEnabled => f.write_str("region not enabled"),
             Self::Interrupted => f.write_str("not started: interrupted"),
+            Self::FinishedEarlier => f.write_str("finished in the run resumed"),
         }
     }
 }
@@ -59,7 +62,7 @@ impl Status {
 
 /// Which part of the plan a result is about: the account itself (detector, wiring, IAM)
 /// or the organization layer held by the delegated admin.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Layer {
     Account,

@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
-use crate::outcome::{Status, TargetResult};
+use crate::outcome::{SkipReason, Status, TargetResult};
 
 #[derive(Debug, Serialize)]
 pub struct Summary {
@@ -20,6 +20,9 @@ pub struct Summary {
     pub changes_by_kind: BTreeMap<&'static str, usize>,
     pub failures: usize,
     pub elapsed_seconds: f64,
+    /// Where the rollout journaled its finished targets (none for a dry run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub journal: Option<std::path::PathBuf>,
     pub results: Vec<TargetResult>,
 }
 
@@ -46,6 +49,7 @@ impl Summary {
             by_status,
             changes_by_kind,
             elapsed_seconds: 0.0,
+            journal: None,
             results,
         }
     }
@@ -56,7 +60,7 @@ impl Summary {
 
     /// Ctrl-C or SIGTERM stopped the run before every target was worked on.
     pub fn interrupted(&self) -> bool {
-        self.results.iter().any(|r| r.status == Status::Skipped(crate::outcome::SkipReason::Interrupted))
+        self.results.iter().any(|r| r.status == Status::Skipped(SkipReason::Interrupted))
     }
 
     pub fn render(&self) -> String {
@@ -88,9 +92,14 @@ impl Summary {
             }
         }
         let skipped: Vec<_> = self.results.iter().filter_map(|r| match &r.status {
+            Status::Skipped(SkipReason::FinishedEarlier) => None,
             Status::Skipped(reason) => Some(format!("  {:<40} {reason}", r.place())),
             _ => None,
         }).collect();
+        let resumed = self.results.iter().filter(|r| r.status == Status::Skipped(SkipReason::FinishedEarlier)).count();
+        if resumed > 0 {
+            let _ = writeln!(out, "skipped, finished in the run resumed: {resumed} results");
+        }
         if !skipped.is_empty() {
             let _ = writeln!(out, "skipped ({}):", skipped.len());
             for line in &skipped {
@@ -127,6 +136,9 @@ impl Summary {
         let _ = writeln!(out, "  {:<12} {:>8}", "status", "results");
         for (status, count) in &self.by_status {
             let _ = writeln!(out, "  {status:<12} {count:>8}");
+        }
+        if let Some(journal) = self.journal.as_ref().filter(|_| self.has_failures() || self.interrupted()) {
+            let _ = writeln!(out, "  journal: {} (--resume continues without redoing finished targets)", journal.display());
         }
         let total_changes: usize = self.changes_by_kind.values().sum();
         let kinds: Vec<_> = self.changes_by_kind.iter().map(|(k, n)| format!("{n} {k}")).collect();

@@ -97,29 +97,93 @@ fn sessions_shorter_than_the_run_are_renewed_without_expired_token_failures() {
     assert_converged(&emulator, 3);
 }
 
-#[test]
-fn sigint_stops_new_work_reports_and_a_rerun_converges_without_duplicates() {
-    let emulator = Emulator::start(&["--accounts", "12", "--latency-ms", "100"]);
+/// A rollout of 12 accounts slowed by latency, started in the background.
+fn slow_rollout(emulator: &Emulator) -> std::process::Child {
     let plan = root().join("plans/example.toml");
-    let child = Command::new(env!("CARGO_BIN_EXE_orgguard"))
-        .args(["rollout", "--plan", path_str(&plan), "--regions", REGIONS_ARG, "--concurrency", "4"])
-        .args(["--endpoint-url", &emulator.endpoint])
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
+    emulator
+        .command(&["rollout", "--plan", path_str(&plan), "--regions", REGIONS_ARG, "--concurrency", "4"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(2500));
+        .unwrap()
+}
+
+/// The journal's lines once it has at least `lines` (the header first).
+fn journal_when(emulator: &Emulator, lines: usize) -> Vec<Value> {
+    let path = emulator.workdir.path().join("orgguard-example.journal");
+    for _ in 0..600 {
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        if text.lines().count() >= lines {
+            return text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("the journal never reached {lines} lines");
+}
+
+/// Accounts whose every target (IAM and both regions) the journal records applied.
+fn finished_accounts(journal: &[Value]) -> Vec<String> {
+    let mut done: std::collections::BTreeMap<String, usize> = Default::default();
+    for line in journal.iter().skip(1).filter(|l| l["layer"] == "account" && l["status"] == "applied") {
+        *done.entry(line["account"].as_str().unwrap().to_owned()).or_default() += 1;
+    }
+    done.into_iter().filter(|(_, n)| *n == 3).map(|(a, _)| a).collect()
+}
+
+fn requests_in(emulator: &Emulator, account: &str) -> u64 {
+    let counts = emulator.get("counts");
+    counts["requests"].as_array().unwrap().iter().filter(|r| r["account"] == account).map(|r| r["count"].as_u64().unwrap()).sum()
+}
+
+#[test]
+fn sigint_stops_new_work_and_resume_continues_without_redoing_finished_targets() {
+    let emulator = Emulator::start(&["--accounts", "12", "--latency-ms", "100"]);
+    let child = slow_rollout(&emulator);
+    journal_when(&emulator, 1 + 9);
     Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
     let output = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(130), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
     assert!(stdout.contains("not started: interrupted"), "{stdout}");
     assert!(stdout.contains("rollout: 13 accounts x 2 regions"), "the summary is printed: {stdout}");
+    assert!(stdout.contains("journal: orgguard-example.journal (--resume"), "{stdout}");
+    let finished = finished_accounts(&journal_when(&emulator, 1));
+    assert!(finished.len() >= 3 && finished.len() < 12, "some accounts finished, not all: {finished:?}");
 
+    emulator.reset_counts();
+    let resumed = rollout(&emulator, &["--resume"]);
+    assert_eq!(resumed.code(), 0, "{}", resumed.stdout());
+    // The admin's organization layer runs again: the accounts done now must become members.
+    for account in finished.iter().filter(|a| **a != member(1) && a.as_str() != MANAGEMENT) {
+        assert_eq!(requests_in(&emulator, account), 0, "{account} finished before the interruption and is not entered again");
+    }
+    assert_converged(&emulator, 12);
+    emulator.reset_counts();
+    assert_eq!(rollout(&emulator, &[]).code(), 0);
+    assert_eq!(emulator.mutating_calls(), 0, "the resumed run completed everything");
+}
+
+#[test]
+fn kill_9_mid_run_then_a_plain_rerun_converges_without_duplicates() {
+    let emulator = Emulator::start(&["--accounts", "12", "--latency-ms", "100"]);
+    let mut child = slow_rollout(&emulator);
+    journal_when(&emulator, 1 + 12);
+    child.kill().unwrap(); // SIGKILL: no summary, no cleanup
+    child.wait().unwrap();
     let rerun = rollout(&emulator, &[]);
     assert_eq!(rerun.code(), 0, "{}", rerun.stdout());
     assert_converged(&emulator, 12);
+    let iam = emulator.get("wiring")["iam"].clone();
+    for account in (1..=12).map(member).chain([MANAGEMENT.to_owned()]) {
+        let roles = iam[&account]["roles"].as_object().unwrap();
+        let ours: Vec<_> = roles.keys().filter(|r| *r != "OrganizationAccountAccessRole").collect();
+        assert_eq!(ours, ["eventbridge_to_sns"], "{account} roles");
+        assert_eq!(roles["eventbridge_to_sns"]["attached"].as_array().unwrap().len(), 1, "{account} attachments");
+        let policies = iam[&account]["policies"].as_object().unwrap();
+        assert_eq!(policies.len(), 1, "{account} policies");
+        assert_eq!(policies["EventBridgePublishGuarddutyFinding"]["versions"], 1, "{account} policy versions");
+    }
+    emulator.reset_counts();
+    assert_eq!(rollout(&emulator, &[]).code(), 0);
+    assert_eq!(emulator.mutating_calls(), 0);
 }

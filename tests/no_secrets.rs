@@ -1,5 +1,5 @@
 //! No access key, secret or session token appears in what orgguard writes: output, logs,
-//! the summary, the audit result or any report file.
+//! the summary, the journal, the audit result or any report file.
 
 mod common;
 
@@ -32,15 +32,17 @@ fn credentials_appear_in_no_output_log_summary_or_report() {
     let plan = root().join("plans/example.toml");
     let (plan, out) = (path_str(&plan), dir.path());
     let summary = out.join("summary.json");
+    let journal = out.join("rollout.journal");
     let reports = out.join("reports");
     let mut written = String::new();
-    written += &orgguard_with_known_credentials(&emulator, &["rollout", "--plan", plan, "--regions", "us-east-1", "--summary-json", path_str(&summary)]);
+    written += &orgguard_with_known_credentials(&emulator, &["rollout", "--plan", plan, "--regions", "us-east-1", "--summary-json", path_str(&summary), "--journal", path_str(&journal)]);
     written += &orgguard_with_known_credentials(&emulator, &["audit", "--plan", plan, "--regions", "us-east-1", "--format", "json"]);
     written += &orgguard_with_known_credentials(
         &emulator,
         &["report", "--plan", plan, "--regions", "us-east-1", "--format", "json,ocsf,csv,junit,html", "--out", path_str(&reports)],
     );
     written += &std::fs::read_to_string(&summary).unwrap();
+    written += &std::fs::read_to_string(&journal).unwrap();
     for file in std::fs::read_dir(&reports).unwrap() {
         written += &std::fs::read_to_string(file.unwrap().path()).unwrap();
     }

@@ -23,6 +23,8 @@ pub fn root() -> PathBuf {
 pub struct Emulator {
     child: Child,
     pub endpoint: String,
+    /// orgguard's working directory in this test (its journal goes there).
+    pub workdir: tempfile::TempDir,
 }
 
 impl Emulator {
@@ -42,7 +44,7 @@ impl Emulator {
                 break rest.split_whitespace().next().expect("endpoint").to_owned();
             }
         };
-        Self { child, endpoint }
+        Self { child, endpoint, workdir: tempfile::tempdir().expect("temp dir") }
     }
 
     fn url(&self, path: &str) -> String {
@@ -84,7 +86,15 @@ impl Emulator {
     }
 
     pub fn orgguard(&self, args: &[&str]) -> Run {
-        orgguard(args, Some(&self.endpoint))
+        let mut command = self.command(args);
+        Run { output: command.output().expect("orgguard runs") }
+    }
+
+    /// orgguard with this emulator as its endpoint, in the test's working directory.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = command(args, Some(&self.endpoint));
+        command.current_dir(self.workdir.path());
+        command
     }
 }
 
@@ -112,6 +122,10 @@ impl Run {
 }
 
 pub fn orgguard(args: &[&str], endpoint: Option<&str>) -> Run {
+    Run { output: command(args, endpoint).output().expect("orgguard runs") }
+}
+
+fn command(args: &[&str], endpoint: Option<&str>) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_orgguard"));
     command
         .args(args)
@@ -123,7 +137,7 @@ pub fn orgguard(args: &[&str], endpoint: Option<&str>) -> Run {
     if let Some(endpoint) = endpoint {
         command.args(["--endpoint-url", endpoint]);
     }
-    Run { output: command.output().expect("orgguard runs") }
+    command
 }
 
 /// A plan file in a fresh directory, kept for as long as the returned guard lives.

@@ -17,6 +17,7 @@ from moto.iam.models import AWSManagedPolicy, IAMBackend, ManagedPolicy, iam_bac
 from moto.sns.models import sns_backends
 from moto.sns.utils import make_arn_for_topic
 
+import guardduty_ext
 import guardduty_org
 
 SERVICE_ROLE_PATH = "/aws-service-role/"
@@ -150,6 +151,26 @@ def _feature_off(request: dict) -> None:
     backend.update_detector(detector_id, None, None, None, [{"name": feature, "status": "DISABLED"}])
 
 
+def _agent_off(request: dict) -> None:
+    """{"action": "agent_off", "account", "region", "feature", "agent"}: one runtime-monitoring
+    agent (additionalConfiguration) of the account-region's detector becomes DISABLED."""
+    backend, feature, agent = guardduty_backends[request["account"]][request["region"]], request["feature"], request["agent"]
+    if not backend.detectors:
+        raise KeyError("no detector")
+    if agent not in guardduty_ext.ADDITIONAL.get(feature, ()):
+        raise KeyError(f"no agent {agent} of {feature}; agents: {guardduty_ext.ADDITIONAL}")
+    detector_id = next(iter(backend.detectors))
+    backend.update_detector(
+        detector_id, None, None, None, [{"name": feature, "additionalConfiguration": [{"name": agent, "status": "DISABLED"}]}],
+    )
+
+
+def _legacy_administrator(request: dict) -> None:
+    """{"action": "legacy_administrator", "account", "region", "administrator", "status":
+    "Enabled" | "Invited"}: an invitation-era relationship (guardduty_org.make_legacy_member)."""
+    guardduty_org.make_legacy_member(request["account"], request["region"], request["administrator"], request["status"])
+
+
 def _disassociate_member(request: dict) -> None:
     """The region's delegated admin is found from the region alone; `account` is not needed.
     Unlike DisassociateMembers, auto-enable ALL does not stop it: this is drift, not an API call."""
@@ -173,6 +194,8 @@ DRIFT: dict[str, Callable[[dict], None]] = {
     "set_topic_policy": _set_topic_policy,
     "delete_subscription": _delete_subscription,
     "feature_off": _feature_off,
+    "agent_off": _agent_off,
+    "legacy_administrator": _legacy_administrator,
     "disassociate_member": _disassociate_member,
     "set_policy_document": _set_policy_document,
 }

@@ -8,7 +8,9 @@ It runs moto's WSGI dispatcher in-process behind a gate that
 - serves a control API under /_orgguard/ for tests: request counts, backend state,
   and changes to the world (faults, hand-made drift);
 - injects faults on demand (faults.py): latency, throttling at a rate or past per-key
-  request rates, server errors, dropped connections, short sessions, mid-run suspensions.
+  request rates, server errors, dropped connections, short sessions, mid-run suspensions,
+  accounts leaving or joining the organization mid-run;
+- leaves GuardDuty features out of the Regions that do not offer them (features_unavailable).
 
 Run it through scripts/emulator, which installs the pinned virtualenv first.
 
@@ -20,11 +22,21 @@ Control API (JSON; the Rust tests' helper is tests/common/mod.rs):
   POST /_orgguard/faults        changes them (keys below); answers the faults in force
   GET  /_orgguard/state, /_orgguard/guardduty-org, /_orgguard/wiring; POST /_orgguard/detector,
   /_orgguard/drift              backend state and hand-made drift (guardduty_*.py, control_ext.py)
+      state: {"detectors": {account: {region: [{id, status, finding_publishing_frequency,
+      features: {NAME: status}, additional_configuration: {FEATURE: {AGENT: status}}}]}},
+      "features_unavailable": {region: [FEATURE]}}; guardduty-org: {region: {admins, members,
+      configuration, invited_members: {member: {administrator, status}}, invitations:
+      {account: [inviter]}}} (guardduty_org.organization_state); drift actions: control_ext.py
 
 POST /_orgguard/faults keys (each optional; "reset": true first clears every injected fault,
 then the other keys of the same body apply):
   disabled_regions {account: [region]}, role_missing [account], suspended [account]
       organization state: added to, never cleared by reset
+  features_unavailable {region: [FEATURE]} or ["FEATURE@REGION", ...]   likewise never cleared:
+      GuardDuty protection plans (S3_DATA_EVENTS ... RUNTIME_MONITORING) a Region does not offer;
+      GetDetector, GetMemberDetectors and DescribeOrganizationConfiguration leave them out, and
+      Create/UpdateDetector and UpdateOrganizationConfiguration naming them answer 400
+      BadRequestException (guardduty_ext.py); GET /_orgguard/state shows them
   seed int                      random decisions are a function of the seed and the request
   latency_ms, latency_jitter_ms every request waits latency_ms + U[0, jitter)
   throttle rate | {rate, services?, operations?}           the service's throttling error
@@ -36,9 +48,21 @@ then the other keys of the same body apply):
   session_seconds int | null    AssumeRole sessions last this long; expired tokens are refused
   suspend_after_requests {account: N}  after N more requests made in it, the account is SUSPENDED
   suspended_error "access_denied" | "invalid_token"       what a suspended account's calls get
+  leave_after_requests {account: N}    after N more requests made in it, the account leaves the
+      organization: ListAccounts no longer lists it (DescribeAccount: AccountNotFoundException),
+      the delegated admin's organization member record of it goes in every Region (and its
+      designation, if it was the delegated admin); its calls still work, as a standalone account's
+  join_after_requests {"N": count}     after the management account has served N more requests,
+      `count` new ACTIVE accounts join the organization: the next free member ids, named
+      member-NNNNN with email member-N@example.com and OrganizationAccountAccessRole, joined
+      now, so listed last by ListAccounts, after the management account (several entries count
+      independently from the same request)
+  (the request that spends a suspend/leave/join allowance succeeds; the change follows it;
+  GET /_orgguard/faults shows what is pending, join_after_requests as {"N": count} from now)
 
 Startup flags mirror these keys (--seed, --latency-ms, --throttle-rate, --error-rate,
---drop-rate, --per-key-rps, --session-seconds, --suspend-after, --faults JSON, ...; --help).
+--drop-rate, --per-key-rps, --session-seconds, --suspend-after, --leave-after ACCOUNT=N,
+--join-after N=COUNT, --feature-unavailable FEATURE@REGION[,...], --faults JSON, ...; --help).
 fastpath.py removes moto's per-request costs that grow with the number of accounts.
 """
 
@@ -82,8 +106,10 @@ def member_account_id(index: int) -> str:
 class World:
     """What the emulator knows beyond moto: organization faults, injected faults, request counts."""
 
-    def __init__(self):
+    def __init__(self, next_member: int = 1):
         self.lock = threading.Lock()
+        self.organization_lock = threading.Lock()  # accounts leaving and joining
+        self.next_member = next_member  # the member index the next joining account gets
         self.disabled_regions: dict[str, set[str]] = {}
         self.role_missing: set[str] = set()
         self.suspended: set[str] = set()
@@ -127,6 +153,31 @@ class World:
         with self.lock:
             self.suspended |= accounts
 
+    def leave(self, accounts) -> None:
+        """The accounts leave the organization (moto's RemoveAccountFromOrganization) and the
+        GuardDuty organization (guardduty_org.account_left); they keep working on their own."""
+        backend = organizations_backends[MANAGEMENT_ACCOUNT]["aws"]
+        with self.organization_lock:
+            for account in accounts:
+                if any(a.id == account for a in backend.accounts):
+                    backend.remove_account_from_organization(AccountId=account)
+                guardduty_org.account_left(account)
+            fastpath.accounts_changed()
+
+    def join(self, count: int) -> list[str]:
+        """`count` new ACTIVE members with the next free stable ids; returns their ids."""
+        backend = organizations_backends[MANAGEMENT_ACCOUNT]["aws"]
+        joined = []
+        with self.organization_lock:
+            taken = {a.id for a in backend.accounts}
+            while len(joined) < count:
+                index, self.next_member = self.next_member, self.next_member + 1
+                if member_account_id(index) not in taken:
+                    add_member(backend, index, seeded=False)
+                    joined.append(member_account_id(index))
+            fastpath.accounts_changed()
+        return joined
+
 
 def is_mutating(operation: str) -> bool:
     return operation not in NOT_MUTATING and not operation.startswith(READ_ONLY_PREFIXES)
@@ -143,19 +194,27 @@ def seed_organization(accounts: int, suspended: set[int], names_prefix: str = "m
     PAGINATION_MODEL["list_accounts"].update(unique_attribute="Id", limit_default=20)
     backend = organizations_backends[MANAGEMENT_ACCOUNT]["aws"]
     backend.create_organization(region="us-east-1", FeatureSet="ALL")
+    for i in range(1, accounts + 1):
+        account = add_member(backend, i, names_prefix)
+        if i in suspended:
+            account.status = account.state = "SUSPENDED"
+    return [member_account_id(i) for i in range(1, accounts + 1)]
+
+
+def add_member(backend, index: int, names_prefix: str = "member", seeded: bool = True):
+    """One ACTIVE member with the stable id of `index`; returns moto's account. Seeded members
+    joined `index` minutes after 2024-01-01 (so ListAccounts lists them in index order, before
+    the management account); a member joining mid-run joins now (listed last)."""
     original = org_utils.make_random_account_id
-    base = datetime(2024, 1, 1)  # naive, as moto keeps its times
     try:
-        for i in range(1, accounts + 1):
-            org_utils.make_random_account_id = lambda: member_account_id(i)
-            backend.create_account(AccountName=f"{names_prefix}-{i:05d}", Email=f"{names_prefix}-{i}@example.com")
-            account = backend.accounts[-1]
-            account.create_time = base + timedelta(minutes=i)
-            if i in suspended:
-                account.status = account.state = "SUSPENDED"
+        org_utils.make_random_account_id = lambda: member_account_id(index)
+        backend.create_account(AccountName=f"{names_prefix}-{index:05d}", Email=f"{names_prefix}-{index}@example.com")
     finally:
         org_utils.make_random_account_id = original
-    return [member_account_id(i) for i in range(1, accounts + 1)]
+    account = backend.accounts[-1]
+    if seeded:
+        account.create_time = datetime(2024, 1, 1) + timedelta(minutes=index)  # naive, as moto keeps its times
+    return account
 
 
 CREDENTIAL_SCOPE = re.compile(r"Credential=([^/]+)/[^/]+/([^/]+)/([^/]+)/")
@@ -226,6 +285,8 @@ class Gate:
                     f"User: arn:aws:iam::{account}:root is not authorized to perform: sts:AssumeRole on resource: {arn}",
                 ))
         suspend_now = faults.active and faults.suspension_due(account)
+        leave_now = faults.active and faults.leave_due(account)
+        joins = faults.joins_due() if faults.active and account == MANAGEMENT_ACCOUNT else 0
         if not drop_after:
             response = self.app(environ, start_response)
         else:
@@ -237,6 +298,12 @@ class Gate:
         if suspend_now:
             world.suspend([account])
             faults.record("suspend", key)
+        if leave_now:
+            world.leave([account])
+            faults.record("leave", key)
+        if joins:
+            world.join(joins)
+            faults.record("join", key)
         if drop_after:
             faults.record("drop_after_processing", key)
             drop_connection(environ)
@@ -276,6 +343,15 @@ GUARDDUTY_OPERATIONS = [
     ("POST", r"/detector/[^/]+", "UpdateDetector"),
     ("DELETE", r"/detector/[^/]+", "DeleteDetector"),
     ("GET", r"/detector/[^/]+/administrator", "GetAdministratorAccount"),
+    ("POST", r"/detector/[^/]+/administrator", "AcceptAdministratorInvitation"),
+    ("POST", r"/detector/[^/]+/administrator/disassociate", "DisassociateFromAdministratorAccount"),
+    ("GET", r"/detector/[^/]+/master", "GetMasterAccount"),
+    ("POST", r"/detector/[^/]+/master", "AcceptInvitation"),
+    ("POST", r"/detector/[^/]+/master/disassociate", "DisassociateFromMasterAccount"),
+    ("GET", r"/invitation", "ListInvitations"),
+    ("GET", r"/invitation/count", "GetInvitationsCount"),
+    ("POST", r"/invitation/decline", "DeclineInvitations"),
+    ("POST", r"/invitation/delete", "DeleteInvitations"),
     ("POST", r"/detector/[^/]+/member", "CreateMembers"),
     ("POST", r"/detector/[^/]+/member/get", "GetMembers"),
     ("POST", r"/detector/[^/]+/member/detector/get", "GetMemberDetectors"),
@@ -343,7 +419,10 @@ def control(world: World, environ, start_response):
             world.reset_counts()
             result = {}
         elif method == "GET" and path == "/_orgguard/state":
-            result = {"detectors": guardduty_ext.all_detectors()}
+            result = {
+                "detectors": guardduty_ext.all_detectors(),
+                "features_unavailable": {r: sorted(f) for r, f in sorted(guardduty_ext.UNAVAILABLE.items())},
+            }
         elif method == "GET" and path == "/_orgguard/guardduty-org":
             result = guardduty_org.organization_state()
         elif method == "POST" and path == "/_orgguard/faults":
@@ -367,10 +446,11 @@ def control(world: World, environ, start_response):
     return [json.dumps(result).encode()]
 
 
-ORGANIZATION_KEYS = {"disabled_regions", "role_missing", "suspended"}
+ORGANIZATION_KEYS = {"disabled_regions", "role_missing", "suspended", "features_unavailable"}
 FAULT_KEYS = {
     "reset", "seed", "latency_ms", "latency_jitter_ms", "throttle", "server_errors", "drop_rate", "drop",
     "per_key_rps", "per_key_burst", "session_seconds", "suspend_after_requests", "suspended_error",
+    "leave_after_requests", "join_after_requests",
 }
 
 
@@ -385,7 +465,11 @@ def apply_faults(world: World, request: dict) -> None:
         raise ValueError("disabled_regions: {account: [region, ...]}")
     if not isinstance(request.get("role_missing", []), list) or not isinstance(request.get("suspended", []), list):
         raise ValueError("role_missing and suspended: lists of account ids")
+    if MANAGEMENT_ACCOUNT in (request.get("leave_after_requests") or {}):
+        raise ValueError("leave_after_requests: the management account cannot leave its organization")
+    unavailable = guardduty_ext.parse_unavailable(request.get("features_unavailable", {}))
     world.faults.apply(request)
+    guardduty_ext.merge_unavailable(unavailable)
     fastpath.session_seconds = world.faults.session_seconds
     for account, regions in request.get("disabled_regions", {}).items():
         world.disabled_regions.setdefault(account, set()).update(regions)
@@ -430,6 +514,19 @@ def startup_faults(args) -> dict:
         )
     if args.suspended_error:
         request["suspended_error"] = args.suspended_error
+    if args.leave_after:
+        request.setdefault("leave_after_requests", {}).update(
+            {account_id(a): int(n) for a, _, n in (item.partition("=") for item in args.leave_after)}
+        )
+    if args.join_after:
+        joins = request.setdefault("join_after_requests", {})
+        for n, _, count in (item.partition("=") for item in args.join_after):
+            joins[str(int(n))] = joins.get(str(int(n)), 0) + int(count)
+    if args.feature_unavailable:
+        unavailable = request.get("features_unavailable", [])
+        if isinstance(unavailable, dict):
+            unavailable = [f"{f}@{r}" for r, features in unavailable.items() for f in features]
+        request["features_unavailable"] = [*unavailable, *args.feature_unavailable]
     return request
 
 
@@ -465,6 +562,18 @@ def main() -> None:
         help="ACCOUNT=N: the account (12-digit id or member index) is suspended after N requests (repeatable)",
     )
     faults.add_argument("--suspended-error", choices=["access_denied", "invalid_token"])
+    faults.add_argument(
+        "--leave-after", action="append", default=[],
+        help="ACCOUNT=N: the account (12-digit id or member index) leaves the organization after N requests (repeatable)",
+    )
+    faults.add_argument(
+        "--join-after", action="append", default=[],
+        help="N=COUNT: COUNT new accounts join after the management account has served N requests (repeatable)",
+    )
+    parser.add_argument(
+        "--feature-unavailable", action="append", default=[],
+        help="FEATURE@REGION[,FEATURE@REGION]: a GuardDuty protection plan the region does not offer (repeatable)",
+    )
     faults.add_argument("--faults", default="", help="a JSON object of fault keys, applied first")
     args = parser.parse_args()
 
@@ -473,7 +582,7 @@ def main() -> None:
     started = time.monotonic()
     members = seed_organization(args.accounts, indexes(args.suspended))
     seeded = time.monotonic() - started
-    world = World()
+    world = World(next_member=args.accounts + 1)
     world.suspended = {member_account_id(i) for i in indexes(args.suspended)}
     world.role_missing = {member_account_id(i) for i in indexes(args.role_missing)}
     for index, regions in parse_account_regions(args.region_disabled).items():

@@ -185,6 +185,12 @@ def _list_accounts(self, max_results=None, next_token=None):
     return [account.describe() for account in page], token
 
 
+def accounts_changed() -> None:
+    """The organization's accounts changed (an account left, accounts joined): the ListAccounts
+    index is rebuilt on the next page (its length check alone misses a leave plus a join)."""
+    _account_index.clear()
+
+
 _method_names: dict[type, frozenset[str]] = {}
 _moto_method_names_from_class = core_responses.method_names_from_class
 

@@ -1,5 +1,6 @@
 """Fault injection for the emulator: latency, throttling (random and per-key token buckets),
-server errors, dropped connections, short sessions and mid-run suspensions.
+server errors, dropped connections, short sessions, mid-run suspensions and mid-run changes
+of the organization (accounts leaving, accounts joining).
 
 Configured by startup flags (emulator.py) and by POST /_orgguard/faults (apply()); every
 decision is made in the gate (emulator.Gate) before moto sees the request, except
@@ -143,7 +144,8 @@ class Faults:
         self.clear()
 
     def clear(self) -> None:
-        """"reset": no latency, throttling, errors, drops, session limit or pending suspension.
+        """"reset": no latency, throttling, errors, drops, session limit, pending suspension,
+        leave or join.
         Organization state (disabled regions, missing roles, suspended accounts) stays."""
         self.latency_ms = 0.0
         self.latency_jitter_ms = 0.0
@@ -154,6 +156,8 @@ class Faults:
         self.per_key_burst: dict[str, float] = {}
         self.buckets: dict[tuple, Bucket] = {}
         self.suspend_after: dict[str, int] = {}
+        self.leave_after: dict[str, int] = {}
+        self.join_after: list[list[int]] = []  # [management requests left, accounts to join]
         self.suspended_mode = "access_denied"
         self.session_seconds: int | None = None
         self.active = False
@@ -210,6 +214,20 @@ class Faults:
                     raise ValueError("suspend_after_requests: counts are >= 1")
                 pending[str(account)] = int(n)
             self.suspend_after = pending
+        if "leave_after_requests" in request:
+            pending = dict(self.leave_after)
+            for account, n in _object(request["leave_after_requests"], "leave_after_requests").items():
+                if int(n) < 1:
+                    raise ValueError("leave_after_requests: counts are >= 1")
+                pending[str(account)] = int(n)
+            self.leave_after = pending
+        if "join_after_requests" in request:
+            joins = [list(j) for j in self.join_after]
+            for n, count in _object(request["join_after_requests"], "join_after_requests").items():
+                if int(n) < 1 or int(count) < 1:
+                    raise ValueError("join_after_requests: {\"N\": count} with N >= 1 and count >= 1")
+                joins.append([int(n), int(count)])
+            self.join_after = joins
         if "suspended_error" in request:
             if request["suspended_error"] not in ("access_denied", "invalid_token"):
                 raise ValueError("suspended_error: access_denied or invalid_token")
@@ -218,7 +236,7 @@ class Faults:
     def _update_active(self) -> None:
         self.active = bool(
             self.latency_ms or self.latency_jitter_ms or self.throttle or self.server_errors
-            or self.drop or self.per_key_rps or self.suspend_after
+            or self.drop or self.per_key_rps or self.suspend_after or self.leave_after or self.join_after
         )
 
     def describe(self) -> dict:
@@ -234,6 +252,8 @@ class Faults:
                 "per_key_burst": dict(self.per_key_burst),
                 "session_seconds": self.session_seconds,
                 "suspend_after_requests": dict(self.suspend_after),
+                "leave_after_requests": dict(self.leave_after),
+                "join_after_requests": _joins(self.join_after),
                 "suspended_error": self.suspended_mode,
             }
 
@@ -298,18 +318,42 @@ class Faults:
     def suspension_due(self, account: str) -> bool:
         """Counts a request made in a watched account; True once its allowance is spent
         (the request that spends it still succeeds; the account is suspended after it)."""
-        if account not in self.suspend_after:
+        return self._countdown(self.suspend_after, account)
+
+    def leave_due(self, account: str) -> bool:
+        """As suspension_due, for leave_after_requests: the account leaves the organization
+        after the request that spends its allowance."""
+        return self._countdown(self.leave_after, account)
+
+    def _countdown(self, table: dict[str, int], account: str) -> bool:
+        if account not in table:
             return False
         with self.lock:
-            left = self.suspend_after.get(account)
+            left = table.get(account)
             if left is None:
                 return False
             if left <= 1:
-                del self.suspend_after[account]
+                del table[account]
                 self._update_active()
                 return True
-            self.suspend_after[account] = left - 1
+            table[account] = left - 1
             return False
+
+    def joins_due(self) -> int:
+        """Counts a request served in the management account; returns how many accounts join
+        the organization after it (the sum of the join_after_requests entries it completes)."""
+        if not self.join_after:
+            return 0
+        with self.lock:
+            due, left = 0, []
+            for n, count in self.join_after:
+                if n <= 1:
+                    due += count
+                else:
+                    left.append([n - 1, count])
+            self.join_after = left
+            self._update_active()
+            return due
 
     # ---- accounting ---------------------------------------------------------------
 
@@ -332,6 +376,20 @@ class Faults:
                     for (k, a, r, s, o), n in sorted(self.rows.items())
                 ],
             }
+
+
+def _object(spec: Any, name: str) -> dict:
+    if not isinstance(spec, dict):
+        raise ValueError(f"{name}: a JSON object")
+    return spec
+
+
+def _joins(joins: list[list[int]]) -> dict[str, int]:
+    """The pending joins as join_after_requests reads them: {"N": count}, N from now."""
+    result: dict[str, int] = {}
+    for n, count in joins:
+        result[str(n)] = result.get(str(n), 0) + count
+    return result
 
 
 def _limits(spec: Any, name: str) -> dict[str, float]:

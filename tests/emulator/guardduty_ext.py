@@ -6,6 +6,19 @@
 - Features are a per-detector map; UpdateDetector changes only the features it names
   (moto replaces the whole list); GetDetector returns every feature and the legacy
   DataSources block, consistent with each other.
+- Runtime monitoring's agents: EKS_RUNTIME_MONITORING and RUNTIME_MONITORING carry an
+  additionalConfiguration (EKS_ADDON_MANAGEMENT; and ECS_FARGATE_AGENT_MANAGEMENT,
+  EC2_AGENT_MANAGEMENT for RUNTIME_MONITORING), each ENABLED or DISABLED (DISABLED until
+  set). Create/UpdateDetector accept features[].additionalConfiguration [{name, status}] and
+  change only the agents named; another agent name, or an additionalConfiguration on any
+  other feature, is BadRequestException. A feature entry without a status leaves the
+  feature's status as it is (it may name agents only). GetDetector answers every agent of
+  both features as additionalConfiguration [{name, status, updatedAt}].
+- Features not offered in a Region (UNAVAILABLE, set by --feature-unavailable FEATURE@REGION
+  or the control API): GetDetector leaves them out, features and their DataSources
+  counterpart alike, and Create/UpdateDetector naming them (in features or dataSources, any
+  status) fail with BadRequestException. AWS's wording for this is not known to us; ours is
+  UNAVAILABLE_MESSAGE.
 """
 
 import json
@@ -32,6 +45,56 @@ DATA_SOURCE_OF = {
     "EKS_AUDIT_LOGS": ("kubernetes", "auditLogs"),
     "EBS_MALWARE_PROTECTION": ("malwareProtection", "scanEc2InstanceWithFindings", "ebsVolumes"),
 }
+# Runtime-monitoring agents, the only features with an additionalConfiguration.
+ADDITIONAL = {
+    "EKS_RUNTIME_MONITORING": ("EKS_ADDON_MANAGEMENT",),
+    "RUNTIME_MONITORING": ("EKS_ADDON_MANAGEMENT", "ECS_FARGATE_AGENT_MANAGEMENT", "EC2_AGENT_MANAGEMENT"),
+}
+# AWS's generic input-validation message (as users report it).
+INVALID = "The request is rejected because an invalid or out-of-range value is specified as an input parameter."
+# Ours: AWS's wording for a feature a Region does not offer is not known to us.
+UNAVAILABLE_MESSAGE = "The request is rejected because the feature {} is not available in this Region."
+# region -> protection plans not offered there (emulator.apply_faults' "features_unavailable").
+UNAVAILABLE: dict[str, set[str]] = {}
+
+
+def available(region: str, feature: str) -> bool:
+    return feature not in UNAVAILABLE.get(region, ())
+
+
+def parse_unavailable(spec: Any) -> dict[str, set[str]]:
+    """Parses {region: [FEATURE, ...]} or ["FEATURE@REGION", ...] (a string may hold a comma
+    list); raises ValueError for anything else or a feature that is not a protection plan.
+    Returns the parsed map; the caller merges it with merge_unavailable once everything is valid."""
+    if isinstance(spec, str):
+        spec = [spec]
+    pairs: list[tuple[str, str]] = []
+    if isinstance(spec, dict):
+        for region, features in spec.items():
+            if not isinstance(features, list):
+                raise ValueError("features_unavailable: {region: [FEATURE, ...]} or [\"FEATURE@REGION\", ...]")
+            pairs.extend((feature, region) for feature in features)
+    elif isinstance(spec, list):
+        for item in spec:
+            for text in str(item).split(","):
+                feature, at, region = text.strip().partition("@")
+                if not at or not region:
+                    raise ValueError(f"features_unavailable: {text!r} is not FEATURE@REGION")
+                pairs.append((feature, region))
+    else:
+        raise ValueError("features_unavailable: {region: [FEATURE, ...]} or [\"FEATURE@REGION\", ...]")
+    result: dict[str, set[str]] = {}
+    for feature, region in pairs:
+        if feature not in PROTECTION_PLANS:
+            raise ValueError(f"features_unavailable: {feature!r} is not one of {list(PROTECTION_PLANS)}")
+        result.setdefault(region, set()).add(feature)
+    return result
+
+
+def merge_unavailable(parsed: dict[str, set[str]]) -> None:
+    """Added to, never cleared (like the organization's disabled regions)."""
+    for region, features in parsed.items():
+        UNAVAILABLE.setdefault(region, set()).update(features)
 
 
 class BadRequestException(GuardDutyException):
@@ -60,7 +123,33 @@ def _features_from_data_sources(data_sources: dict | None) -> dict[str, str]:
 
 
 def _features_from_request(features: list | None) -> dict[str, str]:
-    return {f["name"]: _status(f.get("status")) for f in features or []}
+    """Only the entries that carry a status: an entry may name agents alone."""
+    return {f["name"]: _status(f.get("status")) for f in features or [] if f.get("status") is not None}
+
+
+def _additional_from_request(features: list | None) -> dict[tuple[str, str], str]:
+    """(feature, agent) -> status for the agents a request names."""
+    return {
+        (f["name"], c.get("name")): _status(c.get("status"))
+        for f in features or [] for c in f.get("additionalConfiguration") or []
+    }
+
+
+def check_features(region: str, features: list | None, data_sources: dict | None) -> None:
+    """Create/UpdateDetector's rules for the features a request names: agents only where
+    ADDITIONAL lists them, and no feature the Region does not offer."""
+    named = set(_features_from_data_sources(data_sources))
+    for feature in features or []:
+        if not isinstance(feature, dict):
+            raise BadRequestException(INVALID)
+        name = feature.get("name")
+        named.add(name)
+        for configuration in feature.get("additionalConfiguration") or []:
+            if configuration.get("name") not in ADDITIONAL.get(name, ()):
+                raise BadRequestException(INVALID)
+    for name in sorted(n for n in named if isinstance(n, str)):
+        if not available(region, name):
+            raise BadRequestException(UNAVAILABLE_MESSAGE.format(name))
 
 
 class Detector(models.Detector):
@@ -68,11 +157,24 @@ class Detector(models.Detector):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.region = kwargs.get("region_name") or args[1]
         self.feature_status = {name: "ENABLED" for name in FOUNDATIONAL}
         self.feature_status.update({name: "DISABLED" for name in PROTECTION_PLANS})
         self.feature_status.update(_features_from_data_sources(self.datasources))
         self.feature_status.update(_features_from_request(self.features))
         self.feature_updated = time.time()
+        # feature -> agent -> [status, updatedAt]
+        self.additional = {
+            feature: {agent: ["DISABLED", self.feature_updated] for agent in agents}
+            for feature, agents in ADDITIONAL.items()
+        }
+        self._update_additional(self.features)
+
+    def _update_additional(self, features: list | None) -> None:
+        now = time.time()
+        for (feature, agent), status in _additional_from_request(features).items():
+            if agent in self.additional.get(feature, {}):
+                self.additional[feature][agent] = [status, now]
 
     def update(self, enable, finding_publishing_frequency, data_sources, features) -> None:
         if enable is not None:
@@ -81,29 +183,57 @@ class Detector(models.Detector):
             self.finding_publish_freq = finding_publishing_frequency
         self.feature_status.update(_features_from_data_sources(data_sources))
         self.feature_status.update(_features_from_request(features))
+        self._update_additional(features)
         self.feature_updated = time.time()
 
+    def offered(self, name: str) -> bool:
+        """Whether the detector's Region offers the feature (UNAVAILABLE)."""
+        return available(self.region, name)
+
     def data_sources_json(self) -> dict:
+        """The legacy block; a counterpart of a feature the Region does not offer is left out."""
         enabled = lambda name: {"status": self.feature_status[name]}  # noqa: E731
-        return {
+        result: dict[str, Any] = {
             "cloudTrail": enabled("CLOUD_TRAIL"),
             "dnsLogs": enabled("DNS_LOGS"),
             "flowLogs": enabled("FLOW_LOGS"),
-            "s3Logs": enabled("S3_DATA_EVENTS"),
-            "kubernetes": {"auditLogs": enabled("EKS_AUDIT_LOGS")},
-            "malwareProtection": {
+        }
+        if self.offered("S3_DATA_EVENTS"):
+            result["s3Logs"] = enabled("S3_DATA_EVENTS")
+        if self.offered("EKS_AUDIT_LOGS"):
+            result["kubernetes"] = {"auditLogs": enabled("EKS_AUDIT_LOGS")}
+        if self.offered("EBS_MALWARE_PROTECTION"):
+            result["malwareProtection"] = {
                 "scanEc2InstanceWithFindings": {"ebsVolumes": enabled("EBS_MALWARE_PROTECTION")},
                 "serviceRole": self.service_role,
-            },
-        }
+            }
+        return result
+
+    def additional_json(self, feature: str) -> list[dict[str, Any]]:
+        return [
+            {"name": agent, "status": status, "updatedAt": int(updated)}
+            for agent, (status, updated) in self.additional[feature].items()
+        ]
+
+    def features_json(self, names=None) -> list[dict[str, Any]]:
+        """GetDetector's (and GetMemberDetectors') features: the offered ones, with the
+        runtime-monitoring agents as additionalConfiguration."""
+        result = []
+        for name in names or sorted(self.feature_status):
+            if not self.offered(name):
+                continue
+            entry: dict[str, Any] = {
+                "name": name, "status": self.feature_status[name], "updatedAt": int(self.feature_updated),
+            }
+            if name in self.additional:
+                entry["additionalConfiguration"] = self.additional_json(name)
+            result.append(entry)
+        return result
 
     def to_json(self) -> dict[str, Any]:
         result = super().to_json()
         result["dataSources"] = self.data_sources_json()
-        result["features"] = [
-            {"name": name, "status": status, "updatedAt": int(self.feature_updated)}
-            for name, status in sorted(self.feature_status.items())
-        ]
+        result["features"] = self.features_json()
         return result
 
     def state(self) -> dict[str, Any]:
@@ -111,7 +241,11 @@ class Detector(models.Detector):
             "id": self.id,
             "status": "ENABLED" if self.enabled else "DISABLED",
             "finding_publishing_frequency": self.finding_publish_freq,
-            "features": dict(sorted(self.feature_status.items())),
+            "features": {name: s for name, s in sorted(self.feature_status.items()) if self.offered(name)},
+            "additional_configuration": {
+                feature: {agent: status for agent, (status, _) in agents.items()}
+                for feature, agents in self.additional.items() if self.offered(feature)
+            },
         }
 
 
@@ -133,6 +267,7 @@ def create_detector_response(self) -> str:
     tokens = backend.__dict__.setdefault("client_tokens", {})
     if token and tokens.get(token) in backend.detectors:
         return json.dumps({"detectorId": tokens[token]})
+    check_features(self.region, self._get_param("features"), self._get_param("dataSources"))
     detector_id = backend.create_detector(
         self._get_param("enable"), self._get_param("findingPublishingFrequency"),
         self._get_param("dataSources"), self._get_param("tags"), self._get_param("features"),
@@ -142,10 +277,23 @@ def create_detector_response(self) -> str:
     return json.dumps({"detectorId": detector_id})
 
 
+def update_detector_response(self) -> str:
+    """moto's UpdateDetector handler, with check_features' rules first."""
+    detector_id = self.path.split("/")[-1]
+    self.guardduty_backend.get_detector(detector_id)
+    features, data_sources = self._get_param("features"), self._get_param("dataSources")
+    check_features(self.region, features, data_sources)
+    self.guardduty_backend.update_detector(
+        detector_id, self._get_param("enable"), self._get_param("findingPublishingFrequency"), data_sources, features,
+    )
+    return "{}"
+
+
 def install() -> None:
     models.Detector = Detector
     models.GuardDutyBackend.create_detector = create_detector
     GuardDutyResponse.create_detector = create_detector_response
+    GuardDutyResponse.update_detector = update_detector_response
     __import__("guardduty_org").install()  # imported here: guardduty_org imports this module
 
 
@@ -162,8 +310,16 @@ def all_detectors() -> dict[str, dict[str, list[dict]]]:
 
 
 def put_detector(account: str, region: str, enable: bool = True, frequency: str = "SIX_HOURS",
-                 features: dict[str, bool] | None = None) -> str:
-    """Test setup: a detector made by someone else before orgguard runs."""
+                 features: dict[str, bool] | None = None,
+                 additional_configuration: dict[str, dict[str, bool]] | None = None) -> str:
+    """Test setup: a detector made by someone else before orgguard runs. Region availability
+    is not checked (the detector may predate it); agents: {feature: {agent: bool}}."""
     backend = models.guardduty_backends[account][region]
     requested = [{"name": k, "status": _status(v)} for k, v in (features or {}).items()]
+    for feature, agents in (additional_configuration or {}).items():
+        if not set(agents) <= set(ADDITIONAL.get(feature, ())):
+            raise ValueError(f"additional_configuration: {feature} has agents {list(ADDITIONAL.get(feature, ()))}")
+        requested.append({
+            "name": feature, "additionalConfiguration": [{"name": a, "status": _status(v)} for a, v in agents.items()],
+        })
     return backend.create_detector(enable, frequency, None, {}, requested)

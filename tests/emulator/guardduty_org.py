@@ -9,17 +9,46 @@ rules and botocore's wire shapes (camelCase JSON):
   ACTIVE organization account; one admin per region, designated once.
 - CreateMembers (designated admin, 1-50 accounts): organization accounts become members
   with relationshipStatus "Enabled" and, as AWS documents, get GuardDuty enabled with the
-  organization's auto-enable features; anything else goes to unprocessedAccounts.
-- ListMembers, GetMembers, GetMemberDetectors, DisassociateMembers, DeleteMembers.
-- Update/DescribeOrganizationConfiguration (designated admin only).
-- GetAdministratorAccount on a member names its admin while associated, else {}.
+  organization's auto-enable features (and agents, additionalConfiguration) that the Region
+  offers; anything else goes to unprocessedAccounts: the admin itself, accounts outside the
+  organization, members already Enabled, and accounts associated (Enabled) with another
+  administrator by invitation (OTHER_ADMINISTRATOR, our wording).
+- ListMembers, GetMembers, GetMemberDetectors, DisassociateMembers, DeleteMembers: any account
+  with a detector manages its own members (AWS's rule); auto-enable ALL refuses to
+  disassociate or delete organization members, not invitation-based ones.
+- Update/DescribeOrganizationConfiguration (designated admin only); features the Region does
+  not offer (guardduty_ext.UNAVAILABLE) are left out of the description and refused in updates.
+- GetAdministratorAccount on a member names its administrator while associated, else {}.
+
+Invitation-era ("legacy") relationships, per account and Region, which predate Organizations:
+an administrator (any account with a detector, designated or not) invites an account, which
+accepts. They are made by the drift action legacy_administrator (make_legacy_member); an
+invitation-based member record carries "invited": True and its "invitationId" (internal keys,
+not sent on the wire). Member-side APIs in the invited account:
+- ListInvitations, GetInvitationsCount: its pending invitations (relationshipStatus Invited).
+- AcceptAdministratorInvitation (and the deprecated AcceptInvitation): the inviter's record
+  becomes Enabled; refused while the account is associated with an administrator.
+- DeclineInvitations, DeleteInvitations: the pending invitations go; the inviter's record
+  becomes "Removed" (our reading: AWS does not document what the inviter then sees).
+- DisassociateFromAdministratorAccount (and the deprecated DisassociateFromMasterAccount): the
+  administrator's record becomes "Removed" (as the brief for this emulator asks; AWS's console
+  may call it "Resigned"). A member through Organizations cannot leave this way (our reading of
+  AWS's rule that only the delegated admin disassociates organization members).
+- GetAdministratorAccount / GetMasterAccount name an invitation-based administrator too.
+- CreateMembers by the delegated admin for its own invitation-based member (Enabled or
+  Invited) makes it an organization member (Enabled, invited flag cleared), as AWS does for
+  existing members: our reading, AWS documents only that CreateMembers is the way back.
 
 State lives in moto's backends (so moto's reset clears it and the control endpoint reads
 it there): a region's admin is moto's own list guardduty_backends[management][region]
-.admin_account_ids; the admin's members and configuration are on guardduty_backends[admin][region].
+.admin_account_ids; an administrator's members (organization and invitation-based) and its
+organization configuration are on guardduty_backends[admin][region]; an invited account keeps
+its pending invitations (inviter -> invitation) and its invitation-based administrator's id on
+guardduty_backends[account][region].
 """
 
 import json
+import os
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qs
@@ -30,17 +59,21 @@ from moto.guardduty.models import GuardDutyBackend, guardduty_backends
 from moto.guardduty.responses import GuardDutyResponse
 from moto.organizations.models import organizations_backends
 
-from guardduty_ext import DATA_SOURCE_OF, PROTECTION_PLANS, BadRequestException
+from guardduty_ext import (
+    ADDITIONAL,
+    DATA_SOURCE_OF,
+    INVALID,
+    PROTECTION_PLANS,
+    UNAVAILABLE_MESSAGE,
+    BadRequestException,
+    available,
+)
 
 MANAGEMENT = DEFAULT_ACCOUNT_ID  # where emulator.py seeds the organization
 MAX_ACCOUNTS = 50  # per CreateMembers/GetMembers/... call and per ListMembers page
 AUTO_ENABLE = ("NEW", "ALL", "NONE")
 ASSOCIATED = ("Enabled", "Disabled")  # what ListMembers' onlyAssociated (default true) keeps
-# Runtime-monitoring agents, the only features with an additionalConfiguration.
-ADDITIONAL = {
-    "EKS_RUNTIME_MONITORING": ("EKS_ADDON_MANAGEMENT",),
-    "RUNTIME_MONITORING": ("EKS_ADDON_MANAGEMENT", "ECS_FARGATE_AGENT_MANAGEMENT", "EC2_AGENT_MANAGEMENT"),
-}
+INTERNAL_KEYS = ("invited", "invitationId")  # member-record keys that are ours, not the wire's
 ROUTES = (
     "/detector/(?P<detector_id>[^/]+)/member",
     "/detector/(?P<detector_id>[^/]+)/member/get",
@@ -48,11 +81,17 @@ ROUTES = (
     "/detector/(?P<detector_id>[^/]+)/member/disassociate",
     "/detector/(?P<detector_id>[^/]+)/member/delete",
     "/detector/(?P<detector_id>[^/]+)/admin",
+    "/detector/(?P<detector_id>[^/]+)/administrator/disassociate",
+    "/detector/(?P<detector_id>[^/]+)/master",
+    "/detector/(?P<detector_id>[^/]+)/master/disassociate",
+    "/invitation",
+    "/invitation/count",
+    "/invitation/decline",
+    "/invitation/delete",
     "/admin/disable",
 )
 
 # ALREADY_MEMBER, NOT_ASSOCIATED and INVALID are AWS's words as users report them; the rest are ours.
-INVALID = "The request is rejected because an invalid or out-of-range value is specified as an input parameter."
 NOT_MANAGEMENT = (
     "The request is rejected because the current account is not the management account of the organization."
 )
@@ -76,6 +115,22 @@ AUTO_ENABLE_ALL = (
     "The request is rejected because autoEnableOrganizationMembers is ALL: "
     "remove the account from the organization first."
 )
+OTHER_ADMINISTRATOR = (  # ours
+    "The request is rejected because the given account ID is already associated with another "
+    "administrator account: it must disassociate from that administrator first."
+)
+NO_INVITATION = "The request is rejected because there is no pending invitation from the given account ID."  # ours
+BAD_INVITATION = (  # ours
+    "The request is rejected because the given invitation ID is not a pending invitation from the given account ID."
+)
+ALREADY_ASSOCIATED = (  # ours
+    "The request is rejected because the current account is already associated with an administrator account."
+)
+NO_ADMINISTRATOR = "The request is rejected because the current account has no administrator account."  # ours
+ORGANIZATION_MEMBER = (  # ours
+    "The request is rejected because the current account is a member through AWS Organizations: "
+    "only the delegated administrator can disassociate it."
+)
 
 
 def _require(condition: Any, message: str = INVALID) -> None:
@@ -98,6 +153,44 @@ def _active_accounts() -> set[str]:
     return {a.id for a in accounts if a.status == "ACTIVE"}
 
 
+def _email(account: str) -> str:
+    """The account's email in the organization, or "" for an account outside it."""
+    for a in organizations_backends[MANAGEMENT]["aws"].accounts:
+        if a.id == account:
+            return a.email
+    return ""
+
+
+def _administrator_of(account: str, region: str) -> tuple[str, dict[str, Any]] | None:
+    """(administrator, its record of the account) while the account is associated (Enabled)
+    with one: the designated admin (organization or invitation-based member), else the
+    invitation-based administrator the account itself remembers. Both lookups are O(1)."""
+    admin = _admin(region)
+    if admin:
+        member = guardduty_backends[admin][region].org_members.get(account)
+        if member and member["relationshipStatus"] == "Enabled":
+            return admin, member
+    other = guardduty_backends[account][region].administrator_id
+    if other:
+        member = guardduty_backends[other][region].org_members.get(account)
+        if member and member.get("invited") and member["relationshipStatus"] == "Enabled":
+            return other, member
+    return None
+
+
+def _forget_invitation(administrator: str, account: str, region: str) -> None:
+    """The member side of an invitation-based relationship that the administrator ended."""
+    backend = guardduty_backends[account][region]
+    backend.invitations.pop(administrator, None)
+    if backend.administrator_id == administrator:
+        backend.administrator_id = None
+
+
+def _unavailable_refused(region: str, names) -> None:
+    for name in sorted(n for n in names if isinstance(n, str)):
+        _require(available(region, name), UNAVAILABLE_MESSAGE.format(name))
+
+
 def _default_configuration() -> dict[str, Any]:
     """A new admin's organization configuration: nothing auto-enabled."""
     return {
@@ -115,18 +208,28 @@ _moto_backend_init = GuardDutyBackend.__init__
 def _backend_init(self: GuardDutyBackend, region_name: str, account_id: str) -> None:
     """moto's backend plus what an admin keeps per region: members and org configuration."""
     _moto_backend_init(self, region_name, account_id)
-    self.org_members: dict[str, dict[str, str]] = {}
+    self.org_members: dict[str, dict[str, Any]] = {}
     self.org_configuration = _default_configuration()
+    self.invitations: dict[str, dict[str, str]] = {}  # inviter -> pending invitation to this account
+    self.administrator_id: str | None = None  # the invitation-based administrator, once accepted
 
 
 def _enable_guardduty(backend: GuardDutyBackend, configuration: dict[str, Any]) -> None:
     """AWS: CreateMembers as delegated admin enables GuardDuty in the member and applies the
-    organization's auto-enable features (NEW or ALL) to new and existing members alike."""
-    features = [
-        {"name": name, "status": "ENABLED"}
-        for name, feature in configuration["features"].items()
-        if feature["autoEnable"] != "NONE"
-    ]
+    organization's auto-enable features and agents (NEW or ALL -> ENABLED; NONE leaves them as
+    they are) to new and existing members alike; features the Region does not offer are skipped."""
+    features = []
+    for name, feature in configuration["features"].items():
+        if not available(backend.region_name, name):
+            continue
+        entry: dict[str, Any] = {"name": name}
+        if feature["autoEnable"] != "NONE":
+            entry["status"] = "ENABLED"
+        agents = [{"name": a, "status": "ENABLED"} for a, auto in feature["additionalConfiguration"].items() if auto != "NONE"]
+        if agents:
+            entry["additionalConfiguration"] = agents
+        if len(entry) > 1:
+            features.append(entry)
     if backend.detectors:
         for detector in backend.detectors.values():
             detector.update(True, None, None, features)
@@ -158,17 +261,22 @@ class OrganizationHandlers(GuardDutyResponse):
         _require(1 <= len(ids) <= MAX_ACCOUNTS)
         return ids
 
-    def _member_json(self, member: dict[str, str]) -> dict[str, str]:
+    def _member_json(self, member: dict[str, Any]) -> dict[str, str]:
         detectors = guardduty_backends[member["accountId"]][self.region].detectors
-        result = {**member, "masterId": self.current_account, "administratorId": self.current_account}
+        result = {k: v for k, v in member.items() if k not in INTERNAL_KEYS}
+        result.update(masterId=self.current_account, administratorId=self.current_account)
         if detectors:
             result["detectorId"] = next(iter(detectors))
         return result
 
-    def _refuse_when_auto_enable_all(self) -> None:
-        """AWS refuses to disassociate or delete organization members while auto-enable is ALL."""
-        mode = self.guardduty_backend.org_configuration["autoEnableOrganizationMembers"]
-        _require(mode != "ALL", AUTO_ENABLE_ALL)
+    def _refuse_when_auto_enable_all(self, accounts: list[str]) -> None:
+        """AWS refuses to disassociate or delete organization members while auto-enable is ALL;
+        invitation-based members are not the organization's (a request naming only those passes)."""
+        backend = self.guardduty_backend
+        if backend.org_configuration["autoEnableOrganizationMembers"] != "ALL":
+            return
+        invited = lambda a: backend.org_members.get(a, {}).get("invited")  # noqa: E731
+        _require(all(invited(a) for a in accounts), AUTO_ENABLE_ALL)
 
     def enable_organization_admin_account(self) -> str:
         account = self._request().get("adminAccountId")
@@ -181,14 +289,13 @@ class OrganizationHandlers(GuardDutyResponse):
         return "{}"
 
     def disable_organization_admin_account(self) -> str:
-        """Removing the admin drops its members and configuration; member detectors stay."""
+        """Removing the admin drops its organization members and configuration; member
+        detectors and its invitation-based members stay."""
         account = self._request().get("adminAccountId")
         self._require_management()
         admins = guardduty_backends[MANAGEMENT][self.region].admin_account_ids
         _require(account in admins, "The request is rejected because the account is not the delegated administrator.")
-        admins.remove(account)
-        guardduty_backends[account][self.region].org_members.clear()
-        guardduty_backends[account][self.region].org_configuration = _default_configuration()
+        _undesignate(account, self.region)
         return "{}"
 
     def list_organization_admin_accounts(self) -> str:
@@ -204,17 +311,24 @@ class OrganizationHandlers(GuardDutyResponse):
         members, active, unprocessed = self.guardduty_backend.org_members, _active_accounts(), []
         for detail in details:
             account = detail.get("accountId")
+            current = members.get(account, {})
+            associated = _administrator_of(account, self.region) if account in active else None
             if account == self.current_account:
                 unprocessed.append({"accountId": account, "result": SELF_MEMBER})
             elif account not in active:
                 unprocessed.append({"accountId": account, "result": NOT_IN_ORGANIZATION})
-            elif members.get(account, {}).get("relationshipStatus") == "Enabled":
+            elif associated and associated[0] != self.current_account:
+                unprocessed.append({"accountId": account, "result": OTHER_ADMINISTRATOR})
+            elif current.get("relationshipStatus") == "Enabled" and not current.get("invited"):
                 unprocessed.append({"accountId": account, "result": ALREADY_MEMBER})
             else:
                 now = _now()
+                if current.get("invited"):  # its own invitation-based member joins through the organization
+                    _forget_invitation(self.current_account, account, self.region)
                 members[account] = {
                     "accountId": account, "email": detail.get("email", ""),
-                    "relationshipStatus": "Enabled", "invitedAt": now, "updatedAt": now,
+                    "relationshipStatus": "Enabled", "invitedAt": current.get("invitedAt", now) if current.get("invited") else now,
+                    "updatedAt": now,
                 }
                 _enable_guardduty(guardduty_backends[account][self.region], self.guardduty_backend.org_configuration)
         return json.dumps({"unprocessedAccounts": unprocessed})
@@ -261,31 +375,38 @@ class OrganizationHandlers(GuardDutyResponse):
             configurations.append({
                 "accountId": account,
                 "dataSources": detector.data_sources_json(),
-                "features": [
-                    {"name": name, "status": detector.feature_status[name], "updatedAt": int(detector.feature_updated)}
-                    for name in PROTECTION_PLANS
-                ],
+                "features": detector.features_json(PROTECTION_PLANS),
             })
         return json.dumps({"members": configurations, "unprocessedAccounts": unprocessed})
 
     def disassociate_members(self) -> str:
+        """Any administrator, of its own members. An invitation-based member's pending
+        invitation from this administrator is withdrawn too (our reading)."""
         self._own_detector()
-        self._refuse_when_auto_enable_all()
+        accounts = self._account_ids()
+        self._refuse_when_auto_enable_all(accounts)
         members, unprocessed = self.guardduty_backend.org_members, []
-        for account in self._account_ids():
+        for account in accounts:
             if account in members:
                 members[account].update(relationshipStatus="Removed", updatedAt=_now())
+                if members[account].get("invited"):
+                    _forget_invitation(self.current_account, account, self.region)
             else:
                 unprocessed.append({"accountId": account, "result": NOT_MEMBER})
         return json.dumps({"unprocessedAccounts": unprocessed})
 
     def delete_members(self) -> str:
+        """Any administrator, of its own members; as disassociate_members, and the record goes."""
         self._own_detector()
-        self._refuse_when_auto_enable_all()
-        members = self.guardduty_backend.org_members
-        unprocessed = [
-            {"accountId": a, "result": NOT_MEMBER} for a in self._account_ids() if members.pop(a, None) is None
-        ]
+        accounts = self._account_ids()
+        self._refuse_when_auto_enable_all(accounts)
+        members, unprocessed = self.guardduty_backend.org_members, []
+        for account in accounts:
+            member = members.pop(account, None)
+            if member is None:
+                unprocessed.append({"accountId": account, "result": NOT_MEMBER})
+            elif member.get("invited"):
+                _forget_invitation(self.current_account, account, self.region)
         return json.dumps({"unprocessedAccounts": unprocessed})
 
     def update_organization_configuration(self) -> str:
@@ -317,6 +438,7 @@ class OrganizationHandlers(GuardDutyResponse):
             not {"EKS_RUNTIME_MONITORING", "RUNTIME_MONITORING"} <= set(updates),
             "The request is rejected because EKS_RUNTIME_MONITORING and RUNTIME_MONITORING cannot both be specified.",
         )
+        _unavailable_refused(self.region, updates)
         configuration = self.guardduty_backend.org_configuration
         configuration["autoEnableOrganizationMembers"] = members_mode or ("NEW" if legacy else "NONE")
         for name, (auto, extra) in updates.items():
@@ -326,13 +448,16 @@ class OrganizationHandlers(GuardDutyResponse):
         return "{}"
 
     def describe_organization_configuration(self) -> str:
-        """Features plus the legacy booleans (autoEnable, dataSources) derived from them."""
+        """Features plus the legacy booleans (autoEnable, dataSources) derived from them;
+        features the Region does not offer, and their dataSources counterparts, are left out."""
         self._own_detector()
         self._require_admin()
         configuration = self.guardduty_backend.org_configuration
-        features = configuration["features"]
+        features = {n: f for n, f in configuration["features"].items() if available(self.region, n)}
         data_sources: dict[str, Any] = {}
         for feature, path in DATA_SOURCE_OF.items():
+            if feature not in features:
+                continue
             node = data_sources
             for key in path[:-1]:
                 node = node.setdefault(key, {})
@@ -354,17 +479,106 @@ class OrganizationHandlers(GuardDutyResponse):
             ],
         })
 
+    def _administrator(self) -> dict[str, str] | None:
+        associated = _administrator_of(self.current_account, self.region)
+        if associated is None:
+            return None
+        administrator, member = associated
+        result = {"accountId": administrator, "relationshipStatus": "Enabled", "invitedAt": member["invitedAt"]}
+        if member.get("invitationId"):
+            result["invitationId"] = member["invitationId"]
+        return result
+
     def get_administrator_account(self) -> str:
-        """moto answers with PascalCase keys and any designated admin; AWS names the admin only
-        to an associated member, and answers {} to the admin itself and to anyone else."""
+        """moto answers with PascalCase keys and any designated admin; AWS names the administrator
+        (the organization's, or an invitation-based one) only to an associated member, and answers
+        {} to the admin itself, to an account with a pending invitation only, and to anyone else."""
         self._own_detector()
-        admin = _admin(self.region)
-        member = guardduty_backends[admin][self.region].org_members.get(self.current_account) if admin else None
-        if not member or member["relationshipStatus"] != "Enabled":
-            return "{}"
-        return json.dumps({
-            "administrator": {"accountId": admin, "relationshipStatus": "Enabled", "invitedAt": member["invitedAt"]}
-        })
+        administrator = self._administrator()
+        return json.dumps({"administrator": administrator}) if administrator else "{}"
+
+    def get_master_account(self) -> str:
+        """The deprecated name of GetAdministratorAccount, answering {"master": ...}."""
+        self._own_detector()
+        administrator = self._administrator()
+        return json.dumps({"master": administrator}) if administrator else "{}"
+
+    # ---- the invited account's side ---------------------------------------------------
+
+    def list_invitations(self) -> str:
+        """Pending invitations to the current account, in inviter order; pages of at most 50,
+        nextToken naming the next page's first inviter. No detector is needed."""
+        query = self._query()
+        limit = query.get("maxResults", str(MAX_ACCOUNTS))
+        _require(limit.isdigit() and 1 <= int(limit) <= MAX_ACCOUNTS)
+        token = query.get("nextToken", "")
+        rows = [i for a, i in sorted(self.guardduty_backend.invitations.items()) if a >= token]
+        result: dict[str, Any] = {"invitations": [dict(i) for i in rows[: int(limit)]]}
+        if len(rows) > int(limit):
+            result["nextToken"] = rows[int(limit)]["accountId"]
+        return json.dumps(result)
+
+    def get_invitations_count(self) -> str:
+        """AWS: every invitation to the account except the accepted one, i.e. the pending ones."""
+        return json.dumps({"invitationsCount": len(self.guardduty_backend.invitations)})
+
+    def _end_invitations(self) -> str:
+        invitations, unprocessed = self.guardduty_backend.invitations, []
+        for inviter in self._account_ids():
+            if invitations.pop(inviter, None) is None:
+                unprocessed.append({"accountId": inviter, "result": NO_INVITATION})
+                continue
+            member = guardduty_backends[inviter][self.region].org_members.get(self.current_account)
+            if member and member.get("invited") and member["relationshipStatus"] == "Invited":
+                member.update(relationshipStatus="Removed", updatedAt=_now())
+        return json.dumps({"unprocessedAccounts": unprocessed})
+
+    def decline_invitations(self) -> str:
+        """accountIds: the inviters whose pending invitations the account declines."""
+        return self._end_invitations()
+
+    def delete_invitations(self) -> str:
+        """As DeclineInvitations here: the pending invitations go."""
+        return self._end_invitations()
+
+    def _accept(self, administrator: str | None, invitation_id: str | None) -> str:
+        self._own_detector()
+        invitation = self.guardduty_backend.invitations.get(administrator or "")
+        member = guardduty_backends[administrator][self.region].org_members.get(self.current_account) if invitation else None
+        _require(
+            invitation and invitation["invitationId"] == invitation_id and member and member.get("invited"),
+            BAD_INVITATION,
+        )
+        _require(_administrator_of(self.current_account, self.region) is None, ALREADY_ASSOCIATED)
+        del self.guardduty_backend.invitations[administrator]
+        member.update(relationshipStatus="Enabled", updatedAt=_now())
+        self.guardduty_backend.administrator_id = administrator
+        return "{}"
+
+    def accept_administrator_invitation(self) -> str:
+        request = self._request()
+        return self._accept(request.get("administratorId"), request.get("invitationId"))
+
+    def accept_invitation(self) -> str:
+        """The deprecated name of AcceptAdministratorInvitation (masterId for administratorId)."""
+        request = self._request()
+        return self._accept(request.get("masterId"), request.get("invitationId"))
+
+    def disassociate_from_administrator_account(self) -> str:
+        """The account leaves its invitation-based administrator, whose record of it becomes
+        "Removed"; GetAdministratorAccount then answers {}."""
+        self._own_detector()
+        associated = _administrator_of(self.current_account, self.region)
+        _require(associated, NO_ADMINISTRATOR)
+        administrator, member = associated
+        _require(member.get("invited"), ORGANIZATION_MEMBER)
+        member.update(relationshipStatus="Removed", updatedAt=_now())
+        self.guardduty_backend.administrator_id = None
+        return "{}"
+
+    def disassociate_from_master_account(self) -> str:
+        """The deprecated name of DisassociateFromAdministratorAccount."""
+        return self.disassociate_from_administrator_account()
 
 
 def install() -> None:
@@ -377,10 +591,89 @@ def install() -> None:
             setattr(GuardDutyResponse, name, function)
 
 
+def _undesignate(account: str, region: str) -> None:
+    """The account stops being the Region's delegated admin: its organization members and
+    configuration go; its invitation-based members stay (they never depended on Organizations)."""
+    admins = guardduty_backends[MANAGEMENT][region].admin_account_ids
+    if account in admins:
+        admins.remove(account)
+    backend = guardduty_backends[account][region]
+    backend.org_members = {a: m for a, m in backend.org_members.items() if m.get("invited")}
+    backend.org_configuration = _default_configuration()
+
+
+def make_legacy_member(account: str, region: str, administrator: str, status: str) -> None:
+    """Drift "legacy_administrator": the account becomes an invitation-based member of the
+    administrator in the Region (any account; a designated admin's invitation-based members are
+    marked the same way). The administrator gets a detector if it has none (SIX_HOURS, enabled).
+    "Enabled": the invitation was accepted; the account gets a detector too if it has none, and
+    must not be associated with another administrator (ValueError). "Invited": a pending
+    invitation, listed by ListInvitations in the account; it may be associated elsewhere."""
+    if status not in ("Enabled", "Invited"):
+        raise ValueError('status: "Enabled" or "Invited"')
+    if account == administrator or not (len(account) == len(administrator) == 12):
+        raise ValueError("account and administrator: two different 12-digit account ids")
+    admin_backend, member_backend = guardduty_backends[administrator][region], guardduty_backends[account][region]
+    associated = _administrator_of(account, region)
+    if status == "Enabled" and associated and associated[0] != administrator:
+        raise ValueError(f"{account} is associated with administrator {associated[0]} in {region}; disassociate it first")
+    for backend in (admin_backend, member_backend) if status == "Enabled" else (admin_backend,):
+        if not backend.detectors:
+            backend.create_detector(True, "SIX_HOURS", None, {}, [])
+    now, invitation_id = _now(), os.urandom(16).hex()
+    admin_backend.org_members[account] = {
+        "accountId": account, "email": _email(account), "relationshipStatus": status,
+        "invitedAt": now, "updatedAt": now, "invited": True, "invitationId": invitation_id,
+    }
+    if status == "Invited":
+        member_backend.invitations[administrator] = {
+            "accountId": administrator, "invitationId": invitation_id, "relationshipStatus": "Invited", "invitedAt": now,
+        }
+        if member_backend.administrator_id == administrator:
+            member_backend.administrator_id = None
+    else:
+        member_backend.invitations.pop(administrator, None)
+        member_backend.administrator_id = administrator
+
+
+def account_left(account: str) -> None:
+    """The account left the organization (faults' leave_after_requests): in every Region its
+    organization membership record goes from the delegated admin, and if it was the delegated
+    admin itself, its designation goes too. Invitation-based relationships stay."""
+    for region, backend in list(guardduty_backends[MANAGEMENT].items()):
+        if account in backend.admin_account_ids:
+            _undesignate(account, region)
+        for admin in list(backend.admin_account_ids):
+            members = guardduty_backends[admin][region].org_members
+            if account in members and not members[account].get("invited"):
+                del members[account]
+
+
+def _legacy_state() -> dict[str, dict[str, Any]]:
+    """region -> invited_members {member: {administrator, status}} and invitations
+    {member: [inviter, ...]} over every GuardDuty backend that exists."""
+    result: dict[str, dict[str, Any]] = {}
+    for account, regions in list(guardduty_backends.items()):
+        for region, backend in list(regions.items()):
+            for member, record in list(backend.org_members.items()):
+                if record.get("invited"):
+                    entry = result.setdefault(region, {"invited_members": {}, "invitations": {}})
+                    entry["invited_members"][member] = {"administrator": account, "status": record["relationshipStatus"]}
+            if backend.invitations:
+                entry = result.setdefault(region, {"invited_members": {}, "invitations": {}})
+                entry["invitations"][account] = sorted(backend.invitations)
+    return result
+
+
 def organization_state() -> dict[str, dict[str, Any]]:
-    """region -> the delegated admin(s), their members' relationshipStatus and the
-    organization configuration, straight from the backends (for the control endpoint)."""
-    result = {}
+    """region -> the delegated admin(s), their members' relationshipStatus (organization and
+    invitation-based alike) and the organization configuration, straight from the backends
+    (for the control endpoint); plus "invited_members" {member: {"administrator", "status"}}
+    for every invitation-based relationship (any administrator) and "invitations"
+    {account: [inviter, ...]} for pending ones. A Region with invitation-based state but no
+    delegated admin has "admins": [], "members": {}, "configuration": null."""
+    result: dict[str, dict[str, Any]] = {}
+    legacy = _legacy_state()
     for region, backend in list(guardduty_backends[MANAGEMENT].items()):
         if backend.admin_account_ids:
             admin_backends = [guardduty_backends[a][region] for a in backend.admin_account_ids]
@@ -391,5 +684,12 @@ def organization_state() -> dict[str, dict[str, Any]]:
                     for b in admin_backends for account, member in sorted(b.org_members.items())
                 },
                 "configuration": admin_backends[0].org_configuration,
+                "invited_members": {},
+                "invitations": {},
             }
+    for region, entry in legacy.items():
+        result.setdefault(region, {"admins": [], "members": {}, "configuration": None}).update(
+            invited_members=dict(sorted(entry["invited_members"].items())),
+            invitations=dict(sorted(entry["invitations"].items())),
+        )
     return result

@@ -1,7 +1,9 @@
 """Self-test of the emulator's fault injection, with boto3 as the client (botocore parses each
 protocol's errors as the Rust SDK does): `.venv/emulator/bin/python tests/emulator/selftest.py`.
-Starts scripts/emulator's launcher on a free port, checks every fault kind, exits non-zero on
-the first mismatch. About 10 seconds.
+Starts scripts/emulator's launcher on a free port, checks every fault kind, then (organization())
+features a Region does not offer, runtime-monitoring agents, invitation-era GuardDuty
+relationships and accounts leaving and joining the organization mid-run; exits non-zero on
+the first mismatch. About 15 seconds.
 """
 
 import json
@@ -17,6 +19,8 @@ from botocore.config import Config
 
 HERE = Path(__file__).resolve().parent
 MEMBER = "100000000002"
+MANAGEMENT = "123456789012"
+M1, M2, M3, M4, M5 = (f"10000000000{i}" for i in range(1, 6))
 ROLE = f"arn:aws:iam::{MEMBER}:role/OrganizationAccountAccessRole"
 NO_RETRY = Config(retries={"total_max_attempts": 1})
 CALLS = {
@@ -58,13 +62,23 @@ class Emulator:
         )
         return json.load(urllib.request.urlopen(request))
 
-    def client(self, service: str, credentials: dict | None = None):
+    def client(self, service: str, credentials: dict | None = None, region: str = "us-east-1"):
         keys = (
             {"aws_access_key_id": credentials["AccessKeyId"], "aws_secret_access_key": credentials["SecretAccessKey"],
              "aws_session_token": credentials["SessionToken"]}
             if credentials else {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
         )
-        return boto3.client(service, endpoint_url=self.endpoint, region_name="us-east-1", config=NO_RETRY, **keys)
+        return boto3.client(service, endpoint_url=self.endpoint, region_name=region, config=NO_RETRY, **keys)
+
+    def credentials(self, account: str) -> dict | None:
+        """A session in the account (None: the management account's static keys)."""
+        if account == MANAGEMENT:
+            return None
+        role = f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole"
+        return self.client("sts").assume_role(RoleArn=role, RoleSessionName="selftest")["Credentials"]
+
+    def guardduty(self, account: str, region: str = "us-east-1"):
+        return self.client("guardduty", self.credentials(account), region)
 
     def stop(self) -> None:
         self.process.kill()
@@ -82,10 +96,332 @@ def outcome(emulator: Emulator, service: str, credentials: dict | None = None):
         return "io", type(error).__name__
 
 
+CHECKS = [0]
+
+
 def check(label: str, got, want) -> None:
     if got != want:
         raise SystemExit(f"FAIL {label}: got {got!r}, want {want!r}")
+    CHECKS[0] += 1
     print(f"ok   {label}: {got}")
+
+
+def error_of(call) -> tuple:
+    """(status, code, message) of a call that must fail."""
+    try:
+        call()
+    except botocore.exceptions.ClientError as error:
+        return (
+            error.response["ResponseMetadata"]["HTTPStatusCode"], error.response["Error"]["Code"],
+            error.response["Error"]["Message"],
+        )
+    raise SystemExit("FAIL a call that must fail succeeded")
+
+
+def control_error(emulator: Emulator, path: str, body: dict) -> int:
+    try:
+        emulator.control(path, body)
+    except urllib.error.HTTPError as error:
+        return error.code
+    return 200
+
+
+def feature_names(detector: dict) -> list[str]:
+    return sorted(f["Name"] for f in detector["Features"])
+
+
+def agents(features: list[dict], name: str) -> dict[str, str]:
+    feature = next(f for f in features if f["Name"] == name)
+    return {c["Name"]: c["Status"] for c in feature.get("AdditionalConfiguration", [])}
+
+
+def detector_id(client) -> str:
+    return client.list_detectors()["DetectorIds"][0]
+
+
+def unavailable_features(emulator: Emulator) -> None:
+    """--feature-unavailable: eu-west-1 offers neither RUNTIME_MONITORING nor EKS_AUDIT_LOGS."""
+    check("state lists unavailable features", emulator.control("state")["features_unavailable"],
+          {"eu-west-1": ["EKS_AUDIT_LOGS", "LAMBDA_NETWORK_LOGS", "RUNTIME_MONITORING"]})
+    eu = emulator.guardduty(M1, "eu-west-1")
+    status, code, message = error_of(lambda: eu.create_detector(
+        Enable=True, Features=[{"Name": "RUNTIME_MONITORING", "Status": "ENABLED"}]))
+    check("CreateDetector naming an unavailable feature", (status, code), (400, "BadRequestException"))
+    check("its message", message, "The request is rejected because the feature RUNTIME_MONITORING is not available in this Region.")
+    _, _, message = error_of(lambda: eu.create_detector(
+        Enable=True, DataSources={"Kubernetes": {"AuditLogs": {"Enable": False}}}))
+    check("CreateDetector naming an unavailable DataSource", "EKS_AUDIT_LOGS is not available" in message, True)
+    eu.create_detector(Enable=True, Features=[{"Name": "S3_DATA_EVENTS", "Status": "ENABLED"}])
+    detector = eu.get_detector(DetectorId=detector_id(eu))
+    check("GetDetector leaves unavailable features out", feature_names(detector), [
+        "CLOUD_TRAIL", "DNS_LOGS", "EBS_MALWARE_PROTECTION", "EKS_RUNTIME_MONITORING", "FLOW_LOGS",
+        "RDS_LOGIN_EVENTS", "S3_DATA_EVENTS",
+    ])
+    check("and their DataSources", ("Kubernetes" in detector["DataSources"], "S3Logs" in detector["DataSources"]), (False, True))
+    status, code, _ = error_of(lambda: eu.update_detector(
+        DetectorId=detector_id(eu), Features=[{"Name": "RUNTIME_MONITORING", "Status": "DISABLED"}]))
+    check("UpdateDetector naming an unavailable feature", (status, code), (400, "BadRequestException"))
+    us = emulator.guardduty(M1)
+    us.create_detector(Enable=True)
+    check("us-east-1 offers RUNTIME_MONITORING", "RUNTIME_MONITORING" in feature_names(us.get_detector(DetectorId=detector_id(us))), True)
+    check("features_unavailable: bad feature refused", control_error(emulator, "faults", {"features_unavailable": ["NOPE@eu-west-1"]}), 400)
+    check("features_unavailable: not FEATURE@REGION refused", control_error(emulator, "faults", {"features_unavailable": ["S3_DATA_EVENTS"]}), 400)
+
+
+def runtime_agents(emulator: Emulator) -> None:
+    """features[].additionalConfiguration on M2's us-east-1 detector."""
+    gd = emulator.guardduty(M2)
+    status, code, _ = error_of(lambda: gd.create_detector(Enable=True, Features=[{
+        "Name": "EKS_RUNTIME_MONITORING", "Status": "ENABLED",
+        "AdditionalConfiguration": [{"Name": "ECS_FARGATE_AGENT_MANAGEMENT", "Status": "ENABLED"}]}]))
+    check("an agent EKS_RUNTIME_MONITORING does not have", (status, code), (400, "BadRequestException"))
+    status, code, _ = error_of(lambda: gd.create_detector(Enable=True, Features=[{
+        "Name": "S3_DATA_EVENTS", "Status": "ENABLED",
+        "AdditionalConfiguration": [{"Name": "EKS_ADDON_MANAGEMENT", "Status": "ENABLED"}]}]))
+    check("additionalConfiguration on S3_DATA_EVENTS", (status, code), (400, "BadRequestException"))
+    gd.create_detector(Enable=True, Features=[{
+        "Name": "RUNTIME_MONITORING", "Status": "ENABLED",
+        "AdditionalConfiguration": [{"Name": "EKS_ADDON_MANAGEMENT", "Status": "ENABLED"}]}])
+    did = detector_id(gd)
+    features = gd.get_detector(DetectorId=did)["Features"]
+    check("GetDetector: every RUNTIME_MONITORING agent", agents(features, "RUNTIME_MONITORING"), {
+        "EKS_ADDON_MANAGEMENT": "ENABLED", "ECS_FARGATE_AGENT_MANAGEMENT": "DISABLED", "EC2_AGENT_MANAGEMENT": "DISABLED"})
+    check("GetDetector: EKS_RUNTIME_MONITORING's agent", agents(features, "EKS_RUNTIME_MONITORING"), {"EKS_ADDON_MANAGEMENT": "DISABLED"})
+    check("agents carry updatedAt", all("UpdatedAt" in c for c in next(
+        f for f in features if f["Name"] == "RUNTIME_MONITORING")["AdditionalConfiguration"]), True)
+    check("no agents on other features", "AdditionalConfiguration" in next(f for f in features if f["Name"] == "S3_DATA_EVENTS"), False)
+    gd.update_detector(DetectorId=did, Features=[{
+        "Name": "RUNTIME_MONITORING", "AdditionalConfiguration": [{"Name": "EC2_AGENT_MANAGEMENT", "Status": "ENABLED"}]}])
+    features = gd.get_detector(DetectorId=did)["Features"]
+    check("UpdateDetector changes only the agents named", agents(features, "RUNTIME_MONITORING"), {
+        "EKS_ADDON_MANAGEMENT": "ENABLED", "ECS_FARGATE_AGENT_MANAGEMENT": "DISABLED", "EC2_AGENT_MANAGEMENT": "ENABLED"})
+    check("a feature entry without status keeps the feature's",
+          next(f["Status"] for f in features if f["Name"] == "RUNTIME_MONITORING"), "ENABLED")
+    emulator.control("drift", {"action": "agent_off", "account": M2, "region": "us-east-1",
+                               "feature": "RUNTIME_MONITORING", "agent": "EC2_AGENT_MANAGEMENT"})
+    check("drift agent_off", agents(gd.get_detector(DetectorId=did)["Features"], "RUNTIME_MONITORING")["EC2_AGENT_MANAGEMENT"], "DISABLED")
+    check("state shows agents", emulator.control("state")["detectors"][M2]["us-east-1"][0]["additional_configuration"]["RUNTIME_MONITORING"],
+          {"EKS_ADDON_MANAGEMENT": "ENABLED", "ECS_FARGATE_AGENT_MANAGEMENT": "DISABLED", "EC2_AGENT_MANAGEMENT": "DISABLED"})
+    check("agent_off: unknown agent refused", control_error(emulator, "drift", {
+        "action": "agent_off", "account": M2, "region": "us-east-1", "feature": "S3_DATA_EVENTS", "agent": "X"}), 400)
+
+
+def organization_auto_enable(emulator: Emulator) -> None:
+    """M1 is the delegated admin in us-east-1, eu-west-1 and ap-southeast-2; CreateMembers
+    applies the organization's features and agents that the Region offers."""
+    management = emulator.client("guardduty")
+    for region in ("us-east-1", "eu-west-1", "ap-southeast-2"):
+        emulator.client("guardduty", region=region).enable_organization_admin_account(AdminAccountId=M1)
+    admin = emulator.guardduty(M1)
+    aid = detector_id(admin)
+    admin.update_organization_configuration(DetectorId=aid, AutoEnableOrganizationMembers="ALL", Features=[{
+        "Name": "RUNTIME_MONITORING", "AutoEnable": "ALL",
+        "AdditionalConfiguration": [{"Name": "ECS_FARGATE_AGENT_MANAGEMENT", "AutoEnable": "ALL"}]}])
+    check("CreateMembers", admin.create_members(DetectorId=aid, AccountDetails=[
+        {"AccountId": M3, "Email": "m3@example.com"}])["UnprocessedAccounts"], [])
+    m3 = emulator.guardduty(M3)
+    features = m3.get_detector(DetectorId=detector_id(m3))["Features"]
+    check("auto-enable: the feature", next(f["Status"] for f in features if f["Name"] == "RUNTIME_MONITORING"), "ENABLED")
+    check("auto-enable: the agents", agents(features, "RUNTIME_MONITORING"), {
+        "EKS_ADDON_MANAGEMENT": "DISABLED", "ECS_FARGATE_AGENT_MANAGEMENT": "ENABLED", "EC2_AGENT_MANAGEMENT": "DISABLED"})
+    members = admin.get_member_detectors(DetectorId=aid, AccountIds=[M3])["MemberDataSourceConfigurations"]
+    check("GetMemberDetectors: agents", agents(members[0]["Features"], "RUNTIME_MONITORING")["ECS_FARGATE_AGENT_MANAGEMENT"], "ENABLED")
+    del management
+
+    eu = emulator.guardduty(M1, "eu-west-1")
+    eid = detector_id(eu)
+    status, code, message = error_of(lambda: eu.update_organization_configuration(
+        DetectorId=eid, AutoEnableOrganizationMembers="NEW", Features=[{"Name": "RUNTIME_MONITORING", "AutoEnable": "NEW"}]))
+    check("UpdateOrganizationConfiguration naming an unavailable feature", (status, code), (400, "BadRequestException"))
+    check("its message", message, "The request is rejected because the feature RUNTIME_MONITORING is not available in this Region.")
+    eu.update_organization_configuration(DetectorId=eid, AutoEnableOrganizationMembers="NEW", Features=[
+        {"Name": "S3_DATA_EVENTS", "AutoEnable": "NEW"}])
+    described = eu.describe_organization_configuration(DetectorId=eid)
+    check("DescribeOrganizationConfiguration leaves unavailable features out",
+          sorted(f["Name"] for f in described["Features"]),
+          ["EBS_MALWARE_PROTECTION", "EKS_RUNTIME_MONITORING", "RDS_LOGIN_EVENTS", "S3_DATA_EVENTS"])
+    check("and their DataSources", sorted(described["DataSources"]), ["MalwareProtection", "S3Logs"])
+    eu.create_members(DetectorId=eid, AccountDetails=[{"AccountId": M3, "Email": "m3@example.com"}])
+    members = eu.get_member_detectors(DetectorId=eid, AccountIds=[M3])["MemberDataSourceConfigurations"]
+    check("GetMemberDetectors leaves unavailable features out", sorted(f["Name"] for f in members[0]["Features"]),
+          ["EBS_MALWARE_PROTECTION", "EKS_RUNTIME_MONITORING", "RDS_LOGIN_EVENTS", "S3_DATA_EVENTS"])
+
+    # Configured while the Region offered it; then it stops: members' new detectors do not get it.
+    ap = emulator.guardduty(M1, "ap-southeast-2")
+    ap.create_detector(Enable=True)
+    pid = detector_id(ap)
+    ap.update_organization_configuration(DetectorId=pid, AutoEnableOrganizationMembers="ALL", Features=[
+        {"Name": "RUNTIME_MONITORING", "AutoEnable": "ALL"}, {"Name": "S3_DATA_EVENTS", "AutoEnable": "ALL"}])
+    emulator.control("faults", {"features_unavailable": {"ap-southeast-2": ["RUNTIME_MONITORING"]}})
+    ap.create_members(DetectorId=pid, AccountDetails=[{"AccountId": M3, "Email": "m3@example.com"}])
+    detector = emulator.control("state")["detectors"][M3]["ap-southeast-2"][0]
+    check("auto-enable skips an unavailable feature", ("RUNTIME_MONITORING" in detector["features"], detector["features"]["S3_DATA_EVENTS"]),
+          (False, "ENABLED"))
+
+
+def legacy_relationships(emulator: Emulator) -> None:
+    """Invitation-era relationships in us-east-1, where M1 is the delegated admin (ALL) and M3 its member."""
+    region = "us-east-1"
+    drift = lambda account, administrator, status: emulator.control("drift", {  # noqa: E731
+        "action": "legacy_administrator", "account": account, "region": region, "administrator": administrator, "status": status})
+    admin, aid = emulator.guardduty(M1), None
+    aid = detector_id(admin)
+
+    drift(M4, M5, "Enabled")
+    m4, m5 = emulator.guardduty(M4), emulator.guardduty(M5)
+    m4d, m5d = detector_id(m4), detector_id(m5)
+    administrator = m4.get_administrator_account(DetectorId=m4d)["Administrator"]
+    check("legacy Enabled: GetAdministratorAccount", (administrator["AccountId"], administrator["RelationshipStatus"],
+                                                      bool(administrator.get("InvitationId"))), (M5, "Enabled", True))
+    check("GetMasterAccount", m4.get_master_account(DetectorId=m4d)["Master"]["AccountId"], M5)
+    check("the administrator's ListMembers", [(m["AccountId"], m["RelationshipStatus"]) for m in m5.list_members(DetectorId=m5d)["Members"]],
+          [(M4, "Enabled")])
+    result = admin.create_members(DetectorId=aid, AccountDetails=[{"AccountId": M4, "Email": "m4@example.com"}])["UnprocessedAccounts"]
+    check("CreateMembers of another administrator's member", [(u["AccountId"], "another administrator" in u["Result"]) for u in result],
+          [(M4, True)])
+    org = emulator.control("guardduty-org")[region]
+    check("guardduty-org: invited_members", org["invited_members"][M4], {"administrator": M5, "status": "Enabled"})
+    check("guardduty-org: not the admin's member", M4 in org["members"], False)
+    check("drift Enabled while associated elsewhere refused", control_error(emulator, "drift", {
+        "action": "legacy_administrator", "account": M4, "region": region, "administrator": MANAGEMENT, "status": "Enabled"}), 400)
+
+    m4.disassociate_from_administrator_account(DetectorId=m4d)
+    check("DisassociateFromAdministratorAccount: the administrator's record",
+          m5.get_members(DetectorId=m5d, AccountIds=[M4])["Members"][0]["RelationshipStatus"], "Removed")
+    check("then GetAdministratorAccount", "Administrator" in m4.get_administrator_account(DetectorId=m4d), False)
+    check("and the default ListMembers", m5.list_members(DetectorId=m5d)["Members"], [])
+    check("CreateMembers once it left", admin.create_members(DetectorId=aid, AccountDetails=[
+        {"AccountId": M4, "Email": "m4@example.com"}])["UnprocessedAccounts"], [])
+    check("now the admin's member", m4.get_administrator_account(DetectorId=m4d)["Administrator"]["AccountId"], M1)
+    status, code, _ = error_of(lambda: m4.disassociate_from_administrator_account(DetectorId=m4d))
+    check("an organization member cannot leave by itself", (status, code), (400, "BadRequestException"))
+
+    # A pending invitation from the management account to M2 (which has a detector).
+    drift(M2, MANAGEMENT, "Invited")
+    m2 = emulator.guardduty(M2)
+    m2d = detector_id(m2)
+    invitations = m2.list_invitations()["Invitations"]
+    check("ListInvitations", [(i["AccountId"], i["RelationshipStatus"], bool(i["InvitationId"]), bool(i["InvitedAt"]))
+                              for i in invitations], [(MANAGEMENT, "Invited", True, True)])
+    check("GetInvitationsCount", m2.get_invitations_count()["InvitationsCount"], 1)
+    check("a pending invitation is no administrator", "Administrator" in m2.get_administrator_account(DetectorId=m2d), False)
+    management = emulator.client("guardduty")
+    md = detector_id(management)
+    check("the inviter's ListMembers (all)", [(m["AccountId"], m["RelationshipStatus"]) for m in management.list_members(
+        DetectorId=md, OnlyAssociated="false")["Members"]], [(M2, "Invited")])
+    check("guardduty-org: invitations", emulator.control("guardduty-org")[region]["invitations"], {M2: [MANAGEMENT]})
+    status, code, _ = error_of(lambda: m2.accept_administrator_invitation(DetectorId=m2d, AdministratorId=MANAGEMENT, InvitationId="nope"))
+    check("AcceptAdministratorInvitation with a wrong id", (status, code), (400, "BadRequestException"))
+    m2.accept_administrator_invitation(DetectorId=m2d, AdministratorId=MANAGEMENT, InvitationId=invitations[0]["InvitationId"])
+    check("accepted: GetAdministratorAccount", m2.get_administrator_account(DetectorId=m2d)["Administrator"]["AccountId"], MANAGEMENT)
+    check("accepted: no pending invitation", m2.get_invitations_count()["InvitationsCount"], 0)
+    check("a non-designated administrator deletes its member", management.delete_members(
+        DetectorId=md, AccountIds=[M2])["UnprocessedAccounts"], [])
+    check("deleted: GetAdministratorAccount", "Administrator" in m2.get_administrator_account(DetectorId=m2d), False)
+
+    drift(M2, M5, "Invited")
+    check("DeclineInvitations", m2.decline_invitations(AccountIds=[M5])["UnprocessedAccounts"], [])
+    check("declined: count", m2.get_invitations_count()["InvitationsCount"], 0)
+    check("declined: the inviter's record", m5.get_members(DetectorId=m5d, AccountIds=[M2])["Members"][0]["RelationshipStatus"], "Removed")
+    check("DeclineInvitations without an invitation", [u["AccountId"] for u in m2.decline_invitations(AccountIds=[M5])["UnprocessedAccounts"]], [M5])
+    drift(M2, M3, "Invited")
+    check("DeleteInvitations", m2.delete_invitations(AccountIds=[M3])["UnprocessedAccounts"], [])
+    check("deleted invitations", m2.list_invitations()["Invitations"], [])
+
+    # The delegated admin's own invitation-based members.
+    drift(M5, M1, "Invited")
+    check("admin's invitation-based member", [(m["AccountId"], m["RelationshipStatus"]) for m in admin.get_members(
+        DetectorId=aid, AccountIds=[M5])["Members"]], [(M5, "Invited")])
+    check("guardduty-org: invited_members of the admin", emulator.control("guardduty-org")[region]["invited_members"][M5],
+          {"administrator": M1, "status": "Invited"})
+    check("CreateMembers makes it an organization member", admin.create_members(DetectorId=aid, AccountDetails=[
+        {"AccountId": M5, "Email": "m5@example.com"}])["UnprocessedAccounts"], [])
+    org = emulator.control("guardduty-org")[region]
+    check("organization member now", (org["members"][M5], M5 in org["invited_members"], M5 in org["invitations"]), ("Enabled", False, False))
+    check("its administrator", m5.get_administrator_account(DetectorId=m5d)["Administrator"]["AccountId"], M1)
+
+    drift(MANAGEMENT, M1, "Enabled")
+    check("admin's invitation-based member, Enabled", admin.get_members(DetectorId=aid, AccountIds=[MANAGEMENT])["Members"][0]["RelationshipStatus"], "Enabled")
+    check("DisassociateMembers of it under auto-enable ALL", admin.disassociate_members(
+        DetectorId=aid, AccountIds=[MANAGEMENT])["UnprocessedAccounts"], [])
+    check("its record", admin.get_members(DetectorId=aid, AccountIds=[MANAGEMENT])["Members"][0]["RelationshipStatus"], "Removed")
+    status, code, _ = error_of(lambda: admin.disassociate_members(DetectorId=aid, AccountIds=[M3]))
+    check("an organization member under ALL still refused", (status, code), (400, "BadRequestException"))
+    operations = {r["operation"] for r in emulator.control("counts")["requests"] if r["service"] == "guardduty"}
+    check("member-side operations counted by name", sorted({
+        "ListInvitations", "GetInvitationsCount", "DeclineInvitations", "DeleteInvitations", "GetMasterAccount",
+        "AcceptAdministratorInvitation", "DisassociateFromAdministratorAccount", "GetAdministratorAccount",
+    } - operations), [])
+    check("bad status refused", control_error(emulator, "drift", {
+        "action": "legacy_administrator", "account": M2, "region": region, "administrator": M5, "status": "Removed"}), 400)
+
+
+def list_account_ids(emulator: Emulator, page: int = 20) -> list[str]:
+    client, ids, token = emulator.client("organizations"), [], None
+    while True:
+        answer = client.list_accounts(MaxResults=page, **({"NextToken": token} if token else {}))
+        ids += [a["Id"] for a in answer["Accounts"]]
+        token = answer.get("NextToken")
+        if not token:
+            return ids
+
+
+def leave_and_join(emulator: Emulator) -> None:
+    """leave_after_requests and join_after_requests (after the others: M3 leaves)."""
+    m3 = emulator.credentials(M3)
+    emulator.control("faults", {"leave_after_requests": {M3: 2}})
+    gd = emulator.client("guardduty", m3)
+    gd.list_detectors()
+    check("before the allowance is spent", M3 in list_account_ids(emulator), True)
+    gd.list_detectors()
+    check("left: ListAccounts", M3 in list_account_ids(emulator), False)
+    status, code, _ = error_of(lambda: emulator.client("organizations").describe_account(AccountId=M3))
+    check("left: DescribeAccount", code, "AccountNotFoundException")
+    check("left: its GuardDuty membership", [M3 in emulator.control("guardduty-org")[r]["members"]
+                                             for r in ("us-east-1", "eu-west-1")], [False, False])
+    check("left: its calls still work", outcome(emulator, "guardduty", m3), ("ok", None))
+
+    emulator.control("faults", {"join_after_requests": {"1": 2}})
+    check("join pending", emulator.control("faults")["join_after_requests"], {"1": 2})
+    client = emulator.client("organizations")
+    first = client.list_accounts(MaxResults=2)  # the management request after which two accounts join
+    ids = [a["Id"] for a in first["Accounts"]]
+    token = first["NextToken"]
+    accounts = []
+    while token:
+        answer = client.list_accounts(MaxResults=2, NextToken=token)
+        accounts += answer["Accounts"]
+        token = answer.get("NextToken")
+    ids += [a["Id"] for a in accounts]
+    check("joined: later pages list them", ids[-2:], ["100000000006", "100000000007"])
+    joined = [a for a in accounts if a["Id"] == "100000000006"][0]
+    check("joined: ACTIVE with an email", (joined["Status"], joined["Email"]), ("ACTIVE", "member-6@example.com"))
+    credentials = emulator.credentials("100000000007")
+    check("joined: role assumable", emulator.client("sts", credentials).get_caller_identity()["Account"], "100000000007")
+    check("leave and join counted", {k: v for k, v in emulator.control("counts")["faults"].items() if k in ("leave", "join")},
+          {"leave": 1, "join": 1})
+    check("bad join refused", control_error(emulator, "faults", {"join_after_requests": {"0": 1}}), 400)
+    check("the management account cannot leave", control_error(emulator, "faults", {"leave_after_requests": {MANAGEMENT: 1}}), 400)
+
+
+def organization() -> None:
+    emulator = Emulator(
+        "--feature-unavailable", "RUNTIME_MONITORING@eu-west-1",
+        "--feature-unavailable", "EKS_AUDIT_LOGS@eu-west-1,LAMBDA_NETWORK_LOGS@eu-west-1",
+        "--leave-after", "5=1000", "--join-after", "1000=1",
+    )
+    try:
+        pending = emulator.control("faults")
+        check("--leave-after and --join-after pending", (pending["leave_after_requests"], pending["join_after_requests"]),
+              ({M5: 1000}, {"1000": 1}))
+        emulator.control("faults", {"reset": True})
+        unavailable_features(emulator)
+        runtime_agents(emulator)
+        organization_auto_enable(emulator)
+        legacy_relationships(emulator)
+        leave_and_join(emulator)
+    finally:
+        emulator.stop()
 
 
 def main() -> None:
@@ -155,7 +491,8 @@ def main() -> None:
         finally:
             emulator.stop()
     check("same seed, same faults", patterns[0] == patterns[1] and "ok" in patterns[0] and 400 in patterns[0], True)
-    print("selftest passed")
+    organization()
+    print(f"selftest passed: {CHECKS[0]} checks")
 
 
 if __name__ == "__main__":
