@@ -84,7 +84,7 @@ pub async fn scope(aws: &Aws, plan: &Plan, narrowing: &Narrowing) -> Result<Scop
         } else if excluded_by_ou.contains(&account.id) {
             Some(SkipReason::ExcludedOu)
         } else if account.id == aws.caller.account && !plan.organization.include_management_account {
-            Some(SkipReason::ExcludedByPlan)
+            Some(SkipReason::ManagementAccount)
         } else if account.status != "ACTIVE" {
             Some(SkipReason::AccountNotActive { status: account.status })
         } else {

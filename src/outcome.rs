@@ -12,6 +12,8 @@ use crate::model::Target;
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum SkipReason {
     ExcludedByPlan,
+    /// The management account, which the plan does not include.
+    ManagementAccount,
     ExcludedOu,
     AccountNotActive { status: String },
     RegionNotEnabled,
@@ -25,6 +27,9 @@ impl fmt::Display for SkipReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::ExcludedByPlan => f.write_str("excluded by the plan"),
+            Self::ManagementAccount => {
+                f.write_str("the management account: a target only with include_management_account = true")
+            }
             Self::ExcludedOu => f.write_str("in an OU the plan excludes"),
             Self::AccountNotActive { status } => write!(f, "account is {status}"),
             Self::RegionNotEnabled => f.write_str("region not enabled"),

@@ -33,9 +33,9 @@ pub struct Organization {
     pub exclude_accounts: BTreeSet<AccountId>,
     #[serde(default)]
     pub exclude_ous: BTreeSet<OuId>,
-    /// AWS's best practice is GuardDuty in the management account too, reached with the
-    /// caller's own credentials.
-    #[serde(default = "yes")]
+    /// The management account is a target only when the plan says so (AWS's best practice
+    /// is GuardDuty there too); it is reached with the caller's own credentials.
+    #[serde(default)]
     pub include_management_account: bool,
 }
 
@@ -440,7 +440,7 @@ mod tests {
         let text = "[organization]\nregions = \"all\"\n[detector]\nfinding_publishing_frequency = \"ONE_HOUR\"\n";
         let plan = Plan::parse(text, Path::new("p.toml")).expect("valid");
         assert_eq!(plan.organization.member_role, "OrganizationAccountAccessRole");
-        assert!(plan.organization.include_management_account);
+        assert!(!plan.organization.include_management_account, "only when the plan says so");
         assert!(plan.detector.enable);
         assert!(plan.detector.features.get_ref().is_empty());
         assert_eq!((plan.limits.concurrency, plan.limits.max_attempts), (64, 8));

@@ -142,3 +142,19 @@ fn accounts_and_regions_narrow_one_run() {
     let stranger = emulator.orgguard(&["rollout", "--plan", path_str(&plan), "--accounts", "999999999999"]);
     assert!(stranger.stderr().contains("999999999999, which is not in the organization"), "{}", stranger.stderr());
 }
+
+#[test]
+fn the_management_account_is_a_target_only_when_the_plan_says_so() {
+    let emulator = Emulator::start(&["--accounts", "2"]);
+    let (_dir, plan) = plan_file(&THREE_REGION_PLAN.replace("include_management_account = true\n", ""));
+    let run = emulator.orgguard(&["rollout", "--plan", path_str(&plan), "--regions", "us-east-1"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert!(
+        run.stdout().contains("the management account: a target only with include_management_account = true"),
+        "{}",
+        run.stdout()
+    );
+    assert_eq!(emulator.calls("ListDetectors", Some((MANAGEMENT, "us-east-1"))), 0, "not touched");
+    assert!(emulator.detectors(MANAGEMENT, "us-east-1").is_empty());
+    assert_eq!(emulator.detectors(&member(2), "us-east-1").len(), 1, "the members are");
+}

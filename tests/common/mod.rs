@@ -152,6 +152,7 @@ pub fn plan_file(text: &str) -> (tempfile::TempDir, PathBuf) {
 pub const THREE_REGION_PLAN: &str = r#"
 [organization]
 regions = ["us-east-1", "eu-west-1", "ap-northeast-1"]
+include_management_account = true
 
 [detector]
 finding_publishing_frequency = "SIX_HOURS"

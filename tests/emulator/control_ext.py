@@ -154,15 +154,15 @@ def _feature_off(request: dict) -> None:
 def _agent_off(request: dict) -> None:
     """{"action": "agent_off", "account", "region", "feature", "agent"}: one runtime-monitoring
     agent (additionalConfiguration) of the account-region's detector becomes DISABLED."""
-    backend, feature, agent = guardduty_backends[request["account"]][request["region"]], request["feature"], request["agent"]
+    backend = guardduty_backends[request["account"]][request["region"]]
+    feature, agent = request["feature"], request["agent"]
     if not backend.detectors:
         raise KeyError("no detector")
     if agent not in guardduty_ext.ADDITIONAL.get(feature, ()):
         raise KeyError(f"no agent {agent} of {feature}; agents: {guardduty_ext.ADDITIONAL}")
     detector_id = next(iter(backend.detectors))
-    backend.update_detector(
-        detector_id, None, None, None, [{"name": feature, "additionalConfiguration": [{"name": agent, "status": "DISABLED"}]}],
-    )
+    agents = [{"name": agent, "status": "DISABLED"}]
+    backend.update_detector(detector_id, None, None, None, [{"name": feature, "additionalConfiguration": agents}])
 
 
 def _legacy_administrator(request: dict) -> None:

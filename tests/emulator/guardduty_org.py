@@ -225,7 +225,9 @@ def _enable_guardduty(backend: GuardDutyBackend, configuration: dict[str, Any]) 
         entry: dict[str, Any] = {"name": name}
         if feature["autoEnable"] != "NONE":
             entry["status"] = "ENABLED"
-        agents = [{"name": a, "status": "ENABLED"} for a, auto in feature["additionalConfiguration"].items() if auto != "NONE"]
+        agents = [
+            {"name": a, "status": "ENABLED"} for a, auto in feature["additionalConfiguration"].items() if auto != "NONE"
+        ]
         if agents:
             entry["additionalConfiguration"] = agents
         if len(entry) > 1:
@@ -326,9 +328,8 @@ class OrganizationHandlers(GuardDutyResponse):
                 if current.get("invited"):  # its own invitation-based member joins through the organization
                     _forget_invitation(self.current_account, account, self.region)
                 members[account] = {
-                    "accountId": account, "email": detail.get("email", ""),
-                    "relationshipStatus": "Enabled", "invitedAt": current.get("invitedAt", now) if current.get("invited") else now,
-                    "updatedAt": now,
+                    "accountId": account, "email": detail.get("email", ""), "relationshipStatus": "Enabled",
+                    "invitedAt": current["invitedAt"] if current.get("invited") else now, "updatedAt": now,
                 }
                 _enable_guardduty(guardduty_backends[account][self.region], self.guardduty_backend.org_configuration)
         return json.dumps({"unprocessedAccounts": unprocessed})
@@ -544,7 +545,9 @@ class OrganizationHandlers(GuardDutyResponse):
     def _accept(self, administrator: str | None, invitation_id: str | None) -> str:
         self._own_detector()
         invitation = self.guardduty_backend.invitations.get(administrator or "")
-        member = guardduty_backends[administrator][self.region].org_members.get(self.current_account) if invitation else None
+        member = None
+        if invitation:
+            member = guardduty_backends[administrator][self.region].org_members.get(self.current_account)
         _require(
             invitation and invitation["invitationId"] == invitation_id and member and member.get("invited"),
             BAD_INVITATION,
@@ -616,7 +619,9 @@ def make_legacy_member(account: str, region: str, administrator: str, status: st
     admin_backend, member_backend = guardduty_backends[administrator][region], guardduty_backends[account][region]
     associated = _administrator_of(account, region)
     if status == "Enabled" and associated and associated[0] != administrator:
-        raise ValueError(f"{account} is associated with administrator {associated[0]} in {region}; disassociate it first")
+        raise ValueError(
+            f"{account} is associated with administrator {associated[0]} in {region}; disassociate it first"
+        )
     for backend in (admin_backend, member_backend) if status == "Enabled" else (admin_backend,):
         if not backend.detectors:
             backend.create_detector(True, "SIX_HOURS", None, {}, [])
@@ -627,7 +632,8 @@ def make_legacy_member(account: str, region: str, administrator: str, status: st
     }
     if status == "Invited":
         member_backend.invitations[administrator] = {
-            "accountId": administrator, "invitationId": invitation_id, "relationshipStatus": "Invited", "invitedAt": now,
+            "accountId": administrator, "invitationId": invitation_id,
+            "relationshipStatus": "Invited", "invitedAt": now,
         }
         if member_backend.administrator_id == administrator:
             member_backend.administrator_id = None
@@ -658,7 +664,9 @@ def _legacy_state() -> dict[str, dict[str, Any]]:
             for member, record in list(backend.org_members.items()):
                 if record.get("invited"):
                     entry = result.setdefault(region, {"invited_members": {}, "invitations": {}})
-                    entry["invited_members"][member] = {"administrator": account, "status": record["relationshipStatus"]}
+                    entry["invited_members"][member] = {
+                        "administrator": account, "status": record["relationshipStatus"],
+                    }
             if backend.invitations:
                 entry = result.setdefault(region, {"invited_members": {}, "invitations": {}})
                 entry["invitations"][account] = sorted(backend.invitations)
