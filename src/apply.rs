@@ -15,11 +15,11 @@ use futures::stream::StreamExt;
 use tokio::sync::{Semaphore, SemaphorePermit};
 
 use crate::aws::{AccountSession, Aws, AwsError};
-use crate::desired::{feature_auto_enable, Wiring};
+use crate::desired::{agent_auto_enable, feature_auto_enable, Wiring};
 use crate::diff::{self, Change, DetectorField, OrganizationPlan};
 use crate::discover::Scope;
 use crate::journal::Journal;
-use crate::model::{AccountId, DetectorSettings, ObservedDetector, Region, Target};
+use crate::model::{AccountId, Agent, DetectorSettings, Feature, Frequency, ObservedDetector, Region, Target};
 use crate::outcome::{Layer, ReadFrom, SkipReason, Status, TargetResult};
 use crate::plan::Plan;
 use crate::progress::Progress;
@@ -176,7 +176,7 @@ pub async fn run(
 }
 
 fn result(target: Target, status: Status, changes: Vec<Change>) -> TargetResult {
-    TargetResult { target, layer: Layer::Account, status, changes, notes: Vec::new(), detector_read_from: None }
+    TargetResult { target, layer: Layer::Account, status, changes, notes: Vec::new(), detector_read_from: None, unavailable: Vec::new() }
 }
 
 /// Applies changes in order; the first failure ends the target with what was planned.
@@ -271,7 +271,11 @@ impl Run<'_> {
                 if let Some(detector) = self.seen_by_admin(account, region) {
                     let target = Target { account: account.clone(), region: Some(region.clone()) };
                     let changes = diff::detector(&self.desired, Some(detector)).into_iter().collect();
-                    let read = TargetResult { detector_read_from: Some(ReadFrom::DelegatedAdmin), ..result(target, Status::Failed(error.clone()), changes) };
+                    let read = TargetResult {
+                        detector_read_from: Some(ReadFrom::DelegatedAdmin),
+                        unavailable: diff::unavailable(&self.desired, detector),
+                        ..result(target, Status::Failed(error.clone()), changes)
+                    };
                     results.push(read);
                 }
             }
@@ -349,7 +353,9 @@ impl Run<'_> {
         };
         let detector_read_from = Some(read_from);
         let mut changes: Vec<Change> = diff::detector(&self.desired, detector.as_ref()).into_iter().collect();
-        let mut notes = Vec::new();
+        let unavailable = detector.as_ref().map_or_else(Vec::new, |d| diff::unavailable(&self.desired, d));
+        let mut notes: Vec<String> =
+            unavailable.iter().map(|f| format!("{f}: GuardDuty does not offer it in {region}; left out")).collect();
         let wiring = self.wiring(&target.account);
         let (sns, events) = (session.sns(region), session.events(region));
         if let Some(wiring) = &wiring {
@@ -363,7 +369,9 @@ impl Run<'_> {
             };
             let (topic, rules) = match observed.await {
                 Ok(observed) => observed,
-                Err(error) => return TargetResult { notes, detector_read_from, ..result(target, Status::Failed(error), changes) },
+                Err(error) => {
+                    return TargetResult { notes, detector_read_from, unavailable, ..result(target, Status::Failed(error), changes) }
+                }
             };
             let (topic_changes, topic_notes) = diff::topic(wiring, region, topic.as_ref());
             changes.extend(topic_changes);
@@ -376,10 +384,10 @@ impl Run<'_> {
             let (guardduty, sns, events, wiring) = (&guardduty, &sns, &events, wiring.as_ref());
             async move {
                 match change {
-                    Change::CreateDetector { settings } => guardduty.create_detector(settings).await.map(drop),
+                    Change::CreateDetector { settings } => create_detector(guardduty, settings).await,
                     Change::UpdateDetector { detector_id, fields } => {
-                        let (enable, frequency, features) = detector_update(fields);
-                        guardduty.update_detector(detector_id, enable, frequency, &features).await
+                        let (enable, frequency, features, agents) = detector_update(fields);
+                        guardduty.update_detector(detector_id, enable, frequency, &features, &agents).await
                     }
                     _ => {
                         let wiring = wiring.expect("wiring changes come from a wiring plan");
@@ -389,7 +397,7 @@ impl Run<'_> {
             }
         })
         .await;
-        TargetResult { notes, detector_read_from, ..result(target, status, changes) }
+        TargetResult { notes, detector_read_from, unavailable, ..result(target, status, changes) }
     }
 
     async fn apply_wiring(
@@ -494,6 +502,7 @@ impl Run<'_> {
             admin,
             auto_enable: admin_plan.auto_enable.to_string(),
             feature_auto_enable: feature_auto_enable(self.plan.detector.features.get_ref(), admin_plan.auto_enable),
+            agent_auto_enable: agent_auto_enable(&self.desired, admin_plan.auto_enable),
             members,
         };
         // The admin's own detector first: designation and membership need it.
@@ -550,8 +559,8 @@ impl Run<'_> {
         for change in &organization_changes {
             match change {
                 // AWS wants the members' mode in every update, even when only a feature differs.
-                Change::UpdateOrganization { features, .. } => {
-                    guardduty.update_organization(&detector_id, &organization.auto_enable, features).await?
+                Change::UpdateOrganization { features, agents, .. } => {
+                    guardduty.update_organization(&detector_id, &organization.auto_enable, features, agents).await?
                 }
                 Change::CreateMembers { accounts } => self.create_members(&guardduty, &detector_id, accounts).await?,
                 other => unreachable!("not an organization change: {other:?}"),
@@ -574,9 +583,9 @@ impl Run<'_> {
             members.iter().filter(|a| side.members.get(*a).is_some_and(|status| status == "Enabled")).cloned().collect();
         let mut seen = BTreeMap::new();
         for batch in enabled.chunks(MEMBERS_PER_CALL) {
-            for (account, features) in guardduty.member_detectors(&admin_detector.id, batch).await?.features {
+            for (account, detector) in guardduty.member_detectors(&admin_detector.id, batch).await?.features {
                 let Some(id) = side.member_detectors.get(&account) else { continue };
-                let detector = ObservedDetector { id: id.clone(), enabled: true, frequency: admin_detector.frequency, features };
+                let detector = ObservedDetector { id: id.clone(), frequency: admin_detector.frequency, ..detector };
                 seen.insert(account, detector);
             }
         }
@@ -619,18 +628,39 @@ impl Run<'_> {
     }
 }
 
-fn detector_update(fields: &[DetectorField]) -> (Option<bool>, Option<crate::model::Frequency>, BTreeMap<crate::model::Feature, bool>) {
-    let mut enable = None;
-    let mut frequency = None;
-    let mut features = BTreeMap::new();
+/// CreateDetector with the planned features; if GuardDuty refuses the request (a feature
+/// it does not offer in the region), the detector is created without features and then
+/// given those that GuardDuty lists for it.
+async fn create_detector(guardduty: &crate::aws::GuardDuty, settings: &DetectorSettings) -> Result<(), AwsError> {
+    match guardduty.create_detector(settings).await {
+        Err(error) if error.code == "BadRequestException" && !settings.features.is_empty() => {
+            let bare = DetectorSettings { features: BTreeMap::new(), agents: BTreeMap::new(), ..settings.clone() };
+            let detector_id = guardduty.create_detector(&bare).await?;
+            let Some(created) = guardduty.find_detector().await? else { return Err(error) };
+            let offered = |f: &Feature| created.features.contains_key(f);
+            let features = settings.features.iter().filter(|(f, _)| offered(f)).map(|(f, on)| (*f, *on)).collect();
+            let agents = settings.agents_by_feature().into_iter().filter(|(f, _)| offered(f)).collect();
+            guardduty.update_detector(&detector_id, None, None, &features, &agents).await
+        }
+        other => other.map(drop),
+    }
+}
+
+type DetectorUpdate = (Option<bool>, Option<Frequency>, BTreeMap<Feature, bool>, BTreeMap<Feature, BTreeMap<Agent, bool>>);
+
+fn detector_update(fields: &[DetectorField]) -> DetectorUpdate {
+    let mut update: DetectorUpdate = Default::default();
     for field in fields {
         match *field {
-            DetectorField::Enable { to, .. } => enable = Some(to),
-            DetectorField::Frequency { to, .. } => frequency = Some(to),
+            DetectorField::Enable { to, .. } => update.0 = Some(to),
+            DetectorField::Frequency { to, .. } => update.1 = Some(to),
             DetectorField::Feature { feature, to, .. } => {
-                features.insert(feature, to);
+                update.2.insert(feature, to);
+            }
+            DetectorField::Agent { feature, agent, to, .. } => {
+                update.3.entry(feature).or_default().insert(agent, to);
             }
         }
     }
-    (enable, frequency, features)
+    update
 }

@@ -186,6 +186,7 @@ pub fn judge(plan: &Plan, plan_name: &str, results: &[TargetResult]) -> Vec<Cont
                 let unread = match result.detector_read_from {
                     Some(_) => {
                         out.pass(&detector, account, region);
+                        out.unavailable(&result.unavailable, account, region);
                         &wiring
                     }
                     None => &controls,
@@ -199,6 +200,7 @@ pub fn judge(plan: &Plan, plan_name: &str, results: &[TargetResult]) -> Vec<Cont
             }
             _ => {
                 out.pass(&controls, account, region);
+                out.unavailable(&result.unavailable, account, region);
                 for change in &result.changes {
                     for (control, expected, actual) in failures(plan, change) {
                         out.fail(&control, account, region, expected, actual);
@@ -253,9 +255,12 @@ pub fn judge(plan: &Plan, plan_name: &str, results: &[TargetResult]) -> Vec<Cont
                         match change {
                             Change::EnableAdmin { .. } => out.fail(ADMIN, admin, Some(region), format!("{admin} designated"), "no delegated admin".into()),
                             Change::ReplaceAdmin { from, .. } => out.fail(ADMIN, admin, Some(region), format!("{admin} designated"), format!("{from} designated")),
-                            Change::UpdateOrganization { auto_enable, features } => {
+                            Change::UpdateOrganization { auto_enable, features, agents } => {
                                 let mut expected: Vec<String> = auto_enable.iter().map(|m| format!("members {m}")).collect();
                                 expected.extend(features.iter().map(|(f, m)| format!("{f} {m}")));
+                                for (feature, agents) in agents {
+                                    expected.extend(agents.iter().map(|(a, m)| format!("{feature}/{a} {m}")));
+                                }
                                 out.fail(AUTO_ENABLE, admin, Some(region), expected.join(", "), "differs".into());
                             }
                             Change::CreateMembers { accounts } => {
@@ -305,6 +310,9 @@ fn failures(plan: &Plan, change: &Change) -> Vec<(String, String, String)> {
                 }
                 DetectorField::Feature { feature, from, to } => {
                     (feature_control(*feature).0.to_owned(), on_off(*to), on_off(*from))
+                }
+                DetectorField::Agent { feature, agent, from, to } => {
+                    (feature_control(*feature).0.to_owned(), format!("{agent} {}", on_off(*to)), format!("{agent} {}", on_off(*from)))
                 }
             })
             .collect(),
@@ -374,6 +382,14 @@ impl Judgement<'_> {
 
     fn fail(&mut self, control: &str, account: &AccountId, region: Option<&Region>, expected: String, actual: String) {
         self.put(control, account, region, Verdict::Fail, [Some(expected), Some(actual), None]);
+    }
+
+    /// Features GuardDuty does not offer in the region: not evaluated, and not drift.
+    fn unavailable(&mut self, features: &[Feature], account: &AccountId, region: Option<&Region>) {
+        for feature in features {
+            let reason = format!("{feature} is not offered by GuardDuty in this region");
+            self.not_evaluated(&[feature_control(*feature).0], account, region, &reason);
+        }
     }
 
     fn not_evaluated(&mut self, controls: &[&str], account: &AccountId, region: Option<&Region>, reason: &str) {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use crate::model::{AccountId, Feature, Partition, Region};
+use crate::model::{AccountId, Agent, DetectorSettings, Feature, Partition, Region};
 use crate::plan::{AutoEnable, Notifications, Protocol};
 
 /// The EventBridge-to-SNS wiring of one account.
@@ -101,10 +101,20 @@ pub fn protocol_name(protocol: Protocol) -> &'static str {
 /// Per-feature organization auto-enable: the plan's mode for a feature that is on, NONE
 /// for one that is off; features the plan does not name are left as they are.
 pub fn feature_auto_enable(features: &BTreeMap<Feature, bool>, mode: AutoEnable) -> BTreeMap<Feature, String> {
-    features
-        .iter()
-        .map(|(&feature, &on)| (feature, if on { mode.to_string() } else { "NONE".to_owned() }))
+    features.iter().map(|(&feature, &on)| (feature, auto_enable_mode(on, mode))).collect()
+}
+
+/// The organization's auto-enable for each planned agent, under its runtime feature.
+pub fn agent_auto_enable(settings: &DetectorSettings, mode: AutoEnable) -> BTreeMap<Feature, BTreeMap<Agent, String>> {
+    settings
+        .agents_by_feature()
+        .into_iter()
+        .map(|(feature, agents)| (feature, agents.into_iter().map(|(agent, on)| (agent, auto_enable_mode(on, mode))).collect()))
         .collect()
+}
+
+fn auto_enable_mode(on: bool, mode: AutoEnable) -> String {
+    if on { mode.to_string() } else { "NONE".to_owned() }
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::desired::Wiring;
 use crate::model::{
-    AccountId, AdminSide, DetectorSettings, Feature, Frequency, ObservedDetector, ObservedIam, ObservedRule,
+    AccountId, AdminSide, Agent, DetectorSettings, Feature, Frequency, ObservedDetector, ObservedIam, ObservedRule,
     ObservedTopic, Region,
 };
 use crate::plan::Rule;
@@ -36,7 +36,12 @@ pub enum Change {
     PutTarget { rule: String, target_id: String },
     EnableAdmin { account: AccountId },
     ReplaceAdmin { from: AccountId, to: AccountId },
-    UpdateOrganization { auto_enable: Option<String>, features: BTreeMap<Feature, String> },
+    UpdateOrganization {
+        auto_enable: Option<String>,
+        features: BTreeMap<Feature, String>,
+        #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+        agents: BTreeMap<Feature, BTreeMap<Agent, String>>,
+    },
     CreateMembers { accounts: Vec<AccountId> },
 }
 
@@ -47,6 +52,8 @@ pub enum DetectorField {
     Enable { from: bool, to: bool },
     Frequency { from: Option<Frequency>, to: Frequency },
     Feature { feature: Feature, from: bool, to: bool },
+    /// A runtime-monitoring agent (GuardDuty's additional configuration of the feature).
+    Agent { feature: Feature, agent: Agent, from: bool, to: bool },
 }
 
 impl Change {
@@ -83,6 +90,9 @@ impl fmt::Display for Change {
                 for (feature, on) in &settings.features {
                     write!(f, " {feature}={}", on_off(*on))?;
                 }
+                for (agent, on) in &settings.agents {
+                    write!(f, " {agent}={}", on_off(*on))?;
+                }
                 Ok(())
             }
             Self::UpdateDetector { detector_id, fields } => {
@@ -96,6 +106,9 @@ impl fmt::Display for Change {
                         }
                         DetectorField::Feature { feature, from, to } => {
                             write!(f, " {feature} {} -> {}", on_off(*from), on_off(*to))?
+                        }
+                        DetectorField::Agent { feature, agent, from, to } => {
+                            write!(f, " {feature}/{agent} {} -> {}", on_off(*from), on_off(*to))?
                         }
                     }
                 }
@@ -121,12 +134,17 @@ impl fmt::Display for Change {
             Self::PutTarget { rule, target_id } => write!(f, "rule {rule}: target {target_id} -> topic, with role"),
             Self::EnableAdmin { account } => write!(f, "{account}"),
             Self::ReplaceAdmin { from, to } => write!(f, "{from} -> {to}"),
-            Self::UpdateOrganization { auto_enable, features } => {
+            Self::UpdateOrganization { auto_enable, features, agents } => {
                 if let Some(mode) = auto_enable {
                     write!(f, "auto-enable members {mode}")?;
                 }
                 for (feature, mode) in features {
                     write!(f, " {feature}={mode}")?;
+                }
+                for (feature, agents) in agents {
+                    for (agent, mode) in agents {
+                        write!(f, " {feature}/{agent}={mode}")?;
+                    }
                 }
                 Ok(())
             }
@@ -144,7 +162,8 @@ fn on_off(on: bool) -> &'static str {
 }
 
 /// The change that gives the account-region the planned detector, if any. Features the
-/// plan does not name are left as they are; a feature GuardDuty does not report is off.
+/// plan does not name are left as they are, and so are those GuardDuty does not offer in
+/// the region (see `unavailable`).
 pub fn detector(desired: &DetectorSettings, observed: Option<&ObservedDetector>) -> Option<Change> {
     let Some(observed) = observed else {
         return Some(Change::CreateDetector { settings: desired.clone() });
@@ -156,13 +175,32 @@ pub fn detector(desired: &DetectorSettings, observed: Option<&ObservedDetector>)
     if observed.frequency != Some(desired.frequency) {
         fields.push(DetectorField::Frequency { from: observed.frequency, to: desired.frequency });
     }
-    for (&feature, &to) in &desired.features {
+    let offered = |feature: &Feature| !unavailable(desired, observed).contains(feature);
+    for (&feature, &to) in desired.features.iter().filter(|(f, _)| offered(f)) {
         let from = observed.features.get(&feature).copied().unwrap_or(false);
         if from != to {
             fields.push(DetectorField::Feature { feature, from, to });
         }
     }
+    for (feature, agents) in desired.agents_by_feature().into_iter().filter(|(f, _)| offered(f)) {
+        for (agent, to) in agents {
+            let from = observed.agents.get(&feature).and_then(|a| a.get(&agent)).copied().unwrap_or(false);
+            if from != to {
+                fields.push(DetectorField::Agent { feature, agent, from, to });
+            }
+        }
+    }
     (!fields.is_empty()).then(|| Change::UpdateDetector { detector_id: observed.id.clone(), fields })
+}
+
+/// Planned features that GuardDuty does not offer in the detector's region: it lists every
+/// feature it offers there, so one it leaves out is not available (not drift). A detector
+/// read with no features at all says nothing about availability.
+pub fn unavailable(desired: &DetectorSettings, observed: &ObservedDetector) -> Vec<Feature> {
+    if observed.features.is_empty() {
+        return Vec::new();
+    }
+    desired.features.keys().filter(|f| !observed.features.contains_key(f)).copied().collect()
 }
 
 /// JSON documents compare by meaning: key order, whitespace, a one-element list versus
@@ -295,6 +333,7 @@ pub struct OrganizationPlan<'a> {
     pub admin: &'a AccountId,
     pub auto_enable: String,
     pub feature_auto_enable: BTreeMap<Feature, String>,
+    pub agent_auto_enable: BTreeMap<Feature, BTreeMap<Agent, String>>,
     /// Every target account that should be a member (the admin itself excluded).
     pub members: Vec<AccountId>,
 }
@@ -321,14 +360,24 @@ pub fn organization(plan: &OrganizationPlan, side: Option<&AdminSide>) -> Vec<Ch
     let mut changes = Vec::new();
     let auto_enable = (side.and_then(|s| s.auto_enable.as_deref()) != Some(plan.auto_enable.as_str()))
         .then(|| plan.auto_enable.clone());
+    // The admin's configuration lists every feature offered in the region; one it leaves out is not available here.
+    let offered = |feature: &Feature| side.is_none_or(|s| s.feature_auto_enable.is_empty() || s.feature_auto_enable.contains_key(feature));
     let features: BTreeMap<_, _> = plan
         .feature_auto_enable
         .iter()
-        .filter(|(feature, mode)| side.and_then(|s| s.feature_auto_enable.get(*feature)) != Some(*mode))
+        .filter(|(feature, mode)| offered(feature) && side.and_then(|s| s.feature_auto_enable.get(*feature)) != Some(*mode))
         .map(|(f, m)| (*f, m.clone()))
         .collect();
-    if auto_enable.is_some() || !features.is_empty() {
-        changes.push(Change::UpdateOrganization { auto_enable, features });
+    let mut agents: BTreeMap<Feature, BTreeMap<Agent, String>> = BTreeMap::new();
+    for (feature, planned) in plan.agent_auto_enable.iter().filter(|(f, _)| offered(f)) {
+        for (agent, mode) in planned {
+            if side.and_then(|s| s.agent_auto_enable.get(feature)?.get(agent)) != Some(mode) {
+                agents.entry(*feature).or_default().insert(*agent, mode.clone());
+            }
+        }
+    }
+    if auto_enable.is_some() || !features.is_empty() || !agents.is_empty() {
+        changes.push(Change::UpdateOrganization { auto_enable, features, agents });
     }
     let missing: Vec<AccountId> = plan
         .members
@@ -355,6 +404,7 @@ mod tests {
                 (Feature::EbsMalwareProtection, true),
                 (Feature::EksAuditLogs, false),
             ]),
+            agents: BTreeMap::new(),
         }
     }
 
@@ -364,6 +414,7 @@ mod tests {
             enabled: true,
             frequency: Some(frequency),
             features: features.iter().copied().collect(),
+            agents: BTreeMap::new(),
         }
     }
 
@@ -408,18 +459,36 @@ mod tests {
     }
 
     #[test]
-    fn unreported_feature_counts_as_off_and_unknown_frequency_as_drift() {
-        let mut current = observed(Frequency::SixHours, &[(Feature::S3DataEvents, true)]);
+    fn a_feature_guardduty_does_not_list_is_unavailable_not_drift_and_unknown_frequency_is_drift() {
+        let mut current = observed(Frequency::SixHours, &[(Feature::S3DataEvents, true), (Feature::EksAuditLogs, false)]);
         current.frequency = None;
         let Some(Change::UpdateDetector { fields, .. }) = detector(&desired(), Some(&current)) else {
             panic!("expected an update");
         };
+        assert_eq!(fields, vec![DetectorField::Frequency { from: None, to: Frequency::SixHours }]);
+        assert_eq!(unavailable(&desired(), &current), vec![Feature::EbsMalwareProtection]);
+        current.features.clear();
+        assert!(unavailable(&desired(), &current).is_empty(), "no features read says nothing about availability");
+    }
+
+    #[test]
+    fn runtime_agents_differ_one_by_one_under_their_feature() {
+        let mut desired = desired();
+        desired.features.insert(Feature::RuntimeMonitoring, true);
+        desired.agents = BTreeMap::from([(Agent::EksAddonManagement, true), (Agent::Ec2AgentManagement, false)]);
+        let mut current = observed(
+            Frequency::SixHours,
+            &[(Feature::S3DataEvents, true), (Feature::EbsMalwareProtection, true), (Feature::EksAuditLogs, false), (Feature::RuntimeMonitoring, true)],
+        );
+        current.agents.insert(
+            Feature::RuntimeMonitoring,
+            BTreeMap::from([(Agent::EksAddonManagement, false), (Agent::EcsFargateAgentManagement, true), (Agent::Ec2AgentManagement, false)]),
+        );
+        let Some(Change::UpdateDetector { fields, .. }) = detector(&desired, Some(&current)) else { panic!("expected an update") };
         assert_eq!(
             fields,
-            vec![
-                DetectorField::Frequency { from: None, to: Frequency::SixHours },
-                DetectorField::Feature { feature: Feature::EbsMalwareProtection, from: false, to: true },
-            ]
+            vec![DetectorField::Agent { feature: Feature::RuntimeMonitoring, agent: Agent::EksAddonManagement, from: false, to: true }],
+            "an agent the plan does not name is left alone"
         );
     }
 
@@ -554,6 +623,7 @@ mod tests {
                 admin: &admin,
                 auto_enable: "ALL".into(),
                 feature_auto_enable: BTreeMap::new(),
+                agent_auto_enable: BTreeMap::new(),
                 members: vec![other.clone()],
             };
             assert_eq!(designation(&plan, std::slice::from_ref(&other), false), Err(AdminConflict { current: other.clone() }));
@@ -568,6 +638,7 @@ mod tests {
                 feature_auto_enable: BTreeMap::new(),
                 members: BTreeMap::from([(other.clone(), "Removed".into())]),
                 member_detectors: BTreeMap::new(),
+                agent_auto_enable: BTreeMap::new(),
             };
             assert_eq!(organization(&plan, Some(&side)), vec![Change::CreateMembers { accounts: vec![other] }]);
         }

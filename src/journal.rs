@@ -128,7 +128,15 @@ mod tests {
     }
 
     fn result(target: Target, status: Status) -> TargetResult {
-        TargetResult { target, layer: Layer::Account, status, changes: vec![], notes: vec![], detector_read_from: None }
+        TargetResult {
+            target,
+            layer: Layer::Account,
+            status,
+            changes: vec![],
+            notes: vec![],
+            detector_read_from: None,
+            unavailable: vec![],
+        }
     }
 
     #[test]

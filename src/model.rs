@@ -248,13 +248,60 @@ impl fmt::Display for Feature {
     }
 }
 
+/// A runtime-monitoring agent that GuardDuty manages when told to (the feature's
+/// "additional configuration").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Agent {
+    EksAddonManagement,
+    EcsFargateAgentManagement,
+    Ec2AgentManagement,
+}
+
+impl Agent {
+    pub const ALL: [Agent; 3] = [Self::EksAddonManagement, Self::EcsFargateAgentManagement, Self::Ec2AgentManagement];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::EksAddonManagement => "EKS_ADDON_MANAGEMENT",
+            Self::EcsFargateAgentManagement => "ECS_FARGATE_AGENT_MANAGEMENT",
+            Self::Ec2AgentManagement => "EC2_AGENT_MANAGEMENT",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == text)
+    }
+}
+
+impl fmt::Display for Agent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What a detector should be, or is: enabled, frequency, and the features it has on.
-/// In the desired settings a feature absent from the map is left as it is.
+/// In the desired settings a feature absent from the map is left as it is; so is an agent.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct DetectorSettings {
     pub enabled: bool,
     pub frequency: Frequency,
     pub features: BTreeMap<Feature, bool>,
+    /// Agents of the planned runtime-monitoring feature (the plan allows only one).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub agents: BTreeMap<Agent, bool>,
+}
+
+impl DetectorSettings {
+    /// The runtime-monitoring feature the plan sets, which the agents belong to.
+    pub fn runtime_feature(&self) -> Option<Feature> {
+        [Feature::RuntimeMonitoring, Feature::EksRuntimeMonitoring].into_iter().find(|f| self.features.contains_key(f))
+    }
+
+    /// The agents under their feature, as GuardDuty's requests carry them.
+    pub fn agents_by_feature(&self) -> BTreeMap<Feature, BTreeMap<Agent, bool>> {
+        self.runtime_feature().filter(|_| !self.agents.is_empty()).map(|f| (f, self.agents.clone())).into_iter().collect()
+    }
 }
 
 /// A detector as read from GuardDuty. A frequency this version does not know is `None`;
@@ -264,7 +311,10 @@ pub struct ObservedDetector {
     pub id: String,
     pub enabled: bool,
     pub frequency: Option<Frequency>,
+    /// Every feature GuardDuty reports in the region: one it leaves out is not offered there.
     pub features: BTreeMap<Feature, bool>,
+    /// Per runtime-monitoring feature, its agents.
+    pub agents: BTreeMap<Feature, BTreeMap<Agent, bool>>,
 }
 
 /// An SNS topic as read: its ARN, attributes orgguard manages, and tags.
@@ -326,4 +376,6 @@ pub struct AdminSide {
     pub members: BTreeMap<AccountId, String>,
     /// Member account -> its detector id in the region, as the admin sees it.
     pub member_detectors: BTreeMap<AccountId, String>,
+    /// Per runtime-monitoring feature, each agent's auto-enable mode.
+    pub agent_auto_enable: BTreeMap<Feature, BTreeMap<Agent, String>>,
 }

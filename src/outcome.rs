@@ -98,6 +98,9 @@ pub struct TargetResult {
     /// Where the detector was read; None when it was not (or the result is not a region's).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detector_read_from: Option<ReadFrom>,
+    /// Planned features GuardDuty does not offer in this region: left out, not drift.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unavailable: Vec<crate::model::Feature>,
 }
 
 impl TargetResult {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::model::{AccountId, DetectorSettings, Feature, Frequency, Region};
+use crate::model::{AccountId, Agent, DetectorSettings, Feature, Frequency, Region};
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -130,6 +130,10 @@ pub struct DetectorPlan {
     /// true: on; false: off; absent: left as it is.
     #[serde(default = "no_features")]
     pub features: Spanned<BTreeMap<Feature, bool>>,
+    /// Runtime monitoring's agents that GuardDuty manages (its additional configuration),
+    /// for the runtime feature the plan sets; absent: left as they are.
+    #[serde(default = "no_agents")]
+    pub runtime_agents: Spanned<BTreeMap<Agent, bool>>,
 }
 
 impl DetectorPlan {
@@ -138,11 +142,16 @@ impl DetectorPlan {
             enabled: self.enable,
             frequency: self.finding_publishing_frequency,
             features: self.features.get_ref().clone(),
+            agents: self.runtime_agents.get_ref().clone(),
         }
     }
 }
 
 fn no_features() -> Spanned<BTreeMap<Feature, bool>> {
+    Spanned::new(0..0, BTreeMap::new())
+}
+
+fn no_agents() -> Spanned<BTreeMap<Agent, bool>> {
     Spanned::new(0..0, BTreeMap::new())
 }
 
@@ -341,6 +350,26 @@ impl Plan {
                  already covers EKS and GuardDuty refuses a request naming both; keep RUNTIME_MONITORING"
                     .into(),
             );
+        }
+        let agents = &self.detector.runtime_agents;
+        if !agents.get_ref().is_empty() {
+            let runtime = self.detector.settings().runtime_feature();
+            if runtime.is_none_or(|f| features.get_ref().get(&f) != Some(&true)) {
+                return fail(
+                    "detector.runtime_agents",
+                    agents.span(),
+                    "runtime agents need RUNTIME_MONITORING (or EKS_RUNTIME_MONITORING) = true in [detector.features]".into(),
+                );
+            }
+            if runtime == Some(Feature::EksRuntimeMonitoring) {
+                if let Some(agent) = agents.get_ref().keys().find(|a| **a != Agent::EksAddonManagement) {
+                    return fail(
+                        "detector.runtime_agents",
+                        agents.span(),
+                        format!("{agent} belongs to RUNTIME_MONITORING; EKS_RUNTIME_MONITORING manages only EKS_ADDON_MANAGEMENT"),
+                    );
+                }
+            }
         }
         if let Some(admin) = &self.admin {
             if self.organization.exclude_accounts.contains(admin.account.get_ref()) {

@@ -63,6 +63,24 @@ fn each_kind_of_bad_plan_gets_its_documented_error() {
             "5:1: detector.features: EKS_RUNTIME_MONITORING and RUNTIME_MONITORING are both set: RUNTIME_MONITORING \
              already covers EKS and GuardDuty refuses a request naming both; keep RUNTIME_MONITORING",
         ),
+        (
+            "runtime agents without a runtime feature",
+            format!("{BASE}[detector.runtime_agents]\nEKS_ADDON_MANAGEMENT = true\n"),
+            "5:1: detector.runtime_agents: runtime agents need RUNTIME_MONITORING (or EKS_RUNTIME_MONITORING) = true \
+             in [detector.features]",
+        ),
+        (
+            "an agent EKS runtime monitoring does not manage",
+            format!("{BASE}[detector.features]\nEKS_RUNTIME_MONITORING = true\n[detector.runtime_agents]\nEC2_AGENT_MANAGEMENT = true\n"),
+            "7:1: detector.runtime_agents: EC2_AGENT_MANAGEMENT belongs to RUNTIME_MONITORING; EKS_RUNTIME_MONITORING \
+             manages only EKS_ADDON_MANAGEMENT",
+        ),
+        (
+            "unknown agent",
+            format!("{BASE}[detector.features]\nRUNTIME_MONITORING = true\n[detector.runtime_agents]\nGPU_AGENT = true\n"),
+            "8:1: detector.runtime_agents.GPU_AGENT: unknown variant `GPU_AGENT`, expected one of `EKS_ADDON_MANAGEMENT`, \
+             `ECS_FARGATE_AGENT_MANAGEMENT`, `EC2_AGENT_MANAGEMENT`",
+        ),
         ("missing section", "[organization]\nregions = \"all\"\n".into(), "1:1: (top level): missing field `detector`"),
         ("not TOML", "this is = = not toml".into(), "1:6: (file): key with no value, expected `=`"),
         (

@@ -3,13 +3,18 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_guardduty::types::{
-    AccountDetail, AutoEnableMembers, DetectorFeature, DetectorFeatureConfiguration, DetectorStatus, FeatureStatus,
-    FindingPublishingFrequency, OrgFeature, OrgFeatureStatus, OrganizationFeatureConfiguration,
+    AccountDetail, AutoEnableMembers, DetectorAdditionalConfiguration, DetectorFeature, DetectorFeatureConfiguration,
+    DetectorStatus, FeatureAdditionalConfiguration, FeatureStatus, FindingPublishingFrequency, OrgFeature,
+    OrgFeatureAdditionalConfiguration, OrgFeatureStatus, OrganizationAdditionalConfiguration,
+    OrganizationFeatureConfiguration,
 };
 
 use super::limits::Gated;
 use super::AwsError;
-use crate::model::{AccountId, AdminSide, DetectorSettings, Feature, Frequency, ObservedDetector};
+use crate::model::{AccountId, AdminSide, Agent, DetectorSettings, Feature, Frequency, ObservedDetector};
+
+/// Per feature, a value per agent (its status, or its organization auto-enable mode).
+pub type Agents<T> = BTreeMap<Feature, BTreeMap<Agent, T>>;
 
 pub struct GuardDuty {
     api: Gated<aws_sdk_guardduty::Client>,
@@ -43,20 +48,18 @@ impl GuardDuty {
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("guardduty:GetDetector", e))?;
-        let features = output
-            .features()
-            .iter()
-            .filter_map(|f| {
-                let feature = Feature::parse(f.name()?.as_str())?;
-                Some((feature, f.status() == Some(&FeatureStatus::Enabled)))
-            })
-            .collect::<BTreeMap<_, _>>();
-        Ok(Some(ObservedDetector {
+        let mut detector = ObservedDetector {
             id,
             enabled: output.status() == Some(&DetectorStatus::Enabled),
             frequency: output.finding_publishing_frequency().and_then(|f| Frequency::parse(f.as_str())),
-            features,
-        }))
+            features: BTreeMap::new(),
+            agents: BTreeMap::new(),
+        };
+        for f in output.features() {
+            let agents = f.additional_configuration().iter().map(|c| (c.name().map(|n| n.as_str()), enabled(c.status())));
+            observe_feature(&mut detector, f.name().map(|n| n.as_str()), enabled(f.status()), agents);
+        }
+        Ok(Some(detector))
     }
 
     pub async fn create_detector(&self, settings: &DetectorSettings) -> Result<String, AwsError> {
@@ -68,27 +71,28 @@ impl GuardDuty {
             .create_detector()
             .enable(settings.enabled)
             .finding_publishing_frequency(FindingPublishingFrequency::from(settings.frequency.as_str()))
-            .set_features(Some(feature_configurations(&settings.features)))
+            .set_features(Some(feature_configurations(&settings.features, &settings.agents_by_feature())))
             .send()
             .await
             .map_err(|e| AwsError::from_sdk(OPERATION, e))?;
         output.detector_id().map(str::to_owned).ok_or_else(|| AwsError::malformed(OPERATION, "DetectorId"))
     }
 
-    /// Changes only what is given: GuardDuty leaves unnamed features as they are.
+    /// Changes only what is given: GuardDuty leaves unnamed features and agents as they are.
     pub async fn update_detector(
         &self,
         detector_id: &str,
         enable: Option<bool>,
         frequency: Option<Frequency>,
         features: &BTreeMap<Feature, bool>,
+        agents: &Agents<bool>,
     ) -> Result<(), AwsError> {
         self.api.get().await
             .update_detector()
             .detector_id(detector_id)
             .set_enable(enable)
             .set_finding_publishing_frequency(frequency.map(|f| FindingPublishingFrequency::from(f.as_str())))
-            .set_features((!features.is_empty()).then(|| feature_configurations(features)))
+            .set_features((!features.is_empty() || !agents.is_empty()).then(|| feature_configurations(features, agents)))
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("guardduty:UpdateDetector", e))?;
@@ -96,16 +100,58 @@ impl GuardDuty {
     }
 }
 
-fn feature_configurations(features: &BTreeMap<Feature, bool>) -> Vec<DetectorFeatureConfiguration> {
-    features
-        .iter()
-        .map(|(feature, on)| {
+/// One entry per feature named: its status if given, its agents if any (an entry with
+/// agents and no status changes only the agents).
+fn feature_configurations(features: &BTreeMap<Feature, bool>, agents: &Agents<bool>) -> Vec<DetectorFeatureConfiguration> {
+    let named: std::collections::BTreeSet<Feature> = features.keys().chain(agents.keys()).copied().collect();
+    named
+        .into_iter()
+        .map(|feature| {
+            let agents = agents.get(&feature).map(|agents| {
+                agents
+                    .iter()
+                    .map(|(agent, on)| {
+                        DetectorAdditionalConfiguration::builder()
+                            .name(FeatureAdditionalConfiguration::from(agent.as_str()))
+                            .status(status(*on))
+                            .build()
+                    })
+                    .collect()
+            });
             DetectorFeatureConfiguration::builder()
                 .name(DetectorFeature::from(feature.as_str()))
-                .status(if *on { FeatureStatus::Enabled } else { FeatureStatus::Disabled })
+                .set_status(features.get(&feature).map(|on| status(*on)))
+                .set_additional_configuration(agents)
                 .build()
         })
         .collect()
+}
+
+fn enabled(status: Option<&FeatureStatus>) -> bool {
+    status == Some(&FeatureStatus::Enabled)
+}
+
+/// Records a feature as read, with its agents; names this version does not know are left out.
+fn observe_feature<'a>(
+    detector: &mut ObservedDetector,
+    name: Option<&str>,
+    on: bool,
+    agents: impl Iterator<Item = (Option<&'a str>, bool)>,
+) {
+    let Some(feature) = name.and_then(Feature::parse) else { return };
+    detector.features.insert(feature, on);
+    let agents: BTreeMap<Agent, bool> = agents.filter_map(|(name, on)| Some((Agent::parse(name?)?, on))).collect();
+    if !agents.is_empty() {
+        detector.agents.insert(feature, agents);
+    }
+}
+
+fn status(on: bool) -> FeatureStatus {
+    if on {
+        FeatureStatus::Enabled
+    } else {
+        FeatureStatus::Disabled
+    }
 }
 
 /// The organization side of GuardDuty: designation (from the management account) and,
@@ -180,6 +226,18 @@ impl GuardDuty {
                     Some((Feature::parse(f.name()?.as_str())?, f.auto_enable().map_or("NONE", |a| a.as_str()).to_owned()))
                 })
                 .collect(),
+            agent_auto_enable: configuration
+                .features()
+                .iter()
+                .filter_map(|f| {
+                    let agents: BTreeMap<Agent, String> = f
+                        .additional_configuration()
+                        .iter()
+                        .filter_map(|c| Some((Agent::parse(c.name()?.as_str())?, c.auto_enable().map_or("NONE", |a| a.as_str()).to_owned())))
+                        .collect();
+                    Some((Feature::parse(f.name()?.as_str())?, agents)).filter(|(_, agents)| !agents.is_empty())
+                })
+                .collect(),
             members: members
                 .iter()
                 .filter_map(|m| {
@@ -198,13 +256,27 @@ impl GuardDuty {
         detector_id: &str,
         auto_enable: &str,
         features: &BTreeMap<Feature, String>,
+        agents: &Agents<String>,
     ) -> Result<(), AwsError> {
-        let features = features
-            .iter()
-            .map(|(feature, mode)| {
+        let named: std::collections::BTreeSet<Feature> = features.keys().chain(agents.keys()).copied().collect();
+        let features = named
+            .into_iter()
+            .map(|feature| {
+                let agents = agents.get(&feature).map(|agents| {
+                    agents
+                        .iter()
+                        .map(|(agent, mode)| {
+                            OrganizationAdditionalConfiguration::builder()
+                                .name(OrgFeatureAdditionalConfiguration::from(agent.as_str()))
+                                .auto_enable(OrgFeatureStatus::from(mode.as_str()))
+                                .build()
+                        })
+                        .collect()
+                });
                 OrganizationFeatureConfiguration::builder()
                     .name(OrgFeature::from(feature.as_str()))
-                    .auto_enable(OrgFeatureStatus::from(mode.as_str()))
+                    .set_auto_enable(features.get(&feature).map(|mode| OrgFeatureStatus::from(mode.as_str())))
+                    .set_additional_configuration(agents)
                     .build()
             })
             .collect::<Vec<_>>();
@@ -250,8 +322,8 @@ impl GuardDuty {
 /// What the admin reads of up to 50 members' detectors with GetMemberDetectors.
 #[derive(Debug, Default)]
 pub struct MemberDetectors {
-    /// Each member's features, as its detector has them.
-    pub features: BTreeMap<AccountId, BTreeMap<Feature, bool>>,
+    /// Each member's features and agents (GetMemberDetectors gives no id, status or frequency).
+    pub features: BTreeMap<AccountId, ObservedDetector>,
     /// Accounts whose detector the admin cannot see, with GuardDuty's reason.
     pub unprocessed: Vec<(String, String)>,
 }
@@ -274,12 +346,13 @@ impl GuardDuty {
             .iter()
             .filter_map(|member| {
                 let account = AccountId::parse(member.account_id()?).ok()?;
-                let features = member
-                    .features()
-                    .iter()
-                    .filter_map(|f| Some((Feature::parse(f.name()?.as_str())?, f.status() == Some(&FeatureStatus::Enabled))))
-                    .collect();
-                Some((account, features))
+                let mut detector =
+                    ObservedDetector { id: String::new(), enabled: true, frequency: None, features: BTreeMap::new(), agents: BTreeMap::new() };
+                for f in member.features() {
+                    let agents = f.additional_configuration().iter().map(|c| (c.name().map(|n| n.as_str()), enabled(c.status())));
+                    observe_feature(&mut detector, f.name().map(|n| n.as_str()), enabled(f.status()), agents);
+                }
+                Some((account, detector))
             })
             .collect();
         let unprocessed = output

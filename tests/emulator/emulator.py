@@ -4,12 +4,13 @@ AWS's behaviour added where moto is lenient.
 It runs moto's WSGI dispatcher in-process behind a gate that
 - attributes every request to (account, region, service, operation) and counts it;
 - refuses calls into regions an account has not enabled (UnrecognizedClientException, 403);
-- refuses AssumeRole into accounts whose role cannot be assumed (AccessDenied);
+- refuses AssumeRole into accounts whose role cannot be assumed, or whose roles' trust
+  requires an sts:ExternalId the call does not send (AccessDenied);
 - serves a control API under /_orgguard/ for tests: request counts, backend state,
   and changes to the world (faults, hand-made drift);
 - injects faults on demand (faults.py): latency, throttling at a rate or past per-key
   request rates, server errors, dropped connections, short sessions, mid-run suspensions,
-  accounts leaving or joining the organization mid-run;
+  accounts leaving or joining the organization mid-run, odd answers (odd_answers.py);
 - leaves GuardDuty features out of the Regions that do not offer them (features_unavailable).
 
 Run it through scripts/emulator, which installs the pinned virtualenv first.
@@ -26,12 +27,28 @@ Control API (JSON; the Rust tests' helper is tests/common/mod.rs):
       features: {NAME: status}, additional_configuration: {FEATURE: {AGENT: status}}}]}},
       "features_unavailable": {region: [FEATURE]}}; guardduty-org: {region: {admins, members,
       configuration, invited_members: {member: {administrator, status}}, invitations:
-      {account: [inviter]}}} (guardduty_org.organization_state); drift actions: control_ext.py
+      {account: [inviter]}}} (guardduty_org.organization_state); drift actions: control_ext.py;
+      detector: {account, region, enable?, frequency?, features?, additional_configuration?,
+      another?: true makes a second detector in the account-region (ours: AWS allows one)}
 
 POST /_orgguard/faults keys (each optional; "reset": true first clears every injected fault,
 then the other keys of the same body apply):
   disabled_regions {account: [region]}, role_missing [account], suspended [account]
       organization state: added to, never cleared by reset
+  external_id "VALUE" | null, external_id_for {account: "VALUE" | null}   organization state
+      too, not cleared by reset; null takes it away. The sts:ExternalId that AssumeRole into a
+      role of an account requires, as a trust policy's Condition StringEquals sts:ExternalId
+      would: the account's own (external_id_for), else, for every account but the management
+      account, external_id. AssumeRole without ExternalId or with another one gets what AWS
+      answers when a role's trust does not allow the call, the same as role_missing:
+        403 AccessDenied "User: CALLER is not authorized to perform: sts:AssumeRole on resource: ROLE_ARN"
+      CALLER being the caller's ARN (caller_arn: arn:aws:iam::123456789012:user/moto for the
+      static test keys; arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION for a session) and
+      ROLE_ARN the RoleArn asked for (fault kind "external_id"). An ExternalId where none is
+      required is ignored, as AWS does. The member's OrganizationAccountAccessRole shows the
+      condition in its trust policy (iam GetRole), on the statement trusting the management
+      account. Values: 2-1224 letters, digits and _+=,.@:/- (AWS's ExternalId constraint).
+      GET/POST /_orgguard/faults answer them as external_id and external_id_for.
   features_unavailable {region: [FEATURE]} or ["FEATURE@REGION", ...]   likewise never cleared:
       GuardDuty protection plans (S3_DATA_EVENTS ... RUNTIME_MONITORING) a Region does not offer;
       GetDetector, GetMemberDetectors and DescribeOrganizationConfiguration leave them out, and
@@ -59,10 +76,37 @@ then the other keys of the same body apply):
       independently from the same request)
   (the request that spends a suspend/leave/join allowance succeeds; the change follows it;
   GET /_orgguard/faults shows what is pending, join_after_requests as {"N": count} from now)
+  odd_answers bool             answers stay valid in their protocol (JSON or query XML) but
+      carry what a newer or stranger AWS could send (odd_answers.py; the values are ours).
+      Only successful answers are rewritten; each changed answer counts as fault kind
+      "odd_answer" (an answer the rewrite leaves as it is does not count):
+      - GuardDuty GetDetector: status "SOMETHING_NEW", findingPublishingFrequency "TWO_HOURS",
+        features gets a last entry {"name": "FUTURE_PROTECTION_2030", "status":
+        "ENABLED_SOMEHOW"}, and unknown top-level keys "orgguardFutureSettings2030" (an object
+        holding a list of mixed values) and "orgguardFutureFlag2030" (true).
+      - GuardDuty ListDetectors: pages of one detector id whatever maxResults asks; nextToken
+        (when more remain) is the next page's detector id; a token naming no detector gets an
+        empty page. One detector: one page, no token; none: {"detectorIds": []}, no token
+        (both unchanged, not counted).
+      - GuardDuty ListMembers: pages of up to 1000 members whatever maxResults (still checked,
+        1-50) asks, nextToken as usual (guardduty_org.huge_page); counted when a page holds more
+        members than maxResults (default 50).
+      - GuardDuty CreateDetector: the answer is {} without detectorId; the detector is created
+        (ListDetectors finds it). A retry with the same clientToken is answered {} likewise.
+      - Organizations ListAccounts: the last page (no NextToken) ends with two more accounts,
+        which exist nowhere else: 999999999901 Status and State "PENDING_CLOSURE" and
+        999999999902 Status and State "SOMETHING_ELSE", both JoinedMethod "UNKNOWN_METHOD",
+        named odd-pending-closure / odd-something-else, JoinedTimestamp 2024-01-01. That page
+        may hold more accounts than MaxResults.
+      - SNS GetTopicAttributes: one more Attributes entry, OrgguardFutureAttribute2030 =
+        SOMETHING_NEW.
+      - EventBridge DescribeRule: unknown keys "OrgguardFutureSettings2030" (an object) and
+        "OrgguardFutureFlag2030" (true); State and every other key as they are.
 
 Startup flags mirror these keys (--seed, --latency-ms, --throttle-rate, --error-rate,
 --drop-rate, --per-key-rps, --session-seconds, --suspend-after, --leave-after ACCOUNT=N,
---join-after N=COUNT, --feature-unavailable FEATURE@REGION[,...], --faults JSON, ...; --help).
+--join-after N=COUNT, --feature-unavailable FEATURE@REGION[,...], --odd-answers, --external-id VALUE,
+--external-id-for ACCOUNT=VALUE (ACCOUNT: 12-digit id or member index), --faults JSON, ...; --help).
 fastpath.py removes moto's per-request costs that grow with the number of accounts.
 """
 
@@ -81,9 +125,11 @@ from datetime import datetime, timedelta
 from urllib.parse import parse_qs
 
 from moto.core import DEFAULT_ACCOUNT_ID
+from moto.iam.models import iam_backends
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from moto.organizations import utils as org_utils
 from moto.organizations.models import organizations_backends
+from moto.sts.models import sts_backends
 from werkzeug.serving import make_server
 
 import control_ext
@@ -91,11 +137,15 @@ import fastpath
 import faults as faults_module
 import guardduty_ext
 import guardduty_org
+import odd_answers
 
 MANAGEMENT_ACCOUNT = DEFAULT_ACCOUNT_ID
 REGIONAL_SERVICES = {"guardduty", "sns", "events"}
 READ_ONLY_PREFIXES = ("Get", "List", "Describe")
 NOT_MUTATING = {"AssumeRole", "GetCallerIdentity"}
+MEMBER_ROLE = "OrganizationAccountAccessRole"  # the role moto's CreateAccount makes in each member
+# AWS's constraint on AssumeRole's ExternalId (STS API reference): 2-1224 of [\w+=,.@:/-].
+EXTERNAL_ID = re.compile(r"[\w+=,.@:/-]{2,1224}")
 
 
 def member_account_id(index: int) -> str:
@@ -113,6 +163,8 @@ class World:
         self.disabled_regions: dict[str, set[str]] = {}
         self.role_missing: set[str] = set()
         self.suspended: set[str] = set()
+        self.external_id: str | None = None  # the sts:ExternalId every non-management account's trust requires
+        self.external_id_for: dict[str, str] = {}  # per account, over external_id
         self.counts: Counter = Counter()
         self.faults = faults_module.Faults()
 
@@ -164,6 +216,30 @@ class World:
                 guardduty_org.account_left(account)
             fastpath.accounts_changed()
 
+    def required_external_id(self, account: str) -> str | None:
+        """The sts:ExternalId that trusting a role in `account` requires (None: no condition):
+        the account's own (external_id_for), else, in any account but the management one, the
+        default (external_id)."""
+        if account in self.external_id_for:
+            return self.external_id_for[account]
+        return self.external_id if account != MANAGEMENT_ACCOUNT else None
+
+    def sync_trust(self, accounts) -> None:
+        """Writes each account's required external id into its OrganizationAccountAccessRole's
+        trust policy (iam GetRole shows it), as a Condition StringEquals sts:ExternalId on the
+        statements that trust an AWS principal, or takes that condition out when none is required.
+        The gate enforces required_external_id; the document only shows it."""
+        for account in accounts:
+            if not dict.__contains__(iam_backends, account):  # never create a backend (an account that never was)
+                continue
+            try:
+                role = iam_backends[account]["global"].get_role(MEMBER_ROLE)
+            except Exception:  # noqa: BLE001 - no such role: nothing to show it on
+                continue
+            role.assume_role_policy_document = trust_with_external_id(
+                role.assume_role_policy_document, self.required_external_id(account),
+            )
+
     def join(self, count: int) -> list[str]:
         """`count` new ACTIVE members with the next free stable ids; returns their ids."""
         backend = organizations_backends[MANAGEMENT_ACCOUNT]["aws"]
@@ -176,7 +252,48 @@ class World:
                     add_member(backend, index, seeded=False)
                     joined.append(member_account_id(index))
             fastpath.accounts_changed()
+        if self.external_id is not None or self.external_id_for:
+            self.sync_trust(joined)
         return joined
+
+
+def trust_with_external_id(document: str, external_id: str | None) -> str:
+    """The trust policy with (or without, for None) Condition StringEquals sts:ExternalId on
+    its statements that allow sts:AssumeRole to an AWS principal."""
+    policy = json.loads(document)
+    statements = policy.get("Statement", [])
+    for statement in statements if isinstance(statements, list) else [statements]:
+        actions = statement.get("Action")
+        if "sts:AssumeRole" not in (actions if isinstance(actions, list) else [actions]):
+            continue
+        if "AWS" not in (statement.get("Principal") or {}):
+            continue
+        condition = statement.setdefault("Condition", {})
+        equals = condition.setdefault("StringEquals", {})
+        if external_id is None:
+            equals.pop("sts:ExternalId", None)
+        else:
+            equals["sts:ExternalId"] = external_id
+        if not equals:
+            del condition["StringEquals"]
+        if not condition:
+            del statement["Condition"]
+    return json.dumps(policy)
+
+
+def caller_arn(access_key: str, account: str) -> str:
+    """The caller as AWS names it in an AccessDenied message ("User: ARN is not authorized
+    ..."): an AssumeRole session's arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION, an IAM user's
+    arn:aws:iam::ACCOUNT:user/NAME, and for keys moto does not know (the static test keys, which
+    act in the management account) the IAM user moto, as moto's GetCallerIdentity names them
+    (with the iam ARN AWS gives users; moto's says sts)."""
+    role = sts_backends[account]["aws"].get_assumed_role_from_access_key(access_key)
+    if role is not None:
+        return role.arn
+    user = iam_backends[account]["global"].get_user_from_access_key_id(access_key)
+    if user is not None:
+        return user.arn
+    return f"arn:aws:iam::{account}:user/moto"
 
 
 def is_mutating(operation: str) -> bool:
@@ -279,16 +396,25 @@ class Gate:
         if service == "sts" and operation == "AssumeRole":
             arn = (form.get("RoleArn") or [""])[0]
             target = arn.split(":")
-            if len(target) > 4 and (target[4] in world.role_missing or target[4] in world.suspended):
-                return refuse("role_denied" if target[4] in world.role_missing else "suspended", (
-                    403, "AccessDenied",
-                    f"User: arn:aws:iam::{account}:root is not authorized to perform: sts:AssumeRole on resource: {arn}",
-                ))
+            target = target[4] if len(target) > 4 else ""
+            denied = lambda: (  # noqa: E731 - AWS's answer when the role's trust does not allow the caller
+                403, "AccessDenied",
+                f"User: {caller_arn(access_key, account)} is not authorized to perform: sts:AssumeRole on resource: {arn}",
+            )
+            if target in world.role_missing or target in world.suspended:
+                return refuse("role_denied" if target in world.role_missing else "suspended", denied())
+            required = world.required_external_id(target)
+            if required is not None and (form.get("ExternalId") or [None])[0] != required:
+                return refuse("external_id", denied())
         suspend_now = faults.active and faults.suspension_due(account)
         leave_now = faults.active and faults.leave_due(account)
         joins = faults.joins_due() if faults.active and account == MANAGEMENT_ACCOUNT else 0
+        rewrite = odd_answers.rewrites(service, operation) if faults.odd_answers else None
         if not drop_after:
-            response = self.app(environ, start_response)
+            if rewrite is None:
+                response = self.app(environ, start_response)
+            else:
+                response = self.odd_answer(environ, start_response, rewrite, key)
         else:
             chunks = self.app(environ, lambda *args, **kwargs: None)
             for _ in chunks:  # let moto finish (and act), then lose the answer
@@ -308,6 +434,30 @@ class Gate:
             faults.record("drop_after_processing", key)
             drop_connection(environ)
         return response
+
+    def odd_answer(self, environ, start_response, rewrite, key: tuple):
+        """The fault odd_answers: moto's answer, through its rewrite (odd_answers.py) when it
+        is a success; counted as "odd_answer" when the rewrite changed it."""
+        answered: list = []
+
+        def capture(status, headers, exc_info=None):
+            answered[:] = [status, list(headers)]
+            return lambda data: None
+
+        chunks = self.app(environ, capture)
+        try:
+            body = b"".join(chunks)
+        finally:
+            if hasattr(chunks, "close"):
+                chunks.close()
+        status, headers = answered
+        if status.startswith("2"):
+            odd = rewrite(environ, body)
+            if odd is not None:
+                self.world.faults.record("odd_answer", key)
+                body, headers = odd, odd_answers.content_length(headers, len(odd))
+        start_response(status, headers)
+        return [body]
 
 
 def drop_connection(environ):
@@ -427,9 +577,9 @@ def control(world: World, environ, start_response):
             result = guardduty_org.organization_state()
         elif method == "POST" and path == "/_orgguard/faults":
             apply_faults(world, request)
-            result = world.faults.describe()
+            result = faults_json(world)
         elif method == "GET" and path == "/_orgguard/faults":
-            result = world.faults.describe()
+            result = faults_json(world)
         elif method == "POST" and path == "/_orgguard/detector":
             result = {"detectorId": guardduty_ext.put_detector(**request)}
         elif method == "GET" and path == "/_orgguard/wiring":
@@ -446,12 +596,55 @@ def control(world: World, environ, start_response):
     return [json.dumps(result).encode()]
 
 
-ORGANIZATION_KEYS = {"disabled_regions", "role_missing", "suspended", "features_unavailable"}
+ORGANIZATION_KEYS = {
+    "disabled_regions", "role_missing", "suspended", "features_unavailable", "external_id", "external_id_for",
+}
 FAULT_KEYS = {
     "reset", "seed", "latency_ms", "latency_jitter_ms", "throttle", "server_errors", "drop_rate", "drop",
     "per_key_rps", "per_key_burst", "session_seconds", "suspend_after_requests", "suspended_error",
-    "leave_after_requests", "join_after_requests",
+    "leave_after_requests", "join_after_requests", "odd_answers",
 }
+
+
+def faults_json(world: World) -> dict:
+    """GET/POST /_orgguard/faults' answer: the faults in force and the external ids required."""
+    return {
+        **world.faults.describe(),
+        "external_id": world.external_id,
+        "external_id_for": dict(sorted(world.external_id_for.items())),
+    }
+
+
+def check_external_ids(request: dict) -> None:
+    """external_id: an ExternalId (AWS's constraint) or null; external_id_for: {12-digit
+    account: ExternalId or null}."""
+    values = []
+    if "external_id" in request:
+        values.append(request["external_id"])
+    if "external_id_for" in request:
+        if not isinstance(request["external_id_for"], dict):
+            raise ValueError("external_id_for: {account: external id or null}")
+        for account, value in request["external_id_for"].items():
+            if not re.fullmatch(r"\d{12}", str(account)):
+                raise ValueError(f"external_id_for: {account!r} is not a 12-digit account id")
+            values.append(value)
+    for value in values:
+        if value is not None and not (isinstance(value, str) and EXTERNAL_ID.fullmatch(value)):
+            raise ValueError(f"external id {value!r}: 2-1224 characters of letters, digits and +=,.@:/-_, or null")
+
+
+def apply_external_ids(world: World, request: dict) -> None:
+    changed: set[str] = set()
+    if "external_id" in request:
+        world.external_id = request["external_id"]
+        changed.update(a for a in list(iam_backends.keys()) if a != MANAGEMENT_ACCOUNT)
+    for account, value in request.get("external_id_for", {}).items():
+        if value is None:
+            world.external_id_for.pop(account, None)
+        else:
+            world.external_id_for[account] = value
+        changed.add(account)
+    world.sync_trust(sorted(changed))
 
 
 def apply_faults(world: World, request: dict) -> None:
@@ -468,9 +661,12 @@ def apply_faults(world: World, request: dict) -> None:
     if MANAGEMENT_ACCOUNT in (request.get("leave_after_requests") or {}):
         raise ValueError("leave_after_requests: the management account cannot leave its organization")
     unavailable = guardduty_ext.parse_unavailable(request.get("features_unavailable", {}))
+    check_external_ids(request)
     world.faults.apply(request)
     guardduty_ext.merge_unavailable(unavailable)
     fastpath.session_seconds = world.faults.session_seconds
+    guardduty_org.huge_page = odd_answers.HUGE_PAGE if world.faults.odd_answers else None
+    apply_external_ids(world, request)
     for account, regions in request.get("disabled_regions", {}).items():
         world.disabled_regions.setdefault(account, set()).update(regions)
     world.role_missing.update(request.get("role_missing", []))
@@ -522,6 +718,14 @@ def startup_faults(args) -> dict:
         joins = request.setdefault("join_after_requests", {})
         for n, _, count in (item.partition("=") for item in args.join_after):
             joins[str(int(n))] = joins.get(str(int(n)), 0) + int(count)
+    if args.external_id is not None:
+        request["external_id"] = args.external_id
+    if args.external_id_for:
+        request.setdefault("external_id_for", {}).update(
+            {account_id(a): value for a, _, value in (item.partition("=") for item in args.external_id_for)}
+        )
+    if args.odd_answers:
+        request["odd_answers"] = True
     if args.feature_unavailable:
         unavailable = request.get("features_unavailable", [])
         if isinstance(unavailable, dict):
@@ -574,6 +778,14 @@ def main() -> None:
         "--feature-unavailable", action="append", default=[],
         help="FEATURE@REGION[,FEATURE@REGION]: a GuardDuty protection plan the region does not offer (repeatable)",
     )
+    parser.add_argument(
+        "--external-id", help="every member role's trust requires this sts:ExternalId (AssumeRole without it: AccessDenied)",
+    )
+    parser.add_argument(
+        "--external-id-for", action="append", default=[],
+        help="ACCOUNT=VALUE: the external id one account's roles require (12-digit id or member index; repeatable)",
+    )
+    faults.add_argument("--odd-answers", action="store_true", help="valid but unusual answers (odd_answers.py)")
     faults.add_argument("--faults", default="", help="a JSON object of fault keys, applied first")
     args = parser.parse_args()
 

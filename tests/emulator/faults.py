@@ -1,6 +1,6 @@
 """Fault injection for the emulator: latency, throttling (random and per-key token buckets),
-server errors, dropped connections, short sessions, mid-run suspensions and mid-run changes
-of the organization (accounts leaving, accounts joining).
+server errors, dropped connections, short sessions, mid-run suspensions, mid-run changes
+of the organization (accounts leaving, accounts joining) and odd answers (odd_answers.py).
 
 Configured by startup flags (emulator.py) and by POST /_orgguard/faults (apply()); every
 decision is made in the gate (emulator.Gate) before moto sees the request, except
@@ -145,7 +145,7 @@ class Faults:
 
     def clear(self) -> None:
         """"reset": no latency, throttling, errors, drops, session limit, pending suspension,
-        leave or join.
+        leave or join, no odd answers.
         Organization state (disabled regions, missing roles, suspended accounts) stays."""
         self.latency_ms = 0.0
         self.latency_jitter_ms = 0.0
@@ -160,6 +160,7 @@ class Faults:
         self.join_after: list[list[int]] = []  # [management requests left, accounts to join]
         self.suspended_mode = "access_denied"
         self.session_seconds: int | None = None
+        self.odd_answers = False  # the gate rewrites answers (odd_answers.py); not part of `active`
         self.active = False
 
     # ---- configuration -------------------------------------------------------------
@@ -228,6 +229,10 @@ class Faults:
                     raise ValueError("join_after_requests: {\"N\": count} with N >= 1 and count >= 1")
                 joins.append([int(n), int(count)])
             self.join_after = joins
+        if "odd_answers" in request:
+            if not isinstance(request["odd_answers"], bool):
+                raise ValueError("odd_answers: true or false")
+            self.odd_answers = request["odd_answers"]
         if "suspended_error" in request:
             if request["suspended_error"] not in ("access_denied", "invalid_token"):
                 raise ValueError("suspended_error: access_denied or invalid_token")
@@ -255,6 +260,7 @@ class Faults:
                 "leave_after_requests": dict(self.leave_after),
                 "join_after_requests": _joins(self.join_after),
                 "suspended_error": self.suspended_mode,
+                "odd_answers": self.odd_answers,
             }
 
     # ---- decisions ----------------------------------------------------------------

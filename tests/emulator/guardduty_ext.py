@@ -311,9 +311,12 @@ def all_detectors() -> dict[str, dict[str, list[dict]]]:
 
 def put_detector(account: str, region: str, enable: bool = True, frequency: str = "SIX_HOURS",
                  features: dict[str, bool] | None = None,
-                 additional_configuration: dict[str, dict[str, bool]] | None = None) -> str:
+                 additional_configuration: dict[str, dict[str, bool]] | None = None,
+                 another: bool = False) -> str:
     """Test setup: a detector made by someone else before orgguard runs. Region availability
-    is not checked (the detector may predate it); agents: {feature: {agent: bool}}."""
+    is not checked (the detector may predate it); agents: {feature: {agent: bool}}.
+    another: true makes one even where the account-region has a detector (ours: AWS keeps one
+    per account and Region), so that ListDetectors has several ids to page through."""
     backend = models.guardduty_backends[account][region]
     requested = [{"name": k, "status": _status(v)} for k, v in (features or {}).items()]
     for feature, agents in (additional_configuration or {}).items():
@@ -322,4 +325,5 @@ def put_detector(account: str, region: str, enable: bool = True, frequency: str 
         requested.append({
             "name": feature, "additionalConfiguration": [{"name": a, "status": _status(v)} for a, v in agents.items()],
         })
-    return backend.create_detector(enable, frequency, None, {}, requested)
+    create = _moto_create_detector.__get__(backend) if another else backend.create_detector
+    return create(enable, frequency, None, {}, requested)

@@ -13,6 +13,8 @@ rules and botocore's wire shapes (camelCase JSON):
   offers; anything else goes to unprocessedAccounts: the admin itself, accounts outside the
   organization, members already Enabled, and accounts associated (Enabled) with another
   administrator by invitation (OTHER_ADMINISTRATOR, our wording).
+- ListMembers pages by maxResults (1-50, default 50), or by huge_page (1000) while the fault
+  odd_answers is on (odd_answers.py).
 - ListMembers, GetMembers, GetMemberDetectors, DisassociateMembers, DeleteMembers: any account
   with a detector manages its own members (AWS's rule); auto-enable ALL refuses to
   disassociate or delete organization members, not invitation-based ones.
@@ -71,6 +73,9 @@ from guardduty_ext import (
 
 MANAGEMENT = DEFAULT_ACCOUNT_ID  # where emulator.py seeds the organization
 MAX_ACCOUNTS = 50  # per CreateMembers/GetMembers/... call and per ListMembers page
+# While the fault odd_answers is on (emulator.apply_faults sets it): ListMembers' page size,
+# whatever maxResults (still validated, 1-50) asks for; None: maxResults.
+huge_page: int | None = None
 AUTO_ENABLE = ("NEW", "ALL", "NONE")
 ASSOCIATED = ("Enabled", "Disabled")  # what ListMembers' onlyAssociated (default true) keeps
 INTERNAL_KEYS = ("invited", "invitationId")  # member-record keys that are ours, not the wire's
@@ -346,9 +351,10 @@ class OrganizationHandlers(GuardDutyResponse):
             member for account, member in sorted(self.guardduty_backend.org_members.items())
             if account >= token and (member["relationshipStatus"] in ASSOCIATED or not only_associated)
         ]
-        result: dict[str, Any] = {"members": [self._member_json(m) for m in rows[: int(limit)]]}
-        if len(rows) > int(limit):
-            result["nextToken"] = rows[int(limit)]["accountId"]
+        size = huge_page or int(limit)  # the fault odd_answers: pages larger than asked for
+        result: dict[str, Any] = {"members": [self._member_json(m) for m in rows[:size]]}
+        if len(rows) > size:
+            result["nextToken"] = rows[size]["accountId"]
         return json.dumps(result)
 
     def get_members(self) -> str:

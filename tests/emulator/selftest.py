@@ -2,8 +2,8 @@
 protocol's errors as the Rust SDK does): `.venv/emulator/bin/python tests/emulator/selftest.py`.
 Starts scripts/emulator's launcher on a free port, checks every fault kind, then (organization())
 features a Region does not offer, runtime-monitoring agents, invitation-era GuardDuty
-relationships and accounts leaving and joining the organization mid-run; exits non-zero on
-the first mismatch. About 15 seconds.
+relationships and accounts leaving and joining the organization mid-run, and (external())
+external ids and odd answers; exits non-zero on the first mismatch. About 20 seconds.
 """
 
 import json
@@ -54,6 +54,7 @@ class Emulator:
         line = self.process.stdout.readline()
         assert line.startswith("READY"), line
         self.endpoint = line.split()[1]
+        self.external_ids: dict[str, str] = {}  # account (or "*": any member) -> the ExternalId credentials() sends
 
     def control(self, path: str, body: dict | None = None) -> dict:
         request = urllib.request.Request(
@@ -75,7 +76,10 @@ class Emulator:
         if account == MANAGEMENT:
             return None
         role = f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole"
-        return self.client("sts").assume_role(RoleArn=role, RoleSessionName="selftest")["Credentials"]
+        external_id = self.external_ids.get(account, self.external_ids.get("*"))
+        return self.client("sts").assume_role(
+            RoleArn=role, RoleSessionName="selftest", **({"ExternalId": external_id} if external_id else {}),
+        )["Credentials"]
 
     def guardduty(self, account: str, region: str = "us-east-1"):
         return self.client("guardduty", self.credentials(account), region)
@@ -424,6 +428,162 @@ def organization() -> None:
         emulator.stop()
 
 
+def raw_answers(client) -> list[bytes]:
+    """The raw bodies of the client's answers from now on, newest last."""
+    bodies: list[bytes] = []
+    client.meta.events.register("after-call", lambda http_response, **_: bodies.append(http_response.content))
+    return bodies
+
+
+def denied_message(caller: str, account: str) -> tuple:
+    return (403, "AccessDenied", f"User: {caller} is not authorized to perform: sts:AssumeRole on resource: "
+                                 f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole")
+
+
+def trust_condition(emulator: Emulator, account: str):
+    iam = emulator.client("iam", emulator.credentials(account))
+    statement = iam.get_role(RoleName="OrganizationAccountAccessRole")["Role"]["AssumeRolePolicyDocument"]["Statement"][0]
+    return statement.get("Condition")
+
+
+def external_ids(emulator: Emulator) -> None:
+    """--external-id abc-123 --external-id-for 2=other-id --role-missing 4."""
+    sts = emulator.client("sts")
+    user = f"arn:aws:iam::{MANAGEMENT}:user/moto"
+    role = lambda account: f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole"  # noqa: E731
+    assume = lambda account, **extra: sts.assume_role(RoleArn=role(account), RoleSessionName="selftest", **extra)  # noqa: E731
+    faults = emulator.control("faults")
+    check("external ids in force; --odd-answers", (faults["external_id"], faults["external_id_for"], faults["odd_answers"]),
+          ("abc-123", {M2: "other-id"}, True))
+    check("AssumeRole without ExternalId", error_of(lambda: assume(M1)), denied_message(user, M1))
+    check("AssumeRole with another ExternalId", error_of(lambda: assume(M1, ExternalId="abc-124")), denied_message(user, M1))
+    credentials = assume(M1, ExternalId="abc-123")["Credentials"]
+    check("AssumeRole with the ExternalId", emulator.client("sts", credentials).get_caller_identity()["Account"], M1)
+    check("--external-id-for: the default is refused", error_of(lambda: assume(M2, ExternalId="abc-123")), denied_message(user, M2))
+    check("--external-id-for: its own", assume(M2, ExternalId="other-id")["AssumedRoleUser"]["Arn"].split(":")[4], M2)
+    check("the management account requires none", bool(assume(MANAGEMENT)["Credentials"]), True)
+    session = f"arn:aws:sts::{M1}:assumed-role/OrganizationAccountAccessRole/selftest"
+    check("denied caller named as its session", error_of(lambda: emulator.client("sts", credentials).assume_role(
+        RoleArn=role(M3), RoleSessionName="selftest")), denied_message(session, M3))
+    check("role_missing answers alike", error_of(lambda: assume(M4, ExternalId="abc-123")), denied_message(user, M4))
+    emulator.external_ids = {"*": "abc-123", M2: "other-id"}
+    check("trust policy shows it", trust_condition(emulator, M1), {"StringEquals": {"sts:ExternalId": "abc-123"}})
+    check("trust policy shows the account's own", trust_condition(emulator, M2), {"StringEquals": {"sts:ExternalId": "other-id"}})
+
+    emulator.control("faults", {"reset": True, "external_id_for": {M2: None}})
+    emulator.external_ids = {"*": "abc-123"}
+    check("reset keeps it; null takes the account's own away", (emulator.control("faults")["external_id"],
+          trust_condition(emulator, M2)), ("abc-123", {"StringEquals": {"sts:ExternalId": "abc-123"}}))
+    check("then the default applies", error_of(lambda: assume(M2, ExternalId="other-id"))[:2], (403, "AccessDenied"))
+    emulator.control("faults", {"join_after_requests": {"1": 1}})
+    emulator.client("organizations").describe_organization()
+    check("a joining account requires it", (error_of(lambda: assume("100000000061"))[:2], trust_condition(emulator, "100000000061")),
+          ((403, "AccessDenied"), {"StringEquals": {"sts:ExternalId": "abc-123"}}))
+    emulator.control("faults", {"external_id": None})
+    emulator.external_ids = {}
+    check("external_id null: none required", bool(assume(M1)["Credentials"]), True)
+    check("and the trust policy has no condition", trust_condition(emulator, M1), None)
+    check("an ExternalId where none is required is ignored", bool(assume(M1, ExternalId="whatever")["Credentials"]), True)
+    check("bad external id refused", control_error(emulator, "faults", {"external_id": "x"}), 400)
+    check("external_id_for: bad account refused", control_error(emulator, "faults", {"external_id_for": {"12": "abc-123"}}), 400)
+    counted = emulator.control("counts")["faults"]
+    check("external id denials counted", (counted["external_id"], counted["role_denied"]), (6, 1))
+
+
+def odd_answers(emulator: Emulator) -> None:
+    """--odd-answers on the same emulator (60 members): each rewrite, as boto3 and raw bodies show it."""
+    check("odd_answers on", emulator.control("faults", {"odd_answers": True})["odd_answers"], True)
+    emulator.control("counts/reset", {})
+    gd = emulator.guardduty(M5)
+    check("ListDetectors, no detector", gd.list_detectors()["DetectorIds"], [])
+    bodies = raw_answers(gd)
+    created = gd.create_detector(Enable=True)
+    check("CreateDetector answers without detectorId", ("DetectorId" in created, json.loads(bodies[-1])), (False, {}))
+    listed = gd.list_detectors()
+    check("the detector exists; one detector, one page", (len(listed["DetectorIds"]), "NextToken" in listed), (1, False))
+    did = listed["DetectorIds"][0]
+    detector = gd.get_detector(DetectorId=did)
+    check("GetDetector: status and frequency", (detector["Status"], detector["FindingPublishingFrequency"]),
+          ("SOMETHING_NEW", "TWO_HOURS"))
+    check("GetDetector: a feature from the future", detector["Features"][-1], {"Name": "FUTURE_PROTECTION_2030", "Status": "ENABLED_SOMEHOW"})
+    body = json.loads(bodies[-1])
+    check("GetDetector: unknown keys", (body["orgguardFutureFlag2030"], sorted(body["orgguardFutureSettings2030"])),
+          (True, ["levels", "mode"]))
+    check("state keeps the truth", emulator.control("state")["detectors"][M5]["us-east-1"][0]["status"], "ENABLED")
+
+    second = emulator.control("detector", {"account": M5, "region": "us-east-1", "another": True})["detectorId"]
+    first = gd.list_detectors(MaxResults=50)
+    then = gd.list_detectors(MaxResults=50, NextToken=first["NextToken"])
+    check("ListDetectors: pages of one", (first["DetectorIds"], then["DetectorIds"], "NextToken" in then), ([did], [second], False))
+
+    admin = emulator.guardduty(M1)
+    emulator.client("guardduty").enable_organization_admin_account(AdminAccountId=M1)
+    admin.create_detector(Enable=True)
+    aid = detector_id(admin)
+    accounts = [f"{100000000000 + i:012d}" for i in range(2, 61)]
+    for chunk in (accounts[:50], accounts[50:]):
+        admin.create_members(DetectorId=aid, AccountDetails=[{"AccountId": a, "Email": f"{a}@example.com"} for a in chunk])
+    page = admin.list_members(DetectorId=aid)
+    check("ListMembers: 59 members in one page (default maxResults 50)", (len(page["Members"]), "NextToken" in page), (59, False))
+    page = admin.list_members(DetectorId=aid, MaxResults=2)
+    check("ListMembers: MaxResults 2", len(page["Members"]), 59)
+    status, code, _ = error_of(lambda: admin.list_members(DetectorId=aid, MaxResults=51))
+    check("ListMembers: maxResults still checked", (status, code), (400, "BadRequestException"))
+
+    organizations = emulator.client("organizations")
+    bodies = raw_answers(organizations)
+    accounts, token = [], None
+    while True:
+        answer = organizations.list_accounts(**({"NextToken": token} if token else {}))
+        accounts += answer["Accounts"]
+        token = answer.get("NextToken")
+        if not token:
+            break
+    check("ListAccounts: the last page ends with odd accounts", [(a["Id"], a["Status"], a["JoinedMethod"]) for a in accounts[-2:]],
+          [("999999999901", "PENDING_CLOSURE", "UNKNOWN_METHOD"), ("999999999902", "SOMETHING_ELSE", "UNKNOWN_METHOD")])
+    check("ListAccounts: only there", [a["Id"] for a in accounts].count("999999999901"), 1)
+    check("ListAccounts: State likewise", json.loads(bodies[-1])["Accounts"][-1]["State"], "SOMETHING_ELSE")
+
+    sns = emulator.client("sns")
+    topic = sns.create_topic(Name="odd")["TopicArn"]
+    attributes = sns.get_topic_attributes(TopicArn=topic)["Attributes"]
+    check("GetTopicAttributes: an unknown attribute", (attributes["OrgguardFutureAttribute2030"], attributes["TopicArn"]),
+          ("SOMETHING_NEW", topic))
+    events = emulator.client("events")
+    bodies = raw_answers(events)
+    events.put_rule(Name="odd", EventPattern='{"source": ["aws.guardduty"]}')
+    rule = events.describe_rule(Name="odd")
+    body = json.loads(bodies[-1])
+    check("DescribeRule: valid, with unknown keys", (rule["State"], rule["Name"], body["OrgguardFutureFlag2030"],
+                                                     "OrgguardFutureSettings2030" in body), ("ENABLED", "odd", True, True))
+
+    rows = emulator.control("counts")["fault_requests"]
+    odd: dict = {}
+    for r in rows:
+        if r["kind"] == "odd_answer":
+            odd[(r["service"], r["operation"])] = odd.get((r["service"], r["operation"]), 0) + r["count"]
+    check("odd answers counted", odd, {
+        ("guardduty", "CreateDetector"): 2, ("guardduty", "GetDetector"): 1, ("guardduty", "ListDetectors"): 2,
+        ("guardduty", "ListMembers"): 2, ("organizations", "ListAccounts"): 1, ("sns", "GetTopicAttributes"): 1,
+        ("events", "DescribeRule"): 1,
+    })
+    check("bad odd_answers refused", control_error(emulator, "faults", {"odd_answers": "yes"}), 400)
+    check("reset clears it", emulator.control("faults", {"reset": True})["odd_answers"], False)
+    check("GetDetector as it is", gd.get_detector(DetectorId=did)["Status"], "ENABLED")
+    check("ListMembers pages by maxResults again", len(admin.list_members(DetectorId=aid, MaxResults=2)["Members"]), 2)
+    check("ListAccounts without odd accounts", "999999999901" in list_account_ids(emulator), False)
+
+
+def external() -> None:
+    emulator = Emulator("--accounts", "60", "--external-id", "abc-123", "--external-id-for", "2=other-id",
+                        "--role-missing", "4", "--odd-answers")
+    try:
+        external_ids(emulator)
+        odd_answers(emulator)
+    finally:
+        emulator.stop()
+
+
 def main() -> None:
     emulator = Emulator("--seed", "1")
     try:
@@ -492,6 +652,7 @@ def main() -> None:
             emulator.stop()
     check("same seed, same faults", patterns[0] == patterns[1] and "ok" in patterns[0] and 400 in patterns[0], True)
     organization()
+    external()
     print(f"selftest passed: {CHECKS[0]} checks")
 
 
