@@ -187,3 +187,44 @@ fn kill_9_mid_run_then_a_plain_rerun_converges_without_duplicates() {
     assert_eq!(rollout(&emulator, &[]).code(), 0);
     assert_eq!(emulator.mutating_calls(), 0);
 }
+
+#[test]
+fn the_member_role_is_assumed_with_the_plans_external_id() {
+    let emulator = Emulator::start(&["--accounts", "3", "--external-id", "orgguard-ext-42"]);
+    let without = rollout(&emulator, &["--regions", "us-east-1"]);
+    assert_eq!(without.code(), 1, "members refuse a session without the external id");
+    assert!(without.stdout().contains("sts:AssumeRole") && without.stdout().contains("AccessDenied"), "{}", without.stdout());
+
+    let text = std::fs::read_to_string(root().join("plans/example.toml")).unwrap();
+    let (_dir, plan) = plan_file(&text.replace("# external_id = \"...\"", "external_id = \"orgguard-ext-42\""));
+    let with = emulator.orgguard(&["rollout", "--plan", path_str(&plan), "--regions", "us-east-1"]);
+    assert_eq!(with.code(), 0, "{}", with.stdout());
+    for account in (1..=3).map(member) {
+        assert_eq!(emulator.detectors(&account, "us-east-1").len(), 1, "{account}");
+    }
+}
+
+#[test]
+fn odd_answers_from_aws_do_not_panic_and_every_target_is_accounted_for() {
+    let emulator = Emulator::start(&["--accounts", "3", "--odd-answers"]);
+    let dir = tempfile::tempdir().unwrap();
+    let summary = dir.path().join("summary.json");
+    let run = rollout(&emulator, &["--summary-json", path_str(&summary)]);
+    assert!(!run.stderr().contains("panicked"), "{}", run.stderr());
+    assert_eq!(run.code(), 1, "a CreateDetector answer without its detector id fails the target: {}", run.stdout());
+    assert!(run.stdout().contains("guardduty:CreateDetector"), "{}", run.stdout());
+    let summary: Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    let results = summary["results"].as_array().unwrap();
+    for account in (1..=3).map(member).chain([MANAGEMENT.to_owned()]) {
+        for region in ["us-east-1", "eu-west-1"] {
+            assert!(results.iter().any(|r| r["target"]["account"] == account.as_str() && r["target"]["region"] == region), "{account}/{region}");
+        }
+    }
+    let skipped: Vec<&str> = results.iter().filter(|r| r["reason"] == "account_not_active").map(|r| r["target"]["account"].as_str().unwrap()).collect();
+    assert_eq!(skipped, ["999999999901", "999999999902"], "accounts in unknown states are skipped with their status");
+    assert!(faults(&emulator)["odd_answer"].as_u64().unwrap() > 0);
+
+    let audit = emulator.orgguard(&["audit", "--plan", path_str(&root().join("plans/example.toml")), "--regions", REGIONS_ARG]);
+    assert!(!audit.stderr().contains("panicked"), "{}", audit.stderr());
+    assert!(matches!(audit.code(), 1 | 2), "{}", audit.stdout());
+}
