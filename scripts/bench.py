@@ -25,14 +25,17 @@ import botocore.session
 ROOT = Path(__file__).resolve().parent.parent
 ORGGUARD = ROOT / "target/release/orgguard"
 PLAN = ROOT / "plans/example.toml"
+DETECTORS_ONLY = ROOT / "plans/detectors-only.toml"
 THREE = "us-east-1,eu-west-1,ap-northeast-1"
 
-# name -> (accounts, regions or None for the plan's "all", emulator flags, concurrency)
+# name -> (accounts, regions or None for the plan's "all", emulator flags, concurrency, plan)
 SCENARIOS = {
-    "quick": (500, THREE, [], 64),
-    "5000x3": (5000, THREE, [], 64),
-    "5000xall": (5000, None, ["--latency-ms", "50"], 256),
-    "soak": (5000, THREE, ["--throttle-rate", "0.2", "--error-rate", "0.02", "--seed", "7"], 64),
+    "quick": (500, THREE, [], 64, PLAN),
+    "5000x3": (5000, THREE, [], 64, PLAN),
+    "5000xall": (5000, None, ["--latency-ms", "50"], 256, PLAN),
+    "soak": (5000, THREE, ["--throttle-rate", "0.2", "--error-rate", "0.02", "--seed", "7"], 64, PLAN),
+    # Beyond 5000: discovery, membership batches, the work queue and memory at 50,000 accounts.
+    "50000x1": (50000, "us-east-1", [], 256, DETECTORS_ONLY),
 }
 
 
@@ -79,14 +82,15 @@ def capacity(endpoint, seconds=5.0, threads=8):
     return sum(done.values()) / seconds
 
 
-def run_orgguard(endpoint, regions, concurrency):
-    args = [str(ORGGUARD), "rollout", "--plan", str(PLAN), "--concurrency", str(concurrency), "--endpoint-url", endpoint]
+def run_orgguard(endpoint, regions, concurrency, plan):
+    args = [str(ORGGUARD), "rollout", "--plan", str(plan), "--concurrency", str(concurrency), "--endpoint-url", endpoint]
     if regions:
         args += ["--regions", regions]
     env = dict(os.environ, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_REGION="us-east-1")
     control(endpoint, "counts/reset", {})
     started = time.monotonic()
-    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True)
+    # In target/bench, where the rollout's journal goes too.
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True, cwd=ROOT / "target/bench")
     output = process.stdout.read()
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.monotonic() - started
@@ -109,12 +113,12 @@ def run_orgguard(endpoint, regions, concurrency):
 
 
 def scenario(name):
-    accounts, regions, flags, concurrency = SCENARIOS[name]
+    accounts, regions, flags, concurrency, plan = SCENARIOS[name]
     emulator, endpoint, seeding = start_emulator(accounts, flags)
     try:
         served = capacity(endpoint)
-        fresh = run_orgguard(endpoint, regions, concurrency)
-        again = run_orgguard(endpoint, regions, concurrency)
+        fresh = run_orgguard(endpoint, regions, concurrency, plan)
+        again = run_orgguard(endpoint, regions, concurrency, plan)
     finally:
         emulator.terminate()
         emulator.wait()

@@ -7,7 +7,7 @@
 //! subscriptions, then rules and targets. The organization layer runs after the accounts,
 //! so every account has its detector before the admin adds it as a member.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -33,6 +33,9 @@ pub struct RunOptions {
     /// Read members' detectors from the delegated admin first (ListMembers,
     /// GetMemberDetectors) and enter an account only for what the admin cannot see.
     pub detectors_from_admin: bool,
+    /// Undo invitation-era relationships (leave the old administrator, decline pending
+    /// invitations) so that the delegated admin can add the account; otherwise a conflict.
+    pub migrate_invitations: bool,
 }
 
 /// Accounts per CreateMembers or GetMemberDetectors call: GuardDuty's limit.
@@ -90,6 +93,10 @@ struct Run<'a> {
     admin_session: Option<AccountSession>,
     /// Per region, the members' detectors as the delegated admin sees them (audit only).
     admin_views: HashMap<Region, BTreeMap<AccountId, ObservedDetector>>,
+    /// Per region, the planned admin's Enabled members, read before the accounts (rollout).
+    admin_members: HashMap<Region, BTreeSet<AccountId>>,
+    /// Per region, the delegated admins designated now, read before the accounts.
+    designated: HashMap<Region, Vec<AccountId>>,
     /// Where finished targets are recorded, and (with --resume) found finished earlier.
     journal: Option<&'a Journal>,
 }
@@ -119,6 +126,8 @@ pub async fn run(
             aws.session(admin.account.get_ref(), &organization.member_role, organization.external_id.as_deref())
         }),
         admin_views: HashMap::new(),
+        admin_members: HashMap::new(),
+        designated: HashMap::new(),
         journal,
     };
     let mut results: Vec<TargetResult> = scope
@@ -127,6 +136,9 @@ pub async fn run(
         .map(|(account, reason)| result(Target { account: account.clone(), region: None }, Status::Skipped(reason.clone()), vec![]))
         .collect();
     let organization_first = plan.admin.is_some() && options.detectors_from_admin;
+    if plan.admin.is_some() {
+        run.designated = run.designated().await;
+    }
     if organization_first {
         // The admin's view first, so that accounts are entered only for what it cannot see.
         let layer = futures::future::join_all(scope.regions.iter().map(|region| run.organization(region, &[]))).await;
@@ -134,6 +146,8 @@ pub async fn run(
             run.admin_views.extend(view.map(|view| (result.target.region.clone().expect("a region's result"), view)));
             results.push(result);
         }
+    } else if plan.admin.is_some() {
+        run.admin_members = run.enabled_members().await;
     }
     let run = &run;
     // Accounts enter as a bounded stream, so each account's regions start as soon as its
@@ -144,10 +158,15 @@ pub async fn run(
         results.extend(account_results);
     }
     if plan.admin.is_some() && !organization_first {
-        // An account cannot be a member where it has not enabled the region.
+        // An account cannot be a member where it has not enabled the region, nor while an
+        // invitation-era administrator holds it.
         let not_enabled: Vec<(AccountId, Region)> = results
             .iter()
-            .filter(|r| r.status == Status::Skipped(SkipReason::RegionNotEnabled))
+            .filter(|r| match &r.status {
+                Status::Skipped(SkipReason::RegionNotEnabled) => true,
+                Status::Failed(error) => error.code == crate::aws::LEGACY_ADMINISTRATOR,
+                _ => false,
+            })
             .filter_map(|r| Some((r.target.account.clone(), r.target.region.clone()?)))
             .collect();
         // A region's organization layer finished in the run resumed is done again only when
@@ -200,6 +219,34 @@ where
 }
 
 impl Run<'_> {
+    /// Per region, the planned admin's Enabled members as it lists them now; a region it
+    /// cannot be read in (no detector yet, say) is left out.
+    async fn enabled_members(&self) -> HashMap<Region, BTreeSet<AccountId>> {
+        let admin = self.admin_session.as_ref().expect("called with an admin plan");
+        let read = self.scope.regions.iter().map(|region| async move {
+            let guardduty = admin.guardduty(region);
+            let detector = guardduty.find_detector().await.ok().flatten()?;
+            Some((region.clone(), guardduty.enabled_members(&detector.id).await.ok()?))
+        });
+        futures::future::join_all(read).await.into_iter().flatten().collect()
+    }
+
+    /// Per region, the delegated admins designated now, as the management account lists them.
+    async fn designated(&self) -> HashMap<Region, Vec<AccountId>> {
+        let management = self.aws.session(&self.aws.caller.account, "", None);
+        let read = self.scope.regions.iter().map(|region| {
+            let management = &management;
+            async move { Some((region.clone(), management.guardduty(region).list_admins().await.ok()?)) }
+        });
+        futures::future::join_all(read).await.into_iter().flatten().collect()
+    }
+
+    /// The account is an Enabled member of the planned admin in the region, as far as the
+    /// admin's lists read before the accounts show.
+    fn is_member(&self, account: &AccountId, region: &Region) -> bool {
+        self.seen_by_admin(account, region).is_some() || self.admin_members.get(region).is_some_and(|m| m.contains(account))
+    }
+
     /// The journal records the target applied or unchanged in the run being resumed.
     fn finished(&self, target: &Target, layer: Layer) -> bool {
         self.journal.is_some_and(|journal| journal.finished(target, layer))
@@ -380,8 +427,25 @@ impl Run<'_> {
                 changes.extend(diff::rule(wiring, region, rule, observed.as_ref()));
             }
         }
+        // Invitation-era relationships, looked for where an account has a detector and is
+        // not already an Enabled member of the planned admin.
+        let mut conflict = None;
+        if let (Some(admin), Some(detector)) = (&self.plan.admin, &detector) {
+            let admin = admin.account.get_ref();
+            if target.account != *admin && !self.is_member(&target.account, region) {
+                let relationship = match guardduty.relationship(&detector.id).await {
+                    Ok(relationship) => relationship,
+                    Err(error) => return TargetResult { notes, detector_read_from, unavailable, ..result(target, Status::Failed(error), changes) },
+                };
+                let designated = self.designated.get(region).map_or(&[][..], Vec::as_slice);
+                match diff::relationship(admin, designated, &relationship, self.options.migrate_invitations) {
+                    Ok(migration) => changes.extend(migration),
+                    Err(message) => conflict = Some(message),
+                }
+            }
+        }
         let status = apply_all(self.options.dry_run, &changes, |change| {
-            let (guardduty, sns, events, wiring) = (&guardduty, &sns, &events, wiring.as_ref());
+            let (guardduty, sns, events, wiring, detector) = (&guardduty, &sns, &events, wiring.as_ref(), detector.as_ref());
             async move {
                 match change {
                     Change::CreateDetector { settings } => create_detector(guardduty, settings).await,
@@ -389,6 +453,10 @@ impl Run<'_> {
                         let (enable, frequency, features, agents) = detector_update(fields);
                         guardduty.update_detector(detector_id, enable, frequency, &features, &agents).await
                     }
+                    Change::LeaveAdministrator { .. } => {
+                        guardduty.leave_administrator(&detector.expect("checked where it has a detector").id).await
+                    }
+                    Change::DeclineInvitations { from } => guardduty.decline_invitations(from).await,
                     _ => {
                         let wiring = wiring.expect("wiring changes come from a wiring plan");
                         self.apply_wiring(sns, events, wiring, region, change, role_ready).await
@@ -397,6 +465,15 @@ impl Run<'_> {
             }
         })
         .await;
+        let status = match (status, conflict) {
+            (Status::Failed(error), _) => Status::Failed(error),
+            (_, Some(message)) => Status::Failed(AwsError {
+                operation: "guardduty:GetAdministratorAccount",
+                code: crate::aws::LEGACY_ADMINISTRATOR.into(),
+                message,
+            }),
+            (status, None) => status,
+        };
         TargetResult { notes, detector_read_from, unavailable, ..result(target, status, changes) }
     }
 
@@ -527,7 +604,7 @@ impl Run<'_> {
         let admins = management.list_admins().await?;
         let designation = diff::designation(&organization, &admins, self.options.replace_admin).map_err(|conflict| AwsError {
             operation: "guardduty:ListOrganizationAdminAccounts",
-            code: "AdminConflict".into(),
+            code: crate::aws::ADMIN_CONFLICT.into(),
             message: format!(
                 "{} is the delegated admin here, the plan names {admin}; left alone (--replace-admin replaces it)",
                 conflict.current

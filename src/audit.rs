@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::aws::AwsError;
+use crate::aws::{AwsError, ADMIN_CONFLICT, LEGACY_ADMINISTRATOR};
 use crate::diff::{Change, DetectorField};
 use crate::model::{AccountId, Feature, Region};
 use crate::outcome::{Layer, Status, TargetResult};
@@ -181,7 +181,7 @@ pub fn judge(plan: &Plan, plan_name: &str, results: &[TargetResult]) -> Vec<Cont
                     out.not_evaluated(controls, account, *region, &unread_because(error));
                 }
             }
-            Status::Failed(error) => {
+            Status::Failed(error) if error.code != LEGACY_ADMINISTRATOR => {
                 // What was read before the failure still counts; the rest is not evaluated.
                 let unread = match result.detector_read_from {
                     Some(_) => {
@@ -232,7 +232,7 @@ pub fn judge(plan: &Plan, plan_name: &str, results: &[TargetResult]) -> Vec<Cont
             let region = result.target.region.as_ref().expect("organization results have a region");
             let in_region: Vec<&AccountId> = members.iter().filter(|(_, r)| r == region).map(|(a, _)| a).collect();
             match &result.status {
-                Status::Failed(error) if error.code == "AdminConflict" => {
+                Status::Failed(error) if error.code == ADMIN_CONFLICT => {
                     out.fail(ADMIN, admin, Some(region), format!("{admin} designated"), error.message.clone());
                     for account in &in_region {
                         out.not_evaluated(&[MEMBER], account, Some(region), "the planned admin is not designated");
@@ -272,6 +272,14 @@ pub fn judge(plan: &Plan, plan_name: &str, results: &[TargetResult]) -> Vec<Cont
                         }
                     }
                 }
+            }
+        }
+    }
+    // An invitation-era administrator keeps the account out of the organization's admin.
+    for result in results.iter().filter(|r| r.layer == Layer::Account) {
+        if let (Status::Failed(error), Some(region), Some(admin)) = (&result.status, &result.target.region, admin) {
+            if error.code == LEGACY_ADMINISTRATOR {
+                out.fail(MEMBER, &result.target.account, Some(region), format!("Enabled member of {admin}"), error.message.clone());
             }
         }
     }
@@ -344,9 +352,12 @@ fn failures(plan: &Plan, change: &Change) -> Vec<(String, String, String)> {
         Change::PutTarget { rule, target_id } => {
             vec![(target_control(rule), format!("target {target_id} -> topic, with role"), "missing or different".into())]
         }
-        Change::EnableAdmin { .. } | Change::ReplaceAdmin { .. } | Change::UpdateOrganization { .. } | Change::CreateMembers { .. } => {
-            vec![]
-        }
+        Change::EnableAdmin { .. }
+        | Change::ReplaceAdmin { .. }
+        | Change::UpdateOrganization { .. }
+        | Change::CreateMembers { .. }
+        | Change::LeaveAdministrator { .. }
+        | Change::DeclineInvitations { .. } => vec![],
     }
 }
 

@@ -65,6 +65,11 @@ pub struct RolloutArgs {
     /// Journal of finished targets, written as they finish (default: orgguard-<plan name>.journal in the current directory).
     #[arg(long)]
     pub journal: Option<PathBuf>,
+    /// Accounts still tied to an invitation-era GuardDuty administrator (or with invitations
+    /// pending): disassociate them and decline the invitations, so the delegated admin can add
+    /// them. Without it they are reported as conflicts and left alone.
+    #[arg(long)]
+    pub migrate_invitations: bool,
     /// Continue an interrupted or killed rollout from its journal: targets it records applied or unchanged are not redone.
     #[arg(long, conflicts_with = "dry_run")]
     pub resume: bool,

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::desired::Wiring;
 use crate::model::{
-    AccountId, AdminSide, Agent, DetectorSettings, Feature, Frequency, ObservedDetector, ObservedIam, ObservedRule,
+    AccountId, AdminSide, Agent, DetectorSettings, Feature, Frequency, ObservedDetector, ObservedIam, ObservedRelationship, ObservedRule,
     ObservedTopic, Region,
 };
 use crate::plan::Rule;
@@ -43,6 +43,9 @@ pub enum Change {
         agents: BTreeMap<Feature, BTreeMap<Agent, String>>,
     },
     CreateMembers { accounts: Vec<AccountId> },
+    /// Migration from an invitation-era administrator (only with --migrate-invitations).
+    LeaveAdministrator { administrator: AccountId },
+    DeclineInvitations { from: Vec<AccountId> },
 }
 
 /// One setting of an existing detector that differs from the plan.
@@ -78,6 +81,8 @@ impl Change {
             Self::ReplaceAdmin { .. } => "replace delegated admin",
             Self::UpdateOrganization { .. } => "update organization configuration",
             Self::CreateMembers { .. } => "add members",
+            Self::LeaveAdministrator { .. } => "leave invitation-era administrator",
+            Self::DeclineInvitations { .. } => "decline invitations",
         }
     }
 }
@@ -149,6 +154,13 @@ impl fmt::Display for Change {
                 Ok(())
             }
             Self::CreateMembers { accounts } => write!(f, "{} accounts", accounts.len()),
+            Self::LeaveAdministrator { administrator } => {
+                write!(f, "disassociate from {administrator} (the organization's admin then adds it as a member)")
+            }
+            Self::DeclineInvitations { from } => {
+                let from: Vec<&str> = from.iter().map(AccountId::as_str).collect();
+                write!(f, "from {}", from.join(", "))
+            }
         }
     }
 }
@@ -326,6 +338,39 @@ pub fn rule(wiring: &Wiring, region: &Region, rule: &Rule, observed: Option<&Obs
         changes.push(Change::PutTarget { rule: name, target_id: rule.target_id.clone() });
     }
     changes
+}
+
+/// An account's invitation-era relationships against the planned admin: with `migrate`,
+/// the changes that undo them; without, what stands in the way and what to do about it.
+/// An administrator that is the region's designated delegated admin holds the account
+/// through the organization: that is the designation's business (a conflict, or
+/// --replace-admin), not an invitation's.
+pub fn relationship(
+    admin: &AccountId,
+    designated: &[AccountId],
+    observed: &ObservedRelationship,
+    migrate: bool,
+) -> Result<Vec<Change>, String> {
+    let mut changes = Vec::new();
+    let mut conflicts = Vec::new();
+    if let Some(other) = observed.administrator.as_ref().filter(|a| *a != admin && !designated.contains(a)) {
+        changes.push(Change::LeaveAdministrator { administrator: other.clone() });
+        conflicts.push(format!("associated with administrator {other} (an invitation, not the organization)"));
+    }
+    let pending: Vec<AccountId> = observed.invitations.iter().filter(|a| *a != admin).cloned().collect();
+    if !pending.is_empty() {
+        let from: Vec<&str> = pending.iter().map(AccountId::as_str).collect();
+        conflicts.push(format!("invitations pending from {}", from.join(", ")));
+        changes.push(Change::DeclineInvitations { from: pending });
+    }
+    if migrate || conflicts.is_empty() {
+        return Ok(changes);
+    }
+    Err(format!(
+        "{}; orgguard leaves it alone: rerun with --migrate-invitations to disassociate it and decline them, \
+         and the delegated admin {admin} adds it through the organization",
+        conflicts.join("; ")
+    ))
 }
 
 /// Desired organization state in one region, as the delegated admin holds it.
@@ -613,6 +658,22 @@ mod tests {
             assert_eq!(
                 iam(&wiring, &observed(&["v1", "v2", "v3", "v4"])),
                 vec![Change::UpdatePolicy { policy, delete_version: Some("v1".into()) }]
+            );
+        }
+
+        #[test]
+        fn only_an_administrator_that_is_not_designated_is_an_invitation_era_one() {
+            let [admin, designated, old] = ["100000000001", "100000000002", "100000000009"].map(|a| AccountId::parse(a).unwrap());
+            let held_by = |a: &AccountId| ObservedRelationship { administrator: Some(a.clone()), invitations: vec![] };
+            assert_eq!(relationship(&admin, std::slice::from_ref(&designated), &held_by(&designated), false), Ok(vec![]));
+            assert_eq!(relationship(&admin, &[], &held_by(&admin), false), Ok(vec![]));
+            let conflict = relationship(&admin, std::slice::from_ref(&designated), &held_by(&old), false).unwrap_err();
+            assert!(conflict.starts_with("associated with administrator 100000000009"), "{conflict}");
+            let pending = ObservedRelationship { administrator: None, invitations: vec![old.clone(), admin.clone()] };
+            assert_eq!(
+                relationship(&admin, &[], &pending, true),
+                Ok(vec![Change::DeclineInvitations { from: vec![old.clone()] }]),
+                "the planned admin's own invitation is not declined"
             );
         }
 

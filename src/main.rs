@@ -48,7 +48,13 @@ fn run(command: Command) -> Result<u8> {
                 let name = args.plan.file_stem().map_or("plan".into(), |s| s.to_string_lossy().into_owned());
                 PathBuf::from(format!("orgguard-{name}.journal"))
             });
-            let options = ops::RolloutOptions { dry_run: args.dry_run, replace_admin: args.replace_admin, journal, resume: args.resume };
+            let options = ops::RolloutOptions {
+                dry_run: args.dry_run,
+                replace_admin: args.replace_admin,
+                journal,
+                resume: args.resume,
+                migrate_invitations: args.migrate_invitations,
+            };
             let targeting = targeting(args.plan, &args.scope)?;
             let summary = runtime()?.block_on(ops::rollout(&targeting, &options))?;
             print!("{}", summary.render());

@@ -367,6 +367,15 @@ pub struct ObservedPolicy {
     pub old_versions: Vec<String>,
 }
 
+/// A member account's GuardDuty relationships in one region, as it sees them: the
+/// administrator it is associated with (through the organization or an old invitation) and
+/// the accounts whose invitations are pending.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ObservedRelationship {
+    pub administrator: Option<AccountId>,
+    pub invitations: Vec<AccountId>,
+}
+
 /// What the designated admin sees in one region.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AdminSide {

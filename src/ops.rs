@@ -64,6 +64,8 @@ pub struct RolloutOptions {
     pub journal: PathBuf,
     /// Continue from the journal: targets it records applied or unchanged are skipped.
     pub resume: bool,
+    /// Undo invitation-era relationships so the delegated admin can add the accounts.
+    pub migrate_invitations: bool,
 }
 
 /// What the engine runs for: a rollout (perhaps a dry run) or an audit.
@@ -90,15 +92,16 @@ async fn engine(targeting: &Targeting, runs_for: Use<'_>) -> Result<Engine, OpsE
     .map_err(OpsError::Connect)?;
     let scope = discover::scope(&aws, &plan, &targeting.narrowing).await?;
     let progress = Progress::new((scope.accounts.len() * scope.regions.len()) as u64);
-    let (dry_run, replace_admin) = match runs_for {
-        Use::Rollout(options) => (options.dry_run, options.replace_admin),
-        Use::Audit => (true, false),
+    let (dry_run, replace_admin, migrate_invitations) = match runs_for {
+        Use::Rollout(options) => (options.dry_run, options.replace_admin, options.migrate_invitations),
+        Use::Audit => (true, false, false),
     };
     let options = RunOptions {
         dry_run,
         concurrency: targeting.concurrency.unwrap_or(plan.limits.concurrency).max(1),
         replace_admin,
         detectors_from_admin: matches!(runs_for, Use::Audit),
+        migrate_invitations,
     };
     let results = apply::run(&aws, &plan, &scope, options, &progress, Stop::on_signals(), journal.as_ref()).await;
     progress.finish();
@@ -128,7 +131,7 @@ pub async fn audit(targeting: &Targeting, baseline: Option<&Path>) -> Result<Aud
     let run = engine(targeting, Use::Audit).await?;
     let plan_name = targeting.plan.file_stem().map_or("plan".into(), |s| s.to_string_lossy().into_owned());
     let results = audit::judge(&run.plan, &plan_name, &run.results);
-    let incomplete = run.results.iter().any(|r| matches!(&r.status, Status::Failed(e) if e.code != "AdminConflict"));
+    let incomplete = run.results.iter().any(|r| matches!(&r.status, Status::Failed(e) if !e.is_conflict()));
     let interrupted = run.results.iter().any(|r| r.status == Status::Skipped(SkipReason::Interrupted));
     let report = AuditReport {
         metadata: Metadata {

@@ -11,7 +11,7 @@ use aws_sdk_guardduty::types::{
 
 use super::limits::Gated;
 use super::AwsError;
-use crate::model::{AccountId, AdminSide, Agent, DetectorSettings, Feature, Frequency, ObservedDetector};
+use crate::model::{AccountId, AdminSide, Agent, DetectorSettings, Feature, Frequency, ObservedDetector, ObservedRelationship};
 
 /// Per feature, a value per agent (its status, or its organization auto-enable mode).
 pub type Agents<T> = BTreeMap<Feature, BTreeMap<Agent, T>>;
@@ -204,19 +204,7 @@ impl GuardDuty {
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("guardduty:DescribeOrganizationConfiguration", e))?;
-        let members: Vec<_> = self
-            .api
-            .get()
-            .await
-            .list_members()
-            .detector_id(detector_id)
-            .only_associated("false")
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| AwsError::from_sdk("guardduty:ListMembers", e))?;
+        let members = self.members(detector_id).await?;
         Ok(AdminSide {
             auto_enable: configuration.auto_enable_organization_members().map(|a| a.as_str().to_owned()),
             feature_auto_enable: configuration
@@ -249,6 +237,32 @@ impl GuardDuty {
                 .filter_map(|m| Some((AccountId::parse(m.account_id()?).ok()?, m.detector_id()?.to_owned())))
                 .collect(),
         })
+    }
+
+    /// Every member the detector's account holds, associated or not.
+    async fn members(&self, detector_id: &str) -> Result<Vec<aws_sdk_guardduty::types::Member>, AwsError> {
+        self.api
+            .get()
+            .await
+            .list_members()
+            .detector_id(detector_id)
+            .only_associated("false")
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| AwsError::from_sdk("guardduty:ListMembers", e))
+    }
+
+    /// The accounts that are Enabled members of the detector's account.
+    pub async fn enabled_members(&self, detector_id: &str) -> Result<std::collections::BTreeSet<AccountId>, AwsError> {
+        let members = self.members(detector_id).await?;
+        Ok(members
+            .iter()
+            .filter(|m| m.relationship_status() == Some("Enabled"))
+            .filter_map(|m| AccountId::parse(m.account_id()?).ok())
+            .collect())
     }
 
     pub async fn update_organization(
@@ -361,5 +375,70 @@ impl GuardDuty {
             .map(|u| (u.account_id().unwrap_or_default().to_owned(), u.result().unwrap_or_default().to_owned()))
             .collect();
         Ok(MemberDetectors { features, unprocessed })
+    }
+}
+
+/// A member account's side of its relationships: its administrator and pending invitations.
+impl GuardDuty {
+    pub async fn relationship(&self, detector_id: &str) -> Result<ObservedRelationship, AwsError> {
+        let administrator = self
+            .api
+            .get()
+            .await
+            .get_administrator_account()
+            .detector_id(detector_id)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("guardduty:GetAdministratorAccount", e))?;
+        let invitations: Vec<_> = self
+            .api
+            .get()
+            .await
+            .list_invitations()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| AwsError::from_sdk("guardduty:ListInvitations", e))?;
+        Ok(ObservedRelationship {
+            administrator: administrator
+                .administrator()
+                .filter(|a| a.relationship_status() == Some("Enabled"))
+                .and_then(|a| AccountId::parse(a.account_id()?).ok()),
+            invitations: invitations.iter().filter_map(|i| AccountId::parse(i.account_id()?).ok()).collect(),
+        })
+    }
+
+    /// Leaves the administrator the account is associated with (an invitation-era one).
+    pub async fn leave_administrator(&self, detector_id: &str) -> Result<(), AwsError> {
+        self.api.get().await
+            .disassociate_from_administrator_account()
+            .detector_id(detector_id)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("guardduty:DisassociateFromAdministratorAccount", e))?;
+        Ok(())
+    }
+
+    pub async fn decline_invitations(&self, from: &[AccountId]) -> Result<(), AwsError> {
+        const OPERATION: &str = "guardduty:DeclineInvitations";
+        let output = self
+            .api
+            .get()
+            .await
+            .decline_invitations()
+            .set_account_ids(Some(from.iter().map(|a| a.as_str().to_owned()).collect()))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(OPERATION, e))?;
+        match output.unprocessed_accounts().first() {
+            None => Ok(()),
+            Some(u) => Err(AwsError {
+                operation: OPERATION,
+                code: "UnprocessedAccounts".into(),
+                message: format!("{}: {}", u.account_id().unwrap_or_default(), u.result().unwrap_or_default()),
+            }),
+        }
     }
 }

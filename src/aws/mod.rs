@@ -49,6 +49,10 @@ pub struct Caller {
     pub partition: Partition,
 }
 
+/// Codes of the conflicts orgguard reports instead of resolving them on its own.
+pub const ADMIN_CONFLICT: &str = "AdminConflict";
+pub const LEGACY_ADMINISTRATOR: &str = "LegacyAdministrator";
+
 /// An AWS call that failed, with the operation and AWS's error code.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, thiserror::Error)]
 #[error("{operation}: {code}: {message}")]
@@ -62,6 +66,12 @@ impl AwsError {
     /// A call into a region the account has not enabled (opt-in regions).
     pub fn is_region_not_enabled(&self) -> bool {
         self.code == "UnrecognizedClientException"
+    }
+
+    /// Not a failed call but a state orgguard will not change on its own: another delegated
+    /// admin, or an invitation-era administrator. Everything was read.
+    pub fn is_conflict(&self) -> bool {
+        self.code == ADMIN_CONFLICT || self.code == LEGACY_ADMINISTRATOR
     }
 
     fn malformed(operation: &'static str, missing: &str) -> Self {
