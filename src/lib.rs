@@ -10,6 +10,7 @@ pub mod aws;
 pub mod desired;
 pub mod diff;
 pub mod discover;
+pub mod estimate;
 pub mod journal;
 pub mod model;
 pub mod ops;

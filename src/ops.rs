@@ -9,6 +9,7 @@ use crate::apply::{self, RunOptions, Stop};
 use crate::audit;
 use crate::aws::{Aws, AwsError, ConnectOptions};
 use crate::discover::{self, Narrowing, Scope, ScopeError};
+use crate::estimate::{self, Estimate};
 use crate::journal::{Journal, JournalError};
 use crate::outcome::{SkipReason, Status, TargetResult};
 use crate::plan::{Plan, PlanError};
@@ -53,6 +54,8 @@ struct Engine {
     results: Vec<TargetResult>,
     started: Instant,
     journal: Option<PathBuf>,
+    /// A dry run's forecast of the rollout.
+    estimate: Option<Estimate>,
 }
 
 /// How a rollout runs, beyond what it targets.
@@ -105,7 +108,9 @@ async fn engine(targeting: &Targeting, runs_for: Use<'_>) -> Result<Engine, OpsE
     };
     let results = apply::run(&aws, &plan, &scope, options, &progress, Stop::on_signals(), journal.as_ref()).await;
     progress.finish();
-    Ok(Engine { plan, plan_sha256, scope, results, started, journal: journal.map(|j| j.path().to_owned()) })
+    let estimate = matches!(runs_for, Use::Rollout(o) if o.dry_run)
+        .then(|| estimate::rollout(aws.calls(), &results, &aws.caller.account, &plan.limits.rates, options.concurrency));
+    Ok(Engine { plan, plan_sha256, scope, results, started, journal: journal.map(|j| j.path().to_owned()), estimate })
 }
 
 pub async fn rollout(targeting: &Targeting, options: &RolloutOptions) -> Result<Summary, OpsError> {
@@ -113,6 +118,7 @@ pub async fn rollout(targeting: &Targeting, options: &RolloutOptions) -> Result<
     let mut summary = Summary::new("rollout", options.dry_run, run.scope.accounts.len(), run.scope.regions.len(), run.results);
     summary.elapsed_seconds = run.started.elapsed().as_secs_f64();
     summary.journal = run.journal;
+    summary.estimate = run.estimate;
     Ok(summary)
 }
 

@@ -23,6 +23,9 @@ pub struct Summary {
     /// Where the rollout journaled its finished targets (none for a dry run).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub journal: Option<std::path::PathBuf>,
+    /// A dry run's forecast of the rollout: calls, and time at the plan's rate limits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estimate: Option<crate::estimate::Estimate>,
     pub results: Vec<TargetResult>,
 }
 
@@ -50,6 +53,7 @@ impl Summary {
             changes_by_kind,
             elapsed_seconds: 0.0,
             journal: None,
+            estimate: None,
             results,
         }
     }
@@ -139,6 +143,21 @@ impl Summary {
         }
         if let Some(journal) = self.journal.as_ref().filter(|_| self.has_failures() || self.interrupted()) {
             let _ = writeln!(out, "  journal: {} (--resume continues without redoing finished targets)", journal.display());
+        }
+        if let Some(e) = &self.estimate {
+            let (service, account, region, calls, seconds) = &e.busiest;
+            let place = [account.as_deref(), region.as_deref()].into_iter().flatten().collect::<Vec<_>>().join("/");
+            let _ = writeln!(
+                out,
+                "  the rollout: about {} calls ({} reads, {} writes), at least {:.0}s at the plan's rates (under AWS's \
+                 default quotas): busiest {service} {}{calls} calls, {seconds:.0}s; {:.0}s at 50 ms a call",
+                e.reads + e.writes,
+                e.reads,
+                e.writes,
+                e.seconds,
+                if place.is_empty() { String::new() } else { format!("in {place}, ") },
+                e.latency_seconds,
+            );
         }
         let total_changes: usize = self.changes_by_kind.values().sum();
         let kinds: Vec<_> = self.changes_by_kind.iter().map(|(k, n)| format!("{n} {k}")).collect();

@@ -208,3 +208,25 @@ fn a_different_admin_is_a_conflict_until_the_user_asks_to_replace_it() {
     assert_eq!(state["admins"], json!([member(1)]));
     assert_eq!(state["members"][member(2).as_str()], "Enabled");
 }
+
+#[test]
+fn a_dry_run_forecasts_the_calls_of_its_rollout() {
+    let emulator = Emulator::start(&["--accounts", "12"]);
+    let dir = tempfile::tempdir().unwrap();
+    let summary = dir.path().join("summary.json");
+    let forecast = |emulator: &Emulator| {
+        let dry = rollout(emulator, "us-east-1,eu-west-1", &["--dry-run", "--summary-json", path_str(&summary)]);
+        assert!(dry.stdout().contains("the rollout: about "), "{}", dry.stdout());
+        let summary: Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+        summary["estimate"]["reads"].as_u64().unwrap() + summary["estimate"]["writes"].as_u64().unwrap()
+    };
+    for (fresh, expected_writes) in [(true, true), (false, false)] {
+        let expected = forecast(&emulator);
+        emulator.reset_counts();
+        assert_eq!(rollout(&emulator, "us-east-1,eu-west-1", &[]).code(), 0);
+        let made = emulator.get("counts")["total"].as_u64().unwrap();
+        let off = (expected as f64 - made as f64).abs() / made as f64;
+        assert!(off < 0.05, "fresh={fresh}: forecast {expected} calls, the rollout made {made}");
+        assert_eq!(emulator.mutating_calls() > 0, expected_writes);
+    }
+}

@@ -2,30 +2,71 @@
 //! for the member-side APIs, and one budget each for the management account's STS and
 //! Organizations calls (Organizations' quota is shared by every tool in the organization).
 
+use std::collections::HashMap;
 use std::num::NonZeroU32;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::model::{known_regions, AccountId, Region};
 use crate::plan::Rates;
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Service {
     GuardDuty,
     Sns,
     Events,
     Iam,
+    /// The run's own budgets (management account): no per-key limiter.
+    Sts,
+    Organizations,
+}
+
+impl Service {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::GuardDuty => "guardduty",
+            Self::Sns => "sns",
+            Self::Events => "events",
+            Self::Iam => "iam",
+            Self::Sts => "sts",
+            Self::Organizations => "organizations",
+        }
+    }
+
+    /// Calls per second this service's key is allowed.
+    pub fn rate(self, rates: &Rates) -> u32 {
+        match self {
+            Self::GuardDuty => rates.guardduty,
+            Self::Sns => rates.sns,
+            Self::Events => rates.events,
+            Self::Iam => rates.iam,
+            Self::Sts => rates.sts,
+            Self::Organizations => rates.organizations,
+        }
+    }
 }
 
 /// Compact keys: at 5000 accounts x 34 regions x 4 services the limiter holds 680,000.
-type Key = (u64, u16);
+pub type Key = (u64, u16);
+
+/// The key of an account (and region) as the limiter holds it.
+pub fn key(account: &AccountId, region: Option<&Region>) -> Key {
+    let account = account.as_str().parse().expect("account ids are 12 digits");
+    let region = region.and_then(|r| known_regions().position(|k| k == r.as_str())).map_or(u16::MAX, |i| i as u16);
+    (account, region)
+}
+
+/// The run's own budgets have one key.
+const RUN: Key = (0, u16::MAX);
 
 #[derive(Debug)]
 pub struct Limits {
     per_key: [DefaultKeyedRateLimiter<Key>; 4],
     sts: DefaultDirectRateLimiter,
     organizations: DefaultDirectRateLimiter,
+    /// Calls that passed each (service, key): what a dry run forecasts the rollout from.
+    calls: Mutex<HashMap<(Service, Key), u32>>,
 }
 
 fn quota(per_second: u32) -> Quota {
@@ -38,15 +79,27 @@ impl Limits {
             per_key: [rates.guardduty, rates.sns, rates.events, rates.iam].map(|r| RateLimiter::keyed(quota(r))),
             sts: RateLimiter::direct(quota(rates.sts)),
             organizations: RateLimiter::direct(quota(rates.organizations)),
+            calls: Mutex::default(),
         }
     }
 
     pub async fn sts(&self) {
         self.sts.until_ready().await;
+        self.count(Service::Sts, RUN);
     }
 
     pub async fn organizations(&self) {
         self.organizations.until_ready().await;
+        self.count(Service::Organizations, RUN);
+    }
+
+    fn count(&self, service: Service, key: Key) {
+        *self.calls.lock().expect("no panic while counting").entry((service, key)).or_default() += 1;
+    }
+
+    /// Calls so far per (service, key).
+    pub fn calls(&self) -> HashMap<(Service, Key), u32> {
+        self.calls.lock().expect("no panic while counting").clone()
     }
 }
 
@@ -60,13 +113,12 @@ pub struct Gate {
 
 impl Gate {
     pub fn new(limits: Arc<Limits>, service: Service, account: &AccountId, region: Option<&Region>) -> Self {
-        let account = account.as_str().parse().expect("account ids are 12 digits");
-        let region = region.and_then(|r| known_regions().position(|k| k == r.as_str())).map_or(u16::MAX, |i| i as u16);
-        Self { limits, service, key: (account, region) }
+        Self { limits, service, key: key(account, region) }
     }
 
     pub async fn wait(&self) {
         self.limits.per_key[self.service as usize].until_key_ready(&self.key).await;
+        self.limits.count(self.service, self.key);
     }
 }
 

@@ -28,7 +28,8 @@ pub use iam::Iam;
 pub use organizations::OrgAccount;
 pub use sns::Sns;
 
-use limits::{Gate, Gated, Limits, Service};
+use limits::{Gate, Gated, Limits};
+pub use limits::{key as limit_key, Key, Service};
 use retry::TooManyRequests;
 
 use crate::model::{AccountId, Partition, Region};
@@ -154,6 +155,11 @@ impl Aws {
         }
         let caller = credentials::caller_identity(&base).await?;
         Ok(Self { base, caller, limits: Arc::new(Limits::new(&options.rates)) })
+    }
+
+    /// Calls made so far per rate-limit key.
+    pub fn calls(&self) -> std::collections::HashMap<(Service, Key), u32> {
+        self.limits.calls()
     }
 
     /// A session in `account`: the caller's own credentials for the management account,

@@ -1,0 +1,92 @@
+//! A dry run's forecast of the rollout it stands for: the calls (the reads this dry run
+//! made, which the rollout makes again, plus the writes of every planned change) and the
+//! time they need at the run's rate limits, which sit under AWS's default quotas.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::aws::{limit_key, Key, Service};
+use crate::diff::Change;
+use crate::model::AccountId;
+use crate::outcome::TargetResult;
+use crate::plan::Rates;
+
+/// What one AWS call costs in the forecast when the limits do not bind: a typical latency.
+const LATENCY_S: f64 = 0.05;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Estimate {
+    pub reads: u64,
+    pub writes: u64,
+    /// The larger of the busiest key's calls at its rate, and all calls at LATENCY_S with
+    /// `concurrency` in flight.
+    pub seconds: f64,
+    /// The busiest rate-limit key: service, account (none for the run's STS and
+    /// Organizations budgets), region, calls, and seconds at its rate.
+    pub busiest: (String, Option<String>, Option<String>, u32, f64),
+    pub latency_seconds: f64,
+}
+
+/// Each change's writes: the service, the account and region whose key it uses, and calls.
+/// Organization-layer results name the admin, whose key its writes use.
+fn writes(change: &TargetResult, item: &Change, management: &AccountId) -> (Service, Key, u32) {
+    let target = &change.target;
+    let here = limit_key(&target.account, target.region.as_ref());
+    match item {
+        Change::CreateDetector { .. }
+        | Change::UpdateDetector { .. }
+        | Change::LeaveAdministrator { .. }
+        | Change::DeclineInvitations { .. }
+        | Change::UpdateOrganization { .. } => (Service::GuardDuty, here, 1),
+        // CreateMembers in 50s, then checked: ListMembers pages, GetMemberDetectors in 50s.
+        Change::CreateMembers { accounts } => (Service::GuardDuty, here, 3 * accounts.len().div_ceil(50) as u32 + 1),
+        Change::EnableAdmin { .. } => (Service::GuardDuty, limit_key(management, target.region.as_ref()), 1),
+        Change::ReplaceAdmin { .. } => (Service::GuardDuty, limit_key(management, target.region.as_ref()), 2),
+        Change::CreateRole { .. } | Change::UpdateRoleTrust { .. } | Change::CreatePolicy { .. } | Change::AttachPolicy { .. } => {
+            (Service::Iam, here, 1)
+        }
+        Change::UpdatePolicy { delete_version, .. } => (Service::Iam, here, 1 + u32::from(delete_version.is_some())),
+        Change::CreateTopic { .. }
+        | Change::SetTopicAttribute { .. }
+        | Change::TagTopic { .. }
+        | Change::Subscribe { .. }
+        | Change::Unsubscribe { .. } => (Service::Sns, here, 1),
+        Change::PutRule { .. } | Change::PutTarget { .. } => (Service::Events, here, 1),
+    }
+}
+
+pub fn rollout(
+    reads: HashMap<(Service, Key), u32>,
+    results: &[TargetResult],
+    management: &AccountId,
+    rates: &Rates,
+    concurrency: usize,
+) -> Estimate {
+    let mut calls = reads;
+    let read_total: u64 = calls.values().map(|&n| u64::from(n)).sum();
+    let mut write_total = 0u64;
+    for result in results {
+        for change in &result.changes {
+            let (service, key, n) = writes(result, change, management);
+            *calls.entry((service, key)).or_default() += n;
+            write_total += u64::from(n);
+        }
+    }
+    let ((service, (account, region)), busiest_calls) =
+        calls.iter().max_by(|a, b| at_rate(a, rates).total_cmp(&at_rate(b, rates))).map_or(((Service::Sts, (0, u16::MAX)), 0), |(k, n)| (*k, *n));
+    let busiest_seconds = f64::from(busiest_calls) / f64::from(service.rate(rates).max(1));
+    let latency_seconds = (read_total + write_total) as f64 * LATENCY_S / concurrency.max(1) as f64;
+    let region = crate::model::known_regions().nth(usize::from(region)).map(str::to_owned);
+    Estimate {
+        reads: read_total,
+        writes: write_total,
+        seconds: busiest_seconds.max(latency_seconds),
+        busiest: (service.name().to_owned(), (account != 0).then(|| format!("{account:012}")), region, busiest_calls, busiest_seconds),
+        latency_seconds,
+    }
+}
+
+fn at_rate(((service, _), calls): &(&(Service, Key), &u32), rates: &Rates) -> f64 {
+    f64::from(**calls) / f64::from(service.rate(rates).max(1))
+}
