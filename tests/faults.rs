@@ -228,3 +228,15 @@ fn odd_answers_from_aws_do_not_panic_and_every_target_is_accounted_for() {
     assert!(!audit.stderr().contains("panicked"), "{}", audit.stderr());
     assert!(matches!(audit.code(), 1 | 2), "{}", audit.stdout());
 }
+
+#[test]
+fn every_page_of_a_listing_waits_for_its_own_slot() {
+    // 100 accounts: ListAccounts answers 5 pages of 20. The emulator throttles a caller
+    // past 2 calls a second; the plan allows orgguard 1.
+    let emulator = Emulator::start(&["--accounts", "99", "--per-key-rps", "organizations=2", "--per-key-burst", "organizations=2"]);
+    let (_dir, plan) = plan_file(&format!("{THREE_REGION_PLAN}\n[limits.rates]\norganizations = 1\n"));
+    let run = emulator.orgguard(&["rollout", "--plan", path_str(&plan), "--dry-run", "--accounts", &member(1), "--regions", "us-east-1"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert_eq!(emulator.calls("ListAccounts", None), 5);
+    assert_eq!(faults(&emulator)["per_key_rps"].as_u64().unwrap_or(0), 0, "no page went over the budget: {}", faults(&emulator));
+}

@@ -27,18 +27,12 @@ impl GuardDuty {
 
     /// The account-region's detector, if it has one (GuardDuty allows at most one).
     pub async fn find_detector(&self) -> Result<Option<ObservedDetector>, AwsError> {
-        let ids: Vec<String> = self
+        let pages = self
             .api
-            .get()
-            .await
-            .list_detectors()
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
+            .pages(|c| c.list_detectors().into_paginator().send(), |p| p.next_token().is_some_and(|t| !t.is_empty()))
             .await
             .map_err(|e| AwsError::from_sdk("guardduty:ListDetectors", e))?;
-        let Some(id) = ids.into_iter().next() else { return Ok(None) };
+        let Some(id) = pages.iter().flat_map(|p| p.detector_ids()).next().cloned() else { return Ok(None) };
         let output = self
             .api
             .get()
@@ -158,18 +152,15 @@ fn status(on: bool) -> FeatureStatus {
 /// as the delegated admin, the organization configuration and members.
 impl GuardDuty {
     pub async fn list_admins(&self) -> Result<Vec<AccountId>, AwsError> {
-        let admins: Vec<_> = self
+        let pages = self
             .api
-            .get()
-            .await
-            .list_organization_admin_accounts()
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
+            .pages(
+                |c| c.list_organization_admin_accounts().into_paginator().send(),
+                |p| p.next_token().is_some_and(|t| !t.is_empty()),
+            )
             .await
             .map_err(|e| AwsError::from_sdk("guardduty:ListOrganizationAdminAccounts", e))?;
-        Ok(admins.iter().filter_map(|a| AccountId::parse(a.admin_account_id()?).ok()).collect())
+        Ok(pages.iter().flat_map(|p| p.admin_accounts()).filter_map(|a| AccountId::parse(a.admin_account_id()?).ok()).collect())
     }
 
     pub async fn enable_admin(&self, account: &AccountId) -> Result<(), AwsError> {
@@ -241,18 +232,15 @@ impl GuardDuty {
 
     /// Every member the detector's account holds, associated or not.
     async fn members(&self, detector_id: &str) -> Result<Vec<aws_sdk_guardduty::types::Member>, AwsError> {
-        self.api
-            .get()
+        let pages = self
+            .api
+            .pages(
+                |c| c.list_members().detector_id(detector_id).only_associated("false").into_paginator().send(),
+                |p| p.next_token().is_some_and(|t| !t.is_empty()),
+            )
             .await
-            .list_members()
-            .detector_id(detector_id)
-            .only_associated("false")
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| AwsError::from_sdk("guardduty:ListMembers", e))
+            .map_err(|e| AwsError::from_sdk("guardduty:ListMembers", e))?;
+        Ok(pages.into_iter().flat_map(|p| p.members.unwrap_or_default()).collect())
     }
 
     /// The accounts that are Enabled members of the detector's account.
@@ -390,17 +378,12 @@ impl GuardDuty {
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("guardduty:GetAdministratorAccount", e))?;
-        let invitations: Vec<_> = self
+        let pages = self
             .api
-            .get()
-            .await
-            .list_invitations()
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
+            .pages(|c| c.list_invitations().into_paginator().send(), |p| p.next_token().is_some_and(|t| !t.is_empty()))
             .await
             .map_err(|e| AwsError::from_sdk("guardduty:ListInvitations", e))?;
+        let invitations: Vec<_> = pages.iter().flat_map(|p| p.invitations()).collect();
         Ok(ObservedRelationship {
             administrator: administrator
                 .administrator()

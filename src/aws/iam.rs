@@ -29,19 +29,12 @@ impl Iam {
         let attached = match role_trust {
             None => false,
             Some(_) => {
-                let attached: Vec<_> = self
+                let pages = self
                     .api
-                    .get()
-                    .await
-                    .list_attached_role_policies()
-                    .role_name(role)
-                    .into_paginator()
-                    .items()
-                    .send()
-                    .try_collect()
+                    .pages(|c| c.list_attached_role_policies().role_name(role).into_paginator().send(), |p| p.is_truncated)
                     .await
                     .map_err(|e| AwsError::from_sdk("iam:ListAttachedRolePolicies", e))?;
-                attached.iter().any(|p| p.policy_arn() == Some(policy_arn))
+                pages.iter().flat_map(|p| p.attached_policies()).any(|p| p.policy_arn() == Some(policy_arn))
             }
         };
         let policy = match self.api.get().await.get_policy().policy_arn(policy_arn).send().await {
@@ -52,18 +45,12 @@ impl Iam {
     }
 
     async fn policy(&self, arn: &str) -> Result<ObservedPolicy, AwsError> {
-        let mut versions: Vec<_> = self
+        let pages = self
             .api
-            .get()
-            .await
-            .list_policy_versions()
-            .policy_arn(arn)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
+            .pages(|c| c.list_policy_versions().policy_arn(arn).into_paginator().send(), |p| p.is_truncated)
             .await
             .map_err(|e| AwsError::from_sdk("iam:ListPolicyVersions", e))?;
+        let mut versions: Vec<_> = pages.into_iter().flat_map(|p| p.versions.unwrap_or_default()).collect();
         versions.sort_by_key(|v| v.create_date().copied());
         let default = versions.iter().find(|v| v.is_default_version()).and_then(|v| v.version_id());
         let document = match default {

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 
+use aws_smithy_async::future::pagination_stream::PaginationStream;
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::model::{known_regions, AccountId, Region};
@@ -137,5 +138,36 @@ impl<C> Gated<C> {
     pub async fn get(&self) -> &C {
         self.gate.wait().await;
         &self.inner
+    }
+
+    /// Every page of a paginated call (`call` builds the SDK's page stream), each page
+    /// after its own slot.
+    pub async fn pages<P, E>(
+        &self,
+        call: impl FnOnce(&C) -> PaginationStream<Result<P, E>>,
+        has_more: impl Fn(&P) -> bool,
+    ) -> Result<Vec<P>, E> {
+        paged(call(&self.inner), has_more, || self.gate.wait()).await
+    }
+}
+
+/// The pages of an SDK page stream, `wait` before each. The stream requests a page only
+/// when asked for the next one, so waiting before asking gates that page's call; after a
+/// page that says it is the last, nothing is asked.
+pub async fn paged<P, E, W: std::future::Future<Output = ()>>(
+    mut stream: PaginationStream<Result<P, E>>,
+    has_more: impl Fn(&P) -> bool,
+    wait: impl Fn() -> W,
+) -> Result<Vec<P>, E> {
+    let mut pages = Vec::new();
+    loop {
+        wait().await;
+        let Some(page) = stream.next().await else { return Ok(pages) };
+        let page = page?;
+        let more = has_more(&page);
+        pages.push(page);
+        if !more {
+            return Ok(pages);
+        }
     }
 }

@@ -39,18 +39,15 @@ impl Sns {
             .iter()
             .map(|t| (t.key().to_owned(), t.value().to_owned()))
             .collect();
-        let subscriptions: Vec<_> = self
+        let pages = self
             .api
-            .get()
-            .await
-            .list_subscriptions_by_topic()
-            .topic_arn(arn)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
+            .pages(
+                |c| c.list_subscriptions_by_topic().topic_arn(arn).into_paginator().send(),
+                |p| p.next_token().is_some_and(|t| !t.is_empty()),
+            )
             .await
             .map_err(|e| AwsError::from_sdk("sns:ListSubscriptionsByTopic", e))?;
+        let subscriptions: Vec<_> = pages.iter().flat_map(|p| p.subscriptions()).collect();
         Ok(Some(ObservedTopic {
             arn: arn.to_owned(),
             display_name: attributes.get("DisplayName").cloned().unwrap_or_default(),
