@@ -110,3 +110,19 @@ fn accounts_that_are_suspended_leave_or_join_during_a_run_end_in_a_clear_state()
     }
     assert!(members.get(&leaving).is_none(), "{members}");
 }
+
+#[test]
+fn an_unreachable_admin_fails_the_organization_layer_and_nothing_else() {
+    let emulator = Emulator::start(&["--accounts", "4", "--role-missing", "1"]);
+    let (_dir, plan) = plan_file(&plan());
+    let run = emulator.orgguard(&["rollout", "--plan", path_str(&plan), "--regions", REGION]);
+    let stdout = run.stdout();
+    assert_eq!(run.code(), 1, "{stdout}");
+    let failed: Vec<&str> = stdout.lines().filter(|l| l.contains("AccessDenied")).collect();
+    assert_eq!(failed.len(), 2, "the admin's own account and its organization layer: {stdout}");
+    assert!(failed.iter().all(|l| l.starts_with(&format!("  {}", member(1))) && l.contains("sts:AssumeRole")), "{stdout}");
+    for account in [member(2), member(3), member(4), MANAGEMENT.to_owned()] {
+        assert_eq!(emulator.detectors(&account, REGION).len(), 1, "{account} still rolled out");
+    }
+    assert!(emulator.get("guardduty-org").get(REGION).is_none(), "nothing designated without the admin's detector");
+}
