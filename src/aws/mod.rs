@@ -19,7 +19,10 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region as SdkRegion, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_smithy_runtime::client::retries::RetryPartition;
+use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
+use aws_smithy_runtime_api::client::http::{HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector};
 use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 pub use events::Events;
@@ -116,6 +119,23 @@ fn error_chain(error: &dyn std::error::Error) -> String {
     text
 }
 
+/// The shared HTTP client, minus the check every new SDK client asks of it: the SDK's own
+/// builds a whole TLS configuration (root certificates parsed) to validate and throws it
+/// away, once per client, and orgguard makes clients per account, region and service.
+/// Connections still come from the one connector the inner client caches.
+#[derive(Debug)]
+struct OneSetup(SharedHttpClient);
+
+impl HttpClient for OneSetup {
+    fn http_connector(&self, settings: &HttpConnectorSettings, components: &RuntimeComponents) -> SharedHttpConnector {
+        self.0.http_connector(settings, components)
+    }
+
+    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
+        self.0.connector_metadata()
+    }
+}
+
 /// The connection to AWS from the management account.
 #[derive(Clone, Debug)]
 pub struct Aws {
@@ -132,11 +152,13 @@ impl Aws {
         // One HTTP client, hence one connection pool, for every client built from this
         // config; left to itself the SDK would make one per client (per account, region and
         // service), each with its own connections and its own TLS setup.
-        let http_client = aws_smithy_http_client::Builder::new()
-            .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
-                aws_smithy_http_client::tls::rustls_provider::CryptoMode::AwsLc,
-            ))
-            .build_https();
+        let http_client = OneSetup(
+            aws_smithy_http_client::Builder::new()
+                .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+                    aws_smithy_http_client::tls::rustls_provider::CryptoMode::AwsLc,
+                ))
+                .build_https(),
+        );
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .http_client(http_client)
             .retry_config(RetryConfig::standard().with_max_attempts(options.max_attempts))

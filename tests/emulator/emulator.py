@@ -130,7 +130,8 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from moto.organizations import utils as org_utils
 from moto.organizations.models import organizations_backends
 from moto.sts.models import sts_backends
-from werkzeug.serving import make_server
+import werkzeug.serving
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 import control_ext
 import fastpath
@@ -473,6 +474,39 @@ def drop_connection(environ):
     raise ConnectionAbortedError("orgguard emulator: connection dropped (injected fault)")
 
 
+class KeepAliveHandler(WSGIRequestHandler):
+    """werkzeug's request handler with HTTP/1.1 keep-alive, as AWS's endpoints have it.
+    werkzeug closes every connection because http.server cannot skip a request body the
+    application left unread, and after each response it reads whatever the client sends
+    within 10 ms (which would swallow the next request of a kept-alive connection). Gate
+    reads every body whole (read_body), so after a response the stream stands at the next
+    request line: that read is switched off (_NoDrain) and the connection stays open. A
+    request whose body is chunked (no Content-Length for read_body) still closes it."""
+
+    def send_header(self, keyword: str, value: str) -> None:
+        chunked = "chunked" in (self.headers.get("Transfer-Encoding") or "").lower()
+        if keyword.lower() == "connection" and value.lower() == "close" and not chunked:
+            return
+        super().send_header(keyword, value)
+
+
+class _NoDrain:
+    """Stands in for the selectors module in werkzeug.serving, whose only use is the read
+    after a response described in KeepAliveHandler: the selector never reports data."""
+
+    EVENT_READ = 1
+
+    class DefaultSelector:
+        def register(self, *_args) -> None:
+            pass
+
+        def select(self, timeout=None) -> list:
+            return []
+
+        def close(self) -> None:
+            pass
+
+
 def read_body(environ) -> bytes:
     length = int(environ.get("CONTENT_LENGTH") or 0)
     body = environ["wsgi.input"].read(length) if length else b""
@@ -809,7 +843,8 @@ def main() -> None:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
     app = Gate(DomainDispatcherApplication(create_backend_app), world)
-    server = make_server(args.host, args.port, app, threaded=True)
+    werkzeug.serving.selectors = _NoDrain
+    server = make_server(args.host, args.port, app, threaded=True, request_handler=KeepAliveHandler)
     endpoint = f"http://{args.host}:{server.server_port}"
     print(
         f"READY {endpoint} management={MANAGEMENT_ACCOUNT} members={len(members)} seeded_in={seeded:.1f}s",
