@@ -119,6 +119,7 @@ pub async fn rollout(targeting: &Targeting, options: &RolloutOptions) -> Result<
     summary.elapsed_seconds = run.started.elapsed().as_secs_f64();
     summary.journal = run.journal;
     summary.estimate = run.estimate;
+    summary.peak_rss_mb = peak_rss_mb();
     Ok(summary)
 }
 
@@ -154,6 +155,15 @@ pub async fn audit(targeting: &Targeting, baseline: Option<&Path>) -> Result<Aud
         results,
     };
     Ok(Audit { report, incomplete, interrupted })
+}
+
+/// This process's peak resident memory in MB, from /proc (Linux). A parent's figure from
+/// before exec does not count in it, unlike getrusage's.
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
 }
 
 pub fn load_report(path: &Path) -> Result<AuditReport, OpsError> {

@@ -23,6 +23,9 @@ pub struct Summary {
     /// Where the rollout journaled its finished targets (none for a dry run).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub journal: Option<std::path::PathBuf>,
+    /// orgguard's own peak resident memory (Linux's VmHWM), when the system tells.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peak_rss_mb: Option<f64>,
     /// A dry run's forecast of the rollout: calls, and time at the plan's rate limits.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub estimate: Option<crate::estimate::Estimate>,
@@ -54,6 +57,7 @@ impl Summary {
             elapsed_seconds: 0.0,
             journal: None,
             estimate: None,
+            peak_rss_mb: None,
             results,
         }
     }
