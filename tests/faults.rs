@@ -240,3 +240,16 @@ fn every_page_of_a_listing_waits_for_its_own_slot() {
     assert_eq!(emulator.calls("ListAccounts", None), 5);
     assert_eq!(faults(&emulator)["per_key_rps"].as_u64().unwrap_or(0), 0, "no page went over the budget: {}", faults(&emulator));
 }
+
+#[test]
+fn latency_spikes_slow_the_run_but_lose_nothing() {
+    // Every call waits a random 0-400 ms: calls finish out of order, sessions and limits hold.
+    let emulator = Emulator::start(&["--accounts", "4", "--latency-jitter-ms", "400", "--seed", "9"]);
+    let run = rollout(&emulator, &[]);
+    assert_eq!(run.code(), 0, "{}\n{}", run.stdout(), run.stderr());
+    assert!(faults(&emulator)["latency"].as_u64().unwrap() > 100, "{}", faults(&emulator));
+    assert_converged(&emulator, 4);
+    emulator.reset_counts();
+    assert_eq!(rollout(&emulator, &[]).code(), 0);
+    assert_eq!(emulator.mutating_calls(), 0);
+}
