@@ -428,19 +428,22 @@ impl Run<'_> {
             }
         }
         // Invitation-era relationships, looked for where an account has a detector and is
-        // not already an Enabled member of the planned admin.
+        // not already an Enabled member of the planned admin, in a region whose designated
+        // admins could be read (without them an organization member would look invited).
+        // A check that cannot be made is a note: the admin's CreateMembers still says why an
+        // account cannot join.
         let mut conflict = None;
-        if let (Some(admin), Some(detector)) = (&self.plan.admin, &detector) {
+        if let (Some(admin), Some(detector), Some(designated)) = (&self.plan.admin, &detector, self.designated.get(region)) {
             let admin = admin.account.get_ref();
             if target.account != *admin && !self.is_member(&target.account, region) {
-                let relationship = match guardduty.relationship(&detector.id).await {
-                    Ok(relationship) => relationship,
-                    Err(error) => return TargetResult { notes, detector_read_from, unavailable, ..result(target, Status::Failed(error), changes) },
-                };
-                let designated = self.designated.get(region).map_or(&[][..], Vec::as_slice);
-                match diff::relationship(admin, designated, &relationship, self.options.migrate_invitations) {
-                    Ok(migration) => changes.extend(migration),
-                    Err(message) => conflict = Some(message),
+                match guardduty.relationship(&detector.id).await {
+                    Ok(relationship) => {
+                        match diff::relationship(admin, designated, &relationship, self.options.migrate_invitations) {
+                            Ok(migration) => changes.extend(migration),
+                            Err(message) => conflict = Some(message),
+                        }
+                    }
+                    Err(error) => notes.push(format!("invitation-era relationships not checked: {error}")),
                 }
             }
         }
@@ -716,7 +719,16 @@ async fn create_detector(guardduty: &crate::aws::GuardDuty, settings: &DetectorS
             let Some(created) = guardduty.find_detector().await? else { return Err(error) };
             let offered = |f: &Feature| created.features.contains_key(f);
             let features = settings.features.iter().filter(|(f, _)| offered(f)).map(|(f, on)| (*f, *on)).collect();
-            let agents = settings.agents_by_feature().into_iter().filter(|(f, _)| offered(f)).collect();
+            let agents = settings
+                .agents_by_feature()
+                .into_iter()
+                .filter(|(f, _)| offered(f))
+                .map(|(f, mut agents)| {
+                    let listed = created.agents.get(&f).filter(|l| !l.is_empty());
+                    agents.retain(|a, _| listed.is_none_or(|l| l.contains_key(a)));
+                    (f, agents)
+                })
+                .collect();
             guardduty.update_detector(&detector_id, None, None, &features, &agents).await
         }
         other => other.map(drop),
@@ -736,6 +748,9 @@ fn detector_update(fields: &[DetectorField]) -> DetectorUpdate {
             }
             DetectorField::Agent { feature, agent, to, .. } => {
                 update.3.entry(feature).or_default().insert(agent, to);
+                // The feature's status goes with its agents (the plan has it on): GuardDuty
+                // does not say what an entry without one means.
+                update.2.entry(feature).or_insert(true);
             }
         }
     }

@@ -195,8 +195,10 @@ pub fn detector(desired: &DetectorSettings, observed: Option<&ObservedDetector>)
         }
     }
     for (feature, agents) in desired.agents_by_feature().into_iter().filter(|(f, _)| offered(f)) {
-        for (agent, to) in agents {
-            let from = observed.agents.get(&feature).and_then(|a| a.get(&agent)).copied().unwrap_or(false);
+        // Like features, GuardDuty lists every agent a feature offers in the region.
+        let listed = observed.agents.get(&feature).filter(|a| !a.is_empty());
+        for (agent, to) in agents.into_iter().filter(|(a, _)| listed.is_none_or(|l| l.contains_key(a))) {
+            let from = listed.and_then(|a| a.get(&agent)).copied().unwrap_or(false);
             if from != to {
                 fields.push(DetectorField::Agent { feature, agent, from, to });
             }
@@ -419,6 +421,13 @@ pub fn organization(plan: &OrganizationPlan, side: Option<&AdminSide>) -> Vec<Ch
             if side.and_then(|s| s.agent_auto_enable.get(feature)?.get(agent)) != Some(mode) {
                 agents.entry(*feature).or_default().insert(*agent, mode.clone());
             }
+        }
+    }
+    // A feature's auto-enable goes with its agents'.
+    let mut features = features;
+    for feature in agents.keys() {
+        if let Some(mode) = plan.feature_auto_enable.get(feature) {
+            features.entry(*feature).or_insert_with(|| mode.clone());
         }
     }
     if auto_enable.is_some() || !features.is_empty() || !agents.is_empty() {
