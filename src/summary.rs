@@ -153,8 +153,9 @@ impl Summary {
             let place = [account.as_deref(), region.as_deref()].into_iter().flatten().collect::<Vec<_>>().join("/");
             let _ = writeln!(
                 out,
-                "  the rollout: about {} calls ({} reads, {} writes), at least {:.0}s at the plan's rates (under AWS's \
-                 default quotas): busiest {service} {}{calls} calls, {seconds:.0}s; {:.0}s at 50 ms a call",
+                "  the rollout: about {} calls ({} reads, {} writes), about {:.0}s: the busiest rate-limit key \
+                 ({service} {}{calls} calls) needs {seconds:.0}s at the plan's rates, under AWS's default quotas; \
+                 all calls at 50 ms each, the run's concurrency at a time, {:.0}s",
                 e.reads + e.writes,
                 e.reads,
                 e.writes,
