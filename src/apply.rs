@@ -17,7 +17,7 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 use crate::aws::{AccountSession, Aws, AwsError};
 use crate::desired::{agent_auto_enable, feature_auto_enable, Wiring};
 use crate::diff::{self, Change, DetectorField, OrganizationPlan};
-use crate::discover::Scope;
+use crate::discover::{Discovery, Scope};
 use crate::journal::Journal;
 use crate::model::{AccountId, Agent, DetectorSettings, Feature, Frequency, ObservedDetector, Region, Target};
 use crate::outcome::{Layer, ReadFrom, SkipReason, Status, TargetResult};
@@ -82,7 +82,7 @@ impl Stop {
 struct Run<'a> {
     aws: &'a Aws,
     plan: &'a Plan,
-    scope: &'a Scope,
+    regions: Vec<Region>,
     options: RunOptions,
     desired: DetectorSettings,
     permits: Arc<Semaphore>,
@@ -101,12 +101,15 @@ struct Run<'a> {
     journal: Option<&'a Journal>,
 }
 
-/// Work through the scope: one result per account-region, per account (IAM, or why it
-/// could not be entered) and per region for the organization layer.
+/// Pages of the organization's accounts listed ahead of the work on them.
+const PAGES_AHEAD: usize = 32;
+
+/// Work through the scope as it is discovered: one result per account-region, per account
+/// (IAM, or why it could not be entered) and per region for the organization layer.
 pub async fn run(
     aws: &Aws,
     plan: &Plan,
-    scope: &Scope,
+    discovery: &mut Discovery<'_>,
     options: RunOptions,
     progress: &Progress,
     stop: Stop,
@@ -115,7 +118,7 @@ pub async fn run(
     let mut run = Run {
         aws,
         plan,
-        scope,
+        regions: discovery.scope.regions.clone(),
         options,
         desired: plan.detector.settings(),
         permits: Arc::new(Semaphore::new(options.concurrency)),
@@ -130,18 +133,16 @@ pub async fn run(
         designated: HashMap::new(),
         journal,
     };
-    let mut results: Vec<TargetResult> = scope
-        .skipped
-        .iter()
-        .map(|(account, reason)| result(Target { account: account.clone(), region: None }, Status::Skipped(reason.clone()), vec![]))
-        .collect();
     let organization_first = plan.admin.is_some() && options.detectors_from_admin;
     if plan.admin.is_some() {
         run.designated = run.designated().await;
     }
+    let mut results = Vec::new();
     if organization_first {
         // The admin's view first, so that accounts are entered only for what it cannot see.
-        let layer = futures::future::join_all(scope.regions.iter().map(|region| run.organization(region, &[]))).await;
+        debug_assert!(discovery.is_listed(), "the organization is listed before the admin's view is read");
+        let scope = &discovery.scope;
+        let layer = futures::future::join_all(run.regions.iter().map(|region| run.organization(region, scope, &[]))).await;
         for (result, view) in layer {
             run.admin_views.extend(view.map(|view| (result.target.region.clone().expect("a region's result"), view)));
             results.push(result);
@@ -150,13 +151,42 @@ pub async fn run(
         run.admin_members = run.enabled_members().await;
     }
     let run = &run;
-    // Accounts enter as a bounded stream, so each account's regions start as soon as its
-    // session is there, rather than every AssumeRole going first.
-    let mut accounts = futures::stream::iter(&scope.accounts).map(|account| run.account(account)).buffer_unordered(options.concurrency);
-    while let Some(account_results) = accounts.next().await {
-        run.record(&account_results);
-        results.extend(account_results);
-    }
+    // Accounts enter as a bounded stream, as soon as ListAccounts lists them; each account's
+    // regions start as soon as its session is there, rather than every AssumeRole going first.
+    let (sink, pages) = futures::channel::mpsc::channel(PAGES_AHEAD);
+    let listing = discovery.hand_out(sink, || !run.stop.is_set());
+    let working = async {
+        let mut results = Vec::new();
+        let accounts = pages.flat_map(|page: Result<Vec<AccountId>, AwsError>| {
+            let accounts = match page {
+                Ok(accounts) => {
+                    progress.add_targets(accounts.len() * run.regions.len());
+                    accounts.into_iter().map(Ok).collect()
+                }
+                Err(error) => vec![Err(error)],
+            };
+            futures::stream::iter(accounts)
+        });
+        let mut accounts = accounts
+            .map(|account| async move {
+                match account {
+                    Ok(account) => run.account(&account).await,
+                    Err(error) => vec![run.listing_failed(error)],
+                }
+            })
+            .buffer_unordered(options.concurrency);
+        while let Some(account_results) = accounts.next().await {
+            run.record(&account_results);
+            results.extend(account_results);
+        }
+        results
+    };
+    let ((), account_results) = futures::join!(listing, working);
+    results.extend(account_results);
+    let scope = &discovery.scope;
+    results.extend(scope.skipped.iter().map(|(account, reason)| {
+        result(Target { account: account.clone(), region: None }, Status::Skipped(reason.clone()), vec![])
+    }));
     if plan.admin.is_some() && !organization_first {
         // An account cannot be a member where it has not enabled the region, nor while an
         // invitation-era administrator holds it.
@@ -177,14 +207,14 @@ pub async fn run(
             .filter_map(|r| r.target.region.as_ref())
             .collect();
         let (not_enabled, worked_on) = (&not_enabled, &worked_on);
-        let organization = scope.regions.iter().map(|region| async move {
+        let organization = run.regions.iter().map(|region| async move {
             let target = Target { account: plan.admin.as_ref().expect("checked").account.get_ref().clone(), region: Some(region.clone()) };
             if run.finished(&target, Layer::Organization) && !worked_on.contains(&region) {
                 let result = TargetResult { layer: Layer::Organization, ..result(target, Status::Skipped(SkipReason::FinishedEarlier), vec![]) };
                 run.progress.done(&result, 0);
                 return result;
             }
-            run.organization(region, not_enabled).await.0
+            run.organization(region, scope, not_enabled).await.0
         });
         let organization = futures::future::join_all(organization).await;
         run.record(&organization);
@@ -223,7 +253,7 @@ impl Run<'_> {
     /// cannot be read in (no detector yet, say) is left out.
     async fn enabled_members(&self) -> HashMap<Region, BTreeSet<AccountId>> {
         let admin = self.admin_session.as_ref().expect("called with an admin plan");
-        let read = self.scope.regions.iter().map(|region| async move {
+        let read = self.regions.iter().map(|region| async move {
             let guardduty = admin.guardduty(region);
             let detector = guardduty.find_detector().await.ok().flatten()?;
             Some((region.clone(), guardduty.enabled_members(&detector.id).await.ok()?))
@@ -234,7 +264,7 @@ impl Run<'_> {
     /// Per region, the delegated admins designated now, as the management account lists them.
     async fn designated(&self) -> HashMap<Region, Vec<AccountId>> {
         let management = self.aws.session(&self.aws.caller.account, "", None);
-        let read = self.scope.regions.iter().map(|region| {
+        let read = self.regions.iter().map(|region| {
             let management = &management;
             async move { Some((region.clone(), management.guardduty(region).list_admins().await.ok()?)) }
         });
@@ -259,6 +289,15 @@ impl Run<'_> {
                 results.iter().filter(|r| r.status != Status::Skipped(SkipReason::FinishedEarlier)).cloned().collect();
             journal.record(&done);
         }
+    }
+
+    /// The organization could not be listed to the end: the accounts listed were worked
+    /// on, the others were not reached.
+    fn listing_failed(&self, error: AwsError) -> TargetResult {
+        let error = AwsError { message: format!("{}; accounts not listed yet were not visited", error.message), ..error };
+        let failed = result(Target { account: self.aws.caller.account.clone(), region: None }, Status::Failed(error), vec![]);
+        self.progress.done(&failed, 0);
+        failed
     }
 
     /// A permit for one unit of work, or None once the run is stopping.
@@ -289,7 +328,7 @@ impl Run<'_> {
 
     async fn account(&self, account: &AccountId) -> Vec<TargetResult> {
         let session = self.session(account);
-        let regions = &self.scope.regions;
+        let regions = &self.regions;
         let account_target = Target { account: account.clone(), region: None };
         let region_targets: Vec<Target> = regions.iter().map(|r| Target { account: account.clone(), region: Some(r.clone()) }).collect();
         let iam_finished = self.wiring(account).is_none() || self.finished(&account_target, Layer::Account);
@@ -532,6 +571,7 @@ impl Run<'_> {
     async fn organization(
         &self,
         region: &Region,
+        scope: &Scope,
         not_enabled: &[(AccountId, Region)],
     ) -> (TargetResult, Option<BTreeMap<AccountId, ObservedDetector>>) {
         let admin_plan = self.plan.admin.as_ref().expect("called with an admin plan");
@@ -543,8 +583,7 @@ impl Run<'_> {
         if self.stop.is_set() {
             return (in_layer(target, Status::Skipped(SkipReason::Interrupted), changes), None);
         }
-        let members = self
-            .scope
+        let members = scope
             .accounts
             .iter()
             .filter(|a| *a != admin && !not_enabled.iter().any(|(na, nr)| na == *a && nr == region))
@@ -554,7 +593,7 @@ impl Run<'_> {
         let status = if admin_region_off {
             Status::Skipped(SkipReason::RegionNotEnabled)
         } else {
-            match self.organization_changes(region, admin_plan, members, &mut changes, &mut view).await {
+            match self.organization_changes(region, scope, admin_plan, members, &mut changes, &mut view).await {
                 Err(error) if error.is_region_not_enabled() => Status::Skipped(SkipReason::RegionNotEnabled),
                 Err(error) => Status::Failed(error),
                 Ok(()) if changes.is_empty() => Status::Unchanged,
@@ -571,6 +610,7 @@ impl Run<'_> {
     async fn organization_changes(
         &self,
         region: &Region,
+        scope: &Scope,
         admin_plan: &crate::plan::Admin,
         members: Vec<AccountId>,
         changes: &mut Vec<Change>,
@@ -589,7 +629,7 @@ impl Run<'_> {
         let guardduty = self.admin_session.as_ref().expect("set with an admin plan").guardduty(region);
         let admin_detector = guardduty.find_detector().await?;
         let mut detector_id = admin_detector.as_ref().map(|d| d.id.clone());
-        if detector_id.is_none() && !self.scope.accounts.contains(admin) {
+        if detector_id.is_none() && !scope.accounts.contains(admin) {
             // An admin outside this run's accounts gets its detector here.
             changes.push(Change::CreateDetector { settings: self.desired.clone() });
             if !dry_run {
@@ -642,7 +682,7 @@ impl Run<'_> {
                 Change::UpdateOrganization { features, agents, .. } => {
                     guardduty.update_organization(&detector_id, &organization.auto_enable, features, agents).await?
                 }
-                Change::CreateMembers { accounts } => self.create_members(&guardduty, &detector_id, accounts).await?,
+                Change::CreateMembers { accounts } => self.create_members(&guardduty, &detector_id, accounts, &scope.emails).await?,
                 other => unreachable!("not an organization change: {other:?}"),
             }
         }
@@ -679,11 +719,12 @@ impl Run<'_> {
         guardduty: &crate::aws::GuardDuty,
         detector_id: &str,
         accounts: &[AccountId],
+        emails: &BTreeMap<AccountId, String>,
     ) -> Result<(), AwsError> {
         let mut unprocessed = Vec::new();
         for batch in accounts.chunks(MEMBERS_PER_CALL) {
             let details: Vec<_> =
-                batch.iter().map(|a| (a.clone(), self.scope.emails.get(a).cloned().unwrap_or_default())).collect();
+                batch.iter().map(|a| (a.clone(), emails.get(a).cloned().unwrap_or_default())).collect();
             unprocessed.extend(guardduty.create_members(detector_id, &details).await?);
         }
         let members = guardduty.admin_side(detector_id).await?.members;

@@ -1,13 +1,20 @@
 //! Who and where: the organization's accounts that the plan targets, and the regions to
 //! visit in each. Whether a region is enabled for an account is learned by calling it
 //! (UnrecognizedClientException means not enabled), which costs no extra call.
+//!
+//! The accounts arrive a ListAccounts page at a time (20 accounts, within the organization's
+//! shared budget), and each page's targets can be worked on while later pages are listed.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::aws::{Aws, AwsError};
+use futures::channel::mpsc::Sender;
+use futures::stream::BoxStream;
+use futures::{SinkExt, StreamExt};
+
+use crate::aws::{Aws, AwsError, OrgAccount};
 use crate::model::{AccountId, Region};
-use crate::plan::{Plan, RegionSelection};
 use crate::outcome::SkipReason;
+use crate::plan::{Plan, RegionSelection};
 
 /// What one run covers: target accounts and regions, and the accounts left out, with why.
 #[derive(Debug)]
@@ -17,6 +24,19 @@ pub struct Scope {
     pub emails: BTreeMap<AccountId, String>,
     pub regions: Vec<Region>,
     pub skipped: Vec<(AccountId, SkipReason)>,
+}
+
+/// The scope as the organization's accounts are listed: complete once every page is placed.
+pub struct Discovery<'a> {
+    pub scope: Scope,
+    management: AccountId,
+    plan: &'a Plan,
+    narrowing: Narrowing,
+    excluded_by_ou: BTreeSet<AccountId>,
+    /// Targets placed and not yet handed out.
+    placed: Vec<AccountId>,
+    /// Pages not listed yet; None once the listing is over.
+    pages: Option<BoxStream<'a, Result<Vec<OrgAccount>, AwsError>>>,
 }
 
 /// `--accounts` and `--regions`: narrow one run to part of the plan.
@@ -48,57 +68,121 @@ fn management_hint(error: &AwsError) -> &'static str {
     }
 }
 
-pub async fn scope(aws: &Aws, plan: &Plan, narrowing: &Narrowing) -> Result<Scope, ScopeError> {
-    let organization = aws.list_accounts().await?;
+/// Checks what can be checked before any change (the caller is the management account, the
+/// plan's admin is an active account, `--accounts` names accounts of the organization) and
+/// places the first page of accounts; the rest are listed by [`Discovery::finish`] or
+/// [`Discovery::hand_out`].
+pub async fn discover<'a>(aws: &'a Aws, plan: &'a Plan, narrowing: &Narrowing) -> Result<Discovery<'a>, ScopeError> {
+    let mut pages = aws.account_pages().boxed();
+    let first = pages.next().await.transpose()?.unwrap_or_default();
+    if let Some(admin) = &plan.admin {
+        let admin = admin.account.get_ref();
+        if aws.describe_account(admin).await?.is_none_or(|a| a.status != "ACTIVE") {
+            return Err(ScopeError::AdminNotInOrganization(admin.clone()));
+        }
+    }
     let mut excluded_by_ou = BTreeSet::new();
     for ou in &plan.organization.exclude_ous {
         excluded_by_ou.extend(aws.accounts_under_ou(&ou.0).await?);
     }
+    let mut discovery = Discovery {
+        scope: Scope { accounts: Vec::new(), emails: BTreeMap::new(), regions: regions(aws, plan, narrowing)?, skipped: Vec::new() },
+        management: aws.caller.account.clone(),
+        plan,
+        narrowing: narrowing.clone(),
+        excluded_by_ou,
+        placed: Vec::new(),
+        pages: Some(pages),
+    };
+    discovery.place(first);
     if let Some(wanted) = &narrowing.accounts {
-        if let Some(missing) = wanted.iter().find(|id| !organization.iter().any(|a| &a.id == *id)) {
+        discovery.finish().await?;
+        let scope = &discovery.scope;
+        let listed = |id: &AccountId| scope.accounts.contains(id) || scope.skipped.iter().any(|(s, _)| s == id);
+        if let Some(missing) = wanted.iter().find(|id| !listed(id)) {
             return Err(ScopeError::UnknownAccount(missing.clone()));
         }
     }
+    Ok(discovery)
+}
 
-    if let Some(admin) = &plan.admin {
-        let admin = admin.account.get_ref();
-        if !organization.iter().any(|a| &a.id == admin && a.status == "ACTIVE") {
-            return Err(ScopeError::AdminNotInOrganization(admin.clone()));
-        }
+impl Discovery<'_> {
+    /// What was listed.
+    pub fn into_scope(self) -> Scope {
+        self.scope
     }
 
-    let mut scope = Scope {
-        accounts: Vec::new(),
-        emails: BTreeMap::new(),
-        regions: regions(aws, plan, narrowing)?,
-        skipped: Vec::new(),
-    };
-    let mut organization = organization;
-    organization.sort_by(|a, b| a.id.cmp(&b.id));
-    for account in organization {
-        if narrowing.accounts.as_ref().is_some_and(|wanted| !wanted.contains(&account.id)) {
-            continue;
+    /// Every page is listed (or the listing failed).
+    pub fn is_listed(&self) -> bool {
+        self.pages.is_none()
+    }
+
+    /// Lists every page not listed yet.
+    pub async fn finish(&mut self) -> Result<(), ScopeError> {
+        while let Some(page) = self.next_page().await {
+            self.place(page?);
         }
-        let skip = if plan.organization.exclude_accounts.contains(&account.id) {
-            Some(SkipReason::ExcludedByPlan)
-        } else if excluded_by_ou.contains(&account.id) {
-            Some(SkipReason::ExcludedOu)
-        } else if account.id == aws.caller.account && !plan.organization.include_management_account {
-            Some(SkipReason::ManagementAccount)
-        } else if account.status != "ACTIVE" {
-            Some(SkipReason::AccountNotActive { status: account.status })
-        } else {
-            None
-        };
-        match skip {
-            Some(reason) => scope.skipped.push((account.id, reason)),
-            None => {
-                scope.emails.insert(account.id.clone(), account.email);
-                scope.accounts.push(account.id);
+        Ok(())
+    }
+
+    /// Sends the targets to `sink` a page at a time as they are listed, those placed
+    /// already first, while `keep_going` says so. A page that cannot be listed is sent as
+    /// its error and ends the listing.
+    pub async fn hand_out(&mut self, mut sink: Sender<Result<Vec<AccountId>, AwsError>>, keep_going: impl Fn() -> bool) {
+        let placed = std::mem::take(&mut self.placed);
+        if sink.send(Ok(placed)).await.is_err() {
+            return;
+        }
+        while keep_going() {
+            let Some(page) = self.next_page().await else { return };
+            let batch = page.map(|page| {
+                self.place(page);
+                std::mem::take(&mut self.placed)
+            });
+            if sink.send(batch).await.is_err() {
+                return;
             }
         }
     }
-    Ok(scope)
+
+    async fn next_page(&mut self) -> Option<Result<Vec<OrgAccount>, AwsError>> {
+        let page = self.pages.as_mut()?.next().await;
+        if !matches!(page, Some(Ok(_))) {
+            self.pages = None;
+            self.scope.accounts.sort();
+            self.scope.skipped.sort_by(|a, b| a.0.cmp(&b.0));
+        }
+        page
+    }
+
+    /// Each account a target, or skipped with why.
+    fn place(&mut self, page: Vec<OrgAccount>) {
+        let plan = &self.plan.organization;
+        for account in page {
+            if self.narrowing.accounts.as_ref().is_some_and(|wanted| !wanted.contains(&account.id)) {
+                continue;
+            }
+            let skip = if plan.exclude_accounts.contains(&account.id) {
+                Some(SkipReason::ExcludedByPlan)
+            } else if self.excluded_by_ou.contains(&account.id) {
+                Some(SkipReason::ExcludedOu)
+            } else if account.id == self.management && !plan.include_management_account {
+                Some(SkipReason::ManagementAccount)
+            } else if account.status != "ACTIVE" {
+                Some(SkipReason::AccountNotActive { status: account.status })
+            } else {
+                None
+            };
+            match skip {
+                Some(reason) => self.scope.skipped.push((account.id, reason)),
+                None => {
+                    self.scope.emails.insert(account.id.clone(), account.email);
+                    self.scope.accounts.push(account.id.clone());
+                    self.placed.push(account.id);
+                }
+            }
+        }
+    }
 }
 
 fn regions(aws: &Aws, plan: &Plan, narrowing: &Narrowing) -> Result<Vec<Region>, ScopeError> {

@@ -93,8 +93,12 @@ async fn engine(targeting: &Targeting, runs_for: Use<'_>) -> Result<Engine, OpsE
     })
     .await
     .map_err(OpsError::Connect)?;
-    let scope = discover::scope(&aws, &plan, &targeting.narrowing).await?;
-    let progress = Progress::new((scope.accounts.len() * scope.regions.len()) as u64);
+    let mut discovery = discover::discover(&aws, &plan, &targeting.narrowing).await?;
+    if matches!(runs_for, Use::Audit) {
+        // The audit reads the organization from the delegated admin before the accounts.
+        discovery.finish().await?;
+    }
+    let progress = Progress::start();
     let (dry_run, replace_admin, migrate_invitations) = match runs_for {
         Use::Rollout(options) => (options.dry_run, options.replace_admin, options.migrate_invitations),
         Use::Audit => (true, false, false),
@@ -106,7 +110,8 @@ async fn engine(targeting: &Targeting, runs_for: Use<'_>) -> Result<Engine, OpsE
         detectors_from_admin: matches!(runs_for, Use::Audit),
         migrate_invitations,
     };
-    let results = apply::run(&aws, &plan, &scope, options, &progress, Stop::on_signals(), journal.as_ref()).await;
+    let results = apply::run(&aws, &plan, &mut discovery, options, &progress, Stop::on_signals(), journal.as_ref()).await;
+    let scope = discovery.into_scope();
     progress.finish();
     let estimate = matches!(runs_for, Use::Rollout(o) if o.dry_run)
         .then(|| estimate::rollout(aws.calls(), &results, &aws.caller.account, &plan.limits.rates, options.concurrency));

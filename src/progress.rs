@@ -11,26 +11,31 @@ use crate::outcome::{Status, TargetResult};
 pub struct Progress {
     bar: ProgressBar,
     plain: bool,
-    total: u64,
     started: Instant,
     changed: AtomicU64,
     failed: AtomicU64,
 }
 
 impl Progress {
-    pub fn new(total: u64) -> Self {
+    /// A run whose targets are added as the organization is listed.
+    pub fn start() -> Self {
         let plain = !std::io::stdout().is_terminal();
         let bar = if plain {
-            ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden())
+            ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::hidden())
         } else {
-            let bar = ProgressBar::new(total);
+            let bar = ProgressBar::new(0);
             bar.set_style(
                 ProgressStyle::with_template("{bar:40} {pos}/{len} targets {per_sec} {msg} [{elapsed_precise}]")
                     .expect("the template is valid"),
             );
             bar
         };
-        Self { bar, plain, total, started: Instant::now(), changed: AtomicU64::new(0), failed: AtomicU64::new(0) }
+        Self { bar, plain, started: Instant::now(), changed: AtomicU64::new(0), failed: AtomicU64::new(0) }
+    }
+
+    /// Account-regions listed since.
+    pub fn add_targets(&self, targets: usize) {
+        self.bar.inc_length(targets as u64);
     }
 
     /// A result that completes `targets` account-regions (an account that could not be
@@ -48,11 +53,12 @@ impl Progress {
         self.bar.inc(targets);
         let (changed, failed) = (self.changed.load(Ordering::Relaxed), self.failed.load(Ordering::Relaxed));
         self.bar.set_message(format!("{changed} changes, {failed} failures"));
-        let step = (self.total / 10).max(1);
-        if self.plain && targets > 0 && (before / step != (before + targets) / step || before + targets == self.total) {
+        let total = self.bar.length().unwrap_or_default();
+        let step = (total / 10).max(1);
+        if self.plain && targets > 0 && (before / step != (before + targets) / step || before + targets == total) {
             let done = before + targets;
             let rate = done as f64 / self.started.elapsed().as_secs_f64().max(0.001);
-            eprintln!("progress: {done}/{} targets, {changed} changes, {failed} failures, {rate:.0} targets/s", self.total);
+            eprintln!("progress: {done}/{total} targets, {changed} changes, {failed} failures, {rate:.0} targets/s");
         }
     }
 

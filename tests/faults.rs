@@ -253,3 +253,36 @@ fn latency_spikes_slow_the_run_but_lose_nothing() {
     assert_eq!(rollout(&emulator, &[]).code(), 0);
     assert_eq!(emulator.mutating_calls(), 0);
 }
+
+#[test]
+fn accounts_are_worked_on_while_the_organization_is_listed_and_a_listing_that_fails_midway_is_reported() {
+    // 100 accounts, 5 ListAccounts pages; the plan allows 1 Organizations call a second.
+    let emulator = Emulator::start(&["--accounts", "99"]);
+    let (_dir, plan) = plan_file(&format!("{THREE_REGION_PLAN}\n[limits.rates]\norganizations = 1\n"));
+    let args = ["rollout", "--plan", path_str(&plan), "--regions", "us-east-1"];
+    let child = emulator.command(&args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let started = std::time::Instant::now();
+    while emulator.calls("ListAccounts", None) < 2 {
+        assert!(started.elapsed() < Duration::from_secs(30), "ListAccounts never reached its second page");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The first page's accounts are being worked on before the organization is listed.
+    assert!(emulator.calls("ListDetectors", None) > 0, "no account was entered while the listing went on");
+    // From the third page on, ListAccounts fails: the accounts listed are finished, the run says
+    // which listing failed, and the exit code is not 0.
+    emulator.post("faults", serde_json::json!({"server_errors": {"rate": 1.0, "operations": ["ListAccounts"]}}));
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("organizations:ListAccounts") && stderr.contains("not visited"), "{stderr}");
+    assert_eq!(emulator.detectors(&member(1), "us-east-1").len(), 1, "a first-page account was finished");
+    assert!(emulator.calls("AssumeRole", None) < 70, "the accounts of later pages were not entered");
+    assert!(emulator.detectors(&member(99), "us-east-1").is_empty(), "the last page's account was not reached");
+
+    emulator.post("faults", serde_json::json!({"reset": true}));
+    let again = emulator.orgguard(&args);
+    assert_eq!(again.code(), 0, "{}", again.stderr());
+    for account in (1..=99).map(member) {
+        assert_eq!(emulator.detectors(&account, "us-east-1").len(), 1, "{account}");
+    }
+}

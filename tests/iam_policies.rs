@@ -19,7 +19,6 @@ const ON_BEHALF: &[&str] = &[
     "organizations:ListDelegatedAdministrators",
     "organizations:ListAWSServiceAccessForOrganization",
     "organizations:DescribeOrganizationalUnit",
-    "organizations:DescribeAccount",
     "organizations:DescribeOrganization",
 ];
 

@@ -7,6 +7,7 @@ use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 
 use aws_smithy_async::future::pagination_stream::PaginationStream;
+use futures::{Stream, TryStreamExt};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::model::{known_regions, AccountId, Region};
@@ -147,27 +148,23 @@ impl<C> Gated<C> {
         call: impl FnOnce(&C) -> PaginationStream<Result<P, E>>,
         has_more: impl Fn(&P) -> bool,
     ) -> Result<Vec<P>, E> {
-        paged(call(&self.inner), has_more, || self.gate.wait()).await
+        paged(call(&self.inner), has_more, || self.gate.wait()).try_collect().await
     }
 }
 
 /// The pages of an SDK page stream, `wait` before each. The stream requests a page only
 /// when asked for the next one, so waiting before asking gates that page's call; after a
-/// page that says it is the last, nothing is asked.
-pub async fn paged<P, E, W: std::future::Future<Output = ()>>(
-    mut stream: PaginationStream<Result<P, E>>,
+/// page that says it is the last, or an error, nothing is asked.
+pub fn paged<P, E, W: std::future::Future<Output = ()>>(
+    stream: PaginationStream<Result<P, E>>,
     has_more: impl Fn(&P) -> bool,
     wait: impl Fn() -> W,
-) -> Result<Vec<P>, E> {
-    let mut pages = Vec::new();
-    loop {
+) -> impl Stream<Item = Result<P, E>> {
+    futures::stream::unfold(Some((stream, has_more, wait)), |state| async move {
+        let (mut stream, has_more, wait) = state?;
         wait().await;
-        let Some(page) = stream.next().await else { return Ok(pages) };
-        let page = page?;
-        let more = has_more(&page);
-        pages.push(page);
-        if !more {
-            return Ok(pages);
-        }
-    }
+        let page = stream.next().await?;
+        let more = page.as_ref().is_ok_and(&has_more);
+        Some((page, more.then_some((stream, has_more, wait))))
+    })
 }
