@@ -1,6 +1,7 @@
 //! Parse the command line, call one `ops` function, map the result to an exit code.
 
 use std::collections::BTreeSet;
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -56,8 +57,11 @@ fn run(command: Command) -> Result<u8> {
                 migrate_invitations: args.migrate_invitations,
             };
             let targeting = targeting(args.plan, &args.scope)?;
-            let summary = runtime()?.block_on(ops::rollout(&targeting, &options))?;
-            print!("{}", summary.render());
+            let mut summary = runtime()?.block_on(ops::rollout(&targeting, &options))?;
+            let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+            summary.write(&mut stdout).and_then(|()| stdout.flush()).context("writing the summary")?;
+            // After the summary is written, so that its peak counts too.
+            summary.peak_rss_mb = ops::peak_rss_mb();
             if let Some(path) = &args.summary_json {
                 ops::write_json(path, &summary)?;
             }

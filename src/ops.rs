@@ -1,5 +1,6 @@
 //! The commands, one function each: options in, result out; no argument parsing here.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -124,7 +125,6 @@ pub async fn rollout(targeting: &Targeting, options: &RolloutOptions) -> Result<
     summary.elapsed_seconds = run.started.elapsed().as_secs_f64();
     summary.journal = run.journal;
     summary.estimate = run.estimate;
-    summary.peak_rss_mb = peak_rss_mb();
     Ok(summary)
 }
 
@@ -164,7 +164,7 @@ pub async fn audit(targeting: &Targeting, baseline: Option<&Path>) -> Result<Aud
 
 /// This process's peak resident memory in MB, from /proc (Linux). A parent's figure from
 /// before exec does not count in it, unlike getrusage's.
-fn peak_rss_mb() -> Option<f64> {
+pub fn peak_rss_mb() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
@@ -177,7 +177,13 @@ pub fn load_report(path: &Path) -> Result<AuditReport, OpsError> {
     serde_json::from_str(&text).map_err(|e| fail(format!("not an orgguard audit result: {e}")))
 }
 
+/// Streamed to the file: a summary of 5000 accounts in every region is hundreds of MB as text.
 pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), OpsError> {
-    let text = serde_json::to_string_pretty(value).expect("results serialize");
-    std::fs::write(path, text + "\n").map_err(|source| OpsError::Write { path: path.to_owned(), source })
+    let write = || -> std::io::Result<()> {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+        serde_json::to_writer_pretty(&mut out, value)?;
+        writeln!(out)?;
+        out.flush()
+    };
+    write().map_err(|source| OpsError::Write { path: path.to_owned(), source })
 }
