@@ -1,9 +1,10 @@
 """scripts/bench's body: run named scenarios against the emulator and print one table.
 
 Per scenario: seed the emulator, measure its capacity (the most signed requests/s it serves
-to 1, 2, 4 or 8 plain clients), then time a fresh rollout and a no-change rollout of orgguard, taking
-orgguard's own CPU time and peak RSS from wait4 and the API calls by service (and the
-faults injected) from the emulator's counters.
+to 1, 2, 4 or 8 plain clients) and the AWS SDK's own CPU per call (examples/sdk_floor.rs),
+then time a fresh rollout and a no-change rollout of orgguard, taking orgguard's CPU time
+from wait4, its peak RSS from its own VmHWM (--summary-json), and the API calls by service
+(and the faults injected) from the emulator's counters.
 
 The lower bound of a run is the larger of calls / capacity (the emulator is saturated) and
 calls x injected latency / concurrency (every slot is waiting); efficiency = wall / bound.
@@ -24,14 +25,20 @@ import botocore.session
 
 ROOT = Path(__file__).resolve().parent.parent
 ORGGUARD = ROOT / "target/release/orgguard"
+SDK_FLOOR = ROOT / "target/release/examples/sdk_floor"
 PLAN = ROOT / "plans/example.toml"
 DETECTORS_ONLY = ROOT / "plans/detectors-only.toml"
 THREE = "us-east-1,eu-west-1,ap-northeast-1"
+# The 17 Regions every account has enabled by default (the others are opt-in).
+DEFAULT_17 = ("us-east-1,us-east-2,us-west-1,us-west-2,ca-central-1,sa-east-1,eu-west-1,eu-west-2,eu-west-3,"
+              "eu-central-1,eu-north-1,ap-south-1,ap-northeast-1,ap-northeast-2,ap-northeast-3,ap-southeast-1,ap-southeast-2")
 
 # name -> (accounts, regions or None for the plan's "all", emulator flags, concurrency, plan)
 SCENARIOS = {
     "quick": (500, THREE, [], 64, PLAN),
     "5000x3": (5000, THREE, [], 64, PLAN),
+    "5000x17": (5000, DEFAULT_17, ["--latency-ms", "50"], 256, PLAN),
+    # Every Region the plan's "all" names (34), each one enabled in every account.
     "5000xall": (5000, None, ["--latency-ms", "50"], 256, PLAN),
     "soak": (5000, THREE, ["--throttle-rate", "0.2", "--error-rate", "0.02", "--seed", "7"], 64, PLAN),
     # Beyond 5000: discovery, membership batches, the work queue and memory at 50,000 accounts.
@@ -82,6 +89,18 @@ def capacity(endpoint, seconds=5.0, threads=8):
     return sum(done.values()) / seconds
 
 
+def sdk_floor(endpoint, calls=3000):
+    """The AWS SDK's own CPU per call (examples/sdk_floor.rs): the difference between a run
+    of 2 x calls and one of calls, so that start-up does not count."""
+    env = dict(os.environ, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_REGION="us-east-1")
+    cpu = []
+    for n in (calls, 2 * calls):
+        process = subprocess.Popen([str(SDK_FLOOR), endpoint, str(n)], stdout=subprocess.DEVNULL, env=env)
+        _, _, usage = os.wait4(process.pid, 0)
+        cpu.append(usage.ru_utime + usage.ru_stime)
+    return 1e6 * (cpu[1] - cpu[0]) / calls
+
+
 def run_orgguard(endpoint, regions, concurrency, plan):
     summary = ROOT / "target/bench/summary.json"
     args = [str(ORGGUARD), "rollout", "--plan", str(plan), "--concurrency", str(concurrency), "--endpoint-url", endpoint,
@@ -122,6 +141,7 @@ def scenario(name):
     try:
         # The emulator's best: its threads share one interpreter, so more clients can mean less.
         served = max(capacity(endpoint, seconds=3.0, threads=n) for n in (1, 2, 4, 8))
+        floor = sdk_floor(endpoint)
         fresh = run_orgguard(endpoint, regions, concurrency, plan)
         again = run_orgguard(endpoint, regions, concurrency, plan)
     finally:
@@ -135,7 +155,7 @@ def scenario(name):
         run["cpu_us_per_call"] = 1e6 * run["cpu_s"] / run["calls"]
     return {
         "scenario": name, "accounts": accounts, "regions": regions or "all", "concurrency": concurrency,
-        "emulator_flags": flags, "seeding_s": seeding, "emulator_capacity_rps": served,
+        "emulator_flags": flags, "seeding_s": seeding, "emulator_capacity_rps": served, "sdk_floor_us_per_call": floor,
         "fresh": fresh, "no_change": again,
     }
 
@@ -160,7 +180,8 @@ def table(rows):
     for r in rows:
         by_service = ", ".join(f"{s} {n}" for s, n in r["fresh"]["calls_by_service"].items())
         out.append(
-            f'{r["scenario"]}: seeding {r["seeding_s"]:.1f}s, emulator capacity {r["emulator_capacity_rps"]:.0f} req/s; '
+            f'{r["scenario"]}: seeding {r["seeding_s"]:.1f}s, emulator capacity {r["emulator_capacity_rps"]:.0f} req/s, '
+            f'the AWS SDK alone {r["sdk_floor_us_per_call"]:.0f} us CPU per call (examples/sdk_floor.rs); '
             f'fresh calls by service: {by_service}'
         )
     return "\n".join(out)

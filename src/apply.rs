@@ -225,7 +225,7 @@ pub async fn run(
 }
 
 fn result(target: Target, status: Status, changes: Vec<Change>) -> TargetResult {
-    TargetResult { target, layer: Layer::Account, status, changes, notes: Vec::new(), detector_read_from: None, unavailable: Vec::new() }
+    TargetResult { target, layer: Layer::Account, status, changes: crate::outcome::shared(changes), notes: Vec::new(), detector_read_from: None, unavailable: Vec::new() }
 }
 
 /// Applies changes in order; the first failure ends the target with what was planned.

@@ -252,7 +252,7 @@ pub fn judge(plan: &Plan, plan_name: &str, results: &[TargetResult]) -> Vec<Cont
                         out.pass(&[MEMBER], account, Some(region));
                     }
                     for change in &result.changes {
-                        match change {
+                        match &**change {
                             Change::EnableAdmin { .. } => out.fail(ADMIN, admin, Some(region), format!("{admin} designated"), "no delegated admin".into()),
                             Change::ReplaceAdmin { from, .. } => out.fail(ADMIN, admin, Some(region), format!("{admin} designated"), format!("{from} designated")),
                             Change::UpdateOrganization { auto_enable, features, agents } => {

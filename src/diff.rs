@@ -16,7 +16,7 @@ use crate::model::{
 use crate::plan::Rule;
 
 /// Everything a run may do to a target, in one closed enum.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Change {
     CreateDetector { settings: DetectorSettings },
@@ -49,7 +49,7 @@ pub enum Change {
 }
 
 /// One setting of an existing detector that differs from the plan.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(tag = "field", rename_all = "snake_case")]
 pub enum DetectorField {
     Enable { from: bool, to: bool },

@@ -171,7 +171,7 @@ impl fmt::Display for Target {
 }
 
 /// How often GuardDuty publishes updated findings.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Frequency {
     FifteenMinutes,
@@ -282,7 +282,7 @@ impl fmt::Display for Agent {
 
 /// What a detector should be, or is: enabled, frequency, and the features it has on.
 /// In the desired settings a feature absent from the map is left as it is; so is an agent.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct DetectorSettings {
     pub enabled: bool,
     pub frequency: Frequency,
