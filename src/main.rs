@@ -16,6 +16,11 @@ mod cli;
 
 use cli::{AuditFormat, Cli, Command, LogFormat, Scope};
 
+/// Many small allocations per AWS call (the SDK's requests, responses and configuration
+/// layers): mimalloc spends less CPU on them than glibc's malloc.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Rollout: every target matches the plan. Audit: no drift.
 const OK: u8 = 0;
 /// A target failed, the audit could not read everything, or the run could not start.
