@@ -6,6 +6,10 @@
 use aws_config::{BehaviorVersion, Region};
 use futures::StreamExt;
 
+/// As orgguard's own (src/main.rs).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let mut args = std::env::args().skip(1);
@@ -26,4 +30,7 @@ async fn main() {
         .count()
         .await;
     println!("{calls} calls, {failed} failed");
+    if failed > 0 {
+        std::process::exit(1);
+    }
 }

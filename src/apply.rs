@@ -17,7 +17,7 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 use crate::aws::{AccountSession, Aws, AwsError};
 use crate::desired::{agent_auto_enable, feature_auto_enable, Wiring};
 use crate::diff::{self, Change, DetectorField, OrganizationPlan};
-use crate::discover::{Discovery, Scope};
+use crate::discover::{Discovery, Listed, Scope};
 use crate::journal::Journal;
 use crate::model::{AccountId, Agent, DetectorSettings, Feature, Frequency, ObservedDetector, Region, Target};
 use crate::outcome::{Layer, ReadFrom, SkipReason, Status, TargetResult};
@@ -140,7 +140,7 @@ pub async fn run(
     let mut results = Vec::new();
     if organization_first {
         // The admin's view first, so that accounts are entered only for what it cannot see.
-        debug_assert!(discovery.is_listed(), "the organization is listed before the admin's view is read");
+        assert!(discovery.is_listed(), "the organization is listed before the admin's view is read");
         let scope = &discovery.scope;
         let layer = futures::future::join_all(run.regions.iter().map(|region| run.organization(region, scope, &[]))).await;
         for (result, view) in layer {
@@ -157,25 +157,29 @@ pub async fn run(
     let listing = discovery.hand_out(sink, || !run.stop.is_set());
     let working = async {
         let mut results = Vec::new();
-        let accounts = pages.flat_map(|page: Result<Vec<AccountId>, AwsError>| {
-            let accounts = match page {
-                Ok(accounts) => {
+        let work = pages.flat_map(|listed| {
+            let work = match listed {
+                Listed::Accounts(accounts) => {
                     progress.add_targets(accounts.len() * run.regions.len());
                     accounts.into_iter().map(Ok).collect()
                 }
-                Err(error) => vec![Err(error)],
+                Listed::Failed(error) => {
+                    let message = format!("{}; accounts not listed yet were not visited", error.message);
+                    vec![Err(Status::Failed(AwsError { message, ..error }))]
+                }
+                Listed::Stopped => vec![Err(Status::Skipped(SkipReason::Interrupted))],
             };
-            futures::stream::iter(accounts)
+            futures::stream::iter(work)
         });
-        let mut accounts = accounts
+        let mut work = work
             .map(|account| async move {
                 match account {
                     Ok(account) => run.account(&account).await,
-                    Err(error) => vec![run.listing_failed(error)],
+                    Err(status) => vec![run.unlisted(status)],
                 }
             })
             .buffer_unordered(options.concurrency);
-        while let Some(account_results) = accounts.next().await {
+        while let Some(account_results) = work.next().await {
             run.record(&account_results);
             results.extend(account_results);
         }
@@ -291,13 +295,13 @@ impl Run<'_> {
         }
     }
 
-    /// The organization could not be listed to the end: the accounts listed were worked
-    /// on, the others were not reached.
-    fn listing_failed(&self, error: AwsError) -> TargetResult {
-        let error = AwsError { message: format!("{}; accounts not listed yet were not visited", error.message), ..error };
-        let failed = result(Target { account: self.aws.caller.account.clone(), region: None }, Status::Failed(error), vec![]);
-        self.progress.done(&failed, 0);
-        failed
+    /// The organization's account list was not read to the end (failed, or the run is
+    /// stopping): the accounts listed were worked on, the others were not reached.
+    fn unlisted(&self, status: Status) -> TargetResult {
+        let target = Target { account: self.aws.caller.account.clone(), region: None };
+        let unlisted = TargetResult { layer: Layer::Organization, ..result(target, status, vec![]) };
+        self.progress.done(&unlisted, 0);
+        unlisted
     }
 
     /// A permit for one unit of work, or None once the run is stopping.
@@ -629,7 +633,7 @@ impl Run<'_> {
         let guardduty = self.admin_session.as_ref().expect("set with an admin plan").guardduty(region);
         let admin_detector = guardduty.find_detector().await?;
         let mut detector_id = admin_detector.as_ref().map(|d| d.id.clone());
-        if detector_id.is_none() && !scope.accounts.contains(admin) {
+        if detector_id.is_none() && !scope.admin_is_target {
             // An admin outside this run's accounts gets its detector here.
             changes.push(Change::CreateDetector { settings: self.desired.clone() });
             if !dry_run {

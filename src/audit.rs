@@ -228,8 +228,9 @@ pub fn judge(plan: &Plan, plan_name: &str, results: &[TargetResult]) -> Vec<Cont
         }
         let members: Vec<(AccountId, Region)> =
             judged.into_iter().filter(|(_, _, reason)| reason.is_none()).map(|(a, r, _)| (a, r)).collect();
-        for result in results.iter().filter(|r| r.layer == Layer::Organization) {
-            let region = result.target.region.as_ref().expect("organization results have a region");
+        // A region's delegated admin (the organization's account list has no region).
+        let layer = results.iter().filter(|r| r.layer == Layer::Organization).filter_map(|r| Some((r, r.target.region.as_ref()?)));
+        for (result, region) in layer {
             let in_region: Vec<&AccountId> = members.iter().filter(|(_, r)| r == region).map(|(a, _)| a).collect();
             match &result.status {
                 Status::Failed(error) if error.code == ADMIN_CONFLICT => {

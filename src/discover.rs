@@ -24,6 +24,19 @@ pub struct Scope {
     pub emails: BTreeMap<AccountId, String>,
     pub regions: Vec<Region>,
     pub skipped: Vec<(AccountId, SkipReason)>,
+    /// The plan's admin is one of the target accounts (known before its page is listed).
+    pub admin_is_target: bool,
+}
+
+/// What the listing hands to the work, a page at a time.
+#[derive(Debug)]
+pub enum Listed {
+    /// The target accounts of a page.
+    Accounts(Vec<AccountId>),
+    /// A page could not be listed: the listing ends here.
+    Failed(AwsError),
+    /// The run is stopping: the pages not listed yet are left.
+    Stopped,
 }
 
 /// The scope as the organization's accounts are listed: complete once every page is placed.
@@ -48,7 +61,7 @@ pub struct Narrowing {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScopeError {
-    #[error("while listing the organization's accounts: {}{}", .0, management_hint(.0))]
+    #[error("while reading the organization: {}{}", .0, management_hint(.0))]
     Aws(#[from] AwsError),
     #[error("--accounts names {0}, which is not in the organization")]
     UnknownAccount(AccountId),
@@ -58,10 +71,12 @@ pub enum ScopeError {
     AdminNotInOrganization(AccountId),
 }
 
-/// Organizations answers these to a caller outside the management account.
+/// Organizations answers these to a ListAccounts from outside the management account.
 fn management_hint(error: &AwsError) -> &'static str {
     match error.code.as_str() {
-        "AccessDeniedException" | "AccessDenied" | "AWSOrganizationsNotInUseException" => {
+        "AccessDeniedException" | "AccessDenied" | "AWSOrganizationsNotInUseException"
+            if error.operation == "organizations:ListAccounts" =>
+        {
             " (orgguard must run with the management account's credentials)"
         }
         _ => "",
@@ -75,18 +90,28 @@ fn management_hint(error: &AwsError) -> &'static str {
 pub async fn discover<'a>(aws: &'a Aws, plan: &'a Plan, narrowing: &Narrowing) -> Result<Discovery<'a>, ScopeError> {
     let mut pages = aws.account_pages().boxed();
     let first = pages.next().await.transpose()?.unwrap_or_default();
-    if let Some(admin) = &plan.admin {
-        let admin = admin.account.get_ref();
-        if aws.describe_account(admin).await?.is_none_or(|a| a.status != "ACTIVE") {
-            return Err(ScopeError::AdminNotInOrganization(admin.clone()));
+    let admin = match &plan.admin {
+        Some(admin) => {
+            let id = admin.account.get_ref();
+            match aws.describe_account(id).await? {
+                Some(account) if account.status == "ACTIVE" => Some(account),
+                _ => return Err(ScopeError::AdminNotInOrganization(id.clone())),
+            }
         }
-    }
+        None => None,
+    };
     let mut excluded_by_ou = BTreeSet::new();
     for ou in &plan.organization.exclude_ous {
         excluded_by_ou.extend(aws.accounts_under_ou(&ou.0).await?);
     }
     let mut discovery = Discovery {
-        scope: Scope { accounts: Vec::new(), emails: BTreeMap::new(), regions: regions(aws, plan, narrowing)?, skipped: Vec::new() },
+        scope: Scope {
+            accounts: Vec::new(),
+            emails: BTreeMap::new(),
+            regions: regions(aws, plan, narrowing)?,
+            skipped: Vec::new(),
+            admin_is_target: false,
+        },
         management: aws.caller.account.clone(),
         plan,
         narrowing: narrowing.clone(),
@@ -94,6 +119,7 @@ pub async fn discover<'a>(aws: &'a Aws, plan: &'a Plan, narrowing: &Narrowing) -
         placed: Vec::new(),
         pages: Some(pages),
     };
+    discovery.scope.admin_is_target = admin.is_some_and(|a| discovery.wanted(&a.id) && discovery.skip(&a).is_none());
     discovery.place(first);
     if let Some(wanted) = &narrowing.accounts {
         discovery.finish().await?;
@@ -125,23 +151,26 @@ impl Discovery<'_> {
         Ok(())
     }
 
-    /// Sends the targets to `sink` a page at a time as they are listed, those placed
-    /// already first, while `keep_going` says so. A page that cannot be listed is sent as
-    /// its error and ends the listing.
-    pub async fn hand_out(&mut self, mut sink: Sender<Result<Vec<AccountId>, AwsError>>, keep_going: impl Fn() -> bool) {
-        let placed = std::mem::take(&mut self.placed);
-        if sink.send(Ok(placed)).await.is_err() {
-            return;
-        }
-        while keep_going() {
-            let Some(page) = self.next_page().await else { return };
-            let batch = page.map(|page| {
-                self.place(page);
-                std::mem::take(&mut self.placed)
-            });
-            if sink.send(batch).await.is_err() {
+    /// Hands the targets to `sink` a page at a time as they are listed, those placed already
+    /// first, until the listing ends, fails, or `keep_going` says no.
+    pub async fn hand_out(&mut self, mut sink: Sender<Listed>, keep_going: impl Fn() -> bool) {
+        let mut listed = Listed::Accounts(std::mem::take(&mut self.placed));
+        loop {
+            let last = !matches!(listed, Listed::Accounts(_));
+            if sink.send(listed).await.is_err() || last || self.is_listed() {
                 return;
             }
+            listed = match keep_going() {
+                false => Listed::Stopped,
+                true => match self.next_page().await {
+                    None => return,
+                    Some(Ok(page)) => {
+                        self.place(page);
+                        Listed::Accounts(std::mem::take(&mut self.placed))
+                    }
+                    Some(Err(error)) => Listed::Failed(error),
+                },
+            };
         }
     }
 
@@ -155,25 +184,13 @@ impl Discovery<'_> {
         page
     }
 
-    /// Each account a target, or skipped with why.
+    /// Each account a target, or skipped with why (or out of this run's `--accounts`).
     fn place(&mut self, page: Vec<OrgAccount>) {
-        let plan = &self.plan.organization;
         for account in page {
-            if self.narrowing.accounts.as_ref().is_some_and(|wanted| !wanted.contains(&account.id)) {
+            if !self.wanted(&account.id) {
                 continue;
             }
-            let skip = if plan.exclude_accounts.contains(&account.id) {
-                Some(SkipReason::ExcludedByPlan)
-            } else if self.excluded_by_ou.contains(&account.id) {
-                Some(SkipReason::ExcludedOu)
-            } else if account.id == self.management && !plan.include_management_account {
-                Some(SkipReason::ManagementAccount)
-            } else if account.status != "ACTIVE" {
-                Some(SkipReason::AccountNotActive { status: account.status })
-            } else {
-                None
-            };
-            match skip {
+            match self.skip(&account) {
                 Some(reason) => self.scope.skipped.push((account.id, reason)),
                 None => {
                     self.scope.emails.insert(account.id.clone(), account.email);
@@ -181,6 +198,25 @@ impl Discovery<'_> {
                     self.placed.push(account.id);
                 }
             }
+        }
+    }
+
+    fn wanted(&self, account: &AccountId) -> bool {
+        self.narrowing.accounts.as_ref().is_none_or(|wanted| wanted.contains(account))
+    }
+
+    fn skip(&self, account: &OrgAccount) -> Option<SkipReason> {
+        let plan = &self.plan.organization;
+        if plan.exclude_accounts.contains(&account.id) {
+            Some(SkipReason::ExcludedByPlan)
+        } else if self.excluded_by_ou.contains(&account.id) {
+            Some(SkipReason::ExcludedOu)
+        } else if account.id == self.management && !plan.include_management_account {
+            Some(SkipReason::ManagementAccount)
+        } else if account.status != "ACTIVE" {
+            Some(SkipReason::AccountNotActive { status: account.status.clone() })
+        } else {
+            None
         }
     }
 }

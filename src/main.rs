@@ -64,7 +64,10 @@ fn run(command: Command) -> Result<u8> {
             let targeting = targeting(args.plan, &args.scope)?;
             let mut summary = runtime()?.block_on(ops::rollout(&targeting, &options))?;
             let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
-            summary.write(&mut stdout).and_then(|()| stdout.flush()).context("writing the summary")?;
+            if let Err(error) = summary.write(&mut stdout).and_then(|()| stdout.flush()) {
+                // A closed pipe (`| head`) costs the text, not the JSON or the exit code.
+                eprintln!("warning: the summary could not be written to stdout: {error}");
+            }
             // After the summary is written, so that its peak counts too.
             summary.peak_rss_mb = ops::peak_rss_mb();
             if let Some(path) = &args.summary_json {

@@ -108,9 +108,10 @@ pub struct TargetResult {
 impl TargetResult {
     /// Where a person reads it: `account/region`, with the layer when it is not the account.
     pub fn place(&self) -> String {
-        match self.layer {
-            Layer::Account => self.target.to_string(),
-            Layer::Organization => format!("{} (delegated admin)", self.target),
+        match (self.layer, &self.target.region) {
+            (Layer::Account, _) => self.target.to_string(),
+            (Layer::Organization, Some(_)) => format!("{} (delegated admin)", self.target),
+            (Layer::Organization, None) => format!("{} (the organization's account list)", self.target),
         }
     }
 }
@@ -119,6 +120,9 @@ impl TargetResult {
 /// rollout of 5000 accounts in every region makes the same few changes in 100,000
 /// account-regions, and the results are held until the summary is written.
 pub fn shared(changes: Vec<Change>) -> Vec<Arc<Change>> {
+    if changes.is_empty() {
+        return Vec::new();
+    }
     static DISTINCT: LazyLock<Mutex<HashSet<Arc<Change>>>> = LazyLock::new(Mutex::default);
     let mut distinct = DISTINCT.lock().expect("no panic while sharing");
     changes

@@ -14,7 +14,11 @@ pub struct Progress {
     started: Instant,
     changed: AtomicU64,
     failed: AtomicU64,
+    /// When the next plain line is due, in ms since the start.
+    next_line_ms: AtomicU64,
 }
+
+const PLAIN_EVERY_MS: u64 = 10_000;
 
 impl Progress {
     /// A run whose targets are added as the organization is listed.
@@ -30,7 +34,14 @@ impl Progress {
             );
             bar
         };
-        Self { bar, plain, started: Instant::now(), changed: AtomicU64::new(0), failed: AtomicU64::new(0) }
+        Self {
+            bar,
+            plain,
+            started: Instant::now(),
+            changed: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            next_line_ms: AtomicU64::new(PLAIN_EVERY_MS),
+        }
     }
 
     /// Account-regions listed since.
@@ -49,15 +60,17 @@ impl Progress {
             self.failed.fetch_add(1, Ordering::Relaxed);
             self.bar.suspend(|| eprintln!("failed: {} {error}", result.place()));
         }
-        let before = self.bar.position();
         self.bar.inc(targets);
         let (changed, failed) = (self.changed.load(Ordering::Relaxed), self.failed.load(Ordering::Relaxed));
         self.bar.set_message(format!("{changed} changes, {failed} failures"));
-        let total = self.bar.length().unwrap_or_default();
-        let step = (total / 10).max(1);
-        if self.plain && targets > 0 && (before / step != (before + targets) / step || before + targets == total) {
-            let done = before + targets;
-            let rate = done as f64 / self.started.elapsed().as_secs_f64().max(0.001);
+        // Plain lines at most every 10 seconds: the total grows while the organization is listed.
+        let elapsed = self.started.elapsed();
+        let elapsed_ms = elapsed.as_millis() as u64;
+        if self.plain && elapsed_ms >= self.next_line_ms.load(Ordering::Relaxed) {
+            self.next_line_ms.store(elapsed_ms + PLAIN_EVERY_MS, Ordering::Relaxed);
+            let done = self.bar.position();
+            let rate = done as f64 / elapsed.as_secs_f64().max(0.001);
+            let total = self.bar.length().unwrap_or_default();
             eprintln!("progress: {done}/{total} targets, {changed} changes, {failed} failures, {rate:.0} targets/s");
         }
     }

@@ -286,3 +286,24 @@ fn accounts_are_worked_on_while_the_organization_is_listed_and_a_listing_that_fa
         assert_eq!(emulator.detectors(&account, "us-east-1").len(), 1, "{account}");
     }
 }
+
+#[test]
+fn ctrl_c_while_the_organization_is_listed_says_which_accounts_were_not_reached() {
+    let emulator = Emulator::start(&["--accounts", "99"]);
+    let (_dir, plan) = plan_file(&format!("{THREE_REGION_PLAN}\n[limits.rates]\norganizations = 1\n"));
+    let args = ["rollout", "--plan", path_str(&plan), "--regions", "us-east-1"];
+    let child = emulator.command(&args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let started = std::time::Instant::now();
+    while emulator.calls("ListAccounts", None) < 2 {
+        assert!(started.elapsed() < Duration::from_secs(30), "ListAccounts never reached its second page");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(130), "{stdout}");
+    assert!(emulator.calls("ListAccounts", None) < 5, "the listing stopped");
+    let unlisted = stdout.lines().find(|l| l.contains("(the organization's account list)")).unwrap_or_default();
+    assert!(unlisted.contains("interrupted"), "{stdout}");
+    assert!(emulator.detectors(&member(99), "us-east-1").is_empty(), "the last page's account was not reached");
+}
