@@ -101,6 +101,9 @@ struct Run<'a> {
     journal: Option<&'a Journal>,
 }
 
+/// Accounts finished between two cleanups of the rate limiters' idle keys.
+const FORGET_EVERY: usize = 100;
+
 /// Pages of the organization's accounts listed ahead of the work on them.
 const PAGES_AHEAD: usize = 32;
 
@@ -179,9 +182,14 @@ pub async fn run(
                 }
             })
             .buffer_unordered(options.concurrency);
+        let mut finished = 0usize;
         while let Some(account_results) = work.next().await {
             run.record(&account_results);
             results.extend(account_results);
+            finished += 1;
+            if finished % FORGET_EVERY == 0 {
+                aws.forget_idle_limits();
+            }
         }
         results
     };

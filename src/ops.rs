@@ -91,6 +91,7 @@ async fn engine(targeting: &Targeting, runs_for: Use<'_>) -> Result<Engine, OpsE
         endpoint_url: targeting.endpoint_url.clone(),
         max_attempts: plan.limits.max_attempts,
         rates: plan.limits.rates.clone(),
+        count_calls: matches!(runs_for, Use::Rollout(o) if o.dry_run),
     })
     .await
     .map_err(OpsError::Connect)?;

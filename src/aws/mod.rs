@@ -44,6 +44,8 @@ pub struct ConnectOptions {
     pub endpoint_url: Option<String>,
     pub max_attempts: u32,
     pub rates: Rates,
+    /// Count the calls per rate-limit key (a dry run's forecast needs them).
+    pub count_calls: bool,
 }
 
 /// Who runs orgguard: the management account's identity.
@@ -176,10 +178,15 @@ impl Aws {
             base = base.to_builder().region(SdkRegion::new(HOME_REGION)).build();
         }
         let caller = credentials::caller_identity(&base).await?;
-        Ok(Self { base, caller, limits: Arc::new(Limits::new(&options.rates)) })
+        Ok(Self { base, caller, limits: Arc::new(Limits::new(&options.rates, options.count_calls)) })
     }
 
-    /// Calls made so far per rate-limit key.
+    /// Lets the rate limiters forget the keys of accounts finished with.
+    pub fn forget_idle_limits(&self) {
+        self.limits.forget_idle();
+    }
+
+    /// Calls made so far per rate-limit key (counted only with `count_calls`).
     pub fn calls(&self) -> std::collections::HashMap<(Service, Key), u32> {
         self.limits.calls()
     }
