@@ -181,7 +181,7 @@ pub async fn run(
                     Err(status) => vec![run.unlisted(status)],
                 }
             })
-            .buffer_unordered(options.concurrency);
+            .buffer_unordered(accounts_in_flight(options.concurrency, run.regions.len()));
         let mut finished = 0usize;
         while let Some(account_results) = work.next().await {
             run.record(&account_results);
@@ -234,6 +234,13 @@ pub async fn run(
     }
     results.sort_by(|a, b| (&a.target, a.layer).cmp(&(&b.target, b.layer)));
     results
+}
+
+/// Accounts worked on at once: enough region tasks to keep `concurrency` calls busy twice
+/// over, not more; each waiting task holds its state (5000 accounts x 17 regions would
+/// otherwise keep 256 accounts' 17 regions each waiting for a permit).
+fn accounts_in_flight(concurrency: usize, regions: usize) -> usize {
+    (2 * concurrency).div_ceil(regions.max(1)).max(2)
 }
 
 fn result(target: Target, status: Status, changes: Vec<Change>) -> TargetResult {
