@@ -137,6 +137,12 @@ def run_orgguard(endpoint, regions, concurrency, plan):
     }
 
 
+def progress(name, label, run):
+    """A line per finished run, for the scenarios that take an hour."""
+    print(f'bench: {name} {label}: exit {run["exit"]}, {run["calls"]} calls in {run["wall_s"]:.0f} s, '
+          f'{run["cpu_s"]:.0f} s CPU, peak {run["peak_rss_mb"]:.0f} MB, {run["results"]}', file=sys.stderr, flush=True)
+
+
 def scenario(name):
     accounts, regions, flags, concurrency, plan = SCENARIOS[name]
     emulator, endpoint, seeding = start_emulator(accounts, flags)
@@ -145,7 +151,9 @@ def scenario(name):
         served = max(capacity(endpoint, seconds=3.0, threads=n) for n in (1, 2, 4, 8))
         floor = sdk_floor(endpoint)
         fresh = run_orgguard(endpoint, regions, concurrency, plan)
+        progress(name, "fresh", fresh)
         again = run_orgguard(endpoint, regions, concurrency, plan)
+        progress(name, "no change", again)
     finally:
         emulator.terminate()
         emulator.wait()
