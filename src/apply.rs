@@ -147,7 +147,7 @@ pub async fn run(
         let scope = &discovery.scope;
         let layer = futures::future::join_all(run.regions.iter().map(|region| run.organization(region, scope, &[]))).await;
         for (result, view) in layer {
-            run.admin_views.extend(view.map(|view| (result.target.region.clone().expect("a region's result"), view)));
+            run.admin_views.extend(view.map(|view| (result.target.region.expect("a region's result"), view)));
             results.push(result);
         }
     } else if plan.admin.is_some() {
@@ -168,7 +168,7 @@ pub async fn run(
                 }
                 Listed::Failed(error) => {
                     let message = format!("{}; accounts not listed yet were not visited", error.message);
-                    vec![Err(Status::Failed(AwsError { message, ..error }))]
+                    vec![Err(Status::failed(AwsError { message, ..error }))]
                 }
                 Listed::Stopped => vec![Err(Status::Skipped(SkipReason::Interrupted))],
             };
@@ -197,7 +197,7 @@ pub async fn run(
     results.extend(account_results);
     let scope = &discovery.scope;
     results.extend(scope.skipped.iter().map(|(account, reason)| {
-        result(Target { account: account.clone(), region: None }, Status::Skipped(reason.clone()), vec![])
+        result(Target { account: *account, region: None }, Status::Skipped(reason.clone()), vec![])
     }));
     if plan.admin.is_some() && !organization_first {
         // An account cannot be a member where it has not enabled the region, nor while an
@@ -209,7 +209,7 @@ pub async fn run(
                 Status::Failed(error) => error.code == crate::aws::LEGACY_ADMINISTRATOR,
                 _ => false,
             })
-            .filter_map(|r| Some((r.target.account.clone(), r.target.region.clone()?)))
+            .filter_map(|r| Some((r.target.account, r.target.region?)))
             .collect();
         // A region's organization layer finished in the run resumed is done again only when
         // an account-region of it was worked on in this one (it may need to become a member).
@@ -220,7 +220,7 @@ pub async fn run(
             .collect();
         let (not_enabled, worked_on) = (&not_enabled, &worked_on);
         let organization = run.regions.iter().map(|region| async move {
-            let target = Target { account: plan.admin.as_ref().expect("checked").account.get_ref().clone(), region: Some(region.clone()) };
+            let target = Target { account: *plan.admin.as_ref().expect("checked").account.get_ref(), region: Some(*region) };
             if run.finished(&target, Layer::Organization) && !worked_on.contains(&region) {
                 let result = TargetResult { layer: Layer::Organization, ..result(target, Status::Skipped(SkipReason::FinishedEarlier), vec![]) };
                 run.progress.done(&result, 0);
@@ -232,7 +232,8 @@ pub async fn run(
         run.record(&organization);
         results.extend(organization);
     }
-    results.sort_by(|a, b| (&a.target, a.layer).cmp(&(&b.target, b.layer)));
+    // One result per (target, layer): the order is total, and unstable sorting needs no buffer.
+    results.sort_unstable_by(|a, b| (&a.target, a.layer).cmp(&(&b.target, b.layer)));
     results
 }
 
@@ -261,7 +262,7 @@ where
     }
     for change in changes {
         if let Err(error) = apply(change).await {
-            return Status::Failed(error);
+            return Status::failed(error);
         }
     }
     Status::Applied
@@ -275,7 +276,7 @@ impl Run<'_> {
         let read = self.regions.iter().map(|region| async move {
             let guardduty = admin.guardduty(region);
             let detector = guardduty.find_detector().await.ok().flatten()?;
-            Some((region.clone(), guardduty.enabled_members(&detector.id).await.ok()?))
+            Some((*region, guardduty.enabled_members(&detector.id).await.ok()?))
         });
         futures::future::join_all(read).await.into_iter().flatten().collect()
     }
@@ -285,7 +286,7 @@ impl Run<'_> {
         let management = self.aws.session(&self.aws.caller.account, "", None);
         let read = self.regions.iter().map(|region| {
             let management = &management;
-            async move { Some((region.clone(), management.guardduty(region).list_admins().await.ok()?)) }
+            async move { Some((*region, management.guardduty(region).list_admins().await.ok()?)) }
         });
         futures::future::join_all(read).await.into_iter().flatten().collect()
     }
@@ -304,16 +305,14 @@ impl Run<'_> {
     /// Journals what this run did (not what it found finished earlier).
     fn record(&self, results: &[TargetResult]) {
         if let Some(journal) = self.journal {
-            let done: Vec<TargetResult> =
-                results.iter().filter(|r| r.status != Status::Skipped(SkipReason::FinishedEarlier)).cloned().collect();
-            journal.record(&done);
+            journal.record(results.iter().filter(|r| r.status != Status::Skipped(SkipReason::FinishedEarlier)));
         }
     }
 
     /// The organization's account list was not read to the end (failed, or the run is
     /// stopping): the accounts listed were worked on, the others were not reached.
     fn unlisted(&self, status: Status) -> TargetResult {
-        let target = Target { account: self.aws.caller.account.clone(), region: None };
+        let target = Target { account: self.aws.caller.account, region: None };
         let unlisted = TargetResult { layer: Layer::Organization, ..result(target, status, vec![]) };
         self.progress.done(&unlisted, 0);
         unlisted
@@ -348,8 +347,8 @@ impl Run<'_> {
     async fn account(&self, account: &AccountId) -> Vec<TargetResult> {
         let session = self.session(account);
         let regions = &self.regions;
-        let account_target = Target { account: account.clone(), region: None };
-        let region_targets: Vec<Target> = regions.iter().map(|r| Target { account: account.clone(), region: Some(r.clone()) }).collect();
+        let account_target = Target { account: *account, region: None };
+        let region_targets: Vec<Target> = regions.iter().map(|r| Target { account: *account, region: Some(*r) }).collect();
         let iam_finished = self.wiring(account).is_none() || self.finished(&account_target, Layer::Account);
         if iam_finished && region_targets.iter().all(|t| self.finished(t, Layer::Account)) {
             let skipped = |target: &Target| result(target.clone(), Status::Skipped(SkipReason::FinishedEarlier), vec![]);
@@ -370,16 +369,16 @@ impl Run<'_> {
         };
         if let Err(error) = entered {
             // What the admin saw is still judged; the rest of the account could not be read.
-            let mut results = vec![result(account_target, Status::Failed(error.clone()), vec![])];
+            let mut results = vec![result(account_target, Status::failed(error.clone()), vec![])];
             self.progress.done(&results[0], regions.len());
             for region in regions {
                 if let Some(detector) = self.seen_by_admin(account, region) {
-                    let target = Target { account: account.clone(), region: Some(region.clone()) };
+                    let target = Target { account: *account, region: Some(*region) };
                     let changes = diff::detector(&self.desired, Some(detector)).into_iter().collect();
                     let read = TargetResult {
                         detector_read_from: Some(ReadFrom::DelegatedAdmin),
                         unavailable: diff::unavailable(&self.desired, detector),
-                        ..result(target, Status::Failed(error.clone()), changes)
+                        ..result(target, Status::failed(error.clone()), changes)
                     };
                     results.push(read);
                 }
@@ -418,7 +417,7 @@ impl Run<'_> {
         let iam = session.iam();
         let observed = match iam.observe(&wiring.plan.role, &wiring.policy_arn()).await {
             Ok(observed) => observed,
-            Err(error) => return result(target, Status::Failed(error), vec![]),
+            Err(error) => return result(target, Status::failed(error), vec![]),
         };
         let changes = diff::iam(wiring, &observed);
         let (role, policy_arn) = (&wiring.plan.role, wiring.policy_arn());
@@ -453,7 +452,7 @@ impl Run<'_> {
                 Err(error) if error.is_region_not_enabled() => {
                     return result(target, Status::Skipped(SkipReason::RegionNotEnabled), vec![])
                 }
-                Err(error) => return result(target, Status::Failed(error), vec![]),
+                Err(error) => return result(target, Status::failed(error), vec![]),
             },
         };
         let detector_read_from = Some(read_from);
@@ -475,7 +474,7 @@ impl Run<'_> {
             let (topic, rules) = match observed.await {
                 Ok(observed) => observed,
                 Err(error) => {
-                    return TargetResult { notes, detector_read_from, unavailable, ..result(target, Status::Failed(error), changes) }
+                    return TargetResult { notes, detector_read_from, unavailable, ..result(target, Status::failed(error), changes) }
                 }
             };
             let (topic_changes, topic_notes) = diff::topic(wiring, region, topic.as_ref());
@@ -528,7 +527,7 @@ impl Run<'_> {
         .await;
         let status = match (status, conflict) {
             (Status::Failed(error), _) => Status::Failed(error),
-            (_, Some(message)) => Status::Failed(AwsError {
+            (_, Some(message)) => Status::failed(AwsError {
                 operation: "guardduty:GetAdministratorAccount",
                 code: crate::aws::LEGACY_ADMINISTRATOR.into(),
                 message,
@@ -595,7 +594,7 @@ impl Run<'_> {
     ) -> (TargetResult, Option<BTreeMap<AccountId, ObservedDetector>>) {
         let admin_plan = self.plan.admin.as_ref().expect("called with an admin plan");
         let admin = admin_plan.account.get_ref();
-        let target = Target { account: admin.clone(), region: Some(region.clone()) };
+        let target = Target { account: *admin, region: Some(*region) };
         let mut changes = Vec::new();
         let mut view = None;
         let in_layer = |target, status, changes| TargetResult { layer: Layer::Organization, ..result(target, status, changes) };
@@ -614,7 +613,7 @@ impl Run<'_> {
         } else {
             match self.organization_changes(region, scope, admin_plan, members, &mut changes, &mut view).await {
                 Err(error) if error.is_region_not_enabled() => Status::Skipped(SkipReason::RegionNotEnabled),
-                Err(error) => Status::Failed(error),
+                Err(error) => Status::failed(error),
                 Ok(()) if changes.is_empty() => Status::Unchanged,
                 Ok(()) if self.options.dry_run => Status::Planned,
                 Ok(()) => Status::Applied,
@@ -743,7 +742,7 @@ impl Run<'_> {
         let mut unprocessed = Vec::new();
         for batch in accounts.chunks(MEMBERS_PER_CALL) {
             let details: Vec<_> =
-                batch.iter().map(|a| (a.clone(), emails.get(a).cloned().unwrap_or_default())).collect();
+                batch.iter().map(|a| (*a, emails.get(a).cloned().unwrap_or_default())).collect();
             unprocessed.extend(guardduty.create_members(detector_id, &details).await?);
         }
         let members = guardduty.admin_side(detector_id).await?.members;

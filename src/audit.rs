@@ -220,7 +220,7 @@ pub fn judge(plan: &Plan, plan_name: &str, results: &[TargetResult]) -> Vec<Cont
             .filter(|r| r.control == ENABLED && &r.account != admin)
             .filter_map(|r| {
                 let unjudged = r.reason.clone().filter(|reason| !reason.starts_with("sts:AssumeRole"));
-                Some((r.account.clone(), r.region.clone()?, unjudged))
+                Some((r.account, r.region?, unjudged))
             })
             .collect();
         for (account, region, reason) in judged.iter().filter(|(_, _, reason)| reason.is_some()) {
@@ -372,11 +372,11 @@ impl Judgement<'_> {
     fn put(&mut self, control: &str, account: &AccountId, region: Option<&Region>, verdict: Verdict, detail: [Option<String>; 3]) {
         let [expected, actual, reason] = detail;
         self.rows.insert(
-            (control.to_owned(), account.clone(), region.cloned()),
+            (control.to_owned(), *account, region.cloned()),
             ControlResult {
                 finding_id: finding_id(self.plan_name, control, account, region),
                 control: control.to_owned(),
-                account: account.clone(),
+                account: *account,
                 region: region.cloned(),
                 verdict,
                 expected,

@@ -356,7 +356,7 @@ pub fn relationship(
     let mut changes = Vec::new();
     let mut conflicts = Vec::new();
     if let Some(other) = observed.administrator.as_ref().filter(|a| *a != admin && !designated.contains(a)) {
-        changes.push(Change::LeaveAdministrator { administrator: other.clone() });
+        changes.push(Change::LeaveAdministrator { administrator: *other });
         conflicts.push(format!("associated with administrator {other} (an invitation, not the organization)"));
     }
     let pending: Vec<AccountId> = observed.invitations.iter().filter(|a| *a != admin).cloned().collect();
@@ -394,9 +394,9 @@ pub struct AdminConflict {
 /// Designation, from the management account's view of the region's admins.
 pub fn designation(plan: &OrganizationPlan, admins: &[AccountId], replace: bool) -> Result<Option<Change>, AdminConflict> {
     match admins.iter().find(|a| *a != plan.admin) {
-        Some(other) if !replace => Err(AdminConflict { current: other.clone() }),
-        Some(other) => Ok(Some(Change::ReplaceAdmin { from: other.clone(), to: plan.admin.clone() })),
-        None if admins.is_empty() => Ok(Some(Change::EnableAdmin { account: plan.admin.clone() })),
+        Some(other) if !replace => Err(AdminConflict { current: *other }),
+        Some(other) => Ok(Some(Change::ReplaceAdmin { from: *other, to: *plan.admin })),
+        None if admins.is_empty() => Ok(Some(Change::EnableAdmin { account: *plan.admin })),
         None => Ok(None),
     }
 }
@@ -673,15 +673,15 @@ mod tests {
         #[test]
         fn only_an_administrator_that_is_not_designated_is_an_invitation_era_one() {
             let [admin, designated, old] = ["100000000001", "100000000002", "100000000009"].map(|a| AccountId::parse(a).unwrap());
-            let held_by = |a: &AccountId| ObservedRelationship { administrator: Some(a.clone()), invitations: vec![] };
+            let held_by = |a: &AccountId| ObservedRelationship { administrator: Some(*a), invitations: vec![] };
             assert_eq!(relationship(&admin, std::slice::from_ref(&designated), &held_by(&designated), false), Ok(vec![]));
             assert_eq!(relationship(&admin, &[], &held_by(&admin), false), Ok(vec![]));
             let conflict = relationship(&admin, std::slice::from_ref(&designated), &held_by(&old), false).unwrap_err();
             assert!(conflict.starts_with("associated with administrator 100000000009"), "{conflict}");
-            let pending = ObservedRelationship { administrator: None, invitations: vec![old.clone(), admin.clone()] };
+            let pending = ObservedRelationship { administrator: None, invitations: vec![old, admin] };
             assert_eq!(
                 relationship(&admin, &[], &pending, true),
-                Ok(vec![Change::DeclineInvitations { from: vec![old.clone()] }]),
+                Ok(vec![Change::DeclineInvitations { from: vec![old] }]),
                 "the planned admin's own invitation is not declined"
             );
         }
@@ -694,19 +694,19 @@ mod tests {
                 auto_enable: "ALL".into(),
                 feature_auto_enable: BTreeMap::new(),
                 agent_auto_enable: BTreeMap::new(),
-                members: vec![other.clone()],
+                members: vec![other],
             };
-            assert_eq!(designation(&plan, std::slice::from_ref(&other), false), Err(AdminConflict { current: other.clone() }));
+            assert_eq!(designation(&plan, std::slice::from_ref(&other), false), Err(AdminConflict { current: other }));
             assert_eq!(
                 designation(&plan, std::slice::from_ref(&other), true),
-                Ok(Some(Change::ReplaceAdmin { from: other.clone(), to: admin.clone() }))
+                Ok(Some(Change::ReplaceAdmin { from: other, to: admin }))
             );
-            assert_eq!(designation(&plan, &[], false), Ok(Some(Change::EnableAdmin { account: admin.clone() })));
+            assert_eq!(designation(&plan, &[], false), Ok(Some(Change::EnableAdmin { account: admin })));
             assert_eq!(designation(&plan, std::slice::from_ref(&admin), false), Ok(None));
             let side = AdminSide {
                 auto_enable: Some("ALL".into()),
                 feature_auto_enable: BTreeMap::new(),
-                members: BTreeMap::from([(other.clone(), "Removed".into())]),
+                members: BTreeMap::from([(other, "Removed".into())]),
                 member_detectors: BTreeMap::new(),
                 agent_auto_enable: BTreeMap::new(),
             };

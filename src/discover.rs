@@ -95,7 +95,7 @@ pub async fn discover<'a>(aws: &'a Aws, plan: &'a Plan, narrowing: &Narrowing) -
             let id = admin.account.get_ref();
             match aws.describe_account(id).await? {
                 Some(account) if account.status == "ACTIVE" => Some(account),
-                _ => return Err(ScopeError::AdminNotInOrganization(id.clone())),
+                _ => return Err(ScopeError::AdminNotInOrganization(*id)),
             }
         }
         None => None,
@@ -112,7 +112,7 @@ pub async fn discover<'a>(aws: &'a Aws, plan: &'a Plan, narrowing: &Narrowing) -
             skipped: Vec::new(),
             admin_is_target: false,
         },
-        management: aws.caller.account.clone(),
+        management: aws.caller.account,
         plan,
         narrowing: narrowing.clone(),
         excluded_by_ou,
@@ -126,7 +126,7 @@ pub async fn discover<'a>(aws: &'a Aws, plan: &'a Plan, narrowing: &Narrowing) -
         let scope = &discovery.scope;
         let listed = |id: &AccountId| scope.accounts.contains(id) || scope.skipped.iter().any(|(s, _)| s == id);
         if let Some(missing) = wanted.iter().find(|id| !listed(id)) {
-            return Err(ScopeError::UnknownAccount(missing.clone()));
+            return Err(ScopeError::UnknownAccount(*missing));
         }
     }
     Ok(discovery)
@@ -179,7 +179,7 @@ impl Discovery<'_> {
         if !matches!(page, Some(Ok(_))) {
             self.pages = None;
             self.scope.accounts.sort();
-            self.scope.skipped.sort_by(|a, b| a.0.cmp(&b.0));
+            self.scope.skipped.sort_by_key(|a| a.0);
         }
         page
     }
@@ -193,8 +193,8 @@ impl Discovery<'_> {
             match self.skip(&account) {
                 Some(reason) => self.scope.skipped.push((account.id, reason)),
                 None => {
-                    self.scope.emails.insert(account.id.clone(), account.email);
-                    self.scope.accounts.push(account.id.clone());
+                    self.scope.emails.insert(account.id, account.email);
+                    self.scope.accounts.push(account.id);
                     self.placed.push(account.id);
                 }
             }
@@ -235,7 +235,7 @@ fn regions(aws: &Aws, plan: &Plan, narrowing: &Narrowing) -> Result<Vec<Region>,
     let Some(wanted) = &narrowing.regions else { return Ok(planned.into_iter().collect()) };
     if let Some(outside) = wanted.iter().find(|r| !planned.contains(*r)) {
         let names: Vec<_> = planned.iter().map(Region::as_str).collect();
-        return Err(ScopeError::RegionOutsidePlan(outside.clone(), names.join(", ")));
+        return Err(ScopeError::RegionOutsidePlan(*outside, names.join(", ")));
     }
     Ok(wanted.iter().cloned().collect())
 }

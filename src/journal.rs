@@ -95,17 +95,17 @@ impl Journal {
 
     /// The target ended applied or unchanged in the run being resumed.
     pub fn finished(&self, target: &Target, layer: Layer) -> bool {
-        !self.finished.is_empty() && self.finished.contains(&(target.account.clone(), target.region.clone(), layer))
+        !self.finished.is_empty() && self.finished.contains(&(target.account, target.region, layer))
     }
 
     /// Appends one line per result. A journal that cannot be written is reported once per
     /// failed write and does not stop the run: the rollout itself is still correct.
-    pub fn record(&self, results: &[TargetResult]) {
+    pub fn record<'a>(&self, results: impl IntoIterator<Item = &'a TargetResult>) {
         let text: String = results
-            .iter()
+            .into_iter()
             .map(|r| {
                 let target = &r.target;
-                line(&Line { account: target.account.clone(), region: target.region.clone(), layer: r.layer, status: r.status.label().into() })
+                line(&Line { account: target.account, region: target.region, layer: r.layer, status: r.status.label().into() })
             })
             .collect();
         let mut file = self.file.lock().expect("no panic while holding the journal");
@@ -150,7 +150,7 @@ mod tests {
         journal.record(&[
             result(done.clone(), Status::Applied),
             result(unchanged.clone(), Status::Unchanged),
-            result(failed.clone(), Status::Failed(error)),
+            result(failed.clone(), Status::failed(error)),
         ]);
         drop(journal);
         // A kill in the middle of a write leaves a partial line.

@@ -5,34 +5,45 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// A 12-digit AWS account id; construction validates it.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(transparent)]
-pub struct AccountId(String);
+/// A 12-digit AWS account id; construction validates it. Twelve bytes in place, no heap:
+/// a run holds one per result, 170,000 of them at 5000 accounts in every region.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AccountId([u8; 12]);
 
 impl AccountId {
     pub fn parse(text: &str) -> Result<Self, String> {
-        if text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit()) {
-            Ok(Self(text.to_owned()))
-        } else {
-            Err(format!("invalid account id {text:?}: expected exactly 12 digits"))
+        match <[u8; 12]>::try_from(text.as_bytes()) {
+            Ok(digits) if digits.iter().all(u8::is_ascii_digit) => Ok(Self(digits)),
+            _ => Err(format!("invalid account id {text:?}: expected exactly 12 digits")),
         }
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
+        std::str::from_utf8(&self.0).expect("parse admits ASCII digits only")
     }
 }
 
 impl fmt::Display for AccountId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for AccountId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("AccountId").field(&self.as_str()).finish()
+    }
+}
+
+impl Serialize for AccountId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
     }
 }
 
 impl<'de> Deserialize<'de> for AccountId {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
+        let text = std::borrow::Cow::<str>::deserialize(d)?;
         Self::parse(&text).map_err(serde::de::Error::custom)
     }
 }
@@ -119,37 +130,35 @@ pub fn known_regions() -> impl Iterator<Item = &'static str> {
         .flat_map(|p| p.guardduty_regions().iter().copied())
 }
 
-/// A region name known to offer GuardDuty.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+/// A region name known to offer GuardDuty: the name in the known list, no copy of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]
-pub struct Region(String);
+pub struct Region(&'static str);
 
 impl Region {
     pub fn parse(text: &str) -> Result<Self, String> {
-        if known_regions().any(|r| r == text) {
-            Ok(Self(text.to_owned()))
-        } else {
-            Err(format!(
+        known_regions().find(|r| *r == text).map(Self).ok_or_else(|| {
+            format!(
                 "unknown region {text:?}: expected a GuardDuty region such as us-east-1 ({})",
                 known_regions().collect::<Vec<_>>().join(", ")
-            ))
-        }
+            )
+        })
     }
 
-    pub fn as_str(&self) -> &str {
-        &self.0
+    pub fn as_str(&self) -> &'static str {
+        self.0
     }
 }
 
 impl fmt::Display for Region {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.0)
     }
 }
 
 impl<'de> Deserialize<'de> for Region {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
+        let text = std::borrow::Cow::<str>::deserialize(d)?;
         Self::parse(&text).map_err(serde::de::Error::custom)
     }
 }

@@ -51,11 +51,16 @@ pub enum Status {
     /// Dry run: changes that a rollout would make.
     Planned,
     Skipped(SkipReason),
-    /// Stopped at this AWS call; changes before it were made.
-    Failed(AwsError),
+    /// Stopped at this AWS call; changes before it were made. Boxed: failures are few, and
+    /// every result would otherwise be as large as an error.
+    Failed(Box<AwsError>),
 }
 
 impl Status {
+    pub fn failed(error: AwsError) -> Self {
+        Self::Failed(Box::new(error))
+    }
+
     pub fn label(&self) -> &'static str {
         match self {
             Self::Unchanged => "unchanged",

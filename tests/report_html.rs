@@ -62,7 +62,7 @@ impl Organization<'_> {
                     results.push(ControlResult {
                         finding_id: finding_id(PLAN, control, &account, region),
                         control: (*control).to_owned(),
-                        account: account.clone(),
+                        account,
                         region: region.cloned(),
                         verdict,
                         expected,

@@ -196,7 +196,7 @@ impl Aws {
     pub fn session(&self, account: &AccountId, role: &str, external_id: Option<&str>) -> AccountSession {
         if *account == self.caller.account {
             let limits = self.limits.clone();
-            return AccountSession { account: account.clone(), config: self.base.clone(), assumed: None, limits };
+            return AccountSession { account: *account, config: self.base.clone(), assumed: None, limits };
         }
         let role_arn = format!("arn:{}:iam::{}:role/{}", self.caller.partition.name(), account, role);
         let provider =
@@ -207,7 +207,7 @@ impl Aws {
             .credentials_provider(SharedCredentialsProvider::new(provider.clone()))
             .identity_cache(IdentityCache::no_cache())
             .build();
-        AccountSession { account: account.clone(), config, assumed: Some(provider), limits: self.limits.clone() }
+        AccountSession { account: *account, config, assumed: Some(provider), limits: self.limits.clone() }
     }
 }
 
