@@ -17,7 +17,8 @@ mod cli;
 use cli::{AuditFormat, Cli, Command, LogFormat, Scope};
 
 /// Many small allocations per AWS call (the SDK's requests, responses and configuration
-/// layers): mimalloc spends less CPU on them than glibc's malloc.
+/// layers): mimalloc spends less CPU on them than glibc's malloc. Built without transparent
+/// huge pages (Cargo.toml): with them, its resident memory was twice glibc's.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
