@@ -2,7 +2,8 @@
 
 Per scenario: seed the emulator, measure its capacity (the most signed requests/s it serves
 to 1, 2, 4 or 8 plain clients) and the AWS SDK's own CPU per call (examples/sdk_floor.rs),
-then time a fresh rollout and a no-change rollout of orgguard, taking orgguard's CPU time
+both before the scenario's faults are injected, then time a fresh rollout and a no-change
+rollout of orgguard, taking orgguard's CPU time
 from wait4, its peak RSS from its own VmHWM (--summary-json), and the API calls by service
 (and the faults injected) from the emulator's counters.
 
@@ -33,23 +34,23 @@ THREE = "us-east-1,eu-west-1,ap-northeast-1"
 DEFAULT_17 = ("us-east-1,us-east-2,us-west-1,us-west-2,ca-central-1,sa-east-1,eu-west-1,eu-west-2,eu-west-3,"
               "eu-central-1,eu-north-1,ap-south-1,ap-northeast-1,ap-northeast-2,ap-northeast-3,ap-southeast-1,ap-southeast-2")
 
-# name -> (accounts, regions or None for the plan's "all", emulator flags, concurrency, plan)
+# name -> (accounts, regions or None for the plan's "all", faults (POST /_orgguard/faults), concurrency, plan)
 SCENARIOS = {
-    "quick": (500, THREE, [], 64, PLAN),
-    "5000x3": (5000, THREE, [], 64, PLAN),
-    "5000x17": (5000, DEFAULT_17, ["--latency-ms", "50"], 256, PLAN),
+    "quick": (500, THREE, {}, 64, PLAN),
+    "5000x3": (5000, THREE, {}, 64, PLAN),
+    "5000x17": (5000, DEFAULT_17, {"latency_ms": 50}, 256, PLAN),
     # Every Region the plan's "all" names (34), each one enabled in every account.
-    "5000xall": (5000, None, ["--latency-ms", "50"], 256, PLAN),
-    "soak": (5000, THREE, ["--throttle-rate", "0.2", "--error-rate", "0.02", "--seed", "7"], 64, PLAN),
+    "5000xall": (5000, None, {"latency_ms": 50}, 256, PLAN),
+    "soak": (5000, THREE, {"throttle": {"rate": 0.2}, "server_errors": {"rate": 0.02}, "seed": 7}, 64, PLAN),
     # Beyond 5000: discovery, membership batches, the work queue and memory at 50,000 accounts.
-    "50000x1": (50000, "us-east-1", [], 256, DETECTORS_ONLY),
+    "50000x1": (50000, "us-east-1", {}, 256, DETECTORS_ONLY),
 }
 
 
-def start_emulator(accounts, flags):
+def start_emulator(accounts):
     started = time.monotonic()
     process = subprocess.Popen(
-        [str(ROOT / "scripts/emulator"), "--port", "0", "--accounts", str(accounts), *flags],
+        [str(ROOT / "scripts/emulator"), "--port", "0", "--accounts", str(accounts)],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )
     for line in process.stdout:
@@ -78,7 +79,7 @@ def capacity(endpoint, seconds=5.0, threads=8):
             try:
                 client.list_detectors()
                 done[n] += 1
-            except Exception:  # injected faults count as served requests too
+            except Exception:  # an error answer is a request served too
                 done[n] += 1
 
     pool = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
@@ -98,7 +99,7 @@ def sdk_floor(endpoint, calls=3000):
         process = subprocess.Popen([str(SDK_FLOOR), endpoint, str(n)], stdout=subprocess.DEVNULL, env=env)
         _, status, usage = os.wait4(process.pid, 0)
         if os.waitstatus_to_exitcode(status) != 0:
-            return float("nan")  # a call failed (injected faults): no floor to compare with
+            return float("nan")  # a call failed: no floor to compare with
         cpu.append(usage.ru_utime + usage.ru_stime)
     return 1e6 * (cpu[1] - cpu[0]) / calls
 
@@ -144,12 +145,13 @@ def progress(name, label, run):
 
 
 def scenario(name):
-    accounts, regions, flags, concurrency, plan = SCENARIOS[name]
-    emulator, endpoint, seeding = start_emulator(accounts, flags)
+    accounts, regions, faults, concurrency, plan = SCENARIOS[name]
+    emulator, endpoint, seeding = start_emulator(accounts)
     try:
         # The emulator's best: its threads share one interpreter, so more clients can mean less.
         served = max(capacity(endpoint, seconds=3.0, threads=n) for n in (1, 2, 4, 8))
         floor = sdk_floor(endpoint)
+        control(endpoint, "faults", faults)
         fresh = run_orgguard(endpoint, regions, concurrency, plan)
         progress(name, "fresh", fresh)
         again = run_orgguard(endpoint, regions, concurrency, plan)
@@ -157,7 +159,7 @@ def scenario(name):
     finally:
         emulator.terminate()
         emulator.wait()
-    latency = float(flags[flags.index("--latency-ms") + 1]) / 1000 if "--latency-ms" in flags else 0.0
+    latency = faults.get("latency_ms", 0) / 1000
     for run in (fresh, again):
         run["lower_bound_s"] = max(run["calls"] / served, run["calls"] * latency / concurrency)
         run["efficiency"] = run["wall_s"] / run["lower_bound_s"]
@@ -165,7 +167,7 @@ def scenario(name):
         run["cpu_us_per_call"] = 1e6 * run["cpu_s"] / run["calls"]
     return {
         "scenario": name, "accounts": accounts, "regions": regions or "all", "concurrency": concurrency,
-        "emulator_flags": flags, "seeding_s": seeding, "emulator_capacity_rps": served, "sdk_floor_us_per_call": floor,
+        "faults": faults, "seeding_s": seeding, "emulator_capacity_rps": served, "sdk_floor_us_per_call": floor,
         "fresh": fresh, "no_change": again,
     }
 
