@@ -43,7 +43,7 @@ impl Serialize for AccountId {
 
 impl<'de> Deserialize<'de> for AccountId {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = std::borrow::Cow::<str>::deserialize(d)?;
+        let text = String::deserialize(d)?;
         Self::parse(&text).map_err(serde::de::Error::custom)
     }
 }
@@ -158,7 +158,7 @@ impl fmt::Display for Region {
 
 impl<'de> Deserialize<'de> for Region {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = std::borrow::Cow::<str>::deserialize(d)?;
+        let text = String::deserialize(d)?;
         Self::parse(&text).map_err(serde::de::Error::custom)
     }
 }
