@@ -1,17 +1,19 @@
 //! Audit: judge a dry run's results against the plan, control by control. Pure: the
-//! drift itself was decided by `diff` (the one place that does), this module only says
-//! which control each difference breaks and what was expected and found.
+//! drift itself was decided by each kind's plan (`resources`), which also says which
+//! control each change breaks; this module places the verdicts and says what was not read.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::aws::{AwsError, ADMIN_CONFLICT, LEGACY_ADMINISTRATOR};
-use crate::diff::{Change, DetectorField};
 use crate::model::{AccountId, Feature, Region};
-use crate::outcome::{Layer, Status, TargetResult};
+use crate::outcome::{Layer, Status, TargetError, TargetResult};
 use crate::plan::Plan;
+use crate::resources::admin::ADMIN;
+use crate::resources::detector::feature_control;
+use crate::resources::membership::MEMBER;
+use crate::resources::{self, Place};
 
 /// A control every result belongs to: a stable id, what it checks, and where it comes from.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,75 +24,9 @@ pub struct Control {
     pub mapping: String,
 }
 
-fn control(id: &str, description: &str, mapping: &str) -> Control {
-    Control { id: id.into(), description: description.into(), mapping: mapping.into() }
-}
-
-/// The Security Hub control that covers a detector feature.
-pub fn feature_control(feature: Feature) -> (&'static str, &'static str) {
-    match feature {
-        Feature::EksAuditLogs => ("GuardDuty.5", "EKS audit log monitoring"),
-        Feature::LambdaNetworkLogs => ("GuardDuty.6", "Lambda protection"),
-        Feature::EksRuntimeMonitoring => ("GuardDuty.7", "EKS runtime monitoring"),
-        Feature::EbsMalwareProtection => ("GuardDuty.8", "Malware protection for EC2 (EBS volume scans)"),
-        Feature::RdsLoginEvents => ("GuardDuty.9", "RDS protection"),
-        Feature::S3DataEvents => ("GuardDuty.10", "S3 protection"),
-        Feature::RuntimeMonitoring => ("GuardDuty.11", "Runtime monitoring"),
-    }
-}
-
-const ENABLED: &str = "GuardDuty.1";
-const FREQUENCY: &str = "OG.Detector.Frequency";
-const ADMIN: &str = "OG.Org.DelegatedAdmin";
-const MEMBER: &str = "OG.Org.Member";
-const AUTO_ENABLE: &str = "OG.Org.AutoEnable";
-const TOPIC: &str = "OG.Wiring.Topic";
-const TOPIC_POLICY: &str = "OG.Wiring.TopicPolicy";
-const SUBSCRIPTIONS: &str = "OG.Wiring.Subscriptions";
-const ROLE: &str = "OG.Wiring.Role";
-const POLICY: &str = "OG.Wiring.Policy";
-
-fn rule_control(rule: &str) -> String {
-    format!("OG.Wiring.Rule/{rule}")
-}
-
-fn target_control(rule: &str) -> String {
-    format!("OG.Wiring.Target/{rule}")
-}
-
 /// Every control the plan sets, in report order.
 pub fn controls(plan: &Plan) -> Vec<Control> {
-    let mut controls = vec![
-        control(ENABLED, "GuardDuty detector exists and is enabled", "Security Hub GuardDuty.1; Prowler guardduty_is_enabled"),
-        control(FREQUENCY, "Finding publishing frequency is as planned", "orgguard"),
-    ];
-    for (&feature, &on) in plan.detector.features.get_ref() {
-        let (id, name) = feature_control(feature);
-        let state = if on { "enabled" } else { "disabled" };
-        controls.push(control(id, &format!("{name} ({feature}) is {state}"), &format!("Security Hub {id}")));
-    }
-    if plan.admin.is_some() {
-        controls.extend([
-            control(ADMIN, "The planned delegated admin is designated in the region", "Prowler guardduty_delegated_admin_enabled_all_regions"),
-            control(MEMBER, "The account is an enabled member of the delegated admin", "Prowler guardduty_centrally_managed"),
-            control(AUTO_ENABLE, "Organization auto-enable (members and features) is as planned", "orgguard"),
-        ]);
-    }
-    if let Some(notifications) = &plan.notifications {
-        controls.extend([
-            control(TOPIC, "The findings SNS topic exists with its display name and tags", "orgguard"),
-            control(TOPIC_POLICY, "The topic policy lets EventBridge publish", "orgguard"),
-            control(SUBSCRIPTIONS, "The planned subscriptions exist", "orgguard"),
-            control(ROLE, "The EventBridge role exists, trusted by events.amazonaws.com", "orgguard"),
-            control(POLICY, "The publish policy is as planned and attached to the role", "orgguard"),
-        ]);
-        for rule in &notifications.rules {
-            let name = rule.name.get_ref();
-            controls.push(control(&rule_control(name), &format!("Rule {name} exists, enabled, with the planned pattern"), "orgguard"));
-            controls.push(control(&target_control(name), &format!("Rule {name} targets the topic with the role"), "orgguard"));
-        }
-    }
-    controls
+    resources::checks(plan).into_iter().map(|check| check.control).collect()
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -135,142 +71,106 @@ pub fn finding_id(plan_name: &str, control: &str, account: &AccountId, region: O
 }
 
 /// The judgement of a dry run: every control for every target, PASS, FAIL or NOT_EVALUATED.
+/// Where each control is judged comes from its kind (`resources::Place`).
 pub fn judge(plan: &Plan, plan_name: &str, results: &[TargetResult]) -> Vec<ControlResult> {
-    let catalog = controls(plan);
-    let ids: BTreeSet<&str> = catalog.iter().map(|c| c.id.as_str()).collect();
-    let regional: Vec<&str> = catalog
-        .iter()
-        .map(|c| c.id.as_str())
-        .filter(|id| ![ROLE, POLICY, ADMIN, AUTO_ENABLE, MEMBER].contains(id))
-        .collect();
-    let account_level: Vec<&str> = [ROLE, POLICY].into_iter().filter(|id| ids.contains(id)).collect();
-    // The detector's controls, judged wherever the detector was read (by the admin, say),
-    // even when the account's wiring could not be.
-    let detector: Vec<&str> = regional.iter().copied().filter(|id| *id == ENABLED || *id == FREQUENCY || id.starts_with("GuardDuty.")).collect();
-    let wiring: Vec<&str> = regional.iter().copied().filter(|id| !detector.contains(id)).collect();
-    let admin = plan.admin.as_ref().map(|a| a.account.get_ref());
+    let checks = resources::checks(plan);
+    let at = |place: Place| -> Vec<&str> { checks.iter().filter(|c| c.place == place).map(|c| c.control.id.as_str()).collect() };
+    let (detector, wiring, account_level, organization) = (at(Place::Detector), at(Place::Region), at(Place::Account), at(Place::Organization));
+    let regional: Vec<&str> = detector.iter().chain(&wiring).copied().collect();
+    let controls_at = |region: Option<&Region>| if region.is_some() { &regional } else { &account_level };
     let mut out = Judgement { plan_name, rows: BTreeMap::new() };
+    // Where membership is judged (account, region), or why not: it is judged wherever the
+    // account-region was, and also where a denied role hid the rest (the admin sees it).
+    let mut member_places: Vec<(AccountId, Region, Option<String>)> = Vec::new();
 
     let regions: BTreeSet<&Region> = results.iter().filter_map(|r| r.target.region.as_ref()).collect();
-    let read: BTreeSet<(&AccountId, &Region)> = results
-        .iter()
-        .filter(|r| r.layer == Layer::Account)
-        .filter_map(|r| Some((&r.target.account, r.target.region.as_ref()?)))
-        .collect();
+    let read: BTreeSet<(&AccountId, &Region)> =
+        results.iter().filter(|r| r.layer == Layer::Account).filter_map(|r| Some((&r.target.account, r.target.region.as_ref()?))).collect();
     for result in results.iter().filter(|r| r.layer == Layer::Account) {
         let account = &result.target.account;
         let region = result.target.region.as_ref();
-        let controls: Vec<&str> = if region.is_some() { regional.clone() } else { account_level.clone() };
-        let regions_of_account: Vec<Option<&Region>> = match region {
-            Some(region) => vec![Some(region)],
-            // An account that could not be entered: every region nothing was read of is unjudged.
-            None => std::iter::once(None)
-                .chain(regions.iter().filter(|r| !read.contains(&(account, **r))).map(|r| Some(*r)))
-                .collect(),
-        };
+        // An account result stands for the regions nothing was read of, when it could not be entered.
+        let unread_regions = || regions.iter().filter(|r| !read.contains(&(account, **r))).copied();
         match &result.status {
             Status::Skipped(reason) => {
-                for region in &regions_of_account {
-                    let controls = if region.is_some() { &regional } else { &account_level };
-                    out.not_evaluated(controls, account, *region, &reason.to_string());
+                let places: Vec<Option<&Region>> = std::iter::once(region).chain(region.is_none().then(unread_regions).into_iter().flatten().map(Some)).collect();
+                for place in places {
+                    out.not_evaluated(controls_at(place), account, place, &reason.to_string());
+                    member_places.extend(place.map(|r| (*account, *r, Some(reason.to_string()))));
                 }
             }
-            Status::Failed(error) if region.is_none() && error.operation == "sts:AssumeRole" => {
-                for region in &regions_of_account {
-                    let controls = if region.is_some() { &regional } else { &account_level };
-                    out.not_evaluated(controls, account, *region, &unread_because(error));
+            Status::Failed(error) if region.is_none() && matches!(**error, TargetError::Role(_)) => {
+                let because = unread_because(error);
+                out.not_evaluated(&account_level, account, None, &because);
+                for place in unread_regions() {
+                    out.not_evaluated(&regional, account, Some(place), &because);
+                    member_places.push((*account, *place, None));
                 }
             }
-            Status::Failed(error) if error.code != LEGACY_ADMINISTRATOR => {
+            Status::Failed(error) if !matches!(**error, TargetError::Legacy(_)) => {
                 // What was read before the failure still counts; the rest is not evaluated.
-                let unread = match result.detector_read_from {
+                let because = unread_because(error);
+                match result.detector_read_from {
                     Some(_) => {
                         out.pass(&detector, account, region);
                         out.unavailable(&result.unavailable, account, region);
-                        &wiring
+                        out.not_evaluated(&wiring, account, region, &because);
+                        member_places.extend(region.map(|r| (*account, *r, None)));
                     }
-                    None => &controls,
-                };
-                out.not_evaluated(unread, account, region, &unread_because(error));
-                for change in &result.changes {
-                    for (control, expected, actual) in failures(plan, change) {
-                        out.fail(&control, account, region, expected, actual);
+                    None => {
+                        out.not_evaluated(controls_at(region), account, region, &because);
+                        member_places.extend(region.map(|r| (*account, *r, Some(because.clone()))));
                     }
                 }
+                out.failures(plan, result, account, region);
             }
             _ => {
-                out.pass(&controls, account, region);
+                out.pass(controls_at(region), account, region);
                 out.unavailable(&result.unavailable, account, region);
-                for change in &result.changes {
-                    for (control, expected, actual) in failures(plan, change) {
-                        out.fail(&control, account, region, expected, actual);
-                    }
-                }
+                member_places.extend(region.map(|r| (*account, *r, None)));
+                out.failures(plan, result, account, region);
             }
         }
     }
 
-    if let Some(admin) = admin {
-        // Membership is judged where the account-region was judged; where it could not be
-        // (region not enabled, account suspended) membership is not judged either. A denied
-        // role does not hide membership: the admin sees it.
-        let judged: Vec<(AccountId, Region, Option<String>)> = out
-            .rows
-            .values()
-            .filter(|r| r.control == ENABLED && &r.account != admin)
-            .filter_map(|r| {
-                let unjudged = r.reason.clone().filter(|reason| !reason.starts_with("sts:AssumeRole"));
-                Some((r.account, r.region?, unjudged))
-            })
-            .collect();
-        for (account, region, reason) in judged.iter().filter(|(_, _, reason)| reason.is_some()) {
-            out.not_evaluated(&[MEMBER], account, Some(region), reason.as_deref().unwrap_or_default());
+    let Some(admin) = plan.admin.as_ref().map(|a| a.account.get_ref()) else { return out.rows.into_values().collect() };
+    member_places.retain(|(account, _, _)| account != admin);
+    for (account, region, reason) in &member_places {
+        if let Some(reason) = reason {
+            out.not_evaluated(&[MEMBER], account, Some(region), reason);
         }
-        let members: Vec<(AccountId, Region)> =
-            judged.into_iter().filter(|(_, _, reason)| reason.is_none()).map(|(a, r, _)| (a, r)).collect();
-        // A region's delegated admin (the organization's account list has no region).
-        let layer = results.iter().filter(|r| r.layer == Layer::Organization).filter_map(|r| Some((r, r.target.region.as_ref()?)));
-        for (result, region) in layer {
-            let in_region: Vec<&AccountId> = members.iter().filter(|(_, r)| r == region).map(|(a, _)| a).collect();
-            match &result.status {
-                Status::Failed(error) if error.code == ADMIN_CONFLICT => {
-                    out.fail(ADMIN, admin, Some(region), format!("{admin} designated"), error.message.clone());
-                    for account in &in_region {
-                        out.not_evaluated(&[MEMBER], account, Some(region), "the planned admin is not designated");
-                    }
-                    out.not_evaluated(&[AUTO_ENABLE], admin, Some(region), "the planned admin is not designated");
+    }
+    // A region's delegated admin (the organization's account list has no region).
+    for (result, region) in results.iter().filter(|r| r.layer == Layer::Organization).filter_map(|r| Some((r, r.target.region.as_ref()?))) {
+        let members: Vec<&AccountId> =
+            member_places.iter().filter(|(_, r, reason)| r == region && reason.is_none()).map(|(a, _, _)| a).collect();
+        let unjudged = |out: &mut Judgement, reason: &str| {
+            out.not_evaluated(&organization, admin, Some(region), reason);
+            for account in &members {
+                out.not_evaluated(&[MEMBER], account, Some(region), reason);
+            }
+        };
+        match &result.status {
+            Status::Failed(error) => match &**error {
+                TargetError::OtherAdmin(conflict) => {
+                    unjudged(&mut out, "the planned admin is not designated");
+                    out.fail(ADMIN, admin, Some(region), format!("{admin} designated"), conflict.to_string());
                 }
-                Status::Failed(error) => {
-                    let reason = format!("{}: {}: {}", error.operation, error.code, error.message);
-                    out.not_evaluated(&[ADMIN, AUTO_ENABLE], admin, Some(region), &reason);
-                    for account in &in_region {
-                        out.not_evaluated(&[MEMBER], account, Some(region), &reason);
-                    }
+                error => unjudged(&mut out, &unread_because(error)),
+            },
+            Status::Skipped(reason) => unjudged(&mut out, &reason.to_string()),
+            Status::Unchanged | Status::Planned | Status::Applied => {
+                out.pass(&organization, admin, Some(region));
+                for account in &members {
+                    out.pass(&[MEMBER], account, Some(region));
                 }
-                _ => {
-                    out.pass(&[ADMIN, AUTO_ENABLE], admin, Some(region));
-                    for account in &in_region {
-                        out.pass(&[MEMBER], account, Some(region));
-                    }
-                    for change in &result.changes {
-                        match &**change {
-                            Change::EnableAdmin { .. } => out.fail(ADMIN, admin, Some(region), format!("{admin} designated"), "no delegated admin".into()),
-                            Change::ReplaceAdmin { from, .. } => out.fail(ADMIN, admin, Some(region), format!("{admin} designated"), format!("{from} designated")),
-                            Change::UpdateOrganization { auto_enable, features, agents } => {
-                                let mut expected: Vec<String> = auto_enable.iter().map(|m| format!("members {m}")).collect();
-                                expected.extend(features.iter().map(|(f, m)| format!("{f} {m}")));
-                                for (feature, agents) in agents {
-                                    expected.extend(agents.iter().map(|(a, m)| format!("{feature}/{a} {m}")));
-                                }
-                                out.fail(AUTO_ENABLE, admin, Some(region), expected.join(", "), "differs".into());
-                            }
-                            Change::CreateMembers { accounts } => {
-                                for account in accounts.iter().filter(|a| in_region.contains(a)) {
-                                    out.fail(MEMBER, account, Some(region), "Enabled member".into(), "not an enabled member".into());
-                                }
-                            }
-                            _ => {}
+                for failure in result.changes.iter().flat_map(|change| change.failures(plan)) {
+                    match failure.account {
+                        Some(account) if members.contains(&&account) => {
+                            out.fail(&failure.control, &account, Some(region), failure.expected, failure.actual)
                         }
+                        Some(_) => {}
+                        None => out.fail(&failure.control, admin, Some(region), failure.expected, failure.actual),
                     }
                 }
             }
@@ -278,87 +178,21 @@ pub fn judge(plan: &Plan, plan_name: &str, results: &[TargetResult]) -> Vec<Cont
     }
     // An invitation-era administrator keeps the account out of the organization's admin.
     for result in results.iter().filter(|r| r.layer == Layer::Account) {
-        if let (Status::Failed(error), Some(region), Some(admin)) = (&result.status, &result.target.region, admin) {
-            if error.code == LEGACY_ADMINISTRATOR {
-                out.fail(MEMBER, &result.target.account, Some(region), format!("Enabled member of {admin}"), error.message.clone());
+        if let (Status::Failed(error), Some(region)) = (&result.status, &result.target.region) {
+            if let TargetError::Legacy(conflict) = &**error {
+                out.fail(MEMBER, &result.target.account, Some(region), format!("Enabled member of {admin}"), conflict.to_string());
             }
         }
     }
     out.rows.into_values().collect()
 }
 
-/// Why a control could not be judged: the call and AWS's code; the message too, except for
+/// Why a control could not be judged: the call and its code; the message too, except for
 /// a denied role, where it only repeats the role's ARN.
-fn unread_because(error: &AwsError) -> String {
-    match error.operation {
-        "sts:AssumeRole" => format!("{}: {}", error.operation, error.code),
-        _ => format!("{}: {}: {}", error.operation, error.code, error.message),
-    }
-}
-
-/// The controls a change shows failing, with what was expected and what was found.
-fn failures(plan: &Plan, change: &Change) -> Vec<(String, String, String)> {
-    let on_off = |on: bool| if on { "enabled" } else { "disabled" }.to_owned();
-    match change {
-        Change::CreateDetector { settings } => {
-            let mut rows = vec![
-                (ENABLED.to_owned(), "enabled".to_owned(), "no detector".to_owned()),
-                (FREQUENCY.to_owned(), settings.frequency.to_string(), "no detector".to_owned()),
-            ];
-            rows.extend(settings.features.iter().filter(|(_, on)| **on).map(|(f, _)| {
-                (feature_control(*f).0.to_owned(), on_off(true), "no detector".to_owned())
-            }));
-            rows
-        }
-        Change::UpdateDetector { fields, .. } => fields
-            .iter()
-            .map(|field| match field {
-                DetectorField::Enable { from, to } => (ENABLED.to_owned(), on_off(*to), on_off(*from)),
-                DetectorField::Frequency { from, to } => {
-                    (FREQUENCY.to_owned(), to.to_string(), from.map_or("unknown".to_owned(), |f| f.to_string()))
-                }
-                DetectorField::Feature { feature, from, to } => {
-                    (feature_control(*feature).0.to_owned(), on_off(*to), on_off(*from))
-                }
-                DetectorField::Agent { feature, agent, from, to } => {
-                    (feature_control(*feature).0.to_owned(), format!("{agent} {}", on_off(*to)), format!("{agent} {}", on_off(*from)))
-                }
-            })
-            .collect(),
-        Change::CreateRole { role } => vec![(ROLE.into(), format!("role {role}"), "missing".into())],
-        Change::UpdateRoleTrust { role } => vec![(ROLE.into(), format!("role {role} trusted by events.amazonaws.com"), "other trust policy".into())],
-        Change::CreatePolicy { policy } => vec![(POLICY.into(), format!("policy {policy}"), "missing".into())],
-        Change::UpdatePolicy { policy, .. } => vec![(POLICY.into(), format!("policy {policy} as planned"), "other document".into())],
-        Change::AttachPolicy { role, policy } => vec![(POLICY.into(), format!("{policy} attached to {role}"), "not attached".into())],
-        Change::CreateTopic { topic } => {
-            let subscriptions = plan.notifications.as_ref().map_or(0, |n| n.subscriptions.len());
-            vec![
-                (TOPIC.into(), format!("topic {topic}"), "missing".into()),
-                (TOPIC_POLICY.into(), "events.amazonaws.com may publish".into(), "no topic".into()),
-                (SUBSCRIPTIONS.into(), format!("{subscriptions} subscriptions"), "no topic".into()),
-            ]
-        }
-        Change::SetTopicAttribute { attribute: "Policy", .. } => {
-            vec![(TOPIC_POLICY.into(), "events.amazonaws.com may publish".into(), "other policy".into())]
-        }
-        Change::SetTopicAttribute { attribute, .. } => vec![(TOPIC.into(), format!("{attribute} as planned"), "differs".into())],
-        Change::TagTopic { tags, .. } => vec![(TOPIC.into(), format!("tags {tags:?}"), "missing or different".into())],
-        Change::Subscribe { protocol, endpoint } => {
-            vec![(SUBSCRIPTIONS.into(), format!("{protocol}:{endpoint} subscribed"), "missing".into())]
-        }
-        Change::Unsubscribe { protocol, endpoint, .. } => {
-            vec![(SUBSCRIPTIONS.into(), "only planned subscriptions".into(), format!("{protocol}:{endpoint} subscribed"))]
-        }
-        Change::PutRule { rule, reason } => vec![(rule_control(rule), "enabled, planned pattern".into(), (*reason).into())],
-        Change::PutTarget { rule, target_id } => {
-            vec![(target_control(rule), format!("target {target_id} -> topic, with role"), "missing or different".into())]
-        }
-        Change::EnableAdmin { .. }
-        | Change::ReplaceAdmin { .. }
-        | Change::UpdateOrganization { .. }
-        | Change::CreateMembers { .. }
-        | Change::LeaveAdministrator { .. }
-        | Change::DeclineInvitations { .. } => vec![],
+fn unread_because(error: &TargetError) -> String {
+    match error {
+        TargetError::Role(error) => format!("{}: {}", error.operation, error.code),
+        error => error.to_string(),
     }
 }
 
@@ -392,6 +226,13 @@ impl Judgement<'_> {
         }
     }
 
+    /// The controls a result's changes show failing, at its own place.
+    fn failures(&mut self, plan: &Plan, result: &TargetResult, account: &AccountId, region: Option<&Region>) {
+        for failure in result.changes.iter().flat_map(|change| change.failures(plan)) {
+            self.fail(&failure.control, account, region, failure.expected, failure.actual);
+        }
+    }
+
     fn fail(&mut self, control: &str, account: &AccountId, region: Option<&Region>, expected: String, actual: String) {
         self.put(control, account, region, Verdict::Fail, [Some(expected), Some(actual), None]);
     }
@@ -408,5 +249,95 @@ impl Judgement<'_> {
         for control in controls {
             self.put(control, account, region, Verdict::NotEvaluated, [None, None, Some(reason.to_owned())]);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::AwsError;
+    use crate::outcome::{shared, ReadFrom, SkipReason};
+    use crate::resources::admin::OtherAdmin;
+    use crate::resources::relationship::Legacy;
+    use crate::resources::{fixtures, membership, Change};
+
+    fn id(n: u64) -> AccountId {
+        AccountId::parse(&format!("{:012}", 100_000_000_000 + n)).unwrap()
+    }
+
+    fn at(account: AccountId, region: Option<Region>, layer: Layer, status: Status, changes: Vec<Change>) -> TargetResult {
+        TargetResult {
+            target: crate::model::Target { account, region },
+            layer,
+            status,
+            changes: shared(changes),
+            notes: vec![],
+            detector_read_from: region.map(|_| ReadFrom::Account),
+            unavailable: vec![],
+        }
+    }
+
+    fn verdict<'a>(rows: &'a [ControlResult], control: &str, account: AccountId, region: Option<Region>) -> (Verdict, Option<&'a str>) {
+        let row = rows.iter().find(|r| r.control == control && r.account == account && r.region == region);
+        let row = row.unwrap_or_else(|| panic!("no row {control} {account} {region:?}"));
+        (row.verdict, row.reason.as_deref().or(row.actual.as_deref()))
+    }
+
+    #[test]
+    fn a_denied_role_leaves_the_account_unjudged_but_not_its_membership_and_a_change_fails_its_member() {
+        let plan = fixtures::plan();
+        let region = Some(fixtures::region());
+        let (admin, denied, missing) = (id(1), id(2), id(3));
+        let role = TargetError::Role(AwsError { operation: "sts:AssumeRole", code: "AccessDenied".into(), message: "arn:...".into() });
+        let results = vec![
+            at(admin, region, Layer::Account, Status::Unchanged, vec![]),
+            at(admin, None, Layer::Account, Status::Unchanged, vec![]),
+            at(denied, None, Layer::Account, Status::failed(role), vec![]),
+            at(missing, region, Layer::Account, Status::Unchanged, vec![]),
+            at(admin, region, Layer::Organization, Status::Planned, vec![membership::Change::CreateMembers { accounts: vec![missing] }.into()]),
+        ];
+        let rows = judge(&plan, "example", &results);
+        assert_eq!(verdict(&rows, "GuardDuty.1", admin, region), (Verdict::Pass, None));
+        assert_eq!(verdict(&rows, "OG.Wiring.Role", denied, None), (Verdict::NotEvaluated, Some("sts:AssumeRole: AccessDenied")));
+        assert_eq!(verdict(&rows, "GuardDuty.1", denied, region), (Verdict::NotEvaluated, Some("sts:AssumeRole: AccessDenied")));
+        assert_eq!(verdict(&rows, MEMBER, denied, region), (Verdict::Pass, None), "the admin sees membership");
+        assert_eq!(verdict(&rows, MEMBER, missing, region), (Verdict::Fail, Some("not an enabled member")));
+        assert!(!rows.iter().any(|r| r.control == MEMBER && r.account == admin), "the admin is not its own member");
+        assert_eq!(verdict(&rows, ADMIN, admin, region), (Verdict::Pass, None));
+    }
+
+    #[test]
+    fn conflicts_fail_their_controls_and_a_skipped_region_is_not_evaluated() {
+        let plan = fixtures::plan();
+        let region = Some(fixtures::region());
+        let (admin, other, held, off) = (id(1), id(2), id(3), id(4));
+        let legacy = Legacy { admin, administrator: Some(id(9)), invitations: vec![] };
+        let results = vec![
+            at(held, region, Layer::Account, Status::failed(TargetError::Legacy(legacy.clone())), vec![]),
+            at(off, region, Layer::Account, Status::Skipped(SkipReason::RegionNotEnabled), vec![]),
+            at(admin, region, Layer::Organization, Status::failed(TargetError::OtherAdmin(OtherAdmin { current: other, planned: admin })), vec![]),
+        ];
+        let rows = judge(&plan, "example", &results);
+        assert_eq!(verdict(&rows, MEMBER, held, region).0, Verdict::Fail);
+        assert_eq!(verdict(&rows, MEMBER, held, region).1, Some(legacy.to_string().as_str()));
+        assert_eq!(verdict(&rows, "GuardDuty.1", held, region), (Verdict::Pass, None), "everything else was read");
+        assert_eq!(verdict(&rows, MEMBER, off, region), (Verdict::NotEvaluated, Some("region not enabled")));
+        assert_eq!(verdict(&rows, "OG.Wiring.Topic", off, region), (Verdict::NotEvaluated, Some("region not enabled")));
+        let (designation, found) = verdict(&rows, ADMIN, admin, region);
+        assert_eq!(designation, Verdict::Fail);
+        assert!(found.unwrap().starts_with("100000000002 is the delegated admin here"), "{found:?}");
+        assert_eq!(verdict(&rows, "OG.Org.AutoEnable", admin, region), (Verdict::NotEvaluated, Some("the planned admin is not designated")));
+    }
+
+    #[test]
+    fn a_wiring_read_that_failed_keeps_the_detector_judged() {
+        let plan = fixtures::plan();
+        let region = Some(fixtures::region());
+        let throttled = AwsError { operation: "sns:GetTopicAttributes", code: "Throttled".into(), message: "slow down".into() };
+        let results = vec![at(id(5), region, Layer::Account, Status::failed(throttled), vec![])];
+        let rows = judge(&plan, "example", &results);
+        assert_eq!(verdict(&rows, "GuardDuty.10", id(5), region), (Verdict::Pass, None));
+        let (verdict_topic, reason) = verdict(&rows, "OG.Wiring.Topic", id(5), region);
+        assert_eq!((verdict_topic, reason), (Verdict::NotEvaluated, Some("sns:GetTopicAttributes: Throttled: slow down")));
     }
 }

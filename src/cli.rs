@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use orgguard::report::Format;
 
 #[derive(Debug, Parser)]
@@ -106,7 +107,8 @@ pub struct ReportArgs {
     #[command(flatten)]
     pub scope: Scope,
     /// Comma-separated: json, ocsf, csv, junit, html.
-    #[arg(long, value_delimiter = ',', required = true, value_enum)]
+    #[arg(long, value_delimiter = ',', required = true, value_parser = PossibleValuesParser::new(Format::ALL.map(Format::name))
+        .map(|name| name.parse::<Format>().expect("a listed format")))]
     pub format: Vec<Format>,
     /// Directory the files go into.
     #[arg(long)]

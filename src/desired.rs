@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use crate::model::{AccountId, Agent, DetectorSettings, Feature, Partition, Region};
-use crate::plan::{AutoEnable, Notifications, Protocol};
+use crate::model::AutoEnable;
+use crate::plan::{Notifications, Protocol};
 
 /// The EventBridge-to-SNS wiring of one account.
 pub struct Wiring<'a> {
@@ -98,23 +99,35 @@ pub fn protocol_name(protocol: Protocol) -> &'static str {
     }
 }
 
-/// Per-feature organization auto-enable: the plan's mode for a feature that is on, NONE
-/// for one that is off; features the plan does not name are left as they are.
-pub fn feature_auto_enable(features: &BTreeMap<Feature, bool>, mode: AutoEnable) -> BTreeMap<Feature, String> {
-    features.iter().map(|(&feature, &on)| (feature, auto_enable_mode(on, mode))).collect()
+/// The organization as the delegated admin should hold it in one region.
+pub struct Organization<'a> {
+    pub admin: &'a AccountId,
+    /// Member accounts' auto-enable.
+    pub auto_enable: AutoEnable,
+    /// The plan's mode for a feature that is on, NONE for one that is off; features the
+    /// plan does not name are left as they are.
+    pub feature_auto_enable: BTreeMap<Feature, AutoEnable>,
+    /// Each planned agent's mode, under its runtime feature.
+    pub agent_auto_enable: BTreeMap<Feature, BTreeMap<Agent, AutoEnable>>,
+    /// Every target account that should be a member (the admin itself excluded).
+    pub members: Vec<AccountId>,
 }
 
-/// The organization's auto-enable for each planned agent, under its runtime feature.
-pub fn agent_auto_enable(settings: &DetectorSettings, mode: AutoEnable) -> BTreeMap<Feature, BTreeMap<Agent, String>> {
-    settings
-        .agents_by_feature()
-        .into_iter()
-        .map(|(feature, agents)| (feature, agents.into_iter().map(|(agent, on)| (agent, auto_enable_mode(on, mode))).collect()))
-        .collect()
-}
-
-fn auto_enable_mode(on: bool, mode: AutoEnable) -> String {
-    if on { mode.to_string() } else { "NONE".to_owned() }
+impl<'a> Organization<'a> {
+    pub fn new(admin: &'a AccountId, mode: AutoEnable, settings: &DetectorSettings, members: Vec<AccountId>) -> Self {
+        let on_or_none = |on: bool| if on { mode } else { AutoEnable::None };
+        Self {
+            admin,
+            auto_enable: mode,
+            feature_auto_enable: settings.features.iter().map(|(&feature, &on)| (feature, on_or_none(on))).collect(),
+            agent_auto_enable: settings
+                .agents_by_feature()
+                .into_iter()
+                .map(|(feature, agents)| (feature, agents.into_iter().map(|(agent, on)| (agent, on_or_none(on))).collect()))
+                .collect(),
+            members,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -7,10 +7,10 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use crate::aws::{limit_key, Key, Service};
-use crate::diff::Change;
 use crate::model::AccountId;
 use crate::outcome::TargetResult;
-use crate::plan::Rates;
+use crate::model::Rates;
+use crate::resources::{At, Calls};
 
 /// What one AWS call costs in the forecast when the limits do not bind: a typical latency.
 const LATENCY_S: f64 = 0.05;
@@ -28,34 +28,6 @@ pub struct Estimate {
     pub latency_seconds: f64,
 }
 
-/// Each change's writes: the service, the account and region whose key it uses, and calls.
-/// Organization-layer results name the admin, whose key its writes use.
-fn writes(change: &TargetResult, item: &Change, management: &AccountId) -> (Service, Key, u32) {
-    let target = &change.target;
-    let here = limit_key(&target.account, target.region.as_ref());
-    match item {
-        Change::CreateDetector { .. }
-        | Change::UpdateDetector { .. }
-        | Change::LeaveAdministrator { .. }
-        | Change::DeclineInvitations { .. }
-        | Change::UpdateOrganization { .. } => (Service::GuardDuty, here, 1),
-        // CreateMembers in 50s, then checked: ListMembers pages, GetMemberDetectors in 50s.
-        Change::CreateMembers { accounts } => (Service::GuardDuty, here, 3 * accounts.len().div_ceil(50) as u32 + 1),
-        Change::EnableAdmin { .. } => (Service::GuardDuty, limit_key(management, target.region.as_ref()), 1),
-        Change::ReplaceAdmin { .. } => (Service::GuardDuty, limit_key(management, target.region.as_ref()), 2),
-        Change::CreateRole { .. } | Change::UpdateRoleTrust { .. } | Change::CreatePolicy { .. } | Change::AttachPolicy { .. } => {
-            (Service::Iam, here, 1)
-        }
-        Change::UpdatePolicy { delete_version, .. } => (Service::Iam, here, 1 + u32::from(delete_version.is_some())),
-        Change::CreateTopic { .. }
-        | Change::SetTopicAttribute { .. }
-        | Change::TagTopic { .. }
-        | Change::Subscribe { .. }
-        | Change::Unsubscribe { .. } => (Service::Sns, here, 1),
-        Change::PutRule { .. } | Change::PutTarget { .. } => (Service::Events, here, 1),
-    }
-}
-
 pub fn rollout(
     reads: HashMap<(Service, Key), u32>,
     results: &[TargetResult],
@@ -67,10 +39,16 @@ pub fn rollout(
     let read_total: u64 = calls.values().map(|&n| u64::from(n)).sum();
     let mut write_total = 0u64;
     for result in results {
+        let target = &result.target;
         for change in &result.changes {
-            let (service, key, n) = writes(result, change, management);
-            *calls.entry((service, key)).or_default() += n;
-            write_total += u64::from(n);
+            // Organization-layer results name the admin, whose key their writes use.
+            let Calls { service, at, count } = change.calls();
+            let account = match at {
+                At::Target => &target.account,
+                At::Management => management,
+            };
+            *calls.entry((service, limit_key(account, target.region.as_ref()))).or_default() += count;
+            write_total += u64::from(count);
         }
     }
     let ((service, (account, region)), busiest_calls) =

@@ -11,7 +11,7 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{AccountId, Region, Target};
-use crate::outcome::{Layer, Status, TargetResult};
+use crate::outcome::{Ended, Layer, TargetResult};
 
 const FORMAT: u32 = 1;
 
@@ -37,7 +37,7 @@ struct Line {
     account: AccountId,
     region: Option<Region>,
     layer: Layer,
-    status: String,
+    status: Ended,
 }
 
 type Key = (AccountId, Option<Region>, Layer);
@@ -78,7 +78,7 @@ impl Journal {
         }
         let mut finished = HashSet::new();
         for line in lines.filter_map(|text| serde_json::from_str::<Line>(text).ok()) {
-            if line.status == Status::Applied.label() || line.status == Status::Unchanged.label() {
+            if matches!(line.status, Ended::Applied | Ended::Unchanged) {
                 finished.insert((line.account, line.region, line.layer));
             }
         }
@@ -105,7 +105,7 @@ impl Journal {
             .into_iter()
             .map(|r| {
                 let target = &r.target;
-                line(&Line { account: target.account, region: target.region, layer: r.layer, status: r.status.label().into() })
+                line(&Line { account: target.account, region: target.region, layer: r.layer, status: r.status.ended() })
             })
             .collect();
         let mut file = self.file.lock().expect("no panic while holding the journal");
@@ -122,6 +122,7 @@ fn line(value: &impl Serialize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::outcome::Status;
 
     fn target(account: &str, region: Option<&str>) -> Target {
         Target { account: AccountId::parse(account).unwrap(), region: region.map(|r| Region::parse(r).unwrap()) }
@@ -146,7 +147,11 @@ mod tests {
         let journal = Journal::create(&path, "aaa").unwrap();
         let (done, unchanged, failed) =
             (target("100000000001", Some("us-east-1")), target("100000000002", None), target("100000000003", Some("eu-west-1")));
-        let error = crate::aws::AwsError { operation: "sts:AssumeRole", code: "AccessDenied".into(), message: String::new() };
+        let error = crate::outcome::TargetError::Role(crate::aws::AwsError {
+            operation: "sts:AssumeRole",
+            code: "AccessDenied".into(),
+            message: String::new(),
+        });
         journal.record(&[
             result(done.clone(), Status::Applied),
             result(unchanged.clone(), Status::Unchanged),

@@ -1,21 +1,23 @@
 //! orgguard: roll Amazon GuardDuty out across an AWS Organization, keep it there, prove it.
 //!
-//! A run is observe -> diff -> act: `discover` finds the targets, `aws` reads each one's
-//! state, `diff` computes the changes, `apply` makes them (or, in a dry run, only lists
-//! them), and `report` summarises the results.
+//! A run is observe -> plan -> execute: `discover` finds the targets; `engine` drives the
+//! `layers` (account, account-region, organization), each of which observes its
+//! `resources` through `aws`, plans their changes (pure) and executes them, or in a dry
+//! run or an audit only lists them; `audit` judges the plans and `report` writes them.
 
-pub mod apply;
 pub mod audit;
 pub mod aws;
 pub mod desired;
-pub mod diff;
 pub mod discover;
+pub mod engine;
 pub mod estimate;
 pub mod journal;
+pub mod layers;
 pub mod model;
 pub mod ops;
 pub mod outcome;
 pub mod plan;
 pub mod progress;
 pub mod report;
+pub mod resources;
 pub mod summary;

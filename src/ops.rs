@@ -6,12 +6,13 @@ use std::time::Instant;
 
 use sha2::{Digest, Sha256};
 
-use crate::apply::{self, RunOptions, Stop};
 use crate::audit;
 use crate::aws::{Aws, AwsError, ConnectOptions};
 use crate::discover::{self, Narrowing, Scope, ScopeError};
+use crate::engine::{self, Stop};
 use crate::estimate::{self, Estimate};
 use crate::journal::{Journal, JournalError};
+use crate::layers::Options;
 use crate::outcome::{SkipReason, Status, TargetResult};
 use crate::plan::{Plan, PlanError};
 use crate::progress::Progress;
@@ -105,18 +106,13 @@ async fn engine(targeting: &Targeting, runs_for: Use<'_>) -> Result<Engine, OpsE
         Use::Rollout(options) => (options.dry_run, options.replace_admin, options.migrate_invitations),
         Use::Audit => (true, false, false),
     };
-    let options = RunOptions {
-        dry_run,
-        concurrency: targeting.concurrency.unwrap_or(plan.limits.concurrency).max(1),
-        replace_admin,
-        detectors_from_admin: matches!(runs_for, Use::Audit),
-        migrate_invitations,
-    };
-    let results = apply::run(&aws, &plan, &mut discovery, options, &progress, Stop::on_signals(), journal.as_ref()).await;
+    let options = Options { dry_run, replace_admin, detectors_from_admin: matches!(runs_for, Use::Audit), migrate_invitations };
+    let concurrency = targeting.concurrency.unwrap_or(plan.limits.concurrency).max(1);
+    let results = engine::run(&aws, &plan, &mut discovery, options, concurrency, &progress, Stop::on_signals(), journal.as_ref()).await;
     let scope = discovery.into_scope();
     progress.finish();
     let estimate = matches!(runs_for, Use::Rollout(o) if o.dry_run)
-        .then(|| estimate::rollout(aws.calls(), &results, &aws.caller.account, &plan.limits.rates, options.concurrency));
+        .then(|| estimate::rollout(aws.calls(), &results, &aws.caller.account, &plan.limits.rates, concurrency));
     Ok(Engine { plan, plan_sha256, scope, results, started, journal: journal.map(|j| j.path().to_owned()), estimate })
 }
 

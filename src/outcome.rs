@@ -7,8 +7,10 @@ use std::sync::{Arc, LazyLock, Mutex};
 use serde::Serialize;
 
 use crate::aws::AwsError;
-use crate::diff::Change;
-use crate::model::Target;
+use crate::model::{Target, Unprocessed};
+use crate::resources::admin::OtherAdmin;
+use crate::resources::relationship::Legacy;
+use crate::resources::Change;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "reason", rename_all = "snake_case")]
@@ -51,24 +53,124 @@ pub enum Status {
     /// Dry run: changes that a rollout would make.
     Planned,
     Skipped(SkipReason),
-    /// Stopped at this AWS call; changes before it were made. Boxed: failures are few, and
-    /// every result would otherwise be as large as an error.
-    Failed(Box<AwsError>),
+    /// Stopped here; changes before it were made. Boxed: failures are few, and every
+    /// result would otherwise be as large as an error.
+    Failed(Box<TargetError>),
 }
 
 impl Status {
-    pub fn failed(error: AwsError) -> Self {
-        Self::Failed(Box::new(error))
+    pub fn failed(error: impl Into<TargetError>) -> Self {
+        Self::Failed(Box::new(error.into()))
+    }
+
+    pub fn ended(&self) -> Ended {
+        match self {
+            Self::Unchanged => Ended::Unchanged,
+            Self::Applied => Ended::Applied,
+            Self::Planned => Ended::Planned,
+            Self::Skipped(_) => Ended::Skipped,
+            Self::Failed(_) => Ended::Failed,
+        }
     }
 
     pub fn label(&self) -> &'static str {
+        self.ended().as_str()
+    }
+}
+
+/// How a target ended, without the why: what summaries count and the journal records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ended {
+    Unchanged,
+    Applied,
+    Planned,
+    Skipped,
+    Failed,
+}
+
+impl Ended {
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Unchanged => "unchanged",
             Self::Applied => "applied",
             Self::Planned => "planned",
-            Self::Skipped(_) => "skipped",
-            Self::Failed(_) => "failed",
+            Self::Skipped => "skipped",
+            Self::Failed => "failed",
         }
+    }
+}
+
+/// Why a target failed: an AWS call, or a state orgguard will not change on its own.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TargetError {
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    /// The member role could not be assumed: nothing in the account could be read.
+    #[error(transparent)]
+    Role(AwsError),
+    /// Another delegated admin is designated (a conflict: left alone).
+    #[error("guardduty:ListOrganizationAdminAccounts: AdminConflict: {0}")]
+    OtherAdmin(OtherAdmin),
+    /// Invitation-era relationships keep the account from the delegated admin (a conflict).
+    #[error("guardduty:GetAdministratorAccount: LegacyAdministrator: {0}")]
+    Legacy(Legacy),
+    /// Not attempted: what it needs could not be made ready.
+    #[error("{operation}: DependencyFailed: {reason}")]
+    Dependency { operation: &'static str, reason: String },
+    /// GuardDuty did not process these accounts.
+    #[error("{operation}: UnprocessedAccounts: {0}", operation = .0.operation)]
+    Unprocessed(Unprocessed),
+}
+
+impl TargetError {
+    pub fn operation(&self) -> &'static str {
+        match self {
+            Self::Aws(error) | Self::Role(error) => error.operation,
+            Self::OtherAdmin(_) => "guardduty:ListOrganizationAdminAccounts",
+            Self::Legacy(_) => "guardduty:GetAdministratorAccount",
+            Self::Dependency { operation, .. } => operation,
+            Self::Unprocessed(unprocessed) => unprocessed.operation,
+        }
+    }
+
+    /// AWS's error code, or orgguard's name for the state.
+    pub fn code(&self) -> &str {
+        match self {
+            Self::Aws(error) | Self::Role(error) => &error.code,
+            Self::OtherAdmin(_) => "AdminConflict",
+            Self::Legacy(_) => "LegacyAdministrator",
+            Self::Dependency { .. } => "DependencyFailed",
+            Self::Unprocessed(_) => "UnprocessedAccounts",
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            Self::Aws(error) | Self::Role(error) => error.message.clone(),
+            Self::OtherAdmin(conflict) => conflict.to_string(),
+            Self::Legacy(conflict) => conflict.to_string(),
+            Self::Dependency { reason, .. } => reason.clone(),
+            Self::Unprocessed(accounts) => accounts.to_string(),
+        }
+    }
+
+    /// Not a failed call but a state orgguard will not change on its own: another delegated
+    /// admin, or an invitation-era administrator. Everything was read.
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, Self::OtherAdmin(_) | Self::Legacy(_))
+    }
+}
+
+/// As machines read it: the operation, a code and a message, whatever the kind.
+impl Serialize for TargetError {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut out = s.serialize_struct("TargetError", 3)?;
+        out.serialize_field("operation", self.operation())?;
+        out.serialize_field("code", self.code())?;
+        out.serialize_field("message", &self.message())?;
+        out.end()
     }
 }
 

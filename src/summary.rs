@@ -123,7 +123,7 @@ impl Summary {
         if failed().next().is_some() {
             writeln!(out, "failed ({}):\n  {:<40} {:<32} {:<40} message", failed().count(), "account/region", "operation", "error code")?;
             for (result, e) in failed() {
-                writeln!(out, "  {:<40} {:<32} {:<40} {}", result.place(), e.operation, e.code, e.message)?;
+                writeln!(out, "  {:<40} {:<32} {:<40} {}", result.place(), e.operation(), e.code(), e.message())?;
             }
         }
 

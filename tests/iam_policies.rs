@@ -22,11 +22,17 @@ const ON_BEHALF: &[&str] = &[
     "organizations:DescribeOrganization",
 ];
 
+/// The files of a directory and of every directory below it.
+fn files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let entries = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path());
+    entries.flat_map(|path| if path.is_dir() { files(&path) } else { vec![path] }).collect()
+}
+
 /// The operations orgguard calls: every "service:Operation" named in src/aws.
 fn operations() -> BTreeSet<String> {
     let mut found = BTreeSet::new();
-    for entry in std::fs::read_dir(root().join("src/aws")).unwrap() {
-        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+    for path in files(&root().join("src/aws")) {
+        let text = std::fs::read_to_string(path).unwrap();
         for piece in text.split('"').skip(1).step_by(2) {
             let Some((service, operation)) = piece.split_once(':') else { continue };
             let known = ["sts", "organizations", "guardduty", "sns", "events", "iam"].contains(&service);

@@ -11,7 +11,7 @@ use futures::{Stream, TryStreamExt};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::model::{known_regions, AccountId, Region};
-use crate::plan::Rates;
+use crate::model::Rates;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Service {

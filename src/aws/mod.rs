@@ -36,7 +36,7 @@ pub use limits::{key as limit_key, Key, Service};
 use retry::TooManyRequests;
 
 use crate::model::{AccountId, Partition, Region};
-use crate::plan::Rates;
+use crate::model::Rates;
 
 /// How to reach AWS: endpoint override (emulator, VPC endpoint) and the retry budget.
 #[derive(Clone, Debug)]
@@ -55,10 +55,6 @@ pub struct Caller {
     pub partition: Partition,
 }
 
-/// Codes of the conflicts orgguard reports instead of resolving them on its own.
-pub const ADMIN_CONFLICT: &str = "AdminConflict";
-pub const LEGACY_ADMINISTRATOR: &str = "LegacyAdministrator";
-
 /// An AWS call that failed, with the operation and AWS's error code.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, thiserror::Error)]
 #[error("{operation}: {code}: {message}")]
@@ -72,12 +68,6 @@ impl AwsError {
     /// A call into a region the account has not enabled (opt-in regions).
     pub fn is_region_not_enabled(&self) -> bool {
         self.code == "UnrecognizedClientException"
-    }
-
-    /// Not a failed call but a state orgguard will not change on its own: another delegated
-    /// admin, or an invitation-era administrator. Everything was read.
-    pub fn is_conflict(&self) -> bool {
-        self.code == ADMIN_CONFLICT || self.code == LEGACY_ADMINISTRATOR
     }
 
     fn malformed(operation: &'static str, missing: &str) -> Self {
@@ -191,12 +181,16 @@ impl Aws {
         self.limits.calls()
     }
 
+    /// The management account's session: the caller's own credentials.
+    pub fn management(&self) -> AccountSession {
+        AccountSession { account: self.caller.account, config: self.base.clone(), assumed: None, limits: self.limits.clone() }
+    }
+
     /// A session in `account`: the caller's own credentials for the management account,
     /// otherwise `role` assumed (once, refreshed before it expires) and shared by all regions.
     pub fn session(&self, account: &AccountId, role: &str, external_id: Option<&str>) -> AccountSession {
         if *account == self.caller.account {
-            let limits = self.limits.clone();
-            return AccountSession { account: *account, config: self.base.clone(), assumed: None, limits };
+            return self.management();
         }
         let role_arn = format!("arn:{}:iam::{}:role/{}", self.caller.partition.name(), account, role);
         let provider =

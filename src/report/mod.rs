@@ -107,8 +107,17 @@ impl AuditReport {
     }
 }
 
+impl std::str::FromStr for Format {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Self, String> {
+        let names = Self::ALL.map(Self::name).join(", ");
+        Self::ALL.into_iter().find(|f| f.name() == name).ok_or_else(|| format!("unknown format {name:?}: expected one of {names}"))
+    }
+}
+
 /// The file formats `orgguard report` writes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     Json,
     Ocsf,
@@ -118,6 +127,18 @@ pub enum Format {
 }
 
 impl Format {
+    pub const ALL: [Format; 5] = [Self::Json, Self::Ocsf, Self::Csv, Self::Junit, Self::Html];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Json => "json",
+            Self::Ocsf => "ocsf",
+            Self::Csv => "csv",
+            Self::Junit => "junit",
+            Self::Html => "html",
+        }
+    }
+
     pub fn file_name(self) -> &'static str {
         match self {
             Self::Json => "orgguard-audit.json",

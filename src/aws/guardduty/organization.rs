@@ -1,152 +1,17 @@
-//! GuardDuty in one account and region: read and change the detector.
+//! The organization side of GuardDuty: designation (from the management account); as the
+//! delegated admin, the organization configuration and members; as a member, its
+//! invitation-era relationships.
 
 use std::collections::BTreeMap;
 
 use aws_sdk_guardduty::types::{
-    AccountDetail, AutoEnableMembers, DetectorAdditionalConfiguration, DetectorFeature, DetectorFeatureConfiguration,
-    DetectorStatus, FeatureAdditionalConfiguration, FeatureStatus, FindingPublishingFrequency, OrgFeature,
-    OrgFeatureAdditionalConfiguration, OrgFeatureStatus, OrganizationAdditionalConfiguration,
-    OrganizationFeatureConfiguration,
+    AccountDetail, AutoEnableMembers, OrgFeature, OrgFeatureAdditionalConfiguration, OrgFeatureStatus,
+    OrganizationAdditionalConfiguration, OrganizationFeatureConfiguration,
 };
 
-use super::limits::Gated;
-use super::AwsError;
-use crate::model::{AccountId, AdminSide, Agent, DetectorSettings, Feature, Frequency, ObservedDetector, ObservedRelationship};
-
-/// Per feature, a value per agent (its status, or its organization auto-enable mode).
-pub type Agents<T> = BTreeMap<Feature, BTreeMap<Agent, T>>;
-
-pub struct GuardDuty {
-    api: Gated<aws_sdk_guardduty::Client>,
-}
-
-impl GuardDuty {
-    pub(super) fn new(api: Gated<aws_sdk_guardduty::Client>) -> Self {
-        Self { api }
-    }
-
-    /// The account-region's detector, if it has one (GuardDuty allows at most one).
-    pub async fn find_detector(&self) -> Result<Option<ObservedDetector>, AwsError> {
-        let pages = self
-            .api
-            .pages(|c| c.list_detectors().into_paginator().send(), |p| p.next_token().is_some_and(|t| !t.is_empty()))
-            .await
-            .map_err(|e| AwsError::from_sdk("guardduty:ListDetectors", e))?;
-        let Some(id) = pages.iter().flat_map(|p| p.detector_ids()).next().cloned() else { return Ok(None) };
-        let output = self
-            .api
-            .get()
-            .await
-            .get_detector()
-            .detector_id(&id)
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("guardduty:GetDetector", e))?;
-        let mut detector = ObservedDetector {
-            id,
-            enabled: output.status() == Some(&DetectorStatus::Enabled),
-            frequency: output.finding_publishing_frequency().and_then(|f| Frequency::parse(f.as_str())),
-            features: BTreeMap::new(),
-            agents: BTreeMap::new(),
-        };
-        for f in output.features() {
-            let agents = f.additional_configuration().iter().map(|c| (c.name().map(|n| n.as_str()), enabled(c.status())));
-            observe_feature(&mut detector, f.name().map(|n| n.as_str()), enabled(f.status()), agents);
-        }
-        Ok(Some(detector))
-    }
-
-    pub async fn create_detector(&self, settings: &DetectorSettings) -> Result<String, AwsError> {
-        const OPERATION: &str = "guardduty:CreateDetector";
-        let output = self
-            .api
-            .get()
-            .await
-            .create_detector()
-            .enable(settings.enabled)
-            .finding_publishing_frequency(FindingPublishingFrequency::from(settings.frequency.as_str()))
-            .set_features(Some(feature_configurations(&settings.features, &settings.agents_by_feature())))
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk(OPERATION, e))?;
-        output.detector_id().map(str::to_owned).ok_or_else(|| AwsError::malformed(OPERATION, "DetectorId"))
-    }
-
-    /// Changes only what is given: GuardDuty leaves unnamed features and agents as they are.
-    pub async fn update_detector(
-        &self,
-        detector_id: &str,
-        enable: Option<bool>,
-        frequency: Option<Frequency>,
-        features: &BTreeMap<Feature, bool>,
-        agents: &Agents<bool>,
-    ) -> Result<(), AwsError> {
-        self.api.get().await
-            .update_detector()
-            .detector_id(detector_id)
-            .set_enable(enable)
-            .set_finding_publishing_frequency(frequency.map(|f| FindingPublishingFrequency::from(f.as_str())))
-            .set_features((!features.is_empty() || !agents.is_empty()).then(|| feature_configurations(features, agents)))
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("guardduty:UpdateDetector", e))?;
-        Ok(())
-    }
-}
-
-/// One entry per feature named: its status if given, its agents if any (an entry with
-/// agents and no status changes only the agents).
-fn feature_configurations(features: &BTreeMap<Feature, bool>, agents: &Agents<bool>) -> Vec<DetectorFeatureConfiguration> {
-    let named: std::collections::BTreeSet<Feature> = features.keys().chain(agents.keys()).copied().collect();
-    named
-        .into_iter()
-        .map(|feature| {
-            let agents = agents.get(&feature).map(|agents| {
-                agents
-                    .iter()
-                    .map(|(agent, on)| {
-                        DetectorAdditionalConfiguration::builder()
-                            .name(FeatureAdditionalConfiguration::from(agent.as_str()))
-                            .status(status(*on))
-                            .build()
-                    })
-                    .collect()
-            });
-            DetectorFeatureConfiguration::builder()
-                .name(DetectorFeature::from(feature.as_str()))
-                .set_status(features.get(&feature).map(|on| status(*on)))
-                .set_additional_configuration(agents)
-                .build()
-        })
-        .collect()
-}
-
-fn enabled(status: Option<&FeatureStatus>) -> bool {
-    status == Some(&FeatureStatus::Enabled)
-}
-
-/// Records a feature as read, with its agents; names this version does not know are left out.
-fn observe_feature<'a>(
-    detector: &mut ObservedDetector,
-    name: Option<&str>,
-    on: bool,
-    agents: impl Iterator<Item = (Option<&'a str>, bool)>,
-) {
-    let Some(feature) = name.and_then(Feature::parse) else { return };
-    detector.features.insert(feature, on);
-    let agents: BTreeMap<Agent, bool> = agents.filter_map(|(name, on)| Some((Agent::parse(name?)?, on))).collect();
-    if !agents.is_empty() {
-        detector.agents.insert(feature, agents);
-    }
-}
-
-fn status(on: bool) -> FeatureStatus {
-    if on {
-        FeatureStatus::Enabled
-    } else {
-        FeatureStatus::Disabled
-    }
-}
+use super::{enabled, observe_feature, Agents, GuardDuty};
+use crate::aws::AwsError;
+use crate::model::{AccountId, AdminSide, Agent, AutoEnable, Feature, MemberStatus, ObservedDetector, ObservedRelationship, Unprocessed};
 
 /// The organization side of GuardDuty: designation (from the management account) and,
 /// as the delegated admin, the organization configuration and members.
@@ -197,22 +62,20 @@ impl GuardDuty {
             .map_err(|e| AwsError::from_sdk("guardduty:DescribeOrganizationConfiguration", e))?;
         let members = self.members(detector_id).await?;
         Ok(AdminSide {
-            auto_enable: configuration.auto_enable_organization_members().map(|a| a.as_str().to_owned()),
+            auto_enable: configuration.auto_enable_organization_members().and_then(|a| AutoEnable::parse(a.as_str())),
             feature_auto_enable: configuration
                 .features()
                 .iter()
-                .filter_map(|f| {
-                    Some((Feature::parse(f.name()?.as_str())?, f.auto_enable().map_or("NONE", |a| a.as_str()).to_owned()))
-                })
+                .filter_map(|f| Some((Feature::parse(f.name()?.as_str())?, mode(f.auto_enable().map(|a| a.as_str()))?)))
                 .collect(),
             agent_auto_enable: configuration
                 .features()
                 .iter()
                 .filter_map(|f| {
-                    let agents: BTreeMap<Agent, String> = f
+                    let agents: BTreeMap<Agent, AutoEnable> = f
                         .additional_configuration()
                         .iter()
-                        .filter_map(|c| Some((Agent::parse(c.name()?.as_str())?, c.auto_enable().map_or("NONE", |a| a.as_str()).to_owned())))
+                        .filter_map(|c| Some((Agent::parse(c.name()?.as_str())?, mode(c.auto_enable().map(|a| a.as_str()))?)))
                         .collect();
                     Some((Feature::parse(f.name()?.as_str())?, agents)).filter(|(_, agents)| !agents.is_empty())
                 })
@@ -220,7 +83,7 @@ impl GuardDuty {
             members: members
                 .iter()
                 .filter_map(|m| {
-                    Some((AccountId::parse(m.account_id()?).ok()?, m.relationship_status().unwrap_or_default().to_owned()))
+                    Some((AccountId::parse(m.account_id()?).ok()?, MemberStatus::parse(m.relationship_status().unwrap_or_default())))
                 })
                 .collect(),
             member_detectors: members
@@ -248,7 +111,7 @@ impl GuardDuty {
         let members = self.members(detector_id).await?;
         Ok(members
             .iter()
-            .filter(|m| m.relationship_status() == Some("Enabled"))
+            .filter(|m| m.relationship_status().map(MemberStatus::parse) == Some(MemberStatus::Enabled))
             .filter_map(|m| AccountId::parse(m.account_id()?).ok())
             .collect())
     }
@@ -256,9 +119,9 @@ impl GuardDuty {
     pub async fn update_organization(
         &self,
         detector_id: &str,
-        auto_enable: &str,
-        features: &BTreeMap<Feature, String>,
-        agents: &Agents<String>,
+        auto_enable: AutoEnable,
+        features: &BTreeMap<Feature, AutoEnable>,
+        agents: &Agents<AutoEnable>,
     ) -> Result<(), AwsError> {
         let named: std::collections::BTreeSet<Feature> = features.keys().chain(agents.keys()).copied().collect();
         let features = named
@@ -285,7 +148,7 @@ impl GuardDuty {
         self.api.get().await
             .update_organization_configuration()
             .detector_id(detector_id)
-            .auto_enable_organization_members(AutoEnableMembers::from(auto_enable))
+            .auto_enable_organization_members(AutoEnableMembers::from(auto_enable.as_str()))
             .set_features((!features.is_empty()).then_some(features))
             .send()
             .await
@@ -294,11 +157,8 @@ impl GuardDuty {
     }
 
     /// Adds up to 50 accounts; returns those GuardDuty did not process, with its reason.
-    pub async fn create_members(
-        &self,
-        detector_id: &str,
-        accounts: &[(AccountId, String)],
-    ) -> Result<Vec<(String, String)>, AwsError> {
+    pub async fn create_members(&self, detector_id: &str, accounts: &[(AccountId, String)]) -> Result<Unprocessed, AwsError> {
+        const OPERATION: &str = "guardduty:CreateMembers";
         let details = accounts
             .iter()
             .map(|(id, email)| AccountDetail::builder().account_id(id.as_str()).email(email).build())
@@ -312,12 +172,8 @@ impl GuardDuty {
             .set_account_details(Some(details))
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("guardduty:CreateMembers", e))?;
-        Ok(output
-            .unprocessed_accounts()
-            .iter()
-            .map(|u| (u.account_id().unwrap_or_default().to_owned(), u.result().unwrap_or_default().to_owned()))
-            .collect())
+            .map_err(|e| AwsError::from_sdk(OPERATION, e))?;
+        Ok(unprocessed(OPERATION, output.unprocessed_accounts()))
     }
 }
 
@@ -327,7 +183,7 @@ pub struct MemberDetectors {
     /// Each member's features and agents (GetMemberDetectors gives no id, status or frequency).
     pub features: BTreeMap<AccountId, ObservedDetector>,
     /// Accounts whose detector the admin cannot see, with GuardDuty's reason.
-    pub unprocessed: Vec<(String, String)>,
+    pub unprocessed: Vec<(AccountId, String)>,
 }
 
 impl GuardDuty {
@@ -357,11 +213,7 @@ impl GuardDuty {
                 Some((account, detector))
             })
             .collect();
-        let unprocessed = output
-            .unprocessed_accounts()
-            .iter()
-            .map(|u| (u.account_id().unwrap_or_default().to_owned(), u.result().unwrap_or_default().to_owned()))
-            .collect();
+        let unprocessed = unprocessed("guardduty:GetMemberDetectors", output.unprocessed_accounts()).accounts;
         Ok(MemberDetectors { features, unprocessed })
     }
 }
@@ -387,7 +239,7 @@ impl GuardDuty {
         Ok(ObservedRelationship {
             administrator: administrator
                 .administrator()
-                .filter(|a| a.relationship_status() == Some("Enabled"))
+                .filter(|a| a.relationship_status().map(MemberStatus::parse) == Some(MemberStatus::Enabled))
                 .and_then(|a| AccountId::parse(a.account_id()?).ok()),
             invitations: invitations.iter().filter_map(|i| AccountId::parse(i.account_id()?).ok()).collect(),
         })
@@ -404,7 +256,8 @@ impl GuardDuty {
         Ok(())
     }
 
-    pub async fn decline_invitations(&self, from: &[AccountId]) -> Result<(), AwsError> {
+    /// Declines the invitations; returns those GuardDuty did not process.
+    pub async fn decline_invitations(&self, from: &[AccountId]) -> Result<Unprocessed, AwsError> {
         const OPERATION: &str = "guardduty:DeclineInvitations";
         let output = self
             .api
@@ -415,13 +268,20 @@ impl GuardDuty {
             .send()
             .await
             .map_err(|e| AwsError::from_sdk(OPERATION, e))?;
-        match output.unprocessed_accounts().first() {
-            None => Ok(()),
-            Some(u) => Err(AwsError {
-                operation: OPERATION,
-                code: "UnprocessedAccounts".into(),
-                message: format!("{}: {}", u.account_id().unwrap_or_default(), u.result().unwrap_or_default()),
-            }),
-        }
+        Ok(unprocessed(OPERATION, output.unprocessed_accounts()))
     }
+}
+
+/// GuardDuty's UnprocessedAccounts, by account id (an id that is not one is left out).
+fn unprocessed(operation: &'static str, accounts: &[aws_sdk_guardduty::types::UnprocessedAccount]) -> Unprocessed {
+    let accounts = accounts
+        .iter()
+        .filter_map(|u| Some((AccountId::parse(u.account_id()?).ok()?, u.result().unwrap_or_default().to_owned())))
+        .collect();
+    Unprocessed { operation, accounts }
+}
+
+/// An organization auto-enable mode; GuardDuty leaves one out for NONE.
+fn mode(text: Option<&str>) -> Option<AutoEnable> {
+    AutoEnable::parse(text.unwrap_or("NONE"))
 }

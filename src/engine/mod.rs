@@ -1,0 +1,258 @@
+//! The driver: accounts as the organization's listing hands them out, a bounded number in
+//! flight, one permit per unit of work, a stop flag, the journal and progress. It runs the
+//! layers (`crate::layers`) and names no resource kind.
+//!
+//! Order: the organization as it is before the accounts (the audit reads the whole
+//! organization layer first); per account, IAM before its regions; then, in a rollout,
+//! the organization layer of every region, once every account has its detector.
+
+mod stop;
+
+use futures::stream::StreamExt;
+use tokio::sync::{Semaphore, SemaphorePermit};
+
+pub use stop::Stop;
+
+use crate::aws::{AwsError, Aws};
+use crate::discover::{Discovery, Listed};
+use crate::journal::Journal;
+use crate::layers::{account, organization, region, result, Context, Options};
+use crate::model::{AccountId, Region, Target};
+use crate::outcome::{Layer, SkipReason, Status, TargetError, TargetResult};
+use crate::plan::Plan;
+use crate::progress::Progress;
+
+/// What drives one run: the layers' context, the regions, and the machinery around them.
+struct Driver<'a> {
+    cx: Context<'a>,
+    regions: Vec<Region>,
+    permits: Semaphore,
+    progress: &'a Progress,
+    stop: Stop,
+    /// Where finished targets are recorded, and (with --resume) found finished earlier.
+    journal: Option<&'a Journal>,
+}
+
+/// Accounts finished between two cleanups of the rate limiters' idle keys.
+const FORGET_EVERY: usize = 100;
+
+/// Pages of the organization's accounts listed ahead of the work on them.
+const PAGES_AHEAD: usize = 32;
+
+/// Work through the scope as it is discovered: one result per account-region, per account
+/// (IAM, or why it could not be entered) and per region for the organization layer.
+#[allow(clippy::too_many_arguments)]
+pub async fn run(
+    aws: &Aws,
+    plan: &Plan,
+    discovery: &mut Discovery<'_>,
+    options: Options,
+    concurrency: usize,
+    progress: &Progress,
+    stop: Stop,
+    journal: Option<&Journal>,
+) -> Vec<TargetResult> {
+    let regions = discovery.scope.regions.clone();
+    let mut cx = Context::new(aws, plan, options);
+    cx.before = organization::before(&cx, &regions).await;
+    let mut results = Vec::new();
+    let organization_first = plan.admin.is_some() && options.detectors_from_admin;
+    if organization_first {
+        // The admin's view first, so that accounts are entered only for what it cannot see.
+        assert!(discovery.is_listed(), "the organization is listed before the admin's view is read");
+        let layer = {
+            let (cx, scope) = (&cx, &discovery.scope);
+            let layer = regions.iter().map(|region| async move {
+                let designated = cx.before.get(region).and_then(|b| b.designated.as_deref());
+                (*region, organization::reconcile(cx, region, scope, &[], designated).await)
+            });
+            futures::future::join_all(layer).await
+        };
+        for (region, (result, view)) in layer {
+            progress.done(&result, 0);
+            results.push(result);
+            if let (Some(view), Some(before)) = (view, cx.before.get_mut(&region)) {
+                before.detectors = view;
+            }
+        }
+    }
+    let driver = Driver { cx, regions, permits: Semaphore::new(concurrency), progress, stop, journal };
+    let driver = &driver;
+    results.extend(driver.accounts(discovery, concurrency).await);
+    let scope = &discovery.scope;
+    results.extend(scope.skipped.iter().map(|(account, reason)| {
+        result(Target { account: *account, region: None }, Layer::Account, Status::Skipped(reason.clone()))
+    }));
+    if plan.admin.is_some() && !organization_first {
+        let organization = driver.regions.iter().map(|region| driver.organization(region, scope, &results));
+        let organization = futures::future::join_all(organization).await;
+        driver.record(&organization);
+        results.extend(organization);
+    }
+    // One result per (target, layer): the order is total, and unstable sorting needs no buffer.
+    results.sort_unstable_by(|a, b| (&a.target, a.layer).cmp(&(&b.target, b.layer)));
+    results
+}
+
+/// Accounts worked on at once: enough region tasks to keep `concurrency` calls busy twice
+/// over, not more; each waiting task holds its state (5000 accounts x 17 regions would
+/// otherwise keep 256 accounts' 17 regions each waiting for a permit).
+fn accounts_in_flight(concurrency: usize, regions: usize) -> usize {
+    (2 * concurrency).div_ceil(regions.max(1)).max(2)
+}
+
+impl Driver<'_> {
+    /// Every account, as a bounded stream, as soon as ListAccounts lists it; each account's
+    /// regions start as soon as its session is there, rather than every AssumeRole first.
+    async fn accounts(&self, discovery: &mut Discovery<'_>, concurrency: usize) -> Vec<TargetResult> {
+        let (sink, pages) = futures::channel::mpsc::channel(PAGES_AHEAD);
+        let listing = discovery.hand_out(sink, || !self.stop.is_set());
+        let working = async {
+            let mut results = Vec::new();
+            let work = pages.flat_map(|listed| {
+                let work = match listed {
+                    Listed::Accounts(accounts) => {
+                        self.progress.add_targets(accounts.len() * self.regions.len());
+                        accounts.into_iter().map(Ok).collect()
+                    }
+                    Listed::Failed(error) => {
+                        let message = format!("{}; accounts not listed yet were not visited", error.message);
+                        vec![Err(Status::failed(AwsError { message, ..error }))]
+                    }
+                    Listed::Stopped => vec![Err(Status::Skipped(SkipReason::Interrupted))],
+                };
+                futures::stream::iter(work)
+            });
+            let mut work = work
+                .map(|account| async move {
+                    match account {
+                        Ok(account) => self.account(&account).await,
+                        Err(status) => vec![self.unlisted(status)],
+                    }
+                })
+                .buffer_unordered(accounts_in_flight(concurrency, self.regions.len()));
+            let mut finished = 0usize;
+            while let Some(account_results) = work.next().await {
+                self.record(&account_results);
+                results.extend(account_results);
+                finished += 1;
+                if finished % FORGET_EVERY == 0 {
+                    self.cx.aws.forget_idle_limits();
+                }
+            }
+            results
+        };
+        let ((), results) = futures::join!(listing, working);
+        results
+    }
+
+    /// The journal records the target applied or unchanged in the run being resumed.
+    fn finished(&self, target: &Target, layer: Layer) -> bool {
+        self.journal.is_some_and(|journal| journal.finished(target, layer))
+    }
+
+    /// Journals what this run did (not what it found finished earlier).
+    fn record(&self, results: &[TargetResult]) {
+        if let Some(journal) = self.journal {
+            journal.record(results.iter().filter(|r| r.status != Status::Skipped(SkipReason::FinishedEarlier)));
+        }
+    }
+
+    /// The organization's account list was not read to the end (failed, or the run is
+    /// stopping): the accounts listed were worked on, the others were not reached.
+    fn unlisted(&self, status: Status) -> TargetResult {
+        let unlisted = result(Target { account: self.cx.aws.caller.account, region: None }, Layer::Organization, status);
+        self.progress.done(&unlisted, 0);
+        unlisted
+    }
+
+    /// A permit for one unit of work, or None once the run is stopping.
+    async fn permit(&self) -> Option<SemaphorePermit<'_>> {
+        let permit = self.permits.acquire().await.expect("the semaphore is never closed");
+        (!self.stop.is_set()).then_some(permit)
+    }
+
+    /// A target's result: skipped if the resumed run finished it or this one is stopping,
+    /// otherwise `work`'s.
+    async fn unit(&self, target: Target, work: impl std::future::Future<Output = TargetResult>) -> TargetResult {
+        if self.finished(&target, Layer::Account) {
+            return result(target, Layer::Account, Status::Skipped(SkipReason::FinishedEarlier));
+        }
+        match self.permit().await {
+            Some(_permit) => work.await,
+            None => result(target, Layer::Account, Status::Skipped(SkipReason::Interrupted)),
+        }
+    }
+
+    async fn account(&self, account: &AccountId) -> Vec<TargetResult> {
+        let cx = &self.cx;
+        let regions = &self.regions;
+        let account_target = Target { account: *account, region: None };
+        let iam_planned = account::planned(cx, account);
+        let all_finished = (!iam_planned || self.finished(&account_target, Layer::Account))
+            && regions.iter().all(|r| self.finished(&Target { account: *account, region: Some(*r) }, Layer::Account));
+        if all_finished {
+            let skipped = |region| result(Target { account: *account, region }, Layer::Account, Status::Skipped(SkipReason::FinishedEarlier));
+            let results: Vec<TargetResult> =
+                iam_planned.then(|| skipped(None)).into_iter().chain(regions.iter().map(|r| skipped(Some(*r)))).collect();
+            self.progress.done(&results[0], regions.len());
+            return results;
+        }
+        let session = cx.session(account);
+        let entered = match self.permit().await {
+            Some(_permit) if cx.needs_session(account, regions) => session.ready().await,
+            Some(_permit) => Ok(()),
+            None => {
+                let interrupted = result(account_target, Layer::Account, Status::Skipped(SkipReason::Interrupted));
+                self.progress.done(&interrupted, regions.len());
+                return vec![interrupted];
+            }
+        };
+        if let Err(error) = entered {
+            // What the admin saw is still judged; the rest of the account could not be read.
+            let mut results = vec![result(account_target, Layer::Account, Status::failed(TargetError::Role(error.clone())))];
+            self.progress.done(&results[0], regions.len());
+            results.extend(regions.iter().filter_map(|r| region::unentered(cx, account, r, &error)));
+            return results;
+        }
+        let mut results = Vec::new();
+        let mut role_ready = true;
+        if iam_planned {
+            let iam = self.unit(account_target, account::reconcile(cx, &session)).await;
+            role_ready = !matches!(iam.status, Status::Failed(_));
+            self.progress.done(&iam, 0);
+            results.push(iam);
+        }
+        let session = &session;
+        let targets = regions.iter().map(|r| async move {
+            let target = Target { account: *account, region: Some(*r) };
+            let result = self.unit(target, region::reconcile(cx, session, r, role_ready)).await;
+            self.progress.done(&result, 1);
+            result
+        });
+        results.extend(futures::future::join_all(targets).await);
+        results
+    }
+
+    /// A region's organization layer, after the accounts. One finished in the run resumed is
+    /// done again only when an account-region of it was worked on in this one (it may need
+    /// to become a member).
+    async fn organization(&self, region: &Region, scope: &crate::discover::Scope, results: &[TargetResult]) -> TargetResult {
+        let admin = self.cx.plan.admin.as_ref().expect("called with an admin plan").account.get_ref();
+        let target = Target { account: *admin, region: Some(*region) };
+        let worked_on = || {
+            results.iter().any(|r| {
+                r.layer == Layer::Account && r.target.region == Some(*region) && r.status != Status::Skipped(SkipReason::FinishedEarlier)
+            })
+        };
+        let result = if self.finished(&target, Layer::Organization) && !worked_on() {
+            result(target, Layer::Organization, Status::Skipped(SkipReason::FinishedEarlier))
+        } else if self.stop.is_set() {
+            result(target, Layer::Organization, Status::Skipped(SkipReason::Interrupted))
+        } else {
+            organization::reconcile(&self.cx, region, scope, results, None).await.0
+        };
+        self.progress.done(&result, 0);
+        result
+    }
+}

@@ -1,0 +1,115 @@
+//! The three layers a plan is reconciled in, each as observe (reads only), plan (pure:
+//! desired x observed -> that layer's changes, by kind) and execute (the changes in
+//! dependency order, or none in a dry run):
+//!
+//! - `account`: per account, IAM (global);
+//! - `region`: per account and region: detector, topic and subscriptions, rules, and the
+//!   account's invitation-era relationships;
+//! - `organization`: per region, at the delegated admin: designation, organization
+//!   configuration, members.
+//!
+//! Rollout, dry run and audit run the same observe and plan; the engine drives them.
+
+pub mod account;
+pub mod organization;
+pub mod region;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::future::Future;
+
+use crate::aws::{AccountSession, Aws};
+use crate::desired::Wiring;
+use crate::model::{AccountId, DetectorSettings, ObservedDetector, Region, Target};
+use crate::outcome::{Layer, Status, TargetError, TargetResult};
+use crate::plan::Plan;
+use crate::resources::Change;
+
+/// How a run treats what it finds.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    pub dry_run: bool,
+    /// Replace a delegated admin that differs from the plan's (otherwise a conflict).
+    pub replace_admin: bool,
+    /// Read members' detectors from the delegated admin first (ListMembers,
+    /// GetMemberDetectors) and enter an account only for what the admin cannot see.
+    pub detectors_from_admin: bool,
+    /// Undo invitation-era relationships (leave the old administrator, decline pending
+    /// invitations) so that the delegated admin can add the account; otherwise a conflict.
+    pub migrate_invitations: bool,
+}
+
+/// What every layer of one run reads from: the plan, the run's options, and what the
+/// organization looked like before the accounts were entered.
+pub struct Context<'a> {
+    pub aws: &'a Aws,
+    pub plan: &'a Plan,
+    pub desired: DetectorSettings,
+    pub options: Options,
+    /// The delegated admin's session, shared by its account work and every region's
+    /// organization work, so its role is assumed once.
+    pub admin: Option<AccountSession>,
+    /// Per region, read before the accounts.
+    pub before: HashMap<Region, Before>,
+}
+
+/// A region's organization as read before the accounts are entered.
+#[derive(Debug, Default)]
+pub struct Before {
+    /// The delegated admins designated now (None: could not be read).
+    pub designated: Option<Vec<AccountId>>,
+    /// The planned admin's Enabled members.
+    pub members: BTreeSet<AccountId>,
+    /// Members' detectors as the delegated admin sees them (audit only).
+    pub detectors: BTreeMap<AccountId, ObservedDetector>,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(aws: &'a Aws, plan: &'a Plan, options: Options) -> Self {
+        let admin = plan.admin.as_ref().map(|admin| {
+            let organization = &plan.organization;
+            aws.session(admin.account.get_ref(), &organization.member_role, organization.external_id.as_deref())
+        });
+        Self { aws, plan, desired: plan.detector.settings(), options, admin, before: HashMap::new() }
+    }
+
+    /// The member role's session in `account` (the admin's shared one for the admin).
+    pub fn session(&self, account: &AccountId) -> AccountSession {
+        match &self.admin {
+            Some(session) if session.account == *account => session.clone(),
+            _ => {
+                let plan = &self.plan.organization;
+                self.aws.session(account, &plan.member_role, plan.external_id.as_deref())
+            }
+        }
+    }
+
+    fn wiring<'w>(&'w self, account: &'w AccountId) -> Option<Wiring<'w>> {
+        let plan = self.plan.notifications.as_ref()?;
+        Some(Wiring { plan, account, partition: self.aws.caller.partition })
+    }
+
+    /// The account-region's detector as the delegated admin saw it before the accounts.
+    pub fn seen_by_admin(&self, account: &AccountId, region: &Region) -> Option<&ObservedDetector> {
+        self.before.get(region)?.detectors.get(account)
+    }
+
+    /// Whether the account must be entered: for its wiring, or for a detector the admin
+    /// did not see.
+    pub fn needs_session(&self, account: &AccountId, regions: &[Region]) -> bool {
+        self.plan.notifications.is_some() || regions.iter().any(|r| self.seen_by_admin(account, r).is_none())
+    }
+}
+
+/// A result with nothing but its status.
+pub fn result(target: Target, layer: Layer, status: Status) -> TargetResult {
+    TargetResult { target, layer, status, changes: Vec::new(), notes: Vec::new(), detector_read_from: None, unavailable: Vec::new() }
+}
+
+/// The status a layer's plan ends with: unchanged, planned (a dry run), or `execute`'s.
+async fn settle(dry_run: bool, changes: &[Change], execute: impl Future<Output = Result<(), TargetError>>) -> Status {
+    match () {
+        _ if changes.is_empty() => Status::Unchanged,
+        _ if dry_run => Status::Planned,
+        _ => execute.await.map_or_else(Status::failed, |()| Status::Applied),
+    }
+}

@@ -1,0 +1,240 @@
+//! Per region, at the delegated admin: the designation (from the management account), the
+//! admin's own detector when the admin is outside the run's accounts, the organization
+//! configuration and the members. In a rollout it runs after the accounts, so that every
+//! account has its detector before the admin adds it; the audit reads it first, to see the
+//! members' detectors without entering them.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::{result, settle, Before, Context};
+use crate::aws::{AwsError, GuardDuty};
+use crate::desired::Organization;
+use crate::discover::Scope;
+use crate::model::{AccountId, AdminSide, DetectorSettings, ObservedDetector, Region, Target};
+use crate::outcome::{shared, Layer, SkipReason, Status, TargetError, TargetResult};
+use crate::resources::admin::OtherAdmin;
+use crate::resources::{admin, detector, membership, org_config, Change};
+
+/// What the organization looks like in a region, before the accounts are entered: the
+/// admins designated (both rollout and audit), and for a rollout the planned admin's
+/// Enabled members (so that the accounts need no relationship check). A region where
+/// either cannot be read is left out of it.
+pub async fn before(cx: &Context<'_>, regions: &[Region]) -> HashMap<Region, Before> {
+    let Some(admin) = &cx.admin else { return HashMap::new() };
+    let management = cx.aws.management();
+    let read = regions.iter().map(|region| {
+        let management = &management;
+        async move {
+            let designated = management.guardduty(region).list_admins().await.ok();
+            let members = match cx.options.detectors_from_admin {
+                true => None,
+                false => async {
+                    let guardduty = admin.guardduty(region);
+                    let detector = guardduty.find_detector().await.ok().flatten()?;
+                    guardduty.enabled_members(&detector.id).await.ok()
+                }
+                .await,
+            };
+            (*region, Before { designated, members: members.unwrap_or_default(), detectors: BTreeMap::new() })
+        }
+    });
+    futures::future::join_all(read).await.into_iter().collect()
+}
+
+/// What the admin's side holds now.
+pub struct Observed {
+    pub admin_detector: Option<ObservedDetector>,
+    pub designated: Vec<AccountId>,
+    /// Read when the planned admin is designated and has a detector.
+    pub side: Option<AdminSide>,
+}
+
+/// One region's organization changes, by kind, in the order they are made.
+#[derive(Debug, Default, PartialEq)]
+pub struct Planned {
+    /// The admin's own detector, when the admin is not one of the run's accounts.
+    pub detector: Option<detector::Change>,
+    pub admin: Option<admin::Change>,
+    pub config: Option<org_config::Change>,
+    pub members: Option<membership::Change>,
+}
+
+impl Planned {
+    pub fn changes(&self) -> Vec<Change> {
+        let detector = self.detector.iter().cloned().map(Change::from);
+        let admin = self.admin.iter().cloned().map(Change::from);
+        let config = self.config.iter().cloned().map(Change::from);
+        detector.chain(admin).chain(config).chain(self.members.iter().cloned().map(Change::from)).collect()
+    }
+}
+
+/// Pure: the changes that make the region's organization what `desired` asks; another admin
+/// designated is a conflict unless `replace`. An admin not designated yet has nothing set.
+pub fn plan(desired: &Organization, settings: &DetectorSettings, admin_is_target: bool, replace: bool, observed: &Observed) -> Result<Planned, OtherAdmin> {
+    let side = observed.side.as_ref();
+    let detector = match (&observed.admin_detector, admin_is_target) {
+        (None, false) => detector::plan(settings, None),
+        _ => None,
+    };
+    Ok(Planned {
+        detector,
+        admin: admin::plan(desired.admin, &observed.designated, replace)?,
+        config: org_config::plan(desired, side, observed.admin_detector.as_ref()),
+        members: membership::plan(&desired.members, side),
+    })
+}
+
+async fn observe(
+    cx: &Context<'_>,
+    guardduty: &GuardDuty,
+    region: &Region,
+    admin: &AccountId,
+    designated: Option<&[AccountId]>,
+) -> Result<Observed, AwsError> {
+    let admin_detector = guardduty.find_detector().await?;
+    let designated = match designated {
+        Some(designated) => designated.to_vec(),
+        None => cx.aws.management().guardduty(region).list_admins().await?,
+    };
+    let side = match &admin_detector {
+        Some(detector) if designated.contains(admin) => Some(guardduty.admin_side(&detector.id).await?),
+        _ => None,
+    };
+    Ok(Observed { admin_detector, designated, side })
+}
+
+/// The accounts that should be members in `region`: every target account but the admin,
+/// and those this run found could not be (the region not enabled, or an invitation-era
+/// administrator holding the account).
+fn members(scope: &Scope, results: &[TargetResult], admin: &AccountId, region: &Region) -> Vec<AccountId> {
+    let excluded: Vec<&AccountId> = results
+        .iter()
+        .filter(|r| r.target.region.as_ref() == Some(region))
+        .filter(|r| match &r.status {
+            Status::Skipped(SkipReason::RegionNotEnabled) => true,
+            Status::Failed(error) => matches!(**error, TargetError::Legacy(_)),
+            _ => false,
+        })
+        .map(|r| &r.target.account)
+        .collect();
+    scope.accounts.iter().filter(|a| *a != admin && !excluded.contains(a)).copied().collect()
+}
+
+/// Observe, plan and (unless a dry run) execute one region's organization. `designated`:
+/// the admins as read just before (the audit's first pass), otherwise read again. With
+/// `detectors_from_admin`, also the members' detectors as the admin sees them.
+pub async fn reconcile(
+    cx: &Context<'_>,
+    region: &Region,
+    scope: &Scope,
+    results: &[TargetResult],
+    designated: Option<&[AccountId]>,
+) -> (TargetResult, Option<BTreeMap<AccountId, ObservedDetector>>) {
+    let admin_plan = cx.plan.admin.as_ref().expect("an organization layer only with an admin plan");
+    let admin = admin_plan.account.get_ref();
+    let target = Target { account: *admin, region: Some(*region) };
+    let in_layer = |status| result(target.clone(), Layer::Organization, status);
+    let admin_region_off = results.iter().any(|r| {
+        r.target == target && r.layer == Layer::Account && r.status == Status::Skipped(SkipReason::RegionNotEnabled)
+    });
+    if admin_region_off {
+        return (in_layer(Status::Skipped(SkipReason::RegionNotEnabled)), None);
+    }
+    let guardduty = cx.admin.as_ref().expect("set with an admin plan").guardduty(region);
+    let observed = match observe(cx, &guardduty, region, admin, designated).await {
+        Ok(observed) => observed,
+        Err(error) if error.is_region_not_enabled() => return (in_layer(Status::Skipped(SkipReason::RegionNotEnabled)), None),
+        Err(error) => return (in_layer(Status::failed(error)), None),
+    };
+    let desired = Organization::new(admin, admin_plan.auto_enable, &cx.desired, members(scope, results, admin, region));
+    let planned = match plan(&desired, &cx.desired, scope.admin_is_target, cx.options.replace_admin, &observed) {
+        Ok(planned) => planned,
+        Err(conflict) => return (in_layer(Status::failed(TargetError::OtherAdmin(conflict))), None),
+    };
+    let view = match (&observed.side, &observed.admin_detector) {
+        (Some(side), Some(detector)) if cx.options.detectors_from_admin => {
+            match detector::observe_members(&guardduty, detector, side, &desired.members).await {
+                Ok(view) => Some(view),
+                Err(error) => return (in_layer(Status::failed(error)), None),
+            }
+        }
+        _ => None,
+    };
+    let changes = planned.changes();
+    let execute = execute(cx, &guardduty, region, &desired, &scope.emails, &observed, &planned);
+    let status = settle(cx.options.dry_run, &changes, execute).await;
+    (TargetResult { changes: shared(changes), ..in_layer(status) }, view)
+}
+
+async fn execute(
+    cx: &Context<'_>,
+    guardduty: &GuardDuty,
+    region: &Region,
+    desired: &Organization<'_>,
+    emails: &BTreeMap<AccountId, String>,
+    observed: &Observed,
+    planned: &Planned,
+) -> Result<(), TargetError> {
+    let mut detector_id = observed.admin_detector.as_ref().map(|d| d.id.clone());
+    if let Some(change) = &planned.detector {
+        detector_id = Some(detector::apply(guardduty, change).await?);
+    }
+    let Some(detector_id) = detector_id else {
+        let reason = format!("the admin {} has no detector in {region} (see its account result)", desired.admin);
+        return Err(TargetError::Dependency { operation: "guardduty:ListDetectors", reason });
+    };
+    if let Some(change) = &planned.admin {
+        admin::apply(&cx.aws.management().guardduty(region), change).await?;
+    }
+    if let Some(change) = &planned.config {
+        org_config::apply(guardduty, &detector_id, desired, change).await?;
+    }
+    if let Some(change) = &planned.members {
+        membership::apply(guardduty, &detector_id, emails, change).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{AutoEnable, Frequency, MemberStatus};
+
+    fn settings() -> DetectorSettings {
+        DetectorSettings { enabled: true, frequency: Frequency::SixHours, features: BTreeMap::new(), agents: BTreeMap::new() }
+    }
+
+    #[test]
+    fn a_fresh_region_is_designated_configured_and_joined_and_another_admin_is_a_conflict() {
+        let [admin, other, member] = ["100000000001", "100000000002", "100000000003"].map(|a| AccountId::parse(a).unwrap());
+        let desired = Organization::new(&admin, AutoEnable::All, &settings(), vec![member]);
+        let fresh = Observed { admin_detector: None, designated: vec![], side: None };
+        let planned = plan(&desired, &settings(), true, false, &fresh).unwrap();
+        assert_eq!(planned.detector, None, "the admin's own account work creates its detector");
+        assert_eq!(planned.admin, Some(admin::Change::EnableAdmin { account: admin }));
+        assert!(planned.config.is_some());
+        assert_eq!(planned.members, Some(membership::Change::CreateMembers { accounts: vec![member] }));
+        let outside = plan(&desired, &settings(), false, false, &fresh).unwrap();
+        assert!(matches!(outside.detector, Some(detector::Change::CreateDetector { .. })), "an admin outside the run gets its detector here");
+        let held = Observed { admin_detector: None, designated: vec![other], side: None };
+        assert_eq!(plan(&desired, &settings(), true, false, &held), Err(OtherAdmin { current: other, planned: admin }));
+        let replaced = plan(&desired, &settings(), true, true, &held).unwrap();
+        assert_eq!(replaced.admin, Some(admin::Change::ReplaceAdmin { from: other, to: admin }));
+    }
+
+    #[test]
+    fn a_region_as_planned_needs_nothing() {
+        let [admin, member] = ["100000000001", "100000000003"].map(|a| AccountId::parse(a).unwrap());
+        let desired = Organization::new(&admin, AutoEnable::All, &settings(), vec![member]);
+        let detector = ObservedDetector { id: "d".into(), enabled: true, frequency: Some(Frequency::SixHours), features: BTreeMap::new(), agents: BTreeMap::new() };
+        let side = AdminSide {
+            auto_enable: Some(AutoEnable::All),
+            feature_auto_enable: BTreeMap::new(),
+            agent_auto_enable: BTreeMap::new(),
+            members: BTreeMap::from([(member, MemberStatus::Enabled)]),
+            member_detectors: BTreeMap::new(),
+        };
+        let observed = Observed { admin_detector: Some(detector), designated: vec![admin], side: Some(side) };
+        assert_eq!(plan(&desired, &settings(), true, false, &observed), Ok(Planned::default()));
+    }
+}

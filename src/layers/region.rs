@@ -1,0 +1,270 @@
+//! Per account and region: the detector, the findings topic and its subscriptions, the
+//! rules and their targets, and the account's invitation-era relationships. Everything is
+//! read before anything is changed; changes go in dependency order: detector, topic, rules
+//! (whose targets need the account's IAM role), relationships.
+
+use super::{result, settle, Context};
+use crate::aws::{AccountSession, AwsError, GuardDuty};
+use crate::desired::Wiring;
+use crate::model::{AccountId, DetectorSettings, Feature, ObservedDetector, ObservedRelationship, ObservedRule, ObservedTopic, Region, Target};
+use crate::outcome::{shared, Layer, ReadFrom, SkipReason, Status, TargetError, TargetResult};
+use crate::resources::relationship::Legacy;
+use crate::resources::{detector, relationship, rules, topic, Change};
+
+/// What the plan asks of one account-region.
+pub struct Desired<'a> {
+    pub detector: &'a DetectorSettings,
+    pub wiring: Option<Wiring<'a>>,
+    /// The planned delegated admin, and the admins designated in the region when they could
+    /// be read (without them an organization member would look invited).
+    pub admin: Option<(&'a AccountId, Option<&'a [AccountId]>)>,
+    pub migrate_invitations: bool,
+}
+
+/// What one account-region holds now.
+pub struct Observed {
+    pub detector: Option<ObservedDetector>,
+    pub read_from: ReadFrom,
+    /// Read where the account has a detector and is not an Enabled member of the planned
+    /// admin; a check that could not be made is a note (the admin's CreateMembers still says
+    /// why an account cannot join).
+    pub relationship: Option<Result<ObservedRelationship, AwsError>>,
+    /// The topic and each planned rule, with a `[notifications]` plan.
+    pub wiring: Option<(Option<ObservedTopic>, Vec<Option<ObservedRule>>)>,
+}
+
+/// One account-region's changes, by kind.
+#[derive(Debug, Default, PartialEq)]
+pub struct Planned {
+    pub detector: Option<detector::Change>,
+    pub topic: Vec<topic::Change>,
+    pub rules: Vec<rules::Change>,
+    pub relationship: Vec<relationship::Change>,
+    /// An invitation-era administrator orgguard leaves alone (without --migrate-invitations).
+    pub conflict: Option<Legacy>,
+    /// Drift reported but deliberately not changed.
+    pub notes: Vec<String>,
+    /// Planned features GuardDuty does not offer in this region.
+    pub unavailable: Vec<Feature>,
+}
+
+impl Planned {
+    /// Every change, in the order they are made.
+    pub fn changes(&self) -> Vec<Change> {
+        let detector = self.detector.iter().cloned().map(Change::from);
+        let topic = self.topic.iter().cloned().map(Change::from);
+        let rules = self.rules.iter().cloned().map(Change::from);
+        detector.chain(topic).chain(rules).chain(self.relationship.iter().cloned().map(Change::from)).collect()
+    }
+}
+
+/// Pure: the changes that make `observed` what `desired` asks.
+pub fn plan(desired: &Desired, region: &Region, observed: &Observed) -> Planned {
+    let mut planned = Planned { detector: detector::plan(desired.detector, observed.detector.as_ref()), ..Planned::default() };
+    if let Some(current) = &observed.detector {
+        planned.unavailable = detector::unavailable(desired.detector, current);
+        planned.notes.extend(planned.unavailable.iter().map(|f| format!("{f}: GuardDuty does not offer it in {region}; left out")));
+    }
+    if let (Some(wiring), Some((topic, rules))) = (&desired.wiring, &observed.wiring) {
+        let (changes, notes) = topic::plan(wiring, region, topic.as_ref());
+        planned.topic = changes;
+        planned.notes.extend(notes);
+        for (rule, current) in wiring.plan.rules.iter().zip(rules) {
+            planned.rules.extend(rules::plan(wiring, region, rule, current.as_ref()));
+        }
+    }
+    match (&observed.relationship, desired.admin) {
+        (Some(Ok(relationship)), Some((admin, Some(designated)))) => {
+            match relationship::plan(admin, designated, relationship, desired.migrate_invitations) {
+                Ok(changes) => planned.relationship = changes,
+                Err(conflict) => planned.conflict = Some(conflict),
+            }
+        }
+        (Some(Err(error)), _) => planned.notes.push(format!("invitation-era relationships not checked: {error}")),
+        _ => {}
+    }
+    planned
+}
+
+impl Context<'_> {
+    fn desired<'a>(&'a self, account: &'a AccountId, region: &Region) -> Desired<'a> {
+        let designated = self.before.get(region).and_then(|b| b.designated.as_deref());
+        Desired {
+            detector: &self.desired,
+            wiring: self.wiring(account),
+            admin: self.plan.admin.as_ref().map(|a| (a.account.get_ref(), designated)),
+            migrate_invitations: self.options.migrate_invitations,
+        }
+    }
+
+    /// The account is an Enabled member of the planned admin, as the admin's lists read
+    /// before the accounts show.
+    fn is_member(&self, account: &AccountId, region: &Region) -> bool {
+        self.seen_by_admin(account, region).is_some() || self.before.get(region).is_some_and(|b| b.members.contains(account))
+    }
+}
+
+/// Reads only. Err: the detector could not be read (a region not enabled among them);
+/// Ok with the first wiring read that failed: what was read before it still counts.
+async fn observe(cx: &Context<'_>, guardduty: &GuardDuty, session: &AccountSession, region: &Region) -> Result<(Observed, Option<AwsError>), AwsError> {
+    let account = &session.account;
+    let (detector, read_from) = match cx.seen_by_admin(account, region) {
+        Some(detector) => (Some(detector.clone()), ReadFrom::DelegatedAdmin),
+        None => (guardduty.find_detector().await?, ReadFrom::Account),
+    };
+    let desired = cx.desired(account, region);
+    let check_relationship = matches!(desired.admin, Some((admin, Some(_))) if admin != account) && !cx.is_member(account, region);
+    let relationship = match &detector {
+        Some(detector) if check_relationship => Some(guardduty.relationship(&detector.id).await),
+        _ => None,
+    };
+    let mut observed = Observed { detector, read_from, relationship, wiring: None };
+    let Some(wiring) = &desired.wiring else { return Ok((observed, None)) };
+    let read = async {
+        let topic = session.sns(region).find_topic(&wiring.topic_arn(region)).await?;
+        let events = session.events(region);
+        let mut rules = Vec::new();
+        for rule in &wiring.plan.rules {
+            rules.push(events.find_rule(rule.name.get_ref()).await?);
+        }
+        Ok::<_, AwsError>((topic, rules))
+    };
+    match read.await {
+        Ok(wiring) => observed.wiring = Some(wiring),
+        Err(error) => return Ok((observed, Some(error))),
+    }
+    Ok((observed, None))
+}
+
+/// Observe, plan, and (unless a dry run) execute one account-region. `role_ready`: the
+/// account's IAM role, which the rules' targets need, is there.
+pub async fn reconcile(cx: &Context<'_>, session: &AccountSession, region: &Region, role_ready: bool) -> TargetResult {
+    let target = Target { account: session.account, region: Some(*region) };
+    let guardduty = session.guardduty(region);
+    let (observed, unread) = match observe(cx, &guardduty, session, region).await {
+        Ok(observed) => observed,
+        Err(error) if error.is_region_not_enabled() => return result(target, Layer::Account, Status::Skipped(SkipReason::RegionNotEnabled)),
+        Err(error) => return result(target, Layer::Account, Status::failed(error)),
+    };
+    let desired = cx.desired(&session.account, region);
+    let planned = plan(&desired, region, &observed);
+    let changes = planned.changes();
+    let status = match unread {
+        Some(error) => Status::failed(error),
+        None => {
+            let execute = execute(session, &guardduty, region, &desired, &observed, &planned, role_ready);
+            match (settle(cx.options.dry_run, &changes, execute).await, &planned.conflict) {
+                (Status::Failed(error), _) => Status::Failed(error),
+                (_, Some(conflict)) => Status::failed(TargetError::Legacy(conflict.clone())),
+                (status, None) => status,
+            }
+        }
+    };
+    TargetResult {
+        target,
+        layer: Layer::Account,
+        status,
+        changes: shared(changes),
+        notes: planned.notes,
+        detector_read_from: Some(observed.read_from),
+        unavailable: planned.unavailable,
+    }
+}
+
+async fn execute(
+    session: &AccountSession,
+    guardduty: &GuardDuty,
+    region: &Region,
+    desired: &Desired<'_>,
+    observed: &Observed,
+    planned: &Planned,
+    role_ready: bool,
+) -> Result<(), TargetError> {
+    if let Some(change) = &planned.detector {
+        detector::apply(guardduty, change).await?;
+    }
+    if let Some(wiring) = &desired.wiring {
+        let sns = session.sns(region);
+        for change in &planned.topic {
+            topic::apply(&sns, wiring, region, change).await?;
+        }
+        let events = session.events(region);
+        for change in &planned.rules {
+            if let (rules::Change::PutTarget { .. }, false) = (change, role_ready) {
+                let reason = format!("the IAM role {} could not be made ready in this account", wiring.plan.role);
+                return Err(TargetError::Dependency { operation: "events:PutTargets", reason });
+            }
+            rules::apply(&events, wiring, region, change).await?;
+        }
+    }
+    if let Some(current) = &observed.detector {
+        for change in &planned.relationship {
+            relationship::apply(guardduty, &current.id, change).await?;
+        }
+    }
+    Ok(())
+}
+
+/// An account whose role could not be assumed: its region's detector as the delegated admin
+/// saw it is still judged, and the result says why the rest was not read.
+pub fn unentered(cx: &Context<'_>, account: &AccountId, region: &Region, error: &AwsError) -> Option<TargetResult> {
+    let detector = cx.seen_by_admin(account, region)?;
+    let changes = detector::plan(&cx.desired, Some(detector)).into_iter().map(Change::from).collect();
+    let target = Target { account: *account, region: Some(*region) };
+    Some(TargetResult {
+        changes: shared(changes),
+        detector_read_from: Some(ReadFrom::DelegatedAdmin),
+        unavailable: detector::unavailable(&cx.desired, detector),
+        ..result(target, Layer::Account, Status::failed(TargetError::Role(error.clone())))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::model::{Frequency, Partition};
+    use crate::resources::fixtures;
+
+    fn settings() -> DetectorSettings {
+        DetectorSettings { enabled: true, frequency: Frequency::SixHours, features: BTreeMap::new(), agents: BTreeMap::new() }
+    }
+
+    #[test]
+    fn a_fresh_account_region_gets_everything_in_dependency_order() {
+        let plan_file = fixtures::plan();
+        let (account, region) = (fixtures::account(), fixtures::region());
+        let settings = settings();
+        let wiring = Wiring { plan: plan_file.notifications.as_ref().unwrap(), account: &account, partition: Partition::Aws };
+        let desired = Desired { detector: &settings, wiring: Some(wiring), admin: None, migrate_invitations: false };
+        let observed = Observed { detector: None, read_from: ReadFrom::Account, relationship: None, wiring: Some((None, vec![None, None])) };
+        let planned = plan(&desired, &region, &observed);
+        let kinds: Vec<&str> = planned.changes().iter().map(Change::kind).collect();
+        assert_eq!(kinds[0], "create detector");
+        assert_eq!(kinds[1], "create SNS topic");
+        assert_eq!(&kinds[kinds.len() - 4..], ["put EventBridge rule", "put EventBridge target", "put EventBridge rule", "put EventBridge target"]);
+        assert!(planned.conflict.is_none() && planned.notes.is_empty());
+    }
+
+    #[test]
+    fn an_invitation_era_administrator_is_a_conflict_and_an_unreadable_one_a_note() {
+        let region = fixtures::region();
+        let [admin, old] = ["100000000001", "100000000009"].map(|a| AccountId::parse(a).unwrap());
+        let settings = settings();
+        let designated = vec![admin];
+        let desired = Desired { detector: &settings, wiring: None, admin: Some((&admin, Some(&designated))), migrate_invitations: false };
+        let detector = ObservedDetector { id: "d".into(), enabled: true, frequency: Some(Frequency::SixHours), features: BTreeMap::new(), agents: BTreeMap::new() };
+        let held = ObservedRelationship { administrator: Some(old), invitations: vec![] };
+        let observed =
+            Observed { detector: Some(detector.clone()), read_from: ReadFrom::Account, relationship: Some(Ok(held)), wiring: None };
+        let planned = plan(&desired, &region, &observed);
+        assert_eq!(planned.conflict, Some(Legacy { admin, administrator: Some(old), invitations: vec![] }));
+        assert!(planned.changes().is_empty(), "nothing is changed for the conflict");
+        let denied = AwsError { operation: "guardduty:ListInvitations", code: "AccessDenied".into(), message: "no".into() };
+        let observed = Observed { detector: Some(detector), read_from: ReadFrom::Account, relationship: Some(Err(denied)), wiring: None };
+        let planned = plan(&desired, &region, &observed);
+        assert_eq!(planned.conflict, None);
+        assert_eq!(planned.notes, ["invitation-era relationships not checked: guardduty:ListInvitations: AccessDenied: no"]);
+    }
+}

@@ -1,0 +1,133 @@
+//! What a read of AWS returns, typed: detectors, topics, rules, IAM, relationships, the
+//! delegated admin's side.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+
+use super::{AccountId, Agent, AutoEnable, Feature, Frequency};
+
+/// A detector as read from GuardDuty. A frequency this version does not know is `None`;
+/// features it does not know are left out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObservedDetector {
+    pub id: String,
+    pub enabled: bool,
+    pub frequency: Option<Frequency>,
+    /// Every feature GuardDuty reports in the region: one it leaves out is not offered there.
+    pub features: BTreeMap<Feature, bool>,
+    /// Per runtime-monitoring feature, its agents.
+    pub agents: BTreeMap<Feature, BTreeMap<Agent, bool>>,
+}
+
+/// An SNS topic as read: its ARN, attributes orgguard manages, and tags.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObservedTopic {
+    pub arn: String,
+    pub display_name: String,
+    pub policy: Option<serde_json::Value>,
+    pub tags: BTreeMap<String, String>,
+    pub subscriptions: Vec<ObservedSubscription>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ObservedSubscription {
+    /// `PendingConfirmation` until an email recipient confirms.
+    pub arn: String,
+    pub protocol: String,
+    pub endpoint: String,
+}
+
+/// An EventBridge rule on the default bus and its targets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObservedRule {
+    pub enabled: bool,
+    pub pattern: Option<serde_json::Value>,
+    pub targets: Vec<ObservedTarget>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObservedTarget {
+    pub id: String,
+    pub arn: String,
+    pub role_arn: Option<String>,
+}
+
+/// The IAM role EventBridge uses and its publishing policy, in one account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObservedIam {
+    /// The role's trust policy, if the role exists.
+    pub role_trust: Option<serde_json::Value>,
+    /// The policy's default document and version count, if the policy exists.
+    pub policy: Option<ObservedPolicy>,
+    pub attached: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObservedPolicy {
+    pub document: serde_json::Value,
+    /// Non-default versions, oldest first: IAM keeps at most five versions in all.
+    pub old_versions: Vec<String>,
+}
+
+/// A member account's GuardDuty relationships in one region, as it sees them: the
+/// administrator it is associated with (through the organization or an old invitation) and
+/// the accounts whose invitations are pending.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ObservedRelationship {
+    pub administrator: Option<AccountId>,
+    pub invitations: Vec<AccountId>,
+}
+
+/// What the designated admin sees in one region.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AdminSide {
+    /// None when GuardDuty answers a mode this version does not know.
+    pub auto_enable: Option<AutoEnable>,
+    pub feature_auto_enable: BTreeMap<Feature, AutoEnable>,
+    /// Member account -> relationship status.
+    pub members: BTreeMap<AccountId, MemberStatus>,
+    /// Member account -> its detector id in the region, as the admin sees it.
+    pub member_detectors: BTreeMap<AccountId, String>,
+    /// Per runtime-monitoring feature, each agent's auto-enable mode.
+    pub agent_auto_enable: BTreeMap<Feature, BTreeMap<Agent, AutoEnable>>,
+}
+
+impl AdminSide {
+    pub fn is_enabled_member(&self, account: &AccountId) -> bool {
+        self.members.get(account) == Some(&MemberStatus::Enabled)
+    }
+}
+
+/// A member's relationship with its administrator, as GuardDuty reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MemberStatus {
+    /// Associated and monitored: the only status the plan accepts.
+    Enabled,
+    /// Created, Invited, Disabled, Removed, Resigned, ...: as GuardDuty named it.
+    Other(String),
+}
+
+impl MemberStatus {
+    pub fn parse(text: &str) -> Self {
+        match text {
+            "Enabled" => Self::Enabled,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+}
+
+/// Accounts a GuardDuty call did not process, each with GuardDuty's reason.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unprocessed {
+    pub operation: &'static str,
+    pub accounts: Vec<(AccountId, String)>,
+}
+
+impl fmt::Display for Unprocessed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let each: Vec<String> = self.accounts.iter().map(|(account, reason)| format!("{account}: {reason}")).collect();
+        f.write_str(&each.join("; "))
+    }
+}

@@ -1,0 +1,188 @@
+//! Reading a plan file: TOML into the plan's types, then every check that needs no AWS,
+//! each error located at file:line:column.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use super::Plan;
+use crate::model::{Agent, Feature};
+
+/// A plan that could not be used, located in its file.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("{path}: cannot read plan: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}:{line}:{column}: {field}: {message}")]
+    Invalid { path: PathBuf, line: usize, column: usize, field: String, message: String },
+}
+
+impl Plan {
+    pub fn load(path: &Path) -> Result<Self, PlanError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| PlanError::Read { path: path.to_owned(), source })?;
+        Self::parse(&text, path)
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<Self, PlanError> {
+        let deserializer = toml::Deserializer::parse(text).map_err(|e| invalid(text, path, "(file)", &e))?;
+        let plan: Plan = serde_path_to_error::deserialize(deserializer).map_err(|e| {
+            let error = e.inner();
+            let mut field = e.path().to_string().replace(".$__serde_spanned_private_value", "");
+            // A map key that is not a plain string (a feature name) shows as `?`: name it.
+            if let (Some(stem), Some(span)) = (field.strip_suffix(".?"), error.span()) {
+                let line = text[..span.start].rsplit('\n').next().unwrap_or_default();
+                let key = line.split('=').next().unwrap_or_default().trim();
+                let key = if key.is_empty() { &text[span] } else { key };
+                field = format!("{stem}.{key}");
+            }
+            invalid(text, path, &field, error)
+        })?;
+        plan.check(text, path)?;
+        Ok(plan)
+    }
+
+    /// Rules across fields, which serde cannot express.
+    fn check(&self, text: &str, path: &Path) -> Result<(), PlanError> {
+        let fail = |field: &str, span: std::ops::Range<usize>, message: String| {
+            let (line, column) = line_column(text, span.start);
+            Err(PlanError::Invalid { path: path.to_owned(), line, column, field: field.into(), message })
+        };
+        let features = &self.detector.features;
+        if features.get_ref().contains_key(&Feature::EksRuntimeMonitoring)
+            && features.get_ref().contains_key(&Feature::RuntimeMonitoring)
+        {
+            return fail(
+                "detector.features",
+                features.span(),
+                "EKS_RUNTIME_MONITORING and RUNTIME_MONITORING are both set: RUNTIME_MONITORING \
+                 already covers EKS and GuardDuty refuses a request naming both; keep RUNTIME_MONITORING"
+                    .into(),
+            );
+        }
+        let agents = &self.detector.runtime_agents;
+        if !agents.get_ref().is_empty() {
+            let runtime = self.detector.settings().runtime_feature();
+            if runtime.is_none_or(|f| features.get_ref().get(&f) != Some(&true)) {
+                return fail(
+                    "detector.runtime_agents",
+                    agents.span(),
+                    "runtime agents need RUNTIME_MONITORING (or EKS_RUNTIME_MONITORING) = true in [detector.features]".into(),
+                );
+            }
+            if runtime == Some(Feature::EksRuntimeMonitoring) {
+                if let Some(agent) = agents.get_ref().keys().find(|a| **a != Agent::EksAddonManagement) {
+                    return fail(
+                        "detector.runtime_agents",
+                        agents.span(),
+                        format!("{agent} belongs to RUNTIME_MONITORING; EKS_RUNTIME_MONITORING manages only EKS_ADDON_MANAGEMENT"),
+                    );
+                }
+            }
+        }
+        if let Some(admin) = &self.admin {
+            if self.organization.exclude_accounts.contains(admin.account.get_ref()) {
+                return fail(
+                    "admin.account",
+                    admin.account.span(),
+                    format!("admin account {} is also in organization.exclude_accounts", admin.account.get_ref()),
+                );
+            }
+        }
+        if let Some(notifications) = &self.notifications {
+            let mut seen = BTreeSet::new();
+            for rule in &notifications.rules {
+                if !seen.insert(rule.name.get_ref()) {
+                    return fail(
+                        "notifications.rules.name",
+                        rule.name.span(),
+                        format!("rule name {:?} appears twice", rule.name.get_ref()),
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn invalid(text: &str, path: &Path, field: &str, error: &toml::de::Error) -> PlanError {
+    let (line, column) = error.span().map(|s| line_column(text, s.start)).unwrap_or((1, 1));
+    PlanError::Invalid {
+        path: path.to_owned(),
+        line,
+        column,
+        field: if field.is_empty() || field == "." { "(top level)".into() } else { field.into() },
+        message: error.message().to_owned(),
+    }
+}
+
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::model::Frequency;
+    use crate::plan::RegionSelection;
+
+    #[test]
+    fn the_example_plan_reproduces_the_seed() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/example.toml");
+        let plan = Plan::load(&path).expect("plans/example.toml is valid");
+        assert_eq!(plan.organization.member_role, "OrganizationAccountAccessRole");
+        assert_eq!(plan.organization.regions, RegionSelection::All);
+        let detector = plan.detector.settings();
+        assert!(detector.enabled);
+        assert_eq!(detector.frequency, Frequency::SixHours);
+        assert_eq!(
+            detector.features,
+            BTreeMap::from([
+                (Feature::S3DataEvents, true),
+                (Feature::EbsMalwareProtection, true),
+                (Feature::EksAuditLogs, false),
+            ])
+        );
+        let n = plan.notifications.expect("notifications");
+        assert_eq!((n.topic.as_str(), n.display_name.as_deref()), ("guardduty-finding", Some("put-slack")));
+        assert_eq!(n.tags, BTreeMap::from([("Name".to_owned(), "guardduty-finding".to_owned())]));
+        assert_eq!((n.role.as_str(), n.policy.as_str()), ("eventbridge_to_sns", "EventBridgePublishGuarddutyFinding"));
+        let rules: Vec<_> = n.rules.iter().map(|r| (r.name.get_ref().as_str(), r.target_id.as_str())).collect();
+        assert_eq!(
+            rules,
+            [("guardduty-finding", "guardduty-finding"), ("gdu-finding-archive-api", "guardduty-archive-notification")]
+        );
+        assert_eq!(
+            n.rules[1].event_pattern.0,
+            serde_json::json!({
+                "source": ["aws.guardduty"],
+                "detail-type": ["AWS API Call via CloudTrail"],
+                "detail": {"eventSource": ["guardduty.amazonaws.com"], "eventName": ["ArchiveFindings", "UpdateFindingsFeedback"]}
+            })
+        );
+    }
+
+    #[test]
+    fn defaults_fill_what_a_minimal_plan_leaves_out() {
+        let text = "[organization]\nregions = \"all\"\n[detector]\nfinding_publishing_frequency = \"ONE_HOUR\"\n";
+        let plan = Plan::parse(text, Path::new("p.toml")).expect("valid");
+        assert_eq!(plan.organization.member_role, "OrganizationAccountAccessRole");
+        assert!(!plan.organization.include_management_account, "only when the plan says so");
+        assert!(plan.detector.enable);
+        assert!(plan.detector.features.get_ref().is_empty());
+        assert_eq!((plan.limits.concurrency, plan.limits.max_attempts), (64, 8));
+        assert!(plan.admin.is_none() && plan.notifications.is_none());
+    }
+
+    #[test]
+    fn line_and_column_count_from_one() {
+        assert_eq!(line_column("a\nbc\nd", 0), (1, 1));
+        assert_eq!(line_column("a\nbc\nd", 3), (2, 2));
+        assert_eq!(line_column("a\nbc\nd", 5), (3, 1));
+    }
+}

@@ -1,0 +1,108 @@
+//! The region's delegated GuardDuty administrator, designated from the management account.
+//! Another admin already designated is a conflict, replaced only with `--replace-admin`.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use super::{At, Calls, Check, Failure, Kind, Place};
+use crate::aws::{AwsError, GuardDuty, Service};
+use crate::model::AccountId;
+use crate::plan::Plan;
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Change {
+    EnableAdmin { account: AccountId },
+    ReplaceAdmin { from: AccountId, to: AccountId },
+}
+
+/// An admin already designated that is not the plan's: left alone unless replacing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OtherAdmin {
+    pub current: AccountId,
+    pub planned: AccountId,
+}
+
+impl fmt::Display for OtherAdmin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} is the delegated admin here, the plan names {}; left alone (--replace-admin replaces it)", self.current, self.planned)
+    }
+}
+
+/// Designation, from the management account's view of the region's admins.
+pub fn plan(admin: &AccountId, designated: &[AccountId], replace: bool) -> Result<Option<Change>, OtherAdmin> {
+    match designated.iter().find(|a| *a != admin) {
+        Some(other) if !replace => Err(OtherAdmin { current: *other, planned: *admin }),
+        Some(other) => Ok(Some(Change::ReplaceAdmin { from: *other, to: *admin })),
+        None if designated.is_empty() => Ok(Some(Change::EnableAdmin { account: *admin })),
+        None => Ok(None),
+    }
+}
+
+/// `management` is GuardDuty in the region, as the management account.
+pub async fn apply(management: &GuardDuty, change: &Change) -> Result<(), AwsError> {
+    match change {
+        Change::EnableAdmin { account } => management.enable_admin(account).await,
+        Change::ReplaceAdmin { from, to } => {
+            management.disable_admin(from).await?;
+            management.enable_admin(to).await
+        }
+    }
+}
+
+pub const ADMIN: &str = "OG.Org.DelegatedAdmin";
+
+pub fn checks(plan: &Plan) -> Vec<Check> {
+    let designated = "The planned delegated admin is designated in the region";
+    plan.admin.iter().map(|_| Check::new(Place::Organization, ADMIN, designated, "Prowler guardduty_delegated_admin_enabled_all_regions")).collect()
+}
+
+impl Kind for Change {
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::EnableAdmin { .. } => "designate delegated admin",
+            Self::ReplaceAdmin { .. } => "replace delegated admin",
+        }
+    }
+
+    fn calls(&self) -> Calls {
+        let count = match self {
+            Self::EnableAdmin { .. } => 1,
+            Self::ReplaceAdmin { .. } => 2,
+        };
+        Calls { service: Service::GuardDuty, at: At::Management, count }
+    }
+
+    fn failures(&self, _: &Plan) -> Vec<Failure> {
+        vec![match self {
+            Self::EnableAdmin { account } => Failure::new(ADMIN, format!("{account} designated"), "no delegated admin"),
+            Self::ReplaceAdmin { from, to } => Failure::new(ADMIN, format!("{to} designated"), format!("{from} designated")),
+        }]
+    }
+}
+
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::EnableAdmin { account } => write!(f, "{account}"),
+            Self::ReplaceAdmin { from, to } => write!(f, "{from} -> {to}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn another_admin_is_a_conflict_unless_replacing() {
+        let (admin, other) = (AccountId::parse("100000000001").unwrap(), AccountId::parse("100000000002").unwrap());
+        assert_eq!(plan(&admin, std::slice::from_ref(&other), false), Err(OtherAdmin { current: other, planned: admin }));
+        assert_eq!(plan(&admin, std::slice::from_ref(&other), true), Ok(Some(Change::ReplaceAdmin { from: other, to: admin })));
+        assert_eq!(plan(&admin, &[], false), Ok(Some(Change::EnableAdmin { account: admin })));
+        assert_eq!(plan(&admin, std::slice::from_ref(&admin), false), Ok(None));
+        let replace = Change::ReplaceAdmin { from: other, to: admin };
+        assert_eq!(replace.calls(), Calls { service: Service::GuardDuty, at: At::Management, count: 2 });
+    }
+}

@@ -1,0 +1,364 @@
+//! The GuardDuty detector of one account-region: created with the plan's settings, or
+//! updated in place (never a second one). Features the plan does not name are left as
+//! they are, and so are those GuardDuty does not offer in the region.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+
+use super::{on_off, Calls, Check, Failure, Kind, Place};
+use crate::aws::{AwsError, GuardDuty, Service};
+use crate::model::{AccountId, AdminSide, Agent, DetectorSettings, Feature, Frequency, ObservedDetector};
+use crate::plan::Plan;
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Change {
+    CreateDetector { settings: DetectorSettings },
+    UpdateDetector { detector_id: String, fields: Vec<Field> },
+}
+
+/// One setting of an existing detector that differs from the plan.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(tag = "field", rename_all = "snake_case")]
+pub enum Field {
+    Enable { from: bool, to: bool },
+    Frequency { from: Option<Frequency>, to: Frequency },
+    Feature { feature: Feature, from: bool, to: bool },
+    /// A runtime-monitoring agent (GuardDuty's additional configuration of the feature).
+    Agent { feature: Feature, agent: Agent, from: bool, to: bool },
+}
+
+/// The change that gives the account-region the planned detector, if any.
+pub fn plan(desired: &DetectorSettings, observed: Option<&ObservedDetector>) -> Option<Change> {
+    let Some(observed) = observed else {
+        return Some(Change::CreateDetector { settings: desired.clone() });
+    };
+    let mut fields = Vec::new();
+    if observed.enabled != desired.enabled {
+        fields.push(Field::Enable { from: observed.enabled, to: desired.enabled });
+    }
+    if observed.frequency != Some(desired.frequency) {
+        fields.push(Field::Frequency { from: observed.frequency, to: desired.frequency });
+    }
+    let offered = |feature: &Feature| !unavailable(desired, observed).contains(feature);
+    for (&feature, &to) in desired.features.iter().filter(|(f, _)| offered(f)) {
+        let from = observed.features.get(&feature).copied().unwrap_or(false);
+        if from != to {
+            fields.push(Field::Feature { feature, from, to });
+        }
+    }
+    for (feature, agents) in desired.agents_by_feature().into_iter().filter(|(f, _)| offered(f)) {
+        // Like features, GuardDuty lists every agent a feature offers in the region.
+        let listed = observed.agents.get(&feature).filter(|a| !a.is_empty());
+        for (agent, to) in agents.into_iter().filter(|(a, _)| listed.is_none_or(|l| l.contains_key(a))) {
+            let from = listed.and_then(|a| a.get(&agent)).copied().unwrap_or(false);
+            if from != to {
+                fields.push(Field::Agent { feature, agent, from, to });
+            }
+        }
+    }
+    (!fields.is_empty()).then(|| Change::UpdateDetector { detector_id: observed.id.clone(), fields })
+}
+
+/// Planned features that GuardDuty does not offer in the detector's region: it lists every
+/// feature it offers there, so one it leaves out is not available (not drift). A detector
+/// read with no features at all says nothing about availability.
+pub fn unavailable(desired: &DetectorSettings, observed: &ObservedDetector) -> Vec<Feature> {
+    if observed.features.is_empty() {
+        return Vec::new();
+    }
+    desired.features.keys().filter(|f| !observed.features.contains_key(f)).copied().collect()
+}
+
+/// Applies the change; returns the detector's id. CreateDetector goes with the planned
+/// features; if GuardDuty refuses the request (a feature it does not offer in the region),
+/// the detector is created without features and then updated as the plan says, against
+/// what GuardDuty lists for it.
+pub async fn apply(guardduty: &GuardDuty, change: &Change) -> Result<String, AwsError> {
+    match change {
+        Change::CreateDetector { settings } => match guardduty.create_detector(settings).await {
+            Err(error) if error.code == "BadRequestException" && !settings.features.is_empty() => {
+                let bare = DetectorSettings { features: BTreeMap::new(), agents: BTreeMap::new(), ..settings.clone() };
+                let id = guardduty.create_detector(&bare).await?;
+                let Some(created) = guardduty.find_detector().await? else { return Err(error) };
+                if let Some(Change::UpdateDetector { fields, .. }) = plan(settings, Some(&created)) {
+                    update(guardduty, &id, &fields).await?;
+                }
+                Ok(id)
+            }
+            other => other,
+        },
+        Change::UpdateDetector { detector_id, fields } => update(guardduty, detector_id, fields).await.map(|()| detector_id.clone()),
+    }
+}
+
+async fn update(guardduty: &GuardDuty, detector_id: &str, fields: &[Field]) -> Result<(), AwsError> {
+    let (mut enable, mut frequency, mut features, mut agents) = (None, None, BTreeMap::new(), BTreeMap::new());
+    for field in fields {
+        match *field {
+            Field::Enable { to, .. } => enable = Some(to),
+            Field::Frequency { to, .. } => frequency = Some(to),
+            Field::Feature { feature, to, .. } => {
+                features.insert(feature, to);
+            }
+            Field::Agent { feature, agent, to, .. } => {
+                agents.entry(feature).or_insert_with(BTreeMap::new).insert(agent, to);
+                // The feature's status goes with its agents (the plan has it on): GuardDuty
+                // does not say what an entry without one means.
+                features.entry(feature).or_insert(true);
+            }
+        }
+    }
+    guardduty.update_detector(detector_id, enable, frequency, &features, &agents).await
+}
+
+/// Accounts per GetMemberDetectors call: GuardDuty's limit.
+const MEMBERS_PER_CALL: usize = 50;
+
+/// The detectors of the planned members that are Enabled members, as the delegated admin
+/// sees them: features from GetMemberDetectors (50 accounts a call); the finding frequency
+/// is the admin's, which members inherit.
+pub async fn observe_members(
+    guardduty: &GuardDuty,
+    admin_detector: &ObservedDetector,
+    side: &AdminSide,
+    members: &[AccountId],
+) -> Result<BTreeMap<AccountId, ObservedDetector>, AwsError> {
+    let enabled: Vec<AccountId> = members.iter().filter(|a| side.is_enabled_member(a)).copied().collect();
+    let mut seen = BTreeMap::new();
+    for batch in enabled.chunks(MEMBERS_PER_CALL) {
+        for (account, detector) in guardduty.member_detectors(&admin_detector.id, batch).await?.features {
+            let Some(id) = side.member_detectors.get(&account) else { continue };
+            let detector = ObservedDetector { id: id.clone(), frequency: admin_detector.frequency, ..detector };
+            seen.insert(account, detector);
+        }
+    }
+    Ok(seen)
+}
+
+const ENABLED: &str = "GuardDuty.1";
+const FREQUENCY: &str = "OG.Detector.Frequency";
+
+/// The Security Hub control that covers a detector feature.
+pub fn feature_control(feature: Feature) -> (&'static str, &'static str) {
+    match feature {
+        Feature::EksAuditLogs => ("GuardDuty.5", "EKS audit log monitoring"),
+        Feature::LambdaNetworkLogs => ("GuardDuty.6", "Lambda protection"),
+        Feature::EksRuntimeMonitoring => ("GuardDuty.7", "EKS runtime monitoring"),
+        Feature::EbsMalwareProtection => ("GuardDuty.8", "Malware protection for EC2 (EBS volume scans)"),
+        Feature::RdsLoginEvents => ("GuardDuty.9", "RDS protection"),
+        Feature::S3DataEvents => ("GuardDuty.10", "S3 protection"),
+        Feature::RuntimeMonitoring => ("GuardDuty.11", "Runtime monitoring"),
+    }
+}
+
+pub fn checks(plan: &Plan) -> Vec<Check> {
+    let mut checks = vec![
+        Check::new(Place::Detector, ENABLED, "GuardDuty detector exists and is enabled", "Security Hub GuardDuty.1; Prowler guardduty_is_enabled"),
+        Check::new(Place::Detector, FREQUENCY, "Finding publishing frequency is as planned", "orgguard"),
+    ];
+    for (&feature, &on) in plan.detector.features.get_ref() {
+        let (id, name) = feature_control(feature);
+        let state = if on { "enabled" } else { "disabled" };
+        checks.push(Check::new(Place::Detector, id, &format!("{name} ({feature}) is {state}"), &format!("Security Hub {id}")));
+    }
+    checks
+}
+
+impl Kind for Change {
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::CreateDetector { .. } => "create detector",
+            Self::UpdateDetector { .. } => "update detector",
+        }
+    }
+
+    fn calls(&self) -> Calls {
+        Calls::here(Service::GuardDuty, 1)
+    }
+
+    fn failures(&self, _: &Plan) -> Vec<Failure> {
+        let state = |on: bool| if on { "enabled" } else { "disabled" };
+        match self {
+            Self::CreateDetector { settings } => {
+                let mut rows = vec![
+                    Failure::new(ENABLED, "enabled", "no detector"),
+                    Failure::new(FREQUENCY, settings.frequency.as_str(), "no detector"),
+                ];
+                let on = settings.features.iter().filter(|(_, on)| **on);
+                rows.extend(on.map(|(f, _)| Failure::new(feature_control(*f).0, "enabled", "no detector")));
+                rows
+            }
+            Self::UpdateDetector { fields, .. } => fields
+                .iter()
+                .map(|field| match field {
+                    Field::Enable { from, to } => Failure::new(ENABLED, state(*to), state(*from)),
+                    Field::Frequency { from, to } => Failure::new(FREQUENCY, to.as_str(), from.map_or("unknown", Frequency::as_str)),
+                    Field::Feature { feature, from, to } => Failure::new(feature_control(*feature).0, state(*to), state(*from)),
+                    Field::Agent { feature, agent, from, to } => {
+                        Failure::new(feature_control(*feature).0, format!("{agent} {}", state(*to)), format!("{agent} {}", state(*from)))
+                    }
+                })
+                .collect(),
+        }
+    }
+}
+
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::CreateDetector { settings } => {
+                write!(f, "enabled={} frequency={}", settings.enabled, settings.frequency)?;
+                for (feature, on) in &settings.features {
+                    write!(f, " {feature}={}", on_off(*on))?;
+                }
+                for (agent, on) in &settings.agents {
+                    write!(f, " {agent}={}", on_off(*on))?;
+                }
+                Ok(())
+            }
+            Self::UpdateDetector { detector_id, fields } => {
+                write!(f, "detector {detector_id}:")?;
+                for field in fields {
+                    match field {
+                        Field::Enable { from, to } => write!(f, " enabled {from} -> {to}")?,
+                        Field::Frequency { from, to } => write!(f, " frequency {} -> {to}", from.map_or("unknown", Frequency::as_str))?,
+                        Field::Feature { feature, from, to } => write!(f, " {feature} {} -> {}", on_off(*from), on_off(*to))?,
+                        Field::Agent { feature, agent, from, to } => {
+                            write!(f, " {feature}/{agent} {} -> {}", on_off(*from), on_off(*to))?
+                        }
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn desired() -> DetectorSettings {
+        DetectorSettings {
+            enabled: true,
+            frequency: Frequency::SixHours,
+            features: BTreeMap::from([
+                (Feature::S3DataEvents, true),
+                (Feature::EbsMalwareProtection, true),
+                (Feature::EksAuditLogs, false),
+            ]),
+            agents: BTreeMap::new(),
+        }
+    }
+
+    fn observed(frequency: Frequency, features: &[(Feature, bool)]) -> ObservedDetector {
+        ObservedDetector {
+            id: "d1".into(),
+            enabled: true,
+            frequency: Some(frequency),
+            features: features.iter().copied().collect(),
+            agents: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn no_detector_means_create_with_the_plan() {
+        assert_eq!(plan(&desired(), None), Some(Change::CreateDetector { settings: desired() }));
+    }
+
+    #[test]
+    fn matching_detector_means_no_change() {
+        let current = observed(
+            Frequency::SixHours,
+            &[
+                (Feature::S3DataEvents, true),
+                (Feature::EbsMalwareProtection, true),
+                (Feature::EksAuditLogs, false),
+                (Feature::RdsLoginEvents, true),
+            ],
+        );
+        assert_eq!(plan(&desired(), Some(&current)), None);
+    }
+
+    #[test]
+    fn only_differing_fields_are_updated() {
+        let mut current = observed(
+            Frequency::FifteenMinutes,
+            &[(Feature::S3DataEvents, false), (Feature::EbsMalwareProtection, true), (Feature::EksAuditLogs, true)],
+        );
+        current.enabled = false;
+        assert_eq!(
+            plan(&desired(), Some(&current)),
+            Some(Change::UpdateDetector {
+                detector_id: "d1".into(),
+                fields: vec![
+                    Field::Enable { from: false, to: true },
+                    Field::Frequency { from: Some(Frequency::FifteenMinutes), to: Frequency::SixHours },
+                    Field::Feature { feature: Feature::S3DataEvents, from: false, to: true },
+                    Field::Feature { feature: Feature::EksAuditLogs, from: true, to: false },
+                ],
+            })
+        );
+    }
+
+    #[test]
+    fn a_feature_guardduty_does_not_list_is_unavailable_not_drift_and_unknown_frequency_is_drift() {
+        let mut current = observed(Frequency::SixHours, &[(Feature::S3DataEvents, true), (Feature::EksAuditLogs, false)]);
+        current.frequency = None;
+        let Some(Change::UpdateDetector { fields, .. }) = plan(&desired(), Some(&current)) else {
+            panic!("expected an update");
+        };
+        assert_eq!(fields, vec![Field::Frequency { from: None, to: Frequency::SixHours }]);
+        assert_eq!(unavailable(&desired(), &current), vec![Feature::EbsMalwareProtection]);
+        current.features.clear();
+        assert!(unavailable(&desired(), &current).is_empty(), "no features read says nothing about availability");
+    }
+
+    #[test]
+    fn runtime_agents_differ_one_by_one_under_their_feature() {
+        let mut desired = desired();
+        desired.features.insert(Feature::RuntimeMonitoring, true);
+        desired.agents = BTreeMap::from([(Agent::EksAddonManagement, true), (Agent::Ec2AgentManagement, false)]);
+        let mut current = observed(
+            Frequency::SixHours,
+            &[(Feature::S3DataEvents, true), (Feature::EbsMalwareProtection, true), (Feature::EksAuditLogs, false), (Feature::RuntimeMonitoring, true)],
+        );
+        current.agents.insert(
+            Feature::RuntimeMonitoring,
+            BTreeMap::from([(Agent::EksAddonManagement, false), (Agent::EcsFargateAgentManagement, true), (Agent::Ec2AgentManagement, false)]),
+        );
+        let Some(Change::UpdateDetector { fields, .. }) = plan(&desired, Some(&current)) else { panic!("expected an update") };
+        assert_eq!(
+            fields,
+            vec![Field::Agent { feature: Feature::RuntimeMonitoring, agent: Agent::EksAddonManagement, from: false, to: true }],
+            "an agent the plan does not name is left alone"
+        );
+    }
+
+    #[test]
+    fn features_absent_from_the_plan_are_left_alone() {
+        let mut plan_settings = desired();
+        plan_settings.features.clear();
+        let current = observed(Frequency::SixHours, &[(Feature::S3DataEvents, false), (Feature::RdsLoginEvents, true)]);
+        assert_eq!(plan(&plan_settings, Some(&current)), None);
+    }
+
+    #[test]
+    fn each_field_fails_its_own_control() {
+        let change = plan(&desired(), Some(&observed(Frequency::OneHour, &[(Feature::S3DataEvents, false)]))).unwrap();
+        let failures = change.failures(&super::super::fixtures::plan());
+        assert_eq!(
+            failures,
+            vec![
+                Failure::new(FREQUENCY, "SIX_HOURS", "ONE_HOUR"),
+                Failure::new("GuardDuty.10", "enabled", "disabled"),
+            ]
+        );
+        let created = plan(&desired(), None).unwrap().failures(&super::super::fixtures::plan());
+        let controls: Vec<&str> = created.iter().map(|f| f.control.as_str()).collect();
+        assert_eq!(controls, [ENABLED, FREQUENCY, "GuardDuty.10", "GuardDuty.8"], "a feature planned off is not failing");
+    }
+}

@@ -1,0 +1,162 @@
+//! The account's IAM role that EventBridge assumes, and its publishing policy attached to
+//! it (IAM is global: once per account). A changed policy document gets a new default
+//! version; the oldest non-default one goes first when IAM's five are used.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use super::{same_json, Calls, Check, Failure, Kind, Place};
+use crate::aws::{AwsError, Iam, Service};
+use crate::desired::Wiring;
+use crate::model::ObservedIam;
+use crate::plan::Plan;
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Change {
+    CreateRole { role: String },
+    UpdateRoleTrust { role: String },
+    CreatePolicy { policy: String },
+    /// A new default version; `delete_version` first when IAM's five versions are used.
+    UpdatePolicy { policy: String, delete_version: Option<String> },
+    AttachPolicy { role: String, policy: String },
+}
+
+pub fn plan(wiring: &Wiring, observed: &ObservedIam) -> Vec<Change> {
+    let role = wiring.plan.role.clone();
+    let policy = wiring.plan.policy.clone();
+    let mut changes = Vec::new();
+    match &observed.role_trust {
+        None => changes.push(Change::CreateRole { role: role.clone() }),
+        Some(trust) if !same_json(trust, &wiring.trust_policy()) => changes.push(Change::UpdateRoleTrust { role: role.clone() }),
+        Some(_) => {}
+    }
+    match &observed.policy {
+        None => changes.push(Change::CreatePolicy { policy: policy.clone() }),
+        Some(current) if !same_json(&current.document, &wiring.publish_policy()) => {
+            // IAM keeps five versions; the default one is never among old_versions.
+            let delete_version = (current.old_versions.len() >= 4).then(|| current.old_versions[0].clone());
+            changes.push(Change::UpdatePolicy { policy: policy.clone(), delete_version })
+        }
+        Some(_) => {}
+    }
+    if !observed.attached {
+        changes.push(Change::AttachPolicy { role, policy });
+    }
+    changes
+}
+
+pub async fn apply(iam: &Iam, wiring: &Wiring<'_>, change: &Change) -> Result<(), AwsError> {
+    let role = &wiring.plan.role;
+    match change {
+        Change::CreateRole { .. } => iam.create_role(role, &wiring.trust_policy().to_string()).await,
+        Change::UpdateRoleTrust { .. } => iam.update_trust(role, &wiring.trust_policy().to_string()).await,
+        Change::CreatePolicy { policy } => iam.create_policy(policy, &wiring.publish_policy().to_string()).await,
+        Change::UpdatePolicy { delete_version, .. } => {
+            iam.new_policy_version(&wiring.policy_arn(), &wiring.publish_policy().to_string(), delete_version.as_deref()).await
+        }
+        Change::AttachPolicy { .. } => iam.attach(role, &wiring.policy_arn()).await,
+    }
+}
+
+const ROLE: &str = "OG.Wiring.Role";
+const POLICY: &str = "OG.Wiring.Policy";
+
+pub fn checks(plan: &Plan) -> Vec<Check> {
+    if plan.notifications.is_none() {
+        return Vec::new();
+    }
+    vec![
+        Check::new(Place::Account, ROLE, "The EventBridge role exists, trusted by events.amazonaws.com", "orgguard"),
+        Check::new(Place::Account, POLICY, "The publish policy is as planned and attached to the role", "orgguard"),
+    ]
+}
+
+impl Kind for Change {
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::CreateRole { .. } => "create IAM role",
+            Self::UpdateRoleTrust { .. } => "update IAM role trust",
+            Self::CreatePolicy { .. } => "create IAM policy",
+            Self::UpdatePolicy { .. } => "update IAM policy",
+            Self::AttachPolicy { .. } => "attach IAM policy",
+        }
+    }
+
+    fn calls(&self) -> Calls {
+        match self {
+            Self::UpdatePolicy { delete_version, .. } => Calls::here(Service::Iam, 1 + u32::from(delete_version.is_some())),
+            _ => Calls::here(Service::Iam, 1),
+        }
+    }
+
+    fn failures(&self, _: &Plan) -> Vec<Failure> {
+        vec![match self {
+            Self::CreateRole { role } => Failure::new(ROLE, format!("role {role}"), "missing"),
+            Self::UpdateRoleTrust { role } => {
+                Failure::new(ROLE, format!("role {role} trusted by events.amazonaws.com"), "other trust policy")
+            }
+            Self::CreatePolicy { policy } => Failure::new(POLICY, format!("policy {policy}"), "missing"),
+            Self::UpdatePolicy { policy, .. } => Failure::new(POLICY, format!("policy {policy} as planned"), "other document"),
+            Self::AttachPolicy { role, policy } => Failure::new(POLICY, format!("{policy} attached to {role}"), "not attached"),
+        }]
+    }
+}
+
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::CreateRole { role } => write!(f, "role {role} trusted by events.amazonaws.com"),
+            Self::UpdateRoleTrust { role } => write!(f, "role {role}: trust policy differs"),
+            Self::CreatePolicy { policy } => write!(f, "policy {policy}, sns:Publish on the findings topic"),
+            Self::UpdatePolicy { policy, delete_version } => {
+                write!(f, "policy {policy}: document differs, new default version")?;
+                match delete_version {
+                    Some(version) => write!(f, " (deleting the oldest version {version})"),
+                    None => Ok(()),
+                }
+            }
+            Self::AttachPolicy { role, policy } => write!(f, "{policy} to {role}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::super::fixtures;
+    use super::*;
+    use crate::model::{ObservedPolicy, Partition};
+
+    #[test]
+    fn a_changed_policy_gets_a_new_version_and_the_oldest_goes_when_five_exist() {
+        let plan_file = fixtures::plan();
+        let account = fixtures::account();
+        let wiring = Wiring { plan: plan_file.notifications.as_ref().unwrap(), account: &account, partition: Partition::Aws };
+        let observed = |old: &[&str]| ObservedIam {
+            role_trust: Some(wiring.trust_policy()),
+            policy: Some(ObservedPolicy {
+                document: json!({"Version": "2012-10-17", "Statement": []}),
+                old_versions: old.iter().map(|v| v.to_string()).collect(),
+            }),
+            attached: true,
+        };
+        let policy = "EventBridgePublishGuarddutyFinding".to_owned();
+        assert_eq!(plan(&wiring, &observed(&["v1"])), vec![Change::UpdatePolicy { policy: policy.clone(), delete_version: None }]);
+        let full = plan(&wiring, &observed(&["v1", "v2", "v3", "v4"]));
+        assert_eq!(full, vec![Change::UpdatePolicy { policy, delete_version: Some("v1".into()) }]);
+        assert_eq!(full[0].calls(), Calls::here(Service::Iam, 2), "the delete is a call of its own");
+    }
+
+    #[test]
+    fn nothing_there_means_role_policy_and_attachment() {
+        let plan_file = fixtures::plan();
+        let account = fixtures::account();
+        let wiring = Wiring { plan: plan_file.notifications.as_ref().unwrap(), account: &account, partition: Partition::Aws };
+        let changes = plan(&wiring, &ObservedIam { role_trust: None, policy: None, attached: false });
+        let kinds: Vec<&str> = changes.iter().map(Kind::kind).collect();
+        assert_eq!(kinds, ["create IAM role", "create IAM policy", "attach IAM policy"]);
+    }
+}

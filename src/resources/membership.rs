@@ -1,0 +1,121 @@
+//! The delegated admin's members in one region: every target account (the admin itself
+//! excluded) an Enabled member, added with CreateMembers 50 at a time and checked after.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+
+use super::{Calls, Check, Failure, Kind, Place};
+use crate::aws::{GuardDuty, Service};
+use crate::model::Unprocessed;
+use crate::outcome::TargetError;
+use crate::model::{AccountId, AdminSide};
+use crate::plan::Plan;
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Change {
+    CreateMembers { accounts: Vec<AccountId> },
+}
+
+/// Accounts per CreateMembers or GetMemberDetectors call: GuardDuty's limit.
+const PER_CALL: u32 = 50;
+
+/// The planned members that are not Enabled members; None for `side` when the admin is not
+/// designated yet.
+pub fn plan(members: &[AccountId], side: Option<&AdminSide>) -> Option<Change> {
+    let missing: Vec<AccountId> = members.iter().filter(|a| !side.is_some_and(|s| s.is_enabled_member(a))).copied().collect();
+    (!missing.is_empty()).then_some(Change::CreateMembers { accounts: missing })
+}
+
+/// CreateMembers in batches of 50, then checked: ListMembers shows every one Enabled and
+/// GetMemberDetectors sees every one's detector.
+pub async fn apply(
+    admin: &GuardDuty,
+    detector_id: &str,
+    emails: &BTreeMap<AccountId, String>,
+    change: &Change,
+) -> Result<(), TargetError> {
+    let Change::CreateMembers { accounts } = change;
+    let mut unprocessed = Vec::new();
+    for batch in accounts.chunks(PER_CALL as usize) {
+        let details: Vec<_> = batch.iter().map(|a| (*a, emails.get(a).cloned().unwrap_or_default())).collect();
+        unprocessed.extend(admin.create_members(detector_id, &details).await?.accounts);
+    }
+    let side = admin.admin_side(detector_id).await?;
+    let mut problems: Vec<(AccountId, String)> = accounts
+        .iter()
+        .filter(|a| !side.is_enabled_member(a))
+        .map(|a| {
+            let reason = unprocessed.iter().find(|(id, _)| id == a).map_or("not Enabled after CreateMembers", |(_, r)| r);
+            (*a, reason.to_owned())
+        })
+        .collect();
+    for batch in accounts.chunks(PER_CALL as usize) {
+        for (account, reason) in admin.member_detectors(detector_id, batch).await?.unprocessed {
+            problems.push((account, format!("the admin sees no detector: {reason}")));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(TargetError::Unprocessed(Unprocessed { operation: "guardduty:CreateMembers", accounts: problems }))
+    }
+}
+
+pub const MEMBER: &str = "OG.Org.Member";
+
+pub fn checks(plan: &Plan) -> Vec<Check> {
+    let description = "The account is an enabled member of the delegated admin";
+    plan.admin.iter().map(|_| Check::new(Place::Member, MEMBER, description, "Prowler guardduty_centrally_managed")).collect()
+}
+
+impl Kind for Change {
+    fn kind(&self) -> &'static str {
+        "add members"
+    }
+
+    /// CreateMembers in 50s, then checked: ListMembers pages, GetMemberDetectors in 50s.
+    fn calls(&self) -> Calls {
+        let Self::CreateMembers { accounts } = self;
+        Calls::here(Service::GuardDuty, 3 * (accounts.len() as u32).div_ceil(PER_CALL) + 1)
+    }
+
+    fn failures(&self, _: &Plan) -> Vec<Failure> {
+        let Self::CreateMembers { accounts } = self;
+        let failure = |account: &AccountId| Failure { account: Some(*account), ..Failure::new(MEMBER, "Enabled member", "not an enabled member") };
+        accounts.iter().map(failure).collect()
+    }
+}
+
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Self::CreateMembers { accounts } = self;
+        write!(f, "{} accounts", accounts.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::MemberStatus;
+
+    #[test]
+    fn only_accounts_that_are_not_enabled_members_are_added() {
+        let [a, b, c] = ["100000000001", "100000000002", "100000000003"].map(|a| AccountId::parse(a).unwrap());
+        let side = AdminSide {
+            auto_enable: None,
+            feature_auto_enable: BTreeMap::new(),
+            agent_auto_enable: BTreeMap::new(),
+            members: BTreeMap::from([(a, MemberStatus::Enabled), (b, MemberStatus::Other("Removed".into()))]),
+            member_detectors: BTreeMap::new(),
+        };
+        assert_eq!(plan(&[a, b, c], Some(&side)), Some(Change::CreateMembers { accounts: vec![b, c] }));
+        assert_eq!(plan(&[a], Some(&side)), None);
+        assert_eq!(plan(&[a], None), Some(Change::CreateMembers { accounts: vec![a] }), "no admin yet: everyone is to be added");
+        let many = Change::CreateMembers { accounts: vec![a; 51] };
+        assert_eq!(many.calls().count, 7, "three calls a batch of 50, and one");
+        assert_eq!(many.failures(&super::super::fixtures::plan()).len(), 51);
+    }
+}

@@ -1,0 +1,157 @@
+//! The plan's EventBridge rules on the default bus of one account-region: enabled, with the
+//! planned event pattern, and each with its target publishing to the topic through the role.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use super::{differs, Calls, Check, Failure, Kind, Place};
+use crate::aws::{AwsError, Events, Service};
+use crate::desired::Wiring;
+use crate::model::{ObservedRule, Region};
+use crate::plan::{Plan, Rule};
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Change {
+    PutRule { rule: String, reason: Drift },
+    PutTarget { rule: String, target_id: String },
+}
+
+/// Why a rule is put again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum Drift {
+    #[serde(rename = "missing")]
+    Missing,
+    #[serde(rename = "disabled")]
+    Disabled,
+    #[serde(rename = "event pattern differs")]
+    PatternDiffers,
+}
+
+impl fmt::Display for Drift {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Missing => "missing",
+            Self::Disabled => "disabled",
+            Self::PatternDiffers => "event pattern differs",
+        })
+    }
+}
+
+/// One rule and its target.
+pub fn plan(wiring: &Wiring, region: &Region, rule: &Rule, observed: Option<&ObservedRule>) -> Vec<Change> {
+    let name = rule.name.get_ref().clone();
+    let reason = match observed {
+        None => Some(Drift::Missing),
+        Some(o) if !o.enabled => Some(Drift::Disabled),
+        Some(o) if differs(o.pattern.as_ref(), &rule.event_pattern.0) => Some(Drift::PatternDiffers),
+        Some(_) => None,
+    };
+    let mut changes: Vec<Change> = reason.map(|reason| Change::PutRule { rule: name.clone(), reason }).into_iter().collect();
+    let (topic, role) = (wiring.topic_arn(region), wiring.role_arn());
+    let target_ok = observed.is_some_and(|o| {
+        o.targets.iter().any(|t| t.id == rule.target_id && t.arn == topic && t.role_arn.as_deref() == Some(role.as_str()))
+    });
+    if !target_ok {
+        changes.push(Change::PutTarget { rule: name, target_id: rule.target_id.clone() });
+    }
+    changes
+}
+
+pub async fn apply(events: &Events, wiring: &Wiring<'_>, region: &Region, change: &Change) -> Result<(), AwsError> {
+    match change {
+        Change::PutRule { rule, .. } => {
+            let planned = wiring.plan.rules.iter().find(|r| r.name.get_ref() == rule).expect("a change names a planned rule");
+            events.put_rule(rule, &planned.event_pattern.0.to_string()).await
+        }
+        Change::PutTarget { rule, target_id } => events.put_target(rule, target_id, &wiring.topic_arn(region), &wiring.role_arn()).await,
+    }
+}
+
+fn rule_control(rule: &str) -> String {
+    format!("OG.Wiring.Rule/{rule}")
+}
+
+fn target_control(rule: &str) -> String {
+    format!("OG.Wiring.Target/{rule}")
+}
+
+pub fn checks(plan: &Plan) -> Vec<Check> {
+    let rules = plan.notifications.iter().flat_map(|n| &n.rules);
+    rules
+        .flat_map(|rule| {
+            let name = rule.name.get_ref();
+            [
+                Check::new(Place::Region, &rule_control(name), &format!("Rule {name} exists, enabled, with the planned pattern"), "orgguard"),
+                Check::new(Place::Region, &target_control(name), &format!("Rule {name} targets the topic with the role"), "orgguard"),
+            ]
+        })
+        .collect()
+}
+
+impl Kind for Change {
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::PutRule { .. } => "put EventBridge rule",
+            Self::PutTarget { .. } => "put EventBridge target",
+        }
+    }
+
+    fn calls(&self) -> Calls {
+        Calls::here(Service::Events, 1)
+    }
+
+    fn failures(&self, _: &Plan) -> Vec<Failure> {
+        vec![match self {
+            Self::PutRule { rule, reason } => Failure::new(rule_control(rule), "enabled, planned pattern", reason.to_string()),
+            Self::PutTarget { rule, target_id } => {
+                Failure::new(target_control(rule), format!("target {target_id} -> topic, with role"), "missing or different")
+            }
+        }]
+    }
+}
+
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::PutRule { rule, reason } => write!(f, "rule {rule}: {reason}"),
+            Self::PutTarget { rule, target_id } => write!(f, "rule {rule}: target {target_id} -> topic, with role"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::super::fixtures;
+    use super::*;
+    use crate::model::{ObservedTarget, Partition};
+
+    #[test]
+    fn a_rule_that_matches_needs_nothing_and_each_kind_of_drift_its_own_change() {
+        let plan_file = fixtures::plan();
+        let n = plan_file.notifications.as_ref().unwrap();
+        let (account, region) = (fixtures::account(), fixtures::region());
+        let wiring = Wiring { plan: n, account: &account, partition: Partition::Aws };
+        let rule = &n.rules[0];
+        let good = ObservedRule {
+            enabled: true,
+            // key order and a scalar in place of a one-element list are not drift
+            pattern: Some(json!({"detail-type": "GuardDuty Finding", "source": ["aws.guardduty"]})),
+            targets: vec![ObservedTarget { id: "guardduty-finding".into(), arn: wiring.topic_arn(&region), role_arn: Some(wiring.role_arn()) }],
+        };
+        assert_eq!(plan(&wiring, &region, rule, Some(&good)), vec![]);
+        let disabled = ObservedRule { enabled: false, ..good.clone() };
+        let changes = plan(&wiring, &region, rule, Some(&disabled));
+        assert_eq!(changes, vec![Change::PutRule { rule: "guardduty-finding".into(), reason: Drift::Disabled }]);
+        assert_eq!(serde_json::to_value(&changes[0]).unwrap()["reason"], "disabled");
+        let untargeted = ObservedRule { targets: vec![], ..good };
+        assert_eq!(
+            plan(&wiring, &region, rule, Some(&untargeted)),
+            vec![Change::PutTarget { rule: "guardduty-finding".into(), target_id: "guardduty-finding".into() }]
+        );
+        assert_eq!(plan(&wiring, &region, rule, None).len(), 2);
+    }
+}

@@ -1,0 +1,227 @@
+//! The findings SNS topic of one account-region (display name, tags, a resource policy
+//! letting EventBridge publish) and the plan's subscriptions to it. Subscriptions the plan
+//! does not name are reported, and removed only with `prune_subscriptions = true`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+
+use super::{differs, Calls, Check, Failure, Kind, Place};
+use crate::aws::{AwsError, Service, Sns};
+use crate::desired::Wiring;
+use crate::model::{ObservedTopic, Region};
+use crate::plan::Plan;
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Change {
+    CreateTopic { topic: String },
+    SetTopicAttribute { topic: String, attribute: Attribute },
+    TagTopic { topic: String, tags: BTreeMap<String, String> },
+    Subscribe { protocol: String, endpoint: String },
+    Unsubscribe { protocol: String, endpoint: String, subscription_arn: String },
+}
+
+/// A topic attribute orgguard sets, by SNS's name for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum Attribute {
+    DisplayName,
+    Policy,
+}
+
+impl Attribute {
+    fn name(self) -> &'static str {
+        match self {
+            Self::DisplayName => "DisplayName",
+            Self::Policy => "Policy",
+        }
+    }
+}
+
+/// The topic's changes, and notes on the drift left alone.
+pub fn plan(wiring: &Wiring, region: &Region, observed: Option<&ObservedTopic>) -> (Vec<Change>, Vec<String>) {
+    let name = wiring.plan.topic.clone();
+    let mut changes = Vec::new();
+    let mut notes = Vec::new();
+    let subscriptions = match observed {
+        None => {
+            changes.push(Change::CreateTopic { topic: name.clone() });
+            &[][..]
+        }
+        Some(topic) => {
+            if topic.display_name != wiring.display_name() {
+                changes.push(Change::SetTopicAttribute { topic: name.clone(), attribute: Attribute::DisplayName });
+            }
+            if differs(topic.policy.as_ref(), &wiring.topic_policy(region)) {
+                changes.push(Change::SetTopicAttribute { topic: name.clone(), attribute: Attribute::Policy });
+            }
+            let missing_tags: BTreeMap<_, _> = wiring
+                .plan
+                .tags
+                .iter()
+                .filter(|(k, v)| topic.tags.get(*k) != Some(*v))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            if !missing_tags.is_empty() {
+                changes.push(Change::TagTopic { topic: name.clone(), tags: missing_tags });
+            }
+            &topic.subscriptions[..]
+        }
+    };
+    let planned = wiring.subscriptions();
+    for (protocol, endpoint) in &planned {
+        if !subscriptions.iter().any(|s| s.protocol == *protocol && s.endpoint == *endpoint) {
+            changes.push(Change::Subscribe { protocol: (*protocol).to_owned(), endpoint: (*endpoint).to_owned() });
+        }
+    }
+    for extra in subscriptions.iter().filter(|s| !planned.contains(&(s.protocol.as_str(), s.endpoint.as_str()))) {
+        // A subscription still pending confirmation has no ARN to unsubscribe with.
+        if wiring.plan.prune_subscriptions && extra.arn.starts_with("arn:") {
+            changes.push(Change::Unsubscribe {
+                protocol: extra.protocol.clone(),
+                endpoint: extra.endpoint.clone(),
+                subscription_arn: extra.arn.clone(),
+            });
+        } else {
+            notes.push(format!(
+                "subscription {}:{} is not in the plan (kept; prune_subscriptions = true removes it)",
+                extra.protocol, extra.endpoint
+            ));
+        }
+    }
+    (changes, notes)
+}
+
+pub async fn apply(sns: &Sns, wiring: &Wiring<'_>, region: &Region, change: &Change) -> Result<(), AwsError> {
+    let topic = wiring.topic_arn(region);
+    match change {
+        Change::CreateTopic { topic: name } => {
+            let policy = wiring.topic_policy(region).to_string();
+            sns.create_topic(name, wiring.display_name(), &policy, &wiring.plan.tags).await.map(drop)
+        }
+        Change::SetTopicAttribute { attribute, .. } => {
+            let value = match attribute {
+                Attribute::Policy => wiring.topic_policy(region).to_string(),
+                Attribute::DisplayName => wiring.display_name().to_owned(),
+            };
+            sns.set_attribute(&topic, attribute.name(), &value).await
+        }
+        Change::TagTopic { tags, .. } => sns.tag(&topic, tags).await,
+        Change::Subscribe { protocol, endpoint } => sns.subscribe(&topic, protocol, endpoint).await,
+        Change::Unsubscribe { subscription_arn, .. } => sns.unsubscribe(subscription_arn).await,
+    }
+}
+
+const TOPIC: &str = "OG.Wiring.Topic";
+const TOPIC_POLICY: &str = "OG.Wiring.TopicPolicy";
+const SUBSCRIPTIONS: &str = "OG.Wiring.Subscriptions";
+
+pub fn checks(plan: &Plan) -> Vec<Check> {
+    if plan.notifications.is_none() {
+        return Vec::new();
+    }
+    vec![
+        Check::new(Place::Region, TOPIC, "The findings SNS topic exists with its display name and tags", "orgguard"),
+        Check::new(Place::Region, TOPIC_POLICY, "The topic policy lets EventBridge publish", "orgguard"),
+        Check::new(Place::Region, SUBSCRIPTIONS, "The planned subscriptions exist", "orgguard"),
+    ]
+}
+
+impl Kind for Change {
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::CreateTopic { .. } => "create SNS topic",
+            Self::SetTopicAttribute { .. } => "set SNS topic attribute",
+            Self::TagTopic { .. } => "tag SNS topic",
+            Self::Subscribe { .. } => "subscribe",
+            Self::Unsubscribe { .. } => "unsubscribe",
+        }
+    }
+
+    fn calls(&self) -> Calls {
+        Calls::here(Service::Sns, 1)
+    }
+
+    fn failures(&self, plan: &Plan) -> Vec<Failure> {
+        match self {
+            Self::CreateTopic { topic } => {
+                let subscriptions = plan.notifications.as_ref().map_or(0, |n| n.subscriptions.len());
+                vec![
+                    Failure::new(TOPIC, format!("topic {topic}"), "missing"),
+                    Failure::new(TOPIC_POLICY, "events.amazonaws.com may publish", "no topic"),
+                    Failure::new(SUBSCRIPTIONS, format!("{subscriptions} subscriptions"), "no topic"),
+                ]
+            }
+            Self::SetTopicAttribute { attribute: Attribute::Policy, .. } => {
+                vec![Failure::new(TOPIC_POLICY, "events.amazonaws.com may publish", "other policy")]
+            }
+            Self::SetTopicAttribute { attribute, .. } => vec![Failure::new(TOPIC, format!("{} as planned", attribute.name()), "differs")],
+            Self::TagTopic { tags, .. } => vec![Failure::new(TOPIC, format!("tags {tags:?}"), "missing or different")],
+            Self::Subscribe { protocol, endpoint } => vec![Failure::new(SUBSCRIPTIONS, format!("{protocol}:{endpoint} subscribed"), "missing")],
+            Self::Unsubscribe { protocol, endpoint, .. } => {
+                vec![Failure::new(SUBSCRIPTIONS, "only planned subscriptions", format!("{protocol}:{endpoint} subscribed"))]
+            }
+        }
+    }
+}
+
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::CreateTopic { topic } => write!(f, "topic {topic} with display name, policy and tags"),
+            Self::SetTopicAttribute { topic, attribute } => write!(f, "topic {topic}: {}", attribute.name()),
+            Self::TagTopic { topic, tags } => write!(f, "topic {topic}: {tags:?}"),
+            Self::Subscribe { protocol, endpoint } => write!(f, "{protocol}:{endpoint}"),
+            Self::Unsubscribe { protocol, endpoint, .. } => write!(f, "{protocol}:{endpoint} (not in the plan; pruning)"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures;
+    use super::*;
+    use crate::model::{ObservedSubscription, Partition};
+
+    #[test]
+    fn unplanned_subscriptions_are_reported_unless_the_plan_prunes_them() {
+        let mut plan_file = fixtures::plan();
+        let (account, region) = (fixtures::account(), fixtures::region());
+        let observed = |plan_file: &Plan| {
+            let wiring = Wiring { plan: plan_file.notifications.as_ref().unwrap(), account: &account, partition: Partition::Aws };
+            let topic = ObservedTopic {
+                arn: wiring.topic_arn(&region),
+                display_name: "put-slack".into(),
+                policy: Some(wiring.topic_policy(&region)),
+                tags: BTreeMap::from([("Name".into(), "guardduty-finding".into())]),
+                subscriptions: vec![ObservedSubscription {
+                    arn: "arn:aws:sns:eu-west-1:111122223333:guardduty-finding:1".into(),
+                    protocol: "email".into(),
+                    endpoint: "someone@example.com".into(),
+                }],
+            };
+            plan(&wiring, &region, Some(&topic))
+        };
+        let (changes, notes) = observed(&plan_file);
+        assert_eq!(changes, vec![Change::Subscribe { protocol: "email".into(), endpoint: "security-alerts@example.com".into() }]);
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        plan_file.notifications.as_mut().unwrap().prune_subscriptions = true;
+        let (changes, notes) = observed(&plan_file);
+        assert!(notes.is_empty());
+        assert!(matches!(changes[1], Change::Unsubscribe { .. }), "{changes:?}");
+    }
+
+    #[test]
+    fn a_missing_topic_fails_topic_policy_and_subscriptions() {
+        let plan_file = fixtures::plan();
+        let account = fixtures::account();
+        let wiring = Wiring { plan: plan_file.notifications.as_ref().unwrap(), account: &account, partition: Partition::Aws };
+        let (changes, notes) = plan(&wiring, &fixtures::region(), None);
+        assert!(notes.is_empty());
+        assert_eq!(changes[0], Change::CreateTopic { topic: "guardduty-finding".into() });
+        assert!(changes[1..].iter().all(|c| matches!(c, Change::Subscribe { .. })), "{changes:?}");
+        let controls: Vec<String> = changes[0].failures(&plan_file).into_iter().map(|f| f.control).collect();
+        assert_eq!(controls, [TOPIC, TOPIC_POLICY, SUBSCRIPTIONS]);
+    }
+}
