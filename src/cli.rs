@@ -57,12 +57,22 @@ pub struct RolloutArgs {
     /// Show every change the rollout would make; make none.
     #[arg(long)]
     pub dry_run: bool,
+    /// With --dry-run: write the change set to this file, for review and `--apply`.
+    #[arg(long, requires = "dry_run")]
+    pub out: Option<PathBuf>,
+    /// Make exactly the changes of a reviewed change set (from `--dry-run --out`); a target
+    /// that no longer plans what was reviewed is left alone and reported as stale.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub apply: Option<PathBuf>,
     /// Replace a delegated GuardDuty admin that differs from the plan's (otherwise a conflict is reported).
     #[arg(long)]
     pub replace_admin: bool,
     /// Also write the summary, with every target's result, as JSON to this file.
     #[arg(long)]
     pub summary_json: Option<PathBuf>,
+    /// A line per change per target, instead of identical changes collapsed with a count.
+    #[arg(long)]
+    pub detail: bool,
     /// Journal of finished targets, written as they finish (default: orgguard-<plan name>.journal in the current directory).
     #[arg(long)]
     pub journal: Option<PathBuf>,
@@ -85,6 +95,9 @@ pub struct AuditArgs {
     /// table for people, json (the full result set) for machines.
     #[arg(long, value_enum, default_value_t = AuditFormat::Table)]
     pub format: AuditFormat,
+    /// A line per result that is not PASS, instead of results grouped by what was found.
+    #[arg(long)]
+    pub detail: bool,
     /// An earlier `--format json` result: new failures, resolved, still failing.
     #[arg(long)]
     pub baseline: Option<PathBuf>,

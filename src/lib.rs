@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod aws;
+pub mod changeset;
 pub mod desired;
 pub mod discover;
 pub mod engine;

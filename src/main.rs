@@ -61,11 +61,13 @@ fn run(command: Command) -> Result<u8> {
                 journal,
                 resume: args.resume,
                 migrate_invitations: args.migrate_invitations,
+                out: args.out,
+                apply: args.apply,
             };
             let targeting = targeting(args.plan, &args.scope)?;
             let mut summary = runtime()?.block_on(ops::rollout(&targeting, &options))?;
             let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
-            if let Err(error) = summary.write(&mut stdout).and_then(|()| stdout.flush()) {
+            if let Err(error) = summary.write(&mut stdout, args.detail).and_then(|()| stdout.flush()) {
                 // A closed pipe (`| head`) costs the text, not the JSON or the exit code.
                 eprintln!("warning: the summary could not be written to stdout: {error}");
             }
@@ -86,7 +88,7 @@ fn run(command: Command) -> Result<u8> {
             let targeting = targeting(args.plan, &args.scope)?;
             let audit = runtime()?.block_on(ops::audit(&targeting, args.baseline.as_deref()))?;
             match args.format {
-                AuditFormat::Table => print!("{}", report::render_table(&audit.report)),
+                AuditFormat::Table => print!("{}", report::render_table(&audit.report, args.detail)),
                 AuditFormat::Json => print!("{}", report::Format::Json.render(&audit.report)),
             }
             let drift = audit.report.count(orgguard::audit::Verdict::Fail) > 0;

@@ -12,7 +12,8 @@ use crate::discover::{self, Narrowing, Scope, ScopeError};
 use crate::engine::{self, Stop};
 use crate::estimate::{self, Estimate};
 use crate::journal::{Journal, JournalError};
-use crate::layers::Options;
+use crate::changeset::{self, ChangeSetError, Reviewed};
+use crate::layers::{Context, Options};
 use crate::outcome::{SkipReason, Status, TargetResult};
 use crate::plan::{Plan, PlanError};
 use crate::progress::Progress;
@@ -31,6 +32,8 @@ pub enum OpsError {
     Write { path: PathBuf, source: std::io::Error },
     #[error(transparent)]
     Journal(#[from] JournalError),
+    #[error(transparent)]
+    ChangeSet(#[from] ChangeSetError),
     #[error("while reading the audit result {path}: {message}")]
     ReadReport { path: PathBuf, message: String },
 }
@@ -71,6 +74,10 @@ pub struct RolloutOptions {
     pub resume: bool,
     /// Undo invitation-era relationships so the delegated admin can add the accounts.
     pub migrate_invitations: bool,
+    /// A dry run writes its change set here, for review.
+    pub out: Option<PathBuf>,
+    /// Make exactly the changes of this reviewed change set.
+    pub apply: Option<PathBuf>,
 }
 
 /// What the engine runs for: a rollout (perhaps a dry run) or an audit.
@@ -83,6 +90,10 @@ async fn engine(targeting: &Targeting, runs_for: Use<'_>) -> Result<Engine, OpsE
     let started = Instant::now();
     let plan = Plan::load(&targeting.plan)?;
     let plan_sha256 = hex::encode(Sha256::digest(std::fs::read(&targeting.plan).unwrap_or_default()));
+    let reviewed = match &runs_for {
+        Use::Rollout(RolloutOptions { apply: Some(path), .. }) => Some(Reviewed::load(path, &plan_sha256)?),
+        _ => None,
+    };
     let journal = match &runs_for {
         Use::Rollout(options) if options.resume => Some(Journal::resume(&options.journal, &plan_sha256)?),
         Use::Rollout(options) if !options.dry_run => Some(Journal::create(&options.journal, &plan_sha256)?),
@@ -108,7 +119,9 @@ async fn engine(targeting: &Targeting, runs_for: Use<'_>) -> Result<Engine, OpsE
     };
     let options = Options { dry_run, replace_admin, detectors_from_admin: matches!(runs_for, Use::Audit), migrate_invitations };
     let concurrency = targeting.concurrency.unwrap_or(plan.limits.concurrency).max(1);
-    let results = engine::run(&aws, &plan, &mut discovery, options, concurrency, &progress, Stop::on_signals(), journal.as_ref()).await;
+    let mut cx = Context::new(&aws, &plan, options);
+    cx.reviewed = reviewed;
+    let results = engine::run(cx, &mut discovery, concurrency, &progress, Stop::on_signals(), journal.as_ref()).await;
     let scope = discovery.into_scope();
     progress.finish();
     let estimate = matches!(runs_for, Use::Rollout(o) if o.dry_run)
@@ -118,9 +131,13 @@ async fn engine(targeting: &Targeting, runs_for: Use<'_>) -> Result<Engine, OpsE
 
 pub async fn rollout(targeting: &Targeting, options: &RolloutOptions) -> Result<Summary, OpsError> {
     let run = engine(targeting, Use::Rollout(options)).await?;
+    if let Some(path) = options.out.as_ref().filter(|_| options.dry_run) {
+        changeset::write(path, &run.plan_sha256, &run.results)?;
+    }
     let mut summary = Summary::new("rollout", options.dry_run, run.scope.accounts.len(), run.scope.regions.len(), run.results);
     summary.elapsed_seconds = run.started.elapsed().as_secs_f64();
     summary.journal = run.journal;
+    summary.change_set = options.out.clone().filter(|_| options.dry_run);
     summary.estimate = run.estimate;
     Ok(summary)
 }
@@ -171,7 +188,11 @@ pub fn peak_rss_mb() -> Option<f64> {
 pub fn load_report(path: &Path) -> Result<AuditReport, OpsError> {
     let fail = |message: String| OpsError::ReadReport { path: path.to_owned(), message };
     let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
-    serde_json::from_str(&text).map_err(|e| fail(format!("not an orgguard audit result: {e}")))
+    let mut report: AuditReport = serde_json::from_str(&text).map_err(|e| fail(format!("not an orgguard audit result: {e}")))?;
+    // A result written by an earlier version may have its controls in text order.
+    report.controls.sort_by(|a, b| audit::natural(&a.id, &b.id));
+    audit::sort_results(&mut report.results);
+    Ok(report)
 }
 
 /// Streamed to the file: a summary of 5000 accounts in every region is hundreds of MB as text.

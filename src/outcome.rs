@@ -118,6 +118,9 @@ pub enum TargetError {
     /// Not attempted: what it needs could not be made ready.
     #[error("{operation}: DependencyFailed: {reason}")]
     Dependency { operation: &'static str, reason: String },
+    /// A reviewed change set is applied, and the target no longer plans what was reviewed.
+    #[error("orgguard:ApplyChangeSet: Stale: {0}")]
+    Stale(Stale),
     /// GuardDuty did not process these accounts.
     #[error("{operation}: UnprocessedAccounts: {0}", operation = .0.operation)]
     Unprocessed(Unprocessed),
@@ -130,6 +133,7 @@ impl TargetError {
             Self::OtherAdmin(_) => "guardduty:ListOrganizationAdminAccounts",
             Self::Legacy(_) => "guardduty:GetAdministratorAccount",
             Self::Dependency { operation, .. } => operation,
+            Self::Stale(_) => "orgguard:ApplyChangeSet",
             Self::Unprocessed(unprocessed) => unprocessed.operation,
         }
     }
@@ -141,6 +145,7 @@ impl TargetError {
             Self::OtherAdmin(_) => "AdminConflict",
             Self::Legacy(_) => "LegacyAdministrator",
             Self::Dependency { .. } => "DependencyFailed",
+            Self::Stale(_) => "Stale",
             Self::Unprocessed(_) => "UnprocessedAccounts",
         }
     }
@@ -151,6 +156,7 @@ impl TargetError {
             Self::OtherAdmin(conflict) => conflict.to_string(),
             Self::Legacy(conflict) => conflict.to_string(),
             Self::Dependency { reason, .. } => reason.clone(),
+            Self::Stale(stale) => stale.to_string(),
             Self::Unprocessed(accounts) => accounts.to_string(),
         }
     }
@@ -159,6 +165,24 @@ impl TargetError {
     /// admin, or an invitation-era administrator. Everything was read.
     pub fn is_conflict(&self) -> bool {
         matches!(self, Self::OtherAdmin(_) | Self::Legacy(_))
+    }
+}
+
+/// What a target plans now against what was reviewed for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stale {
+    pub reviewed: usize,
+    pub now: usize,
+}
+
+impl fmt::Display for Stale {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the target changed since the change set was made ({} changes reviewed, {} planned now, not the same); \
+             left alone: make and review a new change set (rollout --dry-run --out)",
+            self.reviewed, self.now
+        )
     }
 }
 

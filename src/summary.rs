@@ -1,12 +1,14 @@
 //! A run's results for people (changes grouped by kind, a summary table, the failures)
 //! and for machines (`--summary-json`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::io::{self, Write};
 
 use serde::Serialize;
 
 use crate::outcome::{SkipReason, Status, TargetResult};
+use crate::resources::Change;
 
 #[derive(Debug, Serialize)]
 pub struct Summary {
@@ -23,6 +25,9 @@ pub struct Summary {
     /// Where the rollout journaled its finished targets (none for a dry run).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub journal: Option<std::path::PathBuf>,
+    /// Where a dry run wrote its change set, for review and `--apply`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change_set: Option<std::path::PathBuf>,
     /// orgguard's own peak resident memory (Linux's VmHWM), when the system tells.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub peak_rss_mb: Option<f64>,
@@ -56,6 +61,7 @@ impl Summary {
             changes_by_kind,
             elapsed_seconds: 0.0,
             journal: None,
+            change_set: None,
             estimate: None,
             peak_rss_mb: None,
             results,
@@ -72,8 +78,11 @@ impl Summary {
     }
 
     /// Writes the changes grouped by kind, the notes, skips and failures, then the tally.
-    /// Line by line: a run of 5000 accounts in every region has over a million changes.
-    pub fn write(&self, out: &mut impl Write) -> io::Result<()> {
+    /// By default identical changes collapse into one line with their count, regions and a
+    /// few example targets, and so do notes and skips with the same reason; failures are
+    /// listed in full. `detail`: a line per change per target instead. Line by line: a run of
+    /// 5000 accounts in every region has over a million changes.
+    pub fn write(&self, out: &mut impl Write, detail: bool) -> io::Result<()> {
         let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
         for change in self.results.iter().flat_map(|r| &r.changes) {
             *kinds.entry(change.kind()).or_default() += 1;
@@ -83,18 +92,27 @@ impl Summary {
         }
         for (kind, count) in &kinds {
             writeln!(out, "{kind} ({count}{}):", if self.dry_run { ", would change" } else { "" })?;
-            for result in &self.results {
-                for change in result.changes.iter().filter(|c| c.kind() == *kind) {
+            let of_kind = self.results.iter().flat_map(|r| r.changes.iter().filter(|c| c.kind() == *kind).map(move |c| (r, c)));
+            if detail {
+                for (result, change) in of_kind {
                     writeln!(out, "  {:<40} {change}", result.place())?;
                 }
+            } else {
+                // Changes are shared between targets: each distinct one is described once.
+                let mut described: HashMap<*const Change, String> = HashMap::new();
+                let groups = Groups::of(of_kind.map(|(result, change)| {
+                    let what = described.entry(Arc::as_ptr(change)).or_insert_with(|| change.summary());
+                    (what.clone(), result)
+                }));
+                groups.write(out)?;
             }
         }
-        let with_notes = || self.results.iter().flat_map(|r| r.notes.iter().map(move |note| (r, note)));
-        let notes = with_notes().count();
-        if notes > 0 {
-            writeln!(out, "drift left alone ({notes}):")?;
-            for (result, note) in with_notes() {
-                writeln!(out, "  {:<40} {note}", result.place())?;
+        let notes = || self.results.iter().flat_map(|r| r.notes.iter().map(move |note| (note.clone(), r)));
+        if notes().next().is_some() {
+            writeln!(out, "drift left alone ({}):", notes().count())?;
+            match detail {
+                true => notes().try_for_each(|(note, result)| writeln!(out, "  {:<40} {note}", result.place()))?,
+                false => Groups::of(notes()).write(out)?,
             }
         }
         let resumed = self.results.iter().filter(|r| r.status == Status::Skipped(SkipReason::FinishedEarlier)).count();
@@ -104,14 +122,15 @@ impl Summary {
         let skipped = || {
             self.results.iter().filter_map(|r| match &r.status {
                 Status::Skipped(SkipReason::FinishedEarlier) => None,
-                Status::Skipped(reason) => Some((r, reason)),
+                Status::Skipped(reason) => Some((reason.to_string(), r)),
                 _ => None,
             })
         };
         if skipped().next().is_some() {
             writeln!(out, "skipped ({}):", skipped().count())?;
-            for (result, reason) in skipped() {
-                writeln!(out, "  {:<40} {reason}", result.place())?;
+            match detail {
+                true => skipped().try_for_each(|(reason, result)| writeln!(out, "  {:<40} {reason}", result.place()))?,
+                false => Groups::of(skipped()).write(out)?,
             }
         }
         let failed = || {
@@ -144,6 +163,9 @@ impl Summary {
         if let Some(journal) = self.journal.as_ref().filter(|_| self.has_failures() || self.interrupted()) {
             writeln!(out, "  journal: {} (--resume continues without redoing finished targets)", journal.display())?;
         }
+        if let Some(path) = &self.change_set {
+            writeln!(out, "  change set: {} (review it; rollout --apply {} makes exactly these changes)", path.display(), path.display())?;
+        }
         if let Some(e) = &self.estimate {
             let (service, account, region, calls, seconds) = &e.busiest;
             let place = [account.as_deref(), region.as_deref()].into_iter().flatten().collect::<Vec<_>>().join("/");
@@ -168,5 +190,51 @@ impl Summary {
             if self.dry_run { "changes a rollout would make" } else { "changes made" },
             if kinds.is_empty() { String::new() } else { format!(" ({})", kinds.join(", ")) }
         )
+    }
+}
+
+/// Targets that share a description (a change, a note, a reason): how many, in which
+/// regions, and the first few, in the results' order.
+struct Group<'r> {
+    count: usize,
+    regions: BTreeMap<&'static str, usize>,
+    examples: Vec<&'r TargetResult>,
+}
+
+/// Examples printed per group; the rest are counted.
+const EXAMPLES: usize = 3;
+
+struct Groups<'r>(Vec<(String, Group<'r>)>);
+
+impl<'r> Groups<'r> {
+    /// Largest group first; equal groups in the order of their descriptions.
+    fn of(items: impl Iterator<Item = (String, &'r TargetResult)>) -> Self {
+        let mut groups: BTreeMap<String, Group<'r>> = BTreeMap::new();
+        for (what, result) in items {
+            let group = groups.entry(what).or_insert_with(|| Group { count: 0, regions: BTreeMap::new(), examples: Vec::new() });
+            group.count += 1;
+            *group.regions.entry(result.target.region.map_or("global", |r| r.as_str())).or_default() += 1;
+            if group.examples.len() < EXAMPLES {
+                group.examples.push(result);
+            }
+        }
+        let mut groups: Vec<(String, Group)> = groups.into_iter().collect();
+        groups.sort_by_key(|(_, group)| std::cmp::Reverse(group.count));
+        Self(groups)
+    }
+
+    fn write(&self, out: &mut impl Write) -> io::Result<()> {
+        for (what, group) in &self.0 {
+            writeln!(out, "  {} x {what}", group.count)?;
+            if group.regions.len() > 1 {
+                let regions: Vec<String> = group.regions.iter().map(|(region, n)| format!("{region} {n}")).collect();
+                writeln!(out, "      by region: {}", regions.join(", "))?;
+            }
+            let examples: Vec<String> = group.examples.iter().map(|r| r.place()).collect();
+            let more = group.count - group.examples.len();
+            let more = if more > 0 { format!(" ... and {more} more") } else { String::new() };
+            writeln!(out, "      {}{more}", examples.join(", "))?;
+        }
+        Ok(())
     }
 }

@@ -291,7 +291,7 @@ fn accounts_are_worked_on_while_the_organization_is_listed_and_a_listing_that_fa
 fn ctrl_c_while_the_organization_is_listed_says_which_accounts_were_not_reached() {
     let emulator = Emulator::start(&["--accounts", "99"]);
     let (_dir, plan) = plan_file(&format!("{THREE_REGION_PLAN}\n[limits.rates]\norganizations = 1\n"));
-    let args = ["rollout", "--plan", path_str(&plan), "--regions", "us-east-1"];
+    let args = ["rollout", "--plan", path_str(&plan), "--regions", "us-east-1", "--detail"];
     let child = emulator.command(&args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let started = std::time::Instant::now();
     while emulator.calls("ListAccounts", None) < 2 {

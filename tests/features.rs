@@ -58,7 +58,7 @@ fn runtime_agents_are_set_and_a_feature_not_offered_in_a_region_is_not_drift() {
     assert_eq!(runtime["additionalConfiguration"]["EC2_AGENT_MANAGEMENT"], "ALL", "{org}");
 
     emulator.reset_counts();
-    let again = emulator.orgguard(&["rollout", "--plan", plan]);
+    let again = emulator.orgguard(&["rollout", "--plan", plan, "--detail"]);
     assert_eq!(again.code(), 0, "{}", again.stdout());
     assert_eq!(emulator.mutating_calls(), 0, "nothing to change, the unavailable feature included");
     let note = "100000000002/eu-west-1                   RUNTIME_MONITORING: GuardDuty does not offer it in eu-west-1; left out";

@@ -100,7 +100,7 @@ fn accounts_that_are_suspended_leave_or_join_during_a_run_end_in_a_clear_state()
     }
     assert!(stdout.contains("rollout: 7 accounts x 1 regions"), "the accounts that joined later are not this run's: {stdout}");
 
-    let rerun = emulator.orgguard(&["rollout", "--plan", plan, "--regions", REGION]);
+    let rerun = emulator.orgguard(&["rollout", "--plan", plan, "--regions", REGION, "--detail"]);
     assert_eq!(rerun.code(), 0, "{}", rerun.stdout());
     assert!(rerun.stdout().contains(&format!("{suspended:<40} account is SUSPENDED")), "{}", rerun.stdout());
     let members = &org(&emulator)["members"];

@@ -13,13 +13,12 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 
 pub use stop::Stop;
 
-use crate::aws::{AwsError, Aws};
+use crate::aws::AwsError;
 use crate::discover::{Discovery, Listed};
 use crate::journal::Journal;
-use crate::layers::{account, organization, region, result, Context, Options};
+use crate::layers::{account, organization, region, result, Context};
 use crate::model::{AccountId, Region, Target};
 use crate::outcome::{Layer, SkipReason, Status, TargetError, TargetResult};
-use crate::plan::Plan;
 use crate::progress::Progress;
 
 /// What drives one run: the layers' context, the regions, and the machinery around them.
@@ -41,19 +40,16 @@ const PAGES_AHEAD: usize = 32;
 
 /// Work through the scope as it is discovered: one result per account-region, per account
 /// (IAM, or why it could not be entered) and per region for the organization layer.
-#[allow(clippy::too_many_arguments)]
 pub async fn run(
-    aws: &Aws,
-    plan: &Plan,
+    mut cx: Context<'_>,
     discovery: &mut Discovery<'_>,
-    options: Options,
     concurrency: usize,
     progress: &Progress,
     stop: Stop,
     journal: Option<&Journal>,
 ) -> Vec<TargetResult> {
+    let (plan, options) = (cx.plan, cx.options);
     let regions = discovery.scope.regions.clone();
-    let mut cx = Context::new(aws, plan, options);
     cx.before = organization::before(&cx, &regions).await;
     let mut results = Vec::new();
     let organization_first = plan.admin.is_some() && options.detectors_from_admin;
@@ -61,8 +57,13 @@ pub async fn run(
         // The admin's view first, so that accounts are entered only for what it cannot see.
         assert!(discovery.is_listed(), "the organization is listed before the admin's view is read");
         let layer = {
-            let (cx, scope) = (&cx, &discovery.scope);
+            let (cx, scope, stop) = (&cx, &discovery.scope, &stop);
             let layer = regions.iter().map(|region| async move {
+                if stop.is_set() {
+                    let admin = plan.admin.as_ref().expect("checked").account.get_ref();
+                    let target = Target { account: *admin, region: Some(*region) };
+                    return (*region, (result(target, Layer::Organization, Status::Skipped(SkipReason::Interrupted)), None));
+                }
                 let designated = cx.before.get(region).and_then(|b| b.designated.as_deref());
                 (*region, organization::reconcile(cx, region, scope, &[], designated).await)
             });
@@ -188,13 +189,13 @@ impl Driver<'_> {
         let cx = &self.cx;
         let regions = &self.regions;
         let account_target = Target { account: *account, region: None };
-        let iam_planned = account::planned(cx, account);
-        let all_finished = (!iam_planned || self.finished(&account_target, Layer::Account))
+        let iam = account::planned(cx, account);
+        let all_finished = (iam.is_none() || self.finished(&account_target, Layer::Account))
             && regions.iter().all(|r| self.finished(&Target { account: *account, region: Some(*r) }, Layer::Account));
         if all_finished {
             let skipped = |region| result(Target { account: *account, region }, Layer::Account, Status::Skipped(SkipReason::FinishedEarlier));
             let results: Vec<TargetResult> =
-                iam_planned.then(|| skipped(None)).into_iter().chain(regions.iter().map(|r| skipped(Some(*r)))).collect();
+                iam.as_ref().map(|_| skipped(None)).into_iter().chain(regions.iter().map(|r| skipped(Some(*r)))).collect();
             self.progress.done(&results[0], regions.len());
             return results;
         }
@@ -217,8 +218,8 @@ impl Driver<'_> {
         }
         let mut results = Vec::new();
         let mut role_ready = true;
-        if iam_planned {
-            let iam = self.unit(account_target, account::reconcile(cx, &session)).await;
+        if let Some(wiring) = &iam {
+            let iam = self.unit(account_target, account::reconcile(cx, &session, wiring)).await;
             role_ready = !matches!(iam.status, Status::Failed(_));
             self.progress.done(&iam, 0);
             results.push(iam);

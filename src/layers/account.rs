@@ -3,28 +3,28 @@
 
 use super::{result, settle, Context};
 use crate::aws::AccountSession;
+use crate::desired::Wiring;
 use crate::model::{AccountId, Target};
 use crate::outcome::{Layer, Status, TargetResult};
 use crate::resources::{iam, Change};
 
-/// Whether the plan has anything for this layer in `account`.
-pub fn planned(cx: &Context, account: &AccountId) -> bool {
-    cx.wiring(account).is_some()
+/// What the plan asks of this layer in `account`, if anything.
+pub fn planned<'a>(cx: &'a Context, account: &'a AccountId) -> Option<Wiring<'a>> {
+    cx.wiring(account)
 }
 
-pub async fn reconcile(cx: &Context<'_>, session: &AccountSession) -> TargetResult {
+pub async fn reconcile(cx: &Context<'_>, session: &AccountSession, wiring: &Wiring<'_>) -> TargetResult {
     let target = Target { account: session.account, region: None };
-    let Some(wiring) = cx.wiring(&session.account) else { return result(target, Layer::Account, Status::Unchanged) };
     let client = session.iam();
     let observed = match client.observe(&wiring.plan.role, &wiring.policy_arn()).await {
         Ok(observed) => observed,
         Err(error) => return result(target, Layer::Account, Status::failed(error)),
     };
-    let planned = iam::plan(&wiring, &observed);
+    let planned = iam::plan(wiring, &observed);
     let changes: Vec<Change> = planned.iter().cloned().map(Change::from).collect();
-    let status = settle(cx.options.dry_run, &changes, async {
+    let status = settle(cx, &target, Layer::Account, &changes, async {
         for change in &planned {
-            iam::apply(&client, &wiring, change).await?;
+            iam::apply(&client, wiring, change).await?;
         }
         Ok(())
     })

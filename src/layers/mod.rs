@@ -18,9 +18,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
 
 use crate::aws::{AccountSession, Aws};
+use crate::changeset::Reviewed;
 use crate::desired::Wiring;
 use crate::model::{AccountId, DetectorSettings, ObservedDetector, Region, Target};
-use crate::outcome::{Layer, Status, TargetError, TargetResult};
+use crate::outcome::{Layer, Stale, Status, TargetError, TargetResult};
 use crate::plan::Plan;
 use crate::resources::Change;
 
@@ -50,6 +51,8 @@ pub struct Context<'a> {
     pub admin: Option<AccountSession>,
     /// Per region, read before the accounts.
     pub before: HashMap<Region, Before>,
+    /// Applying a reviewed change set: only the changes reviewed are made.
+    pub reviewed: Option<Reviewed>,
 }
 
 /// A region's organization as read before the accounts are entered.
@@ -69,7 +72,7 @@ impl<'a> Context<'a> {
             let organization = &plan.organization;
             aws.session(admin.account.get_ref(), &organization.member_role, organization.external_id.as_deref())
         });
-        Self { aws, plan, desired: plan.detector.settings(), options, admin, before: HashMap::new() }
+        Self { aws, plan, desired: plan.detector.settings(), options, admin, before: HashMap::new(), reviewed: None }
     }
 
     /// The member role's session in `account` (the admin's shared one for the admin).
@@ -105,11 +108,21 @@ pub fn result(target: Target, layer: Layer, status: Status) -> TargetResult {
     TargetResult { target, layer, status, changes: Vec::new(), notes: Vec::new(), detector_read_from: None, unavailable: Vec::new() }
 }
 
-/// The status a layer's plan ends with: unchanged, planned (a dry run), or `execute`'s.
-async fn settle(dry_run: bool, changes: &[Change], execute: impl Future<Output = Result<(), TargetError>>) -> Status {
-    match () {
+/// The status a layer's plan ends with: unchanged, planned (a dry run), stale (not what was
+/// reviewed, when a change set is applied), or `execute`'s.
+async fn settle(
+    cx: &Context<'_>,
+    target: &Target,
+    layer: Layer,
+    changes: &[Change],
+    execute: impl Future<Output = Result<(), TargetError>>,
+) -> Status {
+    match &cx.reviewed {
         _ if changes.is_empty() => Status::Unchanged,
-        _ if dry_run => Status::Planned,
+        _ if cx.options.dry_run => Status::Planned,
+        Some(reviewed) if !reviewed.matches(target, layer, changes) => {
+            Status::failed(TargetError::Stale(Stale { reviewed: reviewed.count(target, layer), now: changes.len() }))
+        }
         _ => execute.await.map_or_else(Status::failed, |()| Status::Applied),
     }
 }

@@ -42,7 +42,7 @@ pub async fn before(cx: &Context<'_>, regions: &[Region]) -> HashMap<Region, Bef
 }
 
 /// What the admin's side holds now.
-pub struct Observed {
+struct Observed {
     pub admin_detector: Option<ObservedDetector>,
     pub designated: Vec<AccountId>,
     /// Read when the planned admin is designated and has a detector.
@@ -51,7 +51,7 @@ pub struct Observed {
 
 /// One region's organization changes, by kind, in the order they are made.
 #[derive(Debug, Default, PartialEq)]
-pub struct Planned {
+struct Planned {
     /// The admin's own detector, when the admin is not one of the run's accounts.
     pub detector: Option<detector::Change>,
     pub admin: Option<admin::Change>,
@@ -60,7 +60,7 @@ pub struct Planned {
 }
 
 impl Planned {
-    pub fn changes(&self) -> Vec<Change> {
+    fn changes(&self) -> Vec<Change> {
         let detector = self.detector.iter().cloned().map(Change::from);
         let admin = self.admin.iter().cloned().map(Change::from);
         let config = self.config.iter().cloned().map(Change::from);
@@ -70,7 +70,7 @@ impl Planned {
 
 /// Pure: the changes that make the region's organization what `desired` asks; another admin
 /// designated is a conflict unless `replace`. An admin not designated yet has nothing set.
-pub fn plan(desired: &Organization, settings: &DetectorSettings, admin_is_target: bool, replace: bool, observed: &Observed) -> Result<Planned, OtherAdmin> {
+fn plan(desired: &Organization, settings: &DetectorSettings, admin_is_target: bool, replace: bool, observed: &Observed) -> Result<Planned, OtherAdmin> {
     let side = observed.side.as_ref();
     let detector = match (&observed.admin_detector, admin_is_target) {
         (None, false) => detector::plan(settings, None),
@@ -162,7 +162,7 @@ pub async fn reconcile(
     };
     let changes = planned.changes();
     let execute = execute(cx, &guardduty, region, &desired, &scope.emails, &observed, &planned);
-    let status = settle(cx.options.dry_run, &changes, execute).await;
+    let status = settle(cx, &target, Layer::Organization, &changes, execute).await;
     (TargetResult { changes: shared(changes), ..in_layer(status) }, view)
 }
 

@@ -12,7 +12,7 @@ use crate::resources::relationship::Legacy;
 use crate::resources::{detector, relationship, rules, topic, Change};
 
 /// What the plan asks of one account-region.
-pub struct Desired<'a> {
+struct Desired<'a> {
     pub detector: &'a DetectorSettings,
     pub wiring: Option<Wiring<'a>>,
     /// The planned delegated admin, and the admins designated in the region when they could
@@ -22,7 +22,7 @@ pub struct Desired<'a> {
 }
 
 /// What one account-region holds now.
-pub struct Observed {
+struct Observed {
     pub detector: Option<ObservedDetector>,
     pub read_from: ReadFrom,
     /// Read where the account has a detector and is not an Enabled member of the planned
@@ -35,7 +35,7 @@ pub struct Observed {
 
 /// One account-region's changes, by kind.
 #[derive(Debug, Default, PartialEq)]
-pub struct Planned {
+struct Planned {
     pub detector: Option<detector::Change>,
     pub topic: Vec<topic::Change>,
     pub rules: Vec<rules::Change>,
@@ -50,7 +50,7 @@ pub struct Planned {
 
 impl Planned {
     /// Every change, in the order they are made.
-    pub fn changes(&self) -> Vec<Change> {
+    fn changes(&self) -> Vec<Change> {
         let detector = self.detector.iter().cloned().map(Change::from);
         let topic = self.topic.iter().cloned().map(Change::from);
         let rules = self.rules.iter().cloned().map(Change::from);
@@ -59,7 +59,7 @@ impl Planned {
 }
 
 /// Pure: the changes that make `observed` what `desired` asks.
-pub fn plan(desired: &Desired, region: &Region, observed: &Observed) -> Planned {
+fn plan(desired: &Desired, region: &Region, observed: &Observed) -> Planned {
     let mut planned = Planned { detector: detector::plan(desired.detector, observed.detector.as_ref()), ..Planned::default() };
     if let Some(current) = &observed.detector {
         planned.unavailable = detector::unavailable(desired.detector, current);
@@ -106,13 +106,18 @@ impl Context<'_> {
 
 /// Reads only. Err: the detector could not be read (a region not enabled among them);
 /// Ok with the first wiring read that failed: what was read before it still counts.
-async fn observe(cx: &Context<'_>, guardduty: &GuardDuty, session: &AccountSession, region: &Region) -> Result<(Observed, Option<AwsError>), AwsError> {
+async fn observe(
+    cx: &Context<'_>,
+    desired: &Desired<'_>,
+    guardduty: &GuardDuty,
+    session: &AccountSession,
+    region: &Region,
+) -> Result<(Observed, Option<AwsError>), AwsError> {
     let account = &session.account;
     let (detector, read_from) = match cx.seen_by_admin(account, region) {
         Some(detector) => (Some(detector.clone()), ReadFrom::DelegatedAdmin),
         None => (guardduty.find_detector().await?, ReadFrom::Account),
     };
-    let desired = cx.desired(account, region);
     let check_relationship = matches!(desired.admin, Some((admin, Some(_))) if admin != account) && !cx.is_member(account, region);
     let relationship = match &detector {
         Some(detector) if check_relationship => Some(guardduty.relationship(&detector.id).await),
@@ -141,19 +146,19 @@ async fn observe(cx: &Context<'_>, guardduty: &GuardDuty, session: &AccountSessi
 pub async fn reconcile(cx: &Context<'_>, session: &AccountSession, region: &Region, role_ready: bool) -> TargetResult {
     let target = Target { account: session.account, region: Some(*region) };
     let guardduty = session.guardduty(region);
-    let (observed, unread) = match observe(cx, &guardduty, session, region).await {
+    let desired = cx.desired(&session.account, region);
+    let (observed, unread) = match observe(cx, &desired, &guardduty, session, region).await {
         Ok(observed) => observed,
         Err(error) if error.is_region_not_enabled() => return result(target, Layer::Account, Status::Skipped(SkipReason::RegionNotEnabled)),
         Err(error) => return result(target, Layer::Account, Status::failed(error)),
     };
-    let desired = cx.desired(&session.account, region);
     let planned = plan(&desired, region, &observed);
     let changes = planned.changes();
     let status = match unread {
         Some(error) => Status::failed(error),
         None => {
             let execute = execute(session, &guardduty, region, &desired, &observed, &planned, role_ready);
-            match (settle(cx.options.dry_run, &changes, execute).await, &planned.conflict) {
+            match (settle(cx, &target, Layer::Account, &changes, execute).await, &planned.conflict) {
                 (Status::Failed(error), _) => Status::Failed(error),
                 (_, Some(conflict)) => Status::failed(TargetError::Legacy(conflict.clone())),
                 (status, None) => status,

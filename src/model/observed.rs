@@ -83,15 +83,15 @@ pub struct ObservedRelationship {
 /// What the designated admin sees in one region.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AdminSide {
-    /// None when GuardDuty answers a mode this version does not know.
+    /// None when GuardDuty answers a mode this version does not know (here and below).
     pub auto_enable: Option<AutoEnable>,
-    pub feature_auto_enable: BTreeMap<Feature, AutoEnable>,
+    pub feature_auto_enable: BTreeMap<Feature, Option<AutoEnable>>,
     /// Member account -> relationship status.
     pub members: BTreeMap<AccountId, MemberStatus>,
     /// Member account -> its detector id in the region, as the admin sees it.
     pub member_detectors: BTreeMap<AccountId, String>,
     /// Per runtime-monitoring feature, each agent's auto-enable mode.
-    pub agent_auto_enable: BTreeMap<Feature, BTreeMap<Agent, AutoEnable>>,
+    pub agent_auto_enable: BTreeMap<Feature, BTreeMap<Agent, Option<AutoEnable>>>,
 }
 
 impl AdminSide {
@@ -122,7 +122,8 @@ impl MemberStatus {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Unprocessed {
     pub operation: &'static str,
-    pub accounts: Vec<(AccountId, String)>,
+    /// Account id as GuardDuty gave it (it may be missing or malformed), and the reason.
+    pub accounts: Vec<(String, String)>,
 }
 
 impl fmt::Display for Unprocessed {

@@ -232,7 +232,8 @@ mod tests {
     #[test]
     fn every_format_renders_the_fixed_result_set() {
         let report = fixture();
-        insta::assert_snapshot!("table", render_table(&report));
+        insta::assert_snapshot!("table", render_table(&report, false));
+        insta::assert_snapshot!("table_detail", render_table(&report, true));
         for format in [Format::Json, Format::Ocsf, Format::Csv, Format::Junit] {
             insta::assert_snapshot!(format!("{format:?}").to_lowercase(), format.render(&report));
         }

@@ -1,11 +1,12 @@
-//! The audit as a terminal table: by control and by account, worst first, then the rows
-//! that are not PASS.
+//! The audit as a terminal table: by control and by account, worst first, then the results
+//! that are not PASS, grouped by what was found.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 use super::AuditReport;
-use crate::audit::Verdict;
+use crate::audit::{natural, ControlResult, Verdict};
+use crate::model::AccountId;
 
 /// Beyond this many rows a section points to the machine-readable formats instead.
 const MAX_ROWS: usize = 200;
@@ -32,7 +33,10 @@ impl Tally {
     }
 }
 
-pub fn render_table(report: &AuditReport) -> String {
+/// The summary, the tallies by control and by account, then the results that are not
+/// PASS: grouped by what was found (a reason, or expected and actual) with their controls
+/// and a few of their places, or with `detail` a line each.
+pub fn render_table(report: &AuditReport, detail: bool) -> String {
     let mut out = String::new();
     let (pass, fail, not_evaluated) =
         (report.count(Verdict::Pass), report.count(Verdict::Fail), report.count(Verdict::NotEvaluated));
@@ -63,47 +67,92 @@ pub fn render_table(report: &AuditReport) -> String {
         by_account.entry(r.account.as_str()).or_default().add(r.verdict);
     }
     let mut controls: Vec<_> = by_control.into_iter().collect();
-    controls.sort_by_key(|(id, t)| (t.badness(), *id));
-    let _ = writeln!(out, "\n{:<40} {:>7} {:>7} {:>9}  description", "control", "PASS", "FAIL", "NOT_EVAL");
+    controls.sort_by(|(a, ta), (b, tb)| ta.badness().cmp(&tb.badness()).then_with(|| natural(a, b)));
+    let width = controls.iter().map(|(id, _)| id.len()).max().unwrap_or(0).max("control".len());
+    let _ = writeln!(out, "\n{:<width$} {:>7} {:>7} {:>9}  description", "control", "PASS", "FAIL", "NOT_EVAL");
     for (id, t) in &controls {
         let description = report.control(id).map_or("", |c| c.description.as_str());
-        let _ = writeln!(out, "{id:<40} {:>7} {:>7} {:>9}  {description}", t.pass, t.fail, t.not_evaluated);
+        let _ = writeln!(out, "{id:<width$} {:>7} {:>7} {:>9}  {description}", t.pass, t.fail, t.not_evaluated);
     }
 
     let mut accounts: Vec<_> = by_account.into_iter().filter(|(_, t)| t.fail + t.not_evaluated > 0).collect();
     accounts.sort_by_key(|(id, t)| (t.badness(), *id));
     if !accounts.is_empty() {
-        let _ = writeln!(out, "\n{:<40} {:>7} {:>7} {:>9}", "account (worst first)", "PASS", "FAIL", "NOT_EVAL");
+        let _ = writeln!(out, "\n{:<21} {:>7} {:>7} {:>9}", "account (worst first)", "PASS", "FAIL", "NOT_EVAL");
         for (id, t) in accounts.iter().take(MAX_ROWS) {
-            let _ = writeln!(out, "{id:<40} {:>7} {:>7} {:>9}", t.pass, t.fail, t.not_evaluated);
+            let _ = writeln!(out, "{id:<21} {:>7} {:>7} {:>9}", t.pass, t.fail, t.not_evaluated);
         }
         more(&mut out, accounts.len());
     }
 
     let labels = report.baseline.as_ref().map(|b| b.labels()).unwrap_or_default();
+    let found = |r: &ControlResult| match r.verdict {
+        Verdict::Fail => format!("expected {}; actual {}", r.expected.as_deref().unwrap_or(""), r.actual.as_deref().unwrap_or("")),
+        _ => r.reason.clone().unwrap_or_default(),
+    };
+    let place = |r: &ControlResult| format!("{}/{}", r.account, r.region.as_ref().map_or("global", |g| g.as_str()));
+    let label = |r: &ControlResult| labels.get(r.finding_id.as_str()).map_or(String::new(), |l| format!(" [{}]", l.as_str()));
     for verdict in [Verdict::Fail, Verdict::NotEvaluated] {
-        let mut rows: Vec<_> = report.results.iter().filter(|r| r.verdict == verdict).collect();
-        rows.sort_by_key(|r| (&r.account, &r.region, &r.control));
+        let rows: Vec<&ControlResult> = report.results.iter().filter(|r| r.verdict == verdict).collect();
         if rows.is_empty() {
             continue;
         }
         let _ = writeln!(out, "\n{} ({}):", verdict.as_str(), rows.len());
-        for r in rows.iter().take(MAX_ROWS) {
-            let place = format!("{}/{}", r.account, r.region.as_ref().map_or("global", |g| g.as_str()));
-            let detail = match verdict {
-                Verdict::Fail => format!(
-                    "expected {}; actual {}",
-                    r.expected.as_deref().unwrap_or(""),
-                    r.actual.as_deref().unwrap_or("")
-                ),
-                _ => r.reason.clone().unwrap_or_default(),
-            };
-            let label = labels.get(r.finding_id.as_str()).map_or(String::new(), |l| format!(" [{}]", l.as_str()));
-            let _ = writeln!(out, "  {place:<28} {:<36} {detail}{label}", r.control);
+        if detail {
+            let mut rows = rows;
+            rows.sort_by(|a, b| (&a.account, &a.region).cmp(&(&b.account, &b.region)).then_with(|| natural(&a.control, &b.control)));
+            let place_width = rows.iter().map(|r| place(r).len()).max().unwrap_or(0);
+            let control_width = rows.iter().map(|r| r.control.len()).max().unwrap_or(0);
+            for r in rows {
+                let _ = writeln!(out, "  {:<place_width$} {:<control_width$} {}{}", place(r), r.control, found(r), label(r));
+            }
+            continue;
         }
-        more(&mut out, rows.len());
+        let mut groups: BTreeMap<String, Found> = BTreeMap::new();
+        for r in rows {
+            let group = groups.entry(found(r)).or_default();
+            group.controls.insert(&r.control);
+            group.accounts.insert(&r.account);
+            group.rows.push(r);
+        }
+        let mut groups: Vec<_> = groups.into_iter().collect();
+        groups.sort_by_key(|(_, group)| std::cmp::Reverse(group.rows.len()));
+        for (found, group) in groups {
+            let _ = writeln!(out, "  {} x {found}", group.rows.len());
+            let mut controls: Vec<&str> = group.controls.into_iter().collect();
+            controls.sort_by(|a, b| natural(a, b));
+            let _ = writeln!(out, "      {}: {}", plural(controls.len(), "control"), few(&controls, CONTROLS));
+            let places: Vec<String> = group.rows.iter().map(|r| format!("{}{}", place(r), label(r))).collect();
+            let accounts = plural(group.accounts.len(), "account");
+            let _ = writeln!(out, "      in {accounts}: {}", few(&places, PLACES));
+        }
     }
     out
+}
+
+/// Results with the same finding (a reason, or expected and actual): the controls they
+/// concern, their accounts, and every result.
+#[derive(Default)]
+struct Found<'r> {
+    controls: BTreeSet<&'r str>,
+    accounts: BTreeSet<&'r AccountId>,
+    rows: Vec<&'r ControlResult>,
+}
+
+/// Controls named per group, and places: the rest are counted.
+const CONTROLS: usize = 8;
+const PLACES: usize = 4;
+
+fn few(items: &[impl AsRef<str>], shown: usize) -> String {
+    let listed: Vec<&str> = items.iter().take(shown).map(AsRef::as_ref).collect();
+    match items.len().saturating_sub(shown) {
+        0 => listed.join(", "),
+        more => format!("{} ... and {more} more", listed.join(", ")),
+    }
+}
+
+fn plural(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
 
 fn more(out: &mut String, rows: usize) {

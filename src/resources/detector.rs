@@ -83,6 +83,10 @@ pub async fn apply(guardduty: &GuardDuty, change: &Change) -> Result<String, Aws
                 let bare = DetectorSettings { features: BTreeMap::new(), agents: BTreeMap::new(), ..settings.clone() };
                 let id = guardduty.create_detector(&bare).await?;
                 let Some(created) = guardduty.find_detector().await? else { return Err(error) };
+                // A detector listed without features says nothing about what is offered.
+                if created.features.is_empty() {
+                    return Ok(id);
+                }
                 if let Some(Change::UpdateDetector { fields, .. }) = plan(settings, Some(&created)) {
                     update(guardduty, &id, &fields).await?;
                 }
@@ -114,9 +118,6 @@ async fn update(guardduty: &GuardDuty, detector_id: &str, fields: &[Field]) -> R
     guardduty.update_detector(detector_id, enable, frequency, &features, &agents).await
 }
 
-/// Accounts per GetMemberDetectors call: GuardDuty's limit.
-const MEMBERS_PER_CALL: usize = 50;
-
 /// The detectors of the planned members that are Enabled members, as the delegated admin
 /// sees them: features from GetMemberDetectors (50 accounts a call); the finding frequency
 /// is the admin's, which members inherit.
@@ -128,7 +129,7 @@ pub async fn observe_members(
 ) -> Result<BTreeMap<AccountId, ObservedDetector>, AwsError> {
     let enabled: Vec<AccountId> = members.iter().filter(|a| side.is_enabled_member(a)).copied().collect();
     let mut seen = BTreeMap::new();
-    for batch in enabled.chunks(MEMBERS_PER_CALL) {
+    for batch in enabled.chunks(super::membership::PER_CALL as usize) {
         for (account, detector) in guardduty.member_detectors(&admin_detector.id, batch).await?.features {
             let Some(id) = side.member_detectors.get(&account) else { continue };
             let detector = ObservedDetector { id: id.clone(), frequency: admin_detector.frequency, ..detector };
@@ -179,6 +180,17 @@ impl Kind for Change {
         Calls::here(Service::GuardDuty, 1)
     }
 
+    fn summary(&self) -> String {
+        match self {
+            Self::UpdateDetector { fields, .. } => {
+                let mut text = String::from("detector:");
+                write_fields(&mut text, fields).expect("writing to a String");
+                text
+            }
+            other => other.to_string(),
+        }
+    }
+
     fn failures(&self, _: &Plan) -> Vec<Failure> {
         let state = |on: bool| if on { "enabled" } else { "disabled" };
         match self {
@@ -209,6 +221,10 @@ impl Kind for Change {
 impl fmt::Display for Change {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Self::UpdateDetector { detector_id, fields } => {
+                write!(f, "detector {detector_id}:")?;
+                write_fields(f, fields)
+            }
             Self::CreateDetector { settings } => {
                 write!(f, "enabled={} frequency={}", settings.enabled, settings.frequency)?;
                 for (feature, on) in &settings.features {
@@ -219,22 +235,21 @@ impl fmt::Display for Change {
                 }
                 Ok(())
             }
-            Self::UpdateDetector { detector_id, fields } => {
-                write!(f, "detector {detector_id}:")?;
-                for field in fields {
-                    match field {
-                        Field::Enable { from, to } => write!(f, " enabled {from} -> {to}")?,
-                        Field::Frequency { from, to } => write!(f, " frequency {} -> {to}", from.map_or("unknown", Frequency::as_str))?,
-                        Field::Feature { feature, from, to } => write!(f, " {feature} {} -> {}", on_off(*from), on_off(*to))?,
-                        Field::Agent { feature, agent, from, to } => {
-                            write!(f, " {feature}/{agent} {} -> {}", on_off(*from), on_off(*to))?
-                        }
-                    }
-                }
-                Ok(())
-            }
         }
     }
+}
+
+/// An update's fields as `Display` and `summary` write them.
+fn write_fields(f: &mut impl fmt::Write, fields: &[Field]) -> fmt::Result {
+    for field in fields {
+        match field {
+            Field::Enable { from, to } => write!(f, " enabled {from} -> {to}")?,
+            Field::Frequency { from, to } => write!(f, " frequency {} -> {to}", from.map_or("unknown", Frequency::as_str))?,
+            Field::Feature { feature, from, to } => write!(f, " {feature} {} -> {}", on_off(*from), on_off(*to))?,
+            Field::Agent { feature, agent, from, to } => write!(f, " {feature}/{agent} {} -> {}", on_off(*from), on_off(*to))?,
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

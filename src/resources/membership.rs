@@ -20,7 +20,7 @@ pub enum Change {
 }
 
 /// Accounts per CreateMembers or GetMemberDetectors call: GuardDuty's limit.
-const PER_CALL: u32 = 50;
+pub const PER_CALL: u32 = 50;
 
 /// The planned members that are not Enabled members; None for `side` when the admin is not
 /// designated yet.
@@ -44,12 +44,12 @@ pub async fn apply(
         unprocessed.extend(admin.create_members(detector_id, &details).await?.accounts);
     }
     let side = admin.admin_side(detector_id).await?;
-    let mut problems: Vec<(AccountId, String)> = accounts
+    let mut problems: Vec<(String, String)> = accounts
         .iter()
         .filter(|a| !side.is_enabled_member(a))
         .map(|a| {
-            let reason = unprocessed.iter().find(|(id, _)| id == a).map_or("not Enabled after CreateMembers", |(_, r)| r);
-            (*a, reason.to_owned())
+            let reason = unprocessed.iter().find(|(id, _)| id == a.as_str()).map_or("not Enabled after CreateMembers", |(_, r)| r);
+            (a.to_string(), reason.to_owned())
         })
         .collect();
     for batch in accounts.chunks(PER_CALL as usize) {

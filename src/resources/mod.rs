@@ -31,6 +31,11 @@ pub trait Kind: fmt::Display {
     fn calls(&self) -> Calls;
     /// The controls this change shows failing, with what was expected and what was found.
     fn failures(&self, plan: &Plan) -> Vec<Failure>;
+    /// What the change does, without what only names its target (a detector's id), so that
+    /// the same change in many targets reads as one.
+    fn summary(&self) -> String {
+        self.to_string()
+    }
 }
 
 /// The writes one change makes, and whose rate-limit key they use.
@@ -158,6 +163,10 @@ impl Change {
 
     pub fn failures(&self, plan: &Plan) -> Vec<Failure> {
         self.inner().failures(plan)
+    }
+
+    pub fn summary(&self) -> String {
+        self.inner().summary()
     }
 }
 

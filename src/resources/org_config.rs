@@ -38,13 +38,13 @@ pub fn plan(desired: &Organization, side: Option<&AdminSide>, admin_detector: Op
     let mut features: BTreeMap<Feature, AutoEnable> = desired
         .feature_auto_enable
         .iter()
-        .filter(|(feature, mode)| offered(feature) && side.and_then(|s| s.feature_auto_enable.get(*feature)) != Some(*mode))
+        .filter(|(feature, mode)| offered(feature) && side.and_then(|s| *s.feature_auto_enable.get(*feature)?) != Some(**mode))
         .map(|(f, m)| (*f, *m))
         .collect();
     let mut agents: BTreeMap<Feature, BTreeMap<Agent, AutoEnable>> = BTreeMap::new();
     for (feature, planned) in desired.agent_auto_enable.iter().filter(|(f, _)| offered(f)) {
         for (agent, mode) in planned {
-            if side.and_then(|s| s.agent_auto_enable.get(feature)?.get(agent)) != Some(mode) {
+            if side.and_then(|s| *s.agent_auto_enable.get(feature)?.get(agent)?) != Some(*mode) {
                 agents.entry(*feature).or_default().insert(*agent, *mode);
             }
         }
@@ -126,10 +126,11 @@ mod tests {
     }
 
     fn side() -> AdminSide {
+        let all = Some(AutoEnable::All);
         AdminSide {
-            auto_enable: Some(AutoEnable::All),
-            feature_auto_enable: BTreeMap::from([(Feature::S3DataEvents, AutoEnable::All), (Feature::RuntimeMonitoring, AutoEnable::All)]),
-            agent_auto_enable: BTreeMap::from([(Feature::RuntimeMonitoring, BTreeMap::from([(Agent::EksAddonManagement, AutoEnable::None)]))]),
+            auto_enable: all,
+            feature_auto_enable: BTreeMap::from([(Feature::S3DataEvents, all), (Feature::RuntimeMonitoring, all)]),
+            agent_auto_enable: BTreeMap::from([(Feature::RuntimeMonitoring, BTreeMap::from([(Agent::EksAddonManagement, Some(AutoEnable::None))]))]),
             members: BTreeMap::new(),
             member_detectors: BTreeMap::new(),
         }
@@ -141,6 +142,10 @@ mod tests {
         let Some(Change::UpdateOrganization { auto_enable, features, agents }) = plan(&desired(&admin), None, None) else { panic!() };
         assert_eq!((auto_enable, features.len(), agents.len()), (Some(AutoEnable::All), 2, 1));
         assert_eq!(plan(&desired(&admin), Some(&side()), None), None);
+        let mut unknown = side();
+        unknown.feature_auto_enable.insert(Feature::S3DataEvents, None);
+        let Some(Change::UpdateOrganization { features, .. }) = plan(&desired(&admin), Some(&unknown), None) else { panic!() };
+        assert_eq!(features, BTreeMap::from([(Feature::S3DataEvents, AutoEnable::All)]), "a mode this version does not know is drift");
     }
 
     #[test]
@@ -164,7 +169,7 @@ mod tests {
         let mut side = side();
         side.agent_auto_enable.clear();
         side.feature_auto_enable.remove(&Feature::S3DataEvents);
-        side.feature_auto_enable.insert(Feature::EksAuditLogs, AutoEnable::None);
+        side.feature_auto_enable.insert(Feature::EksAuditLogs, Some(AutoEnable::None));
         let change = plan(&desired(&admin), Some(&side), None).unwrap();
         assert_eq!(
             change,

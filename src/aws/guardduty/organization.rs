@@ -66,16 +66,16 @@ impl GuardDuty {
             feature_auto_enable: configuration
                 .features()
                 .iter()
-                .filter_map(|f| Some((Feature::parse(f.name()?.as_str())?, mode(f.auto_enable().map(|a| a.as_str()))?)))
+                .filter_map(|f| Some((Feature::parse(f.name()?.as_str())?, mode(f.auto_enable().map(|a| a.as_str())))))
                 .collect(),
             agent_auto_enable: configuration
                 .features()
                 .iter()
                 .filter_map(|f| {
-                    let agents: BTreeMap<Agent, AutoEnable> = f
+                    let agents: BTreeMap<Agent, Option<AutoEnable>> = f
                         .additional_configuration()
                         .iter()
-                        .filter_map(|c| Some((Agent::parse(c.name()?.as_str())?, mode(c.auto_enable().map(|a| a.as_str()))?)))
+                        .filter_map(|c| Some((Agent::parse(c.name()?.as_str())?, mode(c.auto_enable().map(|a| a.as_str())))))
                         .collect();
                     Some((Feature::parse(f.name()?.as_str())?, agents)).filter(|(_, agents)| !agents.is_empty())
                 })
@@ -183,7 +183,7 @@ pub struct MemberDetectors {
     /// Each member's features and agents (GetMemberDetectors gives no id, status or frequency).
     pub features: BTreeMap<AccountId, ObservedDetector>,
     /// Accounts whose detector the admin cannot see, with GuardDuty's reason.
-    pub unprocessed: Vec<(AccountId, String)>,
+    pub unprocessed: Vec<(String, String)>,
 }
 
 impl GuardDuty {
@@ -272,16 +272,17 @@ impl GuardDuty {
     }
 }
 
-/// GuardDuty's UnprocessedAccounts, by account id (an id that is not one is left out).
+/// GuardDuty's UnprocessedAccounts, every one kept, whatever its account id looks like.
 fn unprocessed(operation: &'static str, accounts: &[aws_sdk_guardduty::types::UnprocessedAccount]) -> Unprocessed {
     let accounts = accounts
         .iter()
-        .filter_map(|u| Some((AccountId::parse(u.account_id()?).ok()?, u.result().unwrap_or_default().to_owned())))
+        .map(|u| (u.account_id().unwrap_or("(no account id)").to_owned(), u.result().unwrap_or_default().to_owned()))
         .collect();
     Unprocessed { operation, accounts }
 }
 
-/// An organization auto-enable mode; GuardDuty leaves one out for NONE.
+/// An organization auto-enable mode (None: one this version does not know); GuardDuty
+/// leaves one out for NONE.
 fn mode(text: Option<&str>) -> Option<AutoEnable> {
     AutoEnable::parse(text.unwrap_or("NONE"))
 }

@@ -1,0 +1,96 @@
+//! A dry run's change set, written for review (`rollout --dry-run --out F`) and applied
+//! exactly (`rollout --apply F`), as `terraform plan -out` and `apply` do for a change
+//! ticket. A target's changes are made only if observing it again plans exactly the
+//! changes reviewed; otherwise it is stale and left alone.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::model::{AccountId, Region, Target};
+use crate::outcome::{Layer, Status, TargetResult};
+use crate::resources::Change;
+
+const FORMAT: u32 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeSetError {
+    #[error("change set {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("change set {path}: not an orgguard change set: {message}")]
+    NotAChangeSet { path: PathBuf, message: String },
+    #[error("change set {path}: made from another version of the plan; make a new one with --dry-run --out")]
+    OtherPlan { path: PathBuf },
+}
+
+#[derive(Serialize, Deserialize)]
+struct Header {
+    orgguard_changes: u32,
+    plan_sha256: String,
+    /// When the targets were observed (the dry run's end), RFC 3339.
+    observed_at: String,
+}
+
+/// One target's reviewed changes, in the order they are made.
+#[derive(Serialize, Deserialize)]
+struct Entry<C> {
+    account: AccountId,
+    region: Option<Region>,
+    layer: Layer,
+    changes: C,
+}
+
+#[derive(Serialize, Deserialize)]
+struct File<C> {
+    #[serde(flatten)]
+    header: Header,
+    targets: Vec<Entry<C>>,
+}
+
+/// Writes every planned target's changes, in the results' (sorted) order.
+pub fn write(path: &Path, plan_sha256: &str, results: &[TargetResult]) -> Result<(), ChangeSetError> {
+    let targets = results
+        .iter()
+        .filter(|r| r.status == Status::Planned)
+        .map(|r| Entry { account: r.target.account, region: r.target.region, layer: r.layer, changes: &r.changes[..] })
+        .collect();
+    let observed_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let file: File<&[Arc<Change>]> = File { header: Header { orgguard_changes: FORMAT, plan_sha256: plan_sha256.to_owned(), observed_at }, targets };
+    let io = |source| ChangeSetError::Io { path: path.to_owned(), source };
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).map_err(io)?);
+    serde_json::to_writer_pretty(&mut out, &file).map_err(|e| io(e.into()))?;
+    writeln!(out).and_then(|()| out.flush()).map_err(io)
+}
+
+/// The changes a person reviewed, by target.
+#[derive(Debug, Default)]
+pub struct Reviewed(HashMap<(Target, Layer), Value>);
+
+impl Reviewed {
+    /// The change set at `path`, refused if it was made from another version of the plan.
+    pub fn load(path: &Path, plan_sha256: &str) -> Result<Self, ChangeSetError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ChangeSetError::Io { path: path.to_owned(), source })?;
+        let file: File<Value> = serde_json::from_str(&text)
+            .map_err(|e| ChangeSetError::NotAChangeSet { path: path.to_owned(), message: e.to_string() })?;
+        if file.header.plan_sha256 != plan_sha256 {
+            return Err(ChangeSetError::OtherPlan { path: path.to_owned() });
+        }
+        let targets = file.targets.into_iter().map(|e| ((Target { account: e.account, region: e.region }, e.layer), e.changes));
+        Ok(Self(targets.collect()))
+    }
+
+    /// Whether `changes`, just planned for the target, are the ones reviewed for it.
+    pub fn matches(&self, target: &Target, layer: Layer, changes: &[Change]) -> bool {
+        let reviewed = self.0.get(&(target.clone(), layer));
+        reviewed == Some(&serde_json::to_value(changes).expect("changes serialize"))
+    }
+
+    /// How many changes were reviewed for the target.
+    pub fn count(&self, target: &Target, layer: Layer) -> usize {
+        self.0.get(&(target.clone(), layer)).and_then(Value::as_array).map_or(0, Vec::len)
+    }
+}
