@@ -22,6 +22,8 @@ pub struct Scope {
     pub accounts: Vec<AccountId>,
     /// Root email of every target account (CreateMembers needs it).
     pub emails: BTreeMap<AccountId, String>,
+    /// The name of every account listed, targets and skipped alike (for people to read).
+    pub names: BTreeMap<AccountId, String>,
     pub regions: Vec<Region>,
     pub skipped: Vec<(AccountId, SkipReason)>,
     /// The plan's admin is one of the target accounts (known before its page is listed).
@@ -108,6 +110,7 @@ pub async fn discover<'a>(aws: &'a Aws, plan: &'a Plan, narrowing: &Narrowing) -
         scope: Scope {
             accounts: Vec::new(),
             emails: BTreeMap::new(),
+            names: BTreeMap::new(),
             regions: regions(aws, plan, narrowing)?,
             skipped: Vec::new(),
             admin_is_target: false,
@@ -189,6 +192,9 @@ impl Discovery<'_> {
         for account in page {
             if !self.wanted(&account.id) {
                 continue;
+            }
+            if !account.name.is_empty() {
+                self.scope.names.insert(account.id, account.name.clone());
             }
             match self.skip(&account) {
                 Some(reason) => self.scope.skipped.push((account.id, reason)),

@@ -137,6 +137,7 @@ pub async fn rollout(targeting: &Targeting, options: &RolloutOptions) -> Result<
     let mut summary = Summary::new("rollout", options.dry_run, run.scope.accounts.len(), run.scope.regions.len(), run.results);
     summary.elapsed_seconds = run.started.elapsed().as_secs_f64();
     summary.journal = run.journal;
+    summary.names = run.scope.names;
     summary.change_set = options.out.clone().filter(|_| options.dry_run);
     summary.estimate = run.estimate;
     Ok(summary)
@@ -171,6 +172,7 @@ pub async fn audit(targeting: &Targeting, baseline: Option<&Path>) -> Result<Aud
         },
         controls: audit::controls(&run.plan),
         baseline: baseline.as_ref().map(|b| BaselineComparison::new(b, &results)),
+        account_names: run.scope.names,
         results,
     };
     Ok(Audit { report, incomplete, interrupted })

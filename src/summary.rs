@@ -7,6 +7,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
+use crate::model::AccountId;
 use crate::outcome::{SkipReason, Status, TargetResult};
 use crate::resources::Change;
 
@@ -25,6 +26,9 @@ pub struct Summary {
     /// Where the rollout journaled its finished targets (none for a dry run).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub journal: Option<std::path::PathBuf>,
+    /// Account id -> the name people know it by (from ListAccounts).
+    #[serde(rename = "account_names", skip_serializing_if = "BTreeMap::is_empty")]
+    pub names: BTreeMap<AccountId, String>,
     /// Where a dry run wrote its change set, for review and `--apply`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub change_set: Option<std::path::PathBuf>,
@@ -61,10 +65,19 @@ impl Summary {
             changes_by_kind,
             elapsed_seconds: 0.0,
             journal: None,
+            names: BTreeMap::new(),
             change_set: None,
             estimate: None,
             peak_rss_mb: None,
             results,
+        }
+    }
+
+    /// Where a result is, with its account's name when the organization gave one.
+    fn named(&self, result: &TargetResult) -> String {
+        match self.names.get(&result.target.account) {
+            Some(name) => format!("{} ({name})", result.place()),
+            None => result.place(),
         }
     }
 
@@ -104,7 +117,7 @@ impl Summary {
                     let what = described.entry(Arc::as_ptr(change)).or_insert_with(|| change.summary());
                     (what.clone(), result)
                 }));
-                groups.write(out)?;
+                groups.write(out, self)?;
             }
         }
         let notes = || self.results.iter().flat_map(|r| r.notes.iter().map(move |note| (note.clone(), r)));
@@ -112,7 +125,7 @@ impl Summary {
             writeln!(out, "drift left alone ({}):", notes().count())?;
             match detail {
                 true => notes().try_for_each(|(note, result)| writeln!(out, "  {:<40} {note}", result.place()))?,
-                false => Groups::of(notes()).write(out)?,
+                false => Groups::of(notes()).write(out, self)?,
             }
         }
         let resumed = self.results.iter().filter(|r| r.status == Status::Skipped(SkipReason::FinishedEarlier)).count();
@@ -130,7 +143,7 @@ impl Summary {
             writeln!(out, "skipped ({}):", skipped().count())?;
             match detail {
                 true => skipped().try_for_each(|(reason, result)| writeln!(out, "  {:<40} {reason}", result.place()))?,
-                false => Groups::of(skipped()).write(out)?,
+                false => Groups::of(skipped()).write(out, self)?,
             }
         }
         let failed = || {
@@ -142,7 +155,7 @@ impl Summary {
         if failed().next().is_some() {
             writeln!(out, "failed ({}):\n  {:<40} {:<32} {:<40} message", failed().count(), "account/region", "operation", "error code")?;
             for (result, e) in failed() {
-                writeln!(out, "  {:<40} {:<32} {:<40} {}", result.place(), e.operation(), e.code(), e.message())?;
+                writeln!(out, "  {:<40} {:<32} {:<40} {}", self.named(result), e.operation(), e.code(), e.message())?;
             }
         }
 
@@ -223,14 +236,14 @@ impl<'r> Groups<'r> {
         Self(groups)
     }
 
-    fn write(&self, out: &mut impl Write) -> io::Result<()> {
+    fn write(&self, out: &mut impl Write, summary: &Summary) -> io::Result<()> {
         for (what, group) in &self.0 {
             writeln!(out, "  {} x {what}", group.count)?;
             if group.regions.len() > 1 {
                 let regions: Vec<String> = group.regions.iter().map(|(region, n)| format!("{region} {n}")).collect();
                 writeln!(out, "      by region: {}", regions.join(", "))?;
             }
-            let examples: Vec<String> = group.examples.iter().map(|r| r.place()).collect();
+            let examples: Vec<String> = group.examples.iter().map(|r| summary.named(r)).collect();
             let more = group.count - group.examples.len();
             let more = if more > 0 { format!(" ... and {more} more") } else { String::new() };
             writeln!(out, "      {}{more}", examples.join(", "))?;

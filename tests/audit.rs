@@ -176,5 +176,12 @@ fn report_writes_every_format_from_a_saved_audit_without_calling_aws() {
     assert_eq!(junit.matches("<testcase ").count(), saved["results"].as_array().unwrap().len());
     let ocsf: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(out.join("orgguard-audit.ocsf.json")).unwrap()).unwrap();
     assert!(ocsf.iter().all(|r| r["class_uid"] == 2003));
-    assert!(out.join("orgguard-audit.html").exists());
+    // Names people know, from ListAccounts (the emulator names its members member-00001, ...).
+    assert_eq!(saved["account_names"][member(2)], "member-00002", "{}", saved["account_names"]);
+    let named = ocsf.iter().find(|r| r["cloud"]["account"]["uid"] == member(2)).unwrap();
+    assert_eq!(named["cloud"]["account"]["name"], "member-00002");
+    let row = csv.lines().find(|l| l.contains(&member(2))).unwrap();
+    assert_eq!(row.split(',').nth(2), Some("member-00002"), "account_name is the third column: {row}");
+    let html = std::fs::read_to_string(out.join("orgguard-audit.html")).unwrap();
+    assert!(html.contains(r#""names":["#) && html.contains("member-00002"), "the matrix names its accounts");
 }

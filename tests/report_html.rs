@@ -91,6 +91,7 @@ impl Organization<'_> {
             controls,
             results,
             baseline: None,
+            account_names: Default::default(),
         }
     }
 }
@@ -340,6 +341,7 @@ fn the_data_block_holds_index_tables_and_only_the_results_that_are_not_a_plain_p
         _ => Outcome::Pass,
     });
     report.baseline = Some(BaselineComparison::new(&baseline, &report.results));
+    report.account_names.insert(account(1), "security".into());
     let id = |account: usize, region: Option<&str>, control: &str| {
         finding_id(PLAN, control, &self::account(account), region.map(|r| Region::parse(r).unwrap()).as_ref())
     };
@@ -350,6 +352,7 @@ fn the_data_block_holds_index_tables_and_only_the_results_that_are_not_a_plain_p
             "columns": ["global", "us-east-1"],
             "controls": ["GuardDuty.1", "GuardDuty.10", "OG.Wiring.Role"],
             "accounts": ["100000000000", "100000000001"],
+            "names": ["", "security"],
             "sets": [[2], [0, 1]],
             "cells": [1, 2, 1, 2],
             "strings": ["", "enabled", "disabled", "sts:AssumeRole: AccessDenied"],

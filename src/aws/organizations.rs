@@ -11,6 +11,8 @@ use crate::model::AccountId;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OrgAccount {
     pub id: AccountId,
+    /// The name people know the account by.
+    pub name: String,
     pub email: String,
     /// ACTIVE, SUSPENDED, PENDING_CLOSURE, or a status this version does not know.
     pub status: String,
@@ -35,7 +37,7 @@ impl Aws {
     pub fn account_pages(&self) -> impl Stream<Item = Result<Vec<OrgAccount>, AwsError>> + '_ {
         self.organizations(|c| c.list_accounts().into_paginator().send(), |p| more(p.next_token())).map(|page| {
             let page = page.map_err(|e| AwsError::from_sdk("organizations:ListAccounts", e))?;
-            Ok(page.accounts().iter().filter_map(|a| org_account(a.id()?, a.email(), a.status())).collect())
+            Ok(page.accounts().iter().filter_map(|a| org_account(a.id()?, a.name(), a.email(), a.status())).collect())
         })
     }
 
@@ -43,7 +45,7 @@ impl Aws {
     pub async fn describe_account(&self, id: &AccountId) -> Result<Option<OrgAccount>, AwsError> {
         self.limits.organizations().await;
         match self.organizations_client().describe_account().account_id(id.as_str()).send().await {
-            Ok(output) => Ok(output.account().and_then(|a| org_account(a.id()?, a.email(), a.status()))),
+            Ok(output) => Ok(output.account().and_then(|a| org_account(a.id()?, a.name(), a.email(), a.status()))),
             Err(error) => match AwsError::from_sdk("organizations:DescribeAccount", error) {
                 error if error.code == "AccountNotFoundException" => Ok(None),
                 error => Err(error),
@@ -83,11 +85,13 @@ fn more(token: Option<&str>) -> bool {
 
 fn org_account(
     id: &str,
+    name: Option<&str>,
     email: Option<&str>,
     status: Option<&aws_sdk_organizations::types::AccountStatus>,
 ) -> Option<OrgAccount> {
     Some(OrgAccount {
         id: AccountId::parse(id).ok()?,
+        name: name.unwrap_or_default().to_owned(),
         email: email.unwrap_or_default().to_owned(),
         status: status.map_or("UNKNOWN", |s| s.as_str()).to_owned(),
     })

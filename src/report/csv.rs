@@ -4,7 +4,7 @@ use super::AuditReport;
 
 pub fn render(report: &AuditReport) -> String {
     let mut writer = csv::Writer::from_writer(Vec::new());
-    let header = ["finding_id", "account", "region", "control", "verdict", "expected", "actual", "reason", "baseline"];
+    let header = ["finding_id", "account", "account_name", "region", "control", "verdict", "expected", "actual", "reason", "baseline"];
     writer.write_record(header).expect("writing to memory");
     let labels = report.baseline.as_ref().map(|b| b.labels()).unwrap_or_default();
     for r in &report.results {
@@ -13,6 +13,7 @@ pub fn render(report: &AuditReport) -> String {
             .write_record([
                 r.finding_id.as_str(),
                 r.account.as_str(),
+                report.name(&r.account),
                 r.region.as_ref().map_or("global", |g| g.as_str()),
                 r.control.as_str(),
                 r.verdict.as_str(),

@@ -6,7 +6,7 @@
 //!
 //! The JSON block (`<script type="application/json" id="data">`) holds index tables, not
 //! results: `columns` ("global" first when account-level controls exist, then regions),
-//! `controls` (ids), `accounts`; `cells`, row-major accounts x columns, each the 1-based
+//! `controls` (ids), `accounts` and their `names` ("" where unknown); `cells`, row-major accounts x columns, each the 1-based
 //! index of the set in `sets` of controls judged in that cell (0: nothing judged);
 //! `details`, sorted by cell then control, only for results that are not a plain PASS:
 //! `[cell, control, verdict, expected, actual, reason, baseline, finding_id]`, where the
@@ -149,6 +149,8 @@ struct Data<'a> {
     columns: Vec<&'a str>,
     controls: Vec<&'a str>,
     accounts: Vec<&'a str>,
+    /// Each account's name, "" where unknown, in `accounts` order.
+    names: Vec<&'a str>,
     sets: Vec<Vec<usize>>,
     cells: Vec<usize>,
     strings: Vec<&'a str>,
@@ -229,7 +231,9 @@ impl<'a> Matrix<'a> {
             })
             .collect();
 
-        let data = Data { columns, controls, accounts, sets: set_list, cells, strings: strings.strings, details };
+        let by_id: HashMap<&str, &str> = report.account_names.iter().map(|(a, n)| (a.as_str(), n.as_str())).collect();
+        let names = accounts.iter().map(|id| by_id.get(id).copied().unwrap_or("")).collect();
+        let data = Data { columns, controls, accounts, names, sets: set_list, cells, strings: strings.strings, details };
         Self { data, counts }
     }
 
@@ -289,7 +293,7 @@ const MATRIX_SECTION: &str = r##"<section id="matrix-section">
 <label>Status <select name="status"><option value="">all</option><option>FAIL</option><option>NOT_EVALUATED</option><option>PASS</option></select></label>
 <label>Control <select name="control"><option value="">all</option></select></label>
 <label id="baseline-filter" hidden>Baseline <select name="baseline"><option value="">all</option><option>new</option><option>still failing</option><option>resolved</option></select></label>
-<label>Account <input name="account" type="search" placeholder="account id" size="16"></label>
+<label>Account <input name="account" type="search" placeholder="account id or name" size="16"></label>
 <span class="legend"><i class="fail"></i>FAIL <i class="ne"></i>NOT_EVALUATED <i class="pass"></i>PASS <i class="none"></i>not judged</span>
 </form>
 <p id="shown"></p>

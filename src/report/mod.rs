@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::audit::{Control, ControlResult, Verdict};
-use crate::model::Region;
+use crate::model::{AccountId, Region};
 
 pub use table::render_table;
 
@@ -26,6 +26,9 @@ pub struct AuditReport {
     pub results: Vec<ControlResult>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<BaselineComparison>,
+    /// Account id -> the name people know it by (from ListAccounts), where known.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub account_names: BTreeMap<AccountId, String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,6 +107,11 @@ impl AuditReport {
 
     pub fn control(&self, id: &str) -> Option<&Control> {
         self.controls.iter().find(|c| c.id == id)
+    }
+
+    /// The account's name, or "" where the organization gave none.
+    pub fn name(&self, account: &AccountId) -> &str {
+        self.account_names.get(account).map_or("", String::as_str)
     }
 }
 
@@ -225,6 +233,7 @@ mod tests {
                 control("OG.Wiring.Policy", "The publish policy is as planned and attached to the role", "orgguard"),
             ],
             baseline: None,
+            account_names: BTreeMap::from([(AccountId::parse("100000000001").unwrap(), "prod, \"web\"".to_owned())]),
             results,
         }
     }

@@ -34,6 +34,10 @@ fn record(report: &AuditReport, r: &ControlResult, time: i64) -> Value {
         Verdict::Pass => "as planned".to_owned(),
     };
     let region = r.region.as_ref().map(|g| g.as_str());
+    let mut account = json!({"uid": r.account, "type": "AWS Account", "type_id": 10});
+    if let Some(name) = report.account_names.get(&r.account) {
+        account["name"] = json!(name);
+    }
     json!({
         "class_uid": CLASS_UID,
         "class_name": "Compliance Finding",
@@ -70,7 +74,7 @@ fn record(report: &AuditReport, r: &ControlResult, time: i64) -> Value {
         },
         "cloud": {
             "provider": "AWS",
-            "account": {"uid": r.account, "type": "AWS Account", "type_id": 10},
+            "account": account,
             "region": region,
         },
         "resources": [{

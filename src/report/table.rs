@@ -61,10 +61,10 @@ pub fn render_table(report: &AuditReport, detail: bool) -> String {
     }
 
     let mut by_control: BTreeMap<&str, Tally> = BTreeMap::new();
-    let mut by_account: BTreeMap<&str, Tally> = BTreeMap::new();
+    let mut by_account: BTreeMap<&AccountId, Tally> = BTreeMap::new();
     for r in &report.results {
         by_control.entry(&r.control).or_default().add(r.verdict);
-        by_account.entry(r.account.as_str()).or_default().add(r.verdict);
+        by_account.entry(&r.account).or_default().add(r.verdict);
     }
     let mut controls: Vec<_> = by_control.into_iter().collect();
     controls.sort_by(|(a, ta), (b, tb)| ta.badness().cmp(&tb.badness()).then_with(|| natural(a, b)));
@@ -78,9 +78,15 @@ pub fn render_table(report: &AuditReport, detail: bool) -> String {
     let mut accounts: Vec<_> = by_account.into_iter().filter(|(_, t)| t.fail + t.not_evaluated > 0).collect();
     accounts.sort_by_key(|(id, t)| (t.badness(), *id));
     if !accounts.is_empty() {
-        let _ = writeln!(out, "\n{:<21} {:>7} {:>7} {:>9}", "account (worst first)", "PASS", "FAIL", "NOT_EVAL");
-        for (id, t) in accounts.iter().take(MAX_ROWS) {
-            let _ = writeln!(out, "{id:<21} {:>7} {:>7} {:>9}", t.pass, t.fail, t.not_evaluated);
+        let named = |id: &AccountId| match report.name(id) {
+            "" => id.to_string(),
+            name => format!("{id} {name}"),
+        };
+        let shown: Vec<(String, &Tally)> = accounts.iter().take(MAX_ROWS).map(|(id, t)| (named(id), t)).collect();
+        let width = shown.iter().map(|(name, _)| name.len()).max().unwrap_or(0).max("account (worst first)".len());
+        let _ = writeln!(out, "\n{:<width$} {:>7} {:>7} {:>9}", "account (worst first)", "PASS", "FAIL", "NOT_EVAL");
+        for (name, t) in shown {
+            let _ = writeln!(out, "{name:<width$} {:>7} {:>7} {:>9}", t.pass, t.fail, t.not_evaluated);
         }
         more(&mut out, accounts.len());
     }

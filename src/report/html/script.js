@@ -63,7 +63,7 @@ function row(account) {
   const tr = element("tr", "acct");
   tr.dataset.account = data.accounts[account];
   tr.dataset.index = account;
-  tr.append(element("th", "", data.accounts[account]));
+  tr.append(element("th", "", data.accounts[account] + (data.names[account] ? " " + data.names[account] : "")));
   for (let column = 0; column < width; column++) {
     const cell = account * width + column;
     const v = verdict(cell);
@@ -101,7 +101,7 @@ function apply() {
   };
   rows = [];
   data.accounts.forEach((id, account) => {
-    if (filter.account && !id.includes(filter.account)) return;
+    if (filter.account && !id.includes(filter.account) && !data.names[account].includes(filter.account)) return;
     for (let column = 0; column < width; column++) {
       if (matches(account * width + column)) { rows.push(account); return; }
     }
