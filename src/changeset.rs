@@ -60,10 +60,11 @@ pub fn write(path: &Path, plan_sha256: &str, results: &[TargetResult]) -> Result
         .collect();
     let observed_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let file: File<&[Arc<Change>]> = File { header: Header { orgguard_changes: FORMAT, plan_sha256: plan_sha256.to_owned(), observed_at }, targets };
-    let io = |source| ChangeSetError::Io { path: path.to_owned(), source };
-    let mut out = std::io::BufWriter::new(std::fs::File::create(path).map_err(io)?);
-    serde_json::to_writer_pretty(&mut out, &file).map_err(|e| io(e.into()))?;
-    writeln!(out).and_then(|()| out.flush()).map_err(io)
+    let written = crate::safe::write_file(path, |out| {
+        serde_json::to_writer_pretty(&mut *out, &file)?;
+        writeln!(out)
+    });
+    written.map_err(|source| ChangeSetError::Io { path: path.to_owned(), source })
 }
 
 /// The changes a person reviewed, by target.

@@ -3,7 +3,7 @@
 //! `rollout --resume` reads it and skips the targets that ended applied or unchanged.
 
 use std::collections::HashSet;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -53,7 +53,7 @@ impl Journal {
     /// A new journal for a fresh run, replacing any earlier one at `path`.
     pub fn create(path: &Path, plan_sha256: &str) -> Result<Self, JournalError> {
         let io = |source| JournalError::Io { path: path.to_owned(), source };
-        let mut file = File::create(path).map_err(io)?;
+        let mut file = crate::safe::create_appendable(path).map_err(io)?;
         let header = Header {
             orgguard_journal: FORMAT,
             plan_sha256: plan_sha256.to_owned(),
@@ -82,7 +82,7 @@ impl Journal {
                 finished.insert((line.account, line.region, line.layer));
             }
         }
-        let mut file = OpenOptions::new().append(true).open(path).map_err(io)?;
+        let mut file = crate::safe::open_appendable(path).map_err(io)?;
         if !text.ends_with('\n') {
             file.write_all(b"\n").map_err(io)?; // end the line a kill cut short
         }
@@ -159,7 +159,7 @@ mod tests {
         ]);
         drop(journal);
         // A kill in the middle of a write leaves a partial line.
-        let mut file = OpenOptions::new().append(true).open(&path).unwrap();
+        let mut file = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
         file.write_all(br#"{"account":"100000000004","reg"#).unwrap();
 
         let resumed = Journal::resume(&path, "aaa").unwrap();

@@ -21,4 +21,5 @@ pub mod plan;
 pub mod progress;
 pub mod report;
 pub mod resources;
+pub mod safe;
 pub mod summary;

@@ -11,6 +11,7 @@ use orgguard::discover::Narrowing;
 use orgguard::model::{AccountId, Region};
 use orgguard::ops::{self, Targeting};
 use orgguard::report::{self, BaselineComparison};
+use orgguard::safe::{printable, Printable};
 
 mod cli;
 
@@ -66,7 +67,7 @@ fn run(command: Command) -> Result<u8> {
             };
             let targeting = targeting(args.plan, &args.scope)?;
             let mut summary = runtime()?.block_on(ops::rollout(&targeting, &options))?;
-            let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+            let mut stdout = Printable(std::io::BufWriter::new(std::io::stdout().lock()));
             if let Err(error) = summary.write(&mut stdout, args.detail).and_then(|()| stdout.flush()) {
                 // A closed pipe (`| head`) costs the text, not the JSON or the exit code.
                 eprintln!("warning: the summary could not be written to stdout: {error}");
@@ -88,7 +89,7 @@ fn run(command: Command) -> Result<u8> {
             let targeting = targeting(args.plan, &args.scope)?;
             let audit = runtime()?.block_on(ops::audit(&targeting, args.baseline.as_deref()))?;
             match args.format {
-                AuditFormat::Table => print!("{}", report::render_table(&audit.report, args.detail)),
+                AuditFormat::Table => print!("{}", printable(&report::render_table(&audit.report, args.detail))),
                 AuditFormat::Json => print!("{}", report::Format::Json.render(&audit.report)),
             }
             let drift = audit.report.count(orgguard::audit::Verdict::Fail) > 0;
@@ -151,18 +152,25 @@ fn targeting(plan: PathBuf, scope: &Scope) -> Result<Targeting> {
     })
 }
 
-/// The SDK's own debug logs print credentials' access key ids; they stay at info or above
-/// whatever ORGGUARD_LOG asks for.
-const SDK_LOG_CAP: &str = "aws_smithy_runtime=info,aws_smithy_runtime_api=info,aws_smithy_http_client=info,\
-                           aws_config=info,aws_credential_types=info,aws_runtime=info,aws_sigv4=info";
+/// The SDK's own debug logs print credentials' access key ids; every target of the SDK's
+/// crates stays at info or above whatever ORGGUARD_LOG asks for, a more specific directive
+/// (`aws_smithy_runtime::client=trace`) included.
+fn sdk_log_cap(metadata: &tracing::Metadata<'_>) -> bool {
+    let sdk = ["aws_smithy_", "aws_config", "aws_credential_types", "aws_runtime", "aws_sigv4", "aws_sdk_"];
+    *metadata.level() <= tracing::Level::INFO || !sdk.iter().any(|prefix| metadata.target().starts_with(prefix))
+}
 
 fn init_logging(format: LogFormat) {
+    use tracing_subscriber::filter::FilterExt;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
     let wanted = std::env::var("ORGGUARD_LOG").unwrap_or_else(|_| "warn".into());
-    let filter = tracing_subscriber::EnvFilter::try_new(format!("{wanted},{SDK_LOG_CAP}"))
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("warn,{SDK_LOG_CAP}")));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter = tracing_subscriber::EnvFilter::try_new(&wanted).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let filter = filter.and(tracing_subscriber::filter::filter_fn(sdk_log_cap));
+    let text = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
     match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => tracing_subscriber::registry().with(text.with_filter(filter)).init(),
+        LogFormat::Json => tracing_subscriber::registry().with(text.json().with_filter(filter)).init(),
     }
 }

@@ -199,11 +199,9 @@ pub fn load_report(path: &Path) -> Result<AuditReport, OpsError> {
 
 /// Streamed to the file: a summary of 5000 accounts in every region is hundreds of MB as text.
 pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), OpsError> {
-    let write = || -> std::io::Result<()> {
-        let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
-        serde_json::to_writer_pretty(&mut out, value)?;
-        writeln!(out)?;
-        out.flush()
-    };
-    write().map_err(|source| OpsError::Write { path: path.to_owned(), source })
+    let written = crate::safe::write_file(path, |out| {
+        serde_json::to_writer_pretty(&mut *out, value)?;
+        writeln!(out)
+    });
+    written.map_err(|source| OpsError::Write { path: path.to_owned(), source })
 }

@@ -58,7 +58,7 @@ impl Progress {
         }
         if let Status::Failed(error) = &result.status {
             self.failed.fetch_add(1, Ordering::Relaxed);
-            self.bar.suspend(|| eprintln!("failed: {} {error}", result.place()));
+            self.bar.suspend(|| eprintln!("failed: {} {}", result.place(), crate::safe::printable(&error.to_string())));
         }
         self.bar.inc(targets);
         let (changed, failed) = (self.changed.load(Ordering::Relaxed), self.failed.load(Ordering::Relaxed));

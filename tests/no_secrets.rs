@@ -12,6 +12,10 @@ const SECRET: &str = "orgguard/fake+secret/DoNotLeak0123456789abcd";
 const TOKEN: &str = "orgguard-fake-session-token-DoNotLeak";
 
 fn orgguard_with_known_credentials(emulator: &Emulator, args: &[&str]) -> String {
+    orgguard_logging(emulator, args, "debug")
+}
+
+fn orgguard_logging(emulator: &Emulator, args: &[&str], log: &str) -> String {
     let output = Command::new(env!("CARGO_BIN_EXE_orgguard"))
         .args(args)
         .args(["--endpoint-url", &emulator.endpoint, "--log-format", "json"])
@@ -19,7 +23,7 @@ fn orgguard_with_known_credentials(emulator: &Emulator, args: &[&str]) -> String
         .env("AWS_SECRET_ACCESS_KEY", SECRET)
         .env("AWS_SESSION_TOKEN", TOKEN)
         .env("AWS_REGION", "us-east-1")
-        .env("ORGGUARD_LOG", "debug")
+        .env("ORGGUARD_LOG", log)
         .output()
         .expect("orgguard runs");
     format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
@@ -41,6 +45,11 @@ fn credentials_appear_in_no_output_log_summary_or_report() {
         &emulator,
         &["report", "--plan", plan, "--regions", "us-east-1", "--format", "json,ocsf,csv,junit,html", "--out", path_str(&reports)],
     );
+    // A more specific directive does not lift the cap on the SDK's own logs.
+    let sdk_trace = "trace,aws_smithy_runtime::client=trace,aws_sigv4=trace,aws_config=trace";
+    let traced = orgguard_logging(&emulator, &["rollout", "--plan", plan, "--regions", "us-east-1", "--dry-run"], sdk_trace);
+    assert!(traced.contains(r#""level":"TRACE""#), "orgguard's own trace logs are written");
+    written += &traced;
     written += &std::fs::read_to_string(&summary).unwrap();
     written += &std::fs::read_to_string(&journal).unwrap();
     for file in std::fs::read_dir(&reports).unwrap() {

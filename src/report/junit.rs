@@ -1,6 +1,7 @@
 //! JUnit XML: one testcase per account-region-control, so CI systems show the audit.
 //! FAIL is a failure carrying expected and actual; NOT_EVALUATED is skipped, with why.
 
+use crate::safe::xml_text as xml;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -59,10 +60,3 @@ pub fn render(report: &AuditReport) -> String {
     out
 }
 
-fn xml(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&apos;")
-}

@@ -8,6 +8,7 @@ mod ocsf;
 mod table;
 
 use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -175,7 +176,7 @@ pub fn write(report: &AuditReport, formats: &[Format], dir: &Path) -> std::io::R
         .iter()
         .map(|format| {
             let path = dir.join(format.file_name());
-            std::fs::write(&path, format.render(report))?;
+            crate::safe::write_file(&path, |out| out.write_all(format.render(report).as_bytes()))?;
             Ok(path)
         })
         .collect()
