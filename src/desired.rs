@@ -33,7 +33,8 @@ impl Wiring<'_> {
         self.plan.display_name.as_deref().unwrap_or("")
     }
 
-    /// EventBridge may assume the role.
+    /// EventBridge may assume the role, for this account's rules only (a confused deputy in
+    /// another account cannot have EventBridge use it).
     pub fn trust_policy(&self) -> Value {
         json!({
             "Version": "2012-10-17",
@@ -41,6 +42,7 @@ impl Wiring<'_> {
                 "Effect": "Allow",
                 "Principal": {"Service": "events.amazonaws.com"},
                 "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"aws:SourceAccount": self.account.as_str()}},
             }],
         })
     }
@@ -58,7 +60,8 @@ impl Wiring<'_> {
         })
     }
 
-    /// The topic's resource policy: the owner keeps full control, EventBridge may publish.
+    /// The topic's resource policy: the owner keeps full control, EventBridge may publish for
+    /// this account's rules.
     pub fn topic_policy(&self, region: &Region) -> Value {
         let topic = self.topic_arn(region);
         json!({
@@ -79,6 +82,11 @@ impl Wiring<'_> {
                     "Principal": {"Service": "events.amazonaws.com"},
                     "Action": "sns:Publish",
                     "Resource": topic,
+                    // Only this account's rules in this region: no confused deputy.
+                    "Condition": {
+                        "StringEquals": {"aws:SourceAccount": self.account.as_str()},
+                        "ArnLike": {"aws:SourceArn": format!("arn:{}:events:{region}:{}:rule/*", self.partition.name(), self.account)},
+                    },
                 },
             ],
         })

@@ -39,7 +39,11 @@ fn assert_wiring(wiring: &Value, account: &str, region: &str) {
     assert_eq!(topic["display_name"], "put-slack");
     assert_eq!(topic["tags"], json!({"Name": "guardduty-finding"}));
     let events_may_publish = topic["policy"]["Statement"].as_array().unwrap().iter().any(|s| {
-        s["Principal"]["Service"] == "events.amazonaws.com" && s["Action"] == "sns:Publish" && s["Resource"] == topic_arn
+        s["Principal"]["Service"] == "events.amazonaws.com"
+            && s["Action"] == "sns:Publish"
+            && s["Resource"] == topic_arn
+            && s["Condition"]["StringEquals"]["aws:SourceAccount"] == account
+            && s["Condition"]["ArnLike"]["aws:SourceArn"] == format!("arn:aws:events:{region}:{account}:rule/*")
     });
     assert!(events_may_publish, "{account}/{region}: {}", topic["policy"]);
     let subscriptions: Vec<_> = topic["subscriptions"].as_array().unwrap().iter().map(|s| (s["protocol"].clone(), s["endpoint"].clone())).collect();
@@ -61,6 +65,8 @@ fn assert_iam(wiring: &Value, account: &str) {
     let policy_arn = format!("arn:aws:iam::{account}:policy/EventBridgePublishGuarddutyFinding");
     let role = &iam["roles"]["eventbridge_to_sns"];
     assert_eq!(role["trust"]["Statement"][0]["Principal"]["Service"], "events.amazonaws.com", "{account}: {role}");
+    let only_this_account = &role["trust"]["Statement"][0]["Condition"]["StringEquals"]["aws:SourceAccount"];
+    assert_eq!(only_this_account, account, "no confused deputy: {role}");
     assert!(role["attached"].as_array().unwrap().contains(&json!(policy_arn)), "{account}: {role}");
     let policy = &iam["policies"]["EventBridgePublishGuarddutyFinding"];
     assert_eq!(policy["document"]["Statement"][0]["Action"], "sns:Publish", "{account}");
