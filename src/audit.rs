@@ -273,14 +273,24 @@ impl Judgement<'_> {
         rows
     }
 
-    /// The controls a result's changes show failing, at its own place.
+    /// The controls a result's changes, and the drift it left alone, show failing, at its own place.
     fn failures(&mut self, plan: &Plan, result: &TargetResult, account: &AccountId, region: Option<&Region>) {
-        for failure in result.changes.iter().flat_map(|change| change.failures(plan)) {
+        let left_alone = result.notes.iter().filter_map(|note| note.fails.clone());
+        for failure in result.changes.iter().flat_map(|change| change.failures(plan)).chain(left_alone) {
             self.fail(&failure.control, account, region, failure.expected, failure.actual);
         }
     }
 
+    /// A FAIL; one already there for the same control and place keeps its evidence, and this
+    /// one's is added to it.
     fn fail(&mut self, control: &str, account: &AccountId, region: Option<&Region>, expected: String, actual: String) {
+        let key = (control.to_owned(), *account, region.cloned());
+        let (expected, actual) = match self.rows.get(&key) {
+            Some(ControlResult { verdict: Verdict::Fail, expected: Some(before_expected), actual: Some(before_actual), .. }) => {
+                (format!("{before_expected}; {expected}"), format!("{before_actual}; {actual}"))
+            }
+            _ => (expected, actual),
+        };
         self.put(control, account, region, Verdict::Fail, [Some(expected), Some(actual), None]);
     }
 
@@ -381,6 +391,25 @@ mod tests {
         let mut ids = ["GuardDuty.10", "OG.Org.Member", "GuardDuty.5", "GuardDuty.1", "GuardDuty.11", "OG.Detector.Frequency"];
         ids.sort_by(|a, b| natural(a, b));
         assert_eq!(ids, ["GuardDuty.1", "GuardDuty.5", "GuardDuty.10", "GuardDuty.11", "OG.Detector.Frequency", "OG.Org.Member"]);
+    }
+
+    #[test]
+    fn every_failure_of_a_control_is_kept_and_drift_left_alone_fails_too() {
+        use crate::outcome::Note;
+        use crate::resources::{topic, Failure};
+        let plan = fixtures::plan();
+        let region = Some(fixtures::region());
+        let mut result = at(id(5), region, Layer::Account, Status::Unchanged, vec![]);
+        let extra = |endpoint: &str| Note {
+            text: format!("subscription https:{endpoint} is not in the plan (kept)"),
+            fails: Some(Failure::new("OG.Wiring.Subscriptions", "only planned subscriptions", format!("https:{endpoint} subscribed"))),
+        };
+        result.notes = vec![extra("//a.example"), extra("//b.example")];
+        result.changes = shared(vec![topic::Change::Subscribe { protocol: "email".into(), endpoint: "x@example.com".into() }.into()]);
+        let rows = judge(&plan, "example", &[result]);
+        let row = rows.iter().find(|r| r.control == "OG.Wiring.Subscriptions").unwrap();
+        assert_eq!(row.verdict, Verdict::Fail);
+        assert_eq!(row.actual.as_deref(), Some("missing; https://a.example subscribed; https://b.example subscribed"), "no evidence is overwritten");
     }
 
     #[test]

@@ -47,7 +47,10 @@ fn main() -> ExitCode {
 fn run(command: Command) -> Result<u8> {
     match command {
         Command::Validate { plan } => {
-            ops::validate(&plan)?;
+            let valid = ops::validate(&plan)?;
+            for warning in valid.warnings() {
+                eprintln!("warning: {}", printable(&warning));
+            }
             println!("{}: plan is valid", plan.display());
             Ok(OK)
         }

@@ -99,6 +99,11 @@ async fn engine(targeting: &Targeting, runs_for: Use<'_>) -> Result<Engine, OpsE
         Use::Rollout(options) if !options.dry_run => Some(Journal::create(&options.journal, &plan_sha256)?),
         _ => None,
     };
+    if let Some(url) = &targeting.endpoint_url {
+        // Before anything is signed and sent there.
+        let plain = if url.starts_with("http://") { ", unencrypted" } else { "" };
+        eprintln!("note: every AWS call goes to {} (--endpoint-url or AWS_ENDPOINT_URL{plain}), not to AWS", crate::safe::printable(url));
+    }
     let aws = Aws::connect(&ConnectOptions {
         endpoint_url: targeting.endpoint_url.clone(),
         max_attempts: plan.limits.max_attempts,

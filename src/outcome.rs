@@ -10,7 +10,7 @@ use crate::aws::AwsError;
 use crate::model::{Target, Unprocessed};
 use crate::resources::admin::OtherAdmin;
 use crate::resources::relationship::Legacy;
-use crate::resources::Change;
+use crate::resources::{Change, Failure};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "reason", rename_all = "snake_case")]
@@ -198,6 +198,27 @@ impl Serialize for TargetError {
     }
 }
 
+/// Something a run found and left alone, and the control it fails in an audit, if any (an
+/// unplanned subscription is a way for findings to leave, or to be silenced).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Note {
+    pub text: String,
+    pub fails: Option<Failure>,
+}
+
+impl Note {
+    pub fn new(text: impl Into<String>) -> Self {
+        Self { text: text.into(), fails: None }
+    }
+}
+
+/// As machines read it: the text.
+impl Serialize for Note {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text)
+    }
+}
+
 /// Which part of the plan a result is about: the account itself (detector, wiring, IAM)
 /// or the organization layer held by the delegated admin.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
@@ -227,7 +248,7 @@ pub struct TargetResult {
     pub changes: Vec<Arc<Change>>,
     /// Drift reported but deliberately not changed (for example unplanned subscriptions).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub notes: Vec<String>,
+    pub notes: Vec<Note>,
     /// Where the detector was read; None when it was not (or the result is not a region's).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detector_read_from: Option<ReadFrom>,

@@ -120,7 +120,7 @@ impl Summary {
                 groups.write(out, self)?;
             }
         }
-        let notes = || self.results.iter().flat_map(|r| r.notes.iter().map(move |note| (note.clone(), r)));
+        let notes = || self.results.iter().flat_map(|r| r.notes.iter().map(move |note| (note.text.clone(), r)));
         if notes().next().is_some() {
             writeln!(out, "drift left alone ({}):", notes().count())?;
             match detail {

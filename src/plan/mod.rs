@@ -185,6 +185,32 @@ pub struct Subscription {
     pub endpoint: Endpoint,
 }
 
+impl Plan {
+    /// What is valid but deserves a second look: where the plan sends every account's
+    /// findings outside AWS, or to one account that every member then trusts.
+    pub fn warnings(&self) -> Vec<String> {
+        let subscriptions = self.notifications.iter().flat_map(|n| &n.subscriptions);
+        subscriptions
+            .filter_map(|s| {
+                let endpoint = &s.endpoint.0;
+                match s.protocol {
+                    Protocol::Https => Some(format!(
+                        "notifications.subscriptions: {endpoint} receives the findings of every account, outside AWS; check that the host is yours"
+                    )),
+                    Protocol::Lambda | Protocol::Sqs => {
+                        let account = endpoint.split(':').nth(4).unwrap_or("?");
+                        Some(format!(
+                            "notifications.subscriptions: {endpoint} (account {account}) receives the findings of every account; \
+                             check that the account is in your organization"
+                        ))
+                    }
+                    Protocol::Email | Protocol::EmailJson => None,
+                }
+            })
+            .collect()
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Protocol {

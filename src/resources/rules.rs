@@ -9,6 +9,7 @@ use super::{differs, Calls, Check, Failure, Kind, Place};
 use crate::aws::{AwsError, Events, Service};
 use crate::desired::Wiring;
 use crate::model::{ObservedRule, Region};
+use crate::outcome::Note;
 use crate::plan::{Plan, Rule};
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -39,8 +40,9 @@ impl fmt::Display for Drift {
     }
 }
 
-/// One rule and its target.
-pub fn plan(wiring: &Wiring, region: &Region, rule: &Rule, observed: Option<&ObservedRule>) -> Vec<Change> {
+/// One rule and its target, and notes on targets the plan does not name: kept, but failing
+/// the rule's target control (a second target can send every finding elsewhere).
+pub fn plan(wiring: &Wiring, region: &Region, rule: &Rule, observed: Option<&ObservedRule>) -> (Vec<Change>, Vec<Note>) {
     let name = rule.name.get_ref().clone();
     let reason = match observed {
         None => Some(Drift::Missing),
@@ -54,9 +56,16 @@ pub fn plan(wiring: &Wiring, region: &Region, rule: &Rule, observed: Option<&Obs
         o.targets.iter().any(|t| t.id == rule.target_id && t.arn == topic && t.role_arn.as_deref() == Some(role.as_str()))
     });
     if !target_ok {
-        changes.push(Change::PutTarget { rule: name, target_id: rule.target_id.clone() });
+        changes.push(Change::PutTarget { rule: name.clone(), target_id: rule.target_id.clone() });
     }
-    changes
+    let others = observed.into_iter().flat_map(|o| &o.targets).filter(|t| t.id != rule.target_id);
+    let notes = others
+        .map(|t| Note {
+            text: format!("rule {name}: target {} -> {} is not in the plan (kept)", t.id, t.arn),
+            fails: Some(Failure::new(target_control(&name), "only the planned target", format!("also {} -> {}", t.id, t.arn))),
+        })
+        .collect();
+    (changes, notes)
 }
 
 pub async fn apply(events: &Events, wiring: &Wiring<'_>, region: &Region, change: &Change) -> Result<(), AwsError> {
@@ -142,16 +151,22 @@ mod tests {
             pattern: Some(json!({"detail-type": "GuardDuty Finding", "source": ["aws.guardduty"]})),
             targets: vec![ObservedTarget { id: "guardduty-finding".into(), arn: wiring.topic_arn(&region), role_arn: Some(wiring.role_arn()) }],
         };
-        assert_eq!(plan(&wiring, &region, rule, Some(&good)), vec![]);
+        assert_eq!(plan(&wiring, &region, rule, Some(&good)), (vec![], vec![]));
+        let outside = ObservedTarget { id: "copy".into(), arn: "arn:aws:sqs:eu-west-1:999999999999:loot".into(), role_arn: None };
+        let copied = ObservedRule { targets: vec![good.targets[0].clone(), outside], ..good.clone() };
+        let (changes, notes) = plan(&wiring, &region, rule, Some(&copied));
+        assert!(changes.is_empty(), "left alone");
+        let failure = notes[0].fails.as_ref().unwrap();
+        assert_eq!((failure.control.as_str(), failure.actual.as_str()), ("OG.Wiring.Target/guardduty-finding", "also copy -> arn:aws:sqs:eu-west-1:999999999999:loot"));
         let disabled = ObservedRule { enabled: false, ..good.clone() };
-        let changes = plan(&wiring, &region, rule, Some(&disabled));
+        let (changes, _) = plan(&wiring, &region, rule, Some(&disabled));
         assert_eq!(changes, vec![Change::PutRule { rule: "guardduty-finding".into(), reason: Drift::Disabled }]);
         assert_eq!(serde_json::to_value(&changes[0]).unwrap()["reason"], "disabled");
         let untargeted = ObservedRule { targets: vec![], ..good };
         assert_eq!(
-            plan(&wiring, &region, rule, Some(&untargeted)),
+            plan(&wiring, &region, rule, Some(&untargeted)).0,
             vec![Change::PutTarget { rule: "guardduty-finding".into(), target_id: "guardduty-finding".into() }]
         );
-        assert_eq!(plan(&wiring, &region, rule, None).len(), 2);
+        assert_eq!(plan(&wiring, &region, rule, None).0.len(), 2);
     }
 }

@@ -11,6 +11,7 @@ use super::{differs, Calls, Check, Failure, Kind, Place};
 use crate::aws::{AwsError, Service, Sns};
 use crate::desired::Wiring;
 use crate::model::{ObservedTopic, Region};
+use crate::outcome::Note;
 use crate::plan::Plan;
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -39,8 +40,9 @@ impl Attribute {
     }
 }
 
-/// The topic's changes, and notes on the drift left alone.
-pub fn plan(wiring: &Wiring, region: &Region, observed: Option<&ObservedTopic>) -> (Vec<Change>, Vec<String>) {
+/// The topic's changes, and notes on the drift left alone (an unplanned subscription fails
+/// the subscriptions control all the same: it is a way for findings to leave).
+pub fn plan(wiring: &Wiring, region: &Region, observed: Option<&ObservedTopic>) -> (Vec<Change>, Vec<Note>) {
     let name = wiring.plan.topic.clone();
     let mut changes = Vec::new();
     let mut notes = Vec::new();
@@ -84,10 +86,12 @@ pub fn plan(wiring: &Wiring, region: &Region, observed: Option<&ObservedTopic>) 
                 subscription_arn: extra.arn.clone(),
             });
         } else {
-            notes.push(format!(
+            let text = format!(
                 "subscription {}:{} is not in the plan (kept; prune_subscriptions = true removes it)",
                 extra.protocol, extra.endpoint
-            ));
+            );
+            let subscribed = format!("{}:{} subscribed", extra.protocol, extra.endpoint);
+            notes.push(Note { text, fails: Some(Failure::new(SUBSCRIPTIONS, "only planned subscriptions", subscribed)) });
         }
     }
     (changes, notes)
@@ -206,6 +210,7 @@ mod tests {
         let (changes, notes) = observed(&plan_file);
         assert_eq!(changes, vec![Change::Subscribe { protocol: "email".into(), endpoint: "security-alerts@example.com".into() }]);
         assert_eq!(notes.len(), 1, "{notes:?}");
+        assert_eq!(notes[0].fails.as_ref().map(|f| f.control.as_str()), Some(SUBSCRIPTIONS), "kept, and failing its control");
         plan_file.notifications.as_mut().unwrap().prune_subscriptions = true;
         let (changes, notes) = observed(&plan_file);
         assert!(notes.is_empty());

@@ -98,6 +98,31 @@ impl Emulator {
     }
 }
 
+impl Emulator {
+    /// Runs `script` (Python, with boto3) as `account` through the public AWS API, as a user's
+    /// own script would: `client(service, region)` gives a client in the account, through
+    /// AssumeRole of OrganizationAccountAccessRole.
+    pub fn boto3_as(&self, account: &str, script: &str) {
+        let prelude = format!(
+            r#"
+import boto3
+endpoint, account = {endpoint:?}, {account:?}
+sts = boto3.client("sts", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
+keys = sts.assume_role(RoleArn=f"arn:aws:iam::{{account}}:role/OrganizationAccountAccessRole", RoleSessionName="user-script")["Credentials"]
+def client(service, region):
+    return boto3.client(service, endpoint_url=endpoint, region_name=region, aws_access_key_id=keys["AccessKeyId"],
+                        aws_secret_access_key=keys["SecretAccessKey"], aws_session_token=keys["SessionToken"])
+"#,
+            endpoint = self.endpoint
+        );
+        let output = Command::new(root().join(".venv/emulator/bin/python"))
+            .args(["-c", &format!("{prelude}\n{script}")])
+            .output()
+            .expect("the emulator's python runs");
+        assert!(output.status.success(), "boto3 script failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+}
+
 impl Drop for Emulator {
     fn drop(&mut self) {
         let _ = self.child.kill();
