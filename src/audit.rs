@@ -287,7 +287,8 @@ impl Judgement<'_> {
         let key = (control.to_owned(), *account, region.cloned());
         let (expected, actual) = match self.rows.get(&key) {
             Some(ControlResult { verdict: Verdict::Fail, expected: Some(before_expected), actual: Some(before_actual), .. }) => {
-                (format!("{before_expected}; {expected}"), format!("{before_actual}; {actual}"))
+                let expected = if before_expected.split("; ").any(|e| e == expected) { before_expected.clone() } else { format!("{before_expected}; {expected}") };
+                (expected, format!("{before_actual}; {actual}"))
             }
             _ => (expected, actual),
         };
@@ -410,6 +411,7 @@ mod tests {
         let row = rows.iter().find(|r| r.control == "OG.Wiring.Subscriptions").unwrap();
         assert_eq!(row.verdict, Verdict::Fail);
         assert_eq!(row.actual.as_deref(), Some("missing; https://a.example subscribed; https://b.example subscribed"), "no evidence is overwritten");
+        assert_eq!(row.expected.as_deref(), Some("email:x@example.com subscribed; only planned subscriptions"), "each expectation once");
     }
 
     #[test]

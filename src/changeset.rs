@@ -51,11 +51,17 @@ struct File<C> {
     targets: Vec<Entry<C>>,
 }
 
-/// Writes every planned target's changes, in the results' (sorted) order.
+/// Writes every planned target's changes, in the results' (sorted) order: those of a target
+/// with a conflict too (an invitation-era administrator), which a rollout makes all the same.
 pub fn write(path: &Path, plan_sha256: &str, results: &[TargetResult]) -> Result<(), ChangeSetError> {
+    let planned = |r: &TargetResult| match &r.status {
+        Status::Planned => true,
+        Status::Failed(error) => error.is_conflict() && !r.changes.is_empty(),
+        _ => false,
+    };
     let targets = results
         .iter()
-        .filter(|r| r.status == Status::Planned)
+        .filter(|r| planned(r))
         .map(|r| Entry { account: r.target.account, region: r.target.region, layer: r.layer, changes: &r.changes[..] })
         .collect();
     let observed_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
@@ -77,6 +83,10 @@ impl Reviewed {
         let text = std::fs::read_to_string(path).map_err(|source| ChangeSetError::Io { path: path.to_owned(), source })?;
         let file: File<Value> = serde_json::from_str(&text)
             .map_err(|e| ChangeSetError::NotAChangeSet { path: path.to_owned(), message: e.to_string() })?;
+        if file.header.orgguard_changes != FORMAT {
+            let message = format!("format {} (this orgguard reads {FORMAT})", file.header.orgguard_changes);
+            return Err(ChangeSetError::NotAChangeSet { path: path.to_owned(), message });
+        }
         if file.header.plan_sha256 != plan_sha256 {
             return Err(ChangeSetError::OtherPlan { path: path.to_owned() });
         }

@@ -20,6 +20,7 @@ pub struct Cli {
 pub enum Command {
     /// Check a plan file without calling AWS.
     Validate {
+        /// The plan file (TOML).
         #[arg(long)]
         plan: PathBuf,
     },
@@ -29,6 +30,13 @@ pub enum Command {
     Audit(AuditArgs),
     /// Write compliance evidence files from a fresh audit or a saved one (--from).
     Report(ReportArgs),
+    /// Print the shell completion script (e.g. `orgguard completions bash > /etc/bash_completion.d/orgguard`).
+    Completions {
+        /// The shell to complete in.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `orgguard man > orgguard.1`.
+    Man,
 }
 
 /// Which part of the organization one run covers, and how to reach AWS.
@@ -46,10 +54,14 @@ pub struct Scope {
     /// Send every AWS call here instead of AWS's endpoints (an emulator, a proxy).
     #[arg(long, env = "AWS_ENDPOINT_URL")]
     pub endpoint_url: Option<String>,
+    /// A named profile of ~/.aws/config (SSO and credential_process profiles included), as the AWS CLI's --profile.
+    #[arg(long)]
+    pub profile: Option<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct RolloutArgs {
+    /// The plan file (TOML).
     #[arg(long)]
     pub plan: PathBuf,
     #[command(flatten)]
@@ -88,6 +100,7 @@ pub struct RolloutArgs {
 
 #[derive(Debug, Args)]
 pub struct AuditArgs {
+    /// The plan file (TOML).
     #[arg(long)]
     pub plan: PathBuf,
     #[command(flatten)]
@@ -135,4 +148,22 @@ pub struct ReportArgs {
 pub enum LogFormat {
     Text,
     Json,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    #[test]
+    fn every_argument_of_every_command_has_help_text() {
+        let cli = Cli::command();
+        cli.clone().debug_assert();
+        for command in std::iter::once(&cli).chain(cli.get_subcommands()) {
+            for arg in command.get_arguments() {
+                assert!(arg.get_help().is_some(), "orgguard {} --{} has no help text", command.get_name(), arg.get_id());
+            }
+        }
+    }
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use orgguard::discover::Narrowing;
 use orgguard::model::{AccountId, Region};
 use orgguard::ops::{self, Targeting};
@@ -38,7 +38,7 @@ fn main() -> ExitCode {
     match run(cli.command) {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", printable(&format!("{error:#}")));
             ExitCode::from(FAILED)
         }
     }
@@ -52,6 +52,14 @@ fn run(command: Command) -> Result<u8> {
                 eprintln!("warning: {}", printable(&warning));
             }
             println!("{}: plan is valid", plan.display());
+            Ok(OK)
+        }
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "orgguard", &mut std::io::stdout());
+            Ok(OK)
+        }
+        Command::Man => {
+            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
             Ok(OK)
         }
         Command::Rollout(args) => {
@@ -152,6 +160,7 @@ fn targeting(plan: PathBuf, scope: &Scope) -> Result<Targeting> {
         },
         concurrency: scope.concurrency.map(usize::from),
         endpoint_url: scope.endpoint_url.clone(),
+        profile: scope.profile.clone(),
     })
 }
 
@@ -168,7 +177,9 @@ fn init_logging(format: LogFormat) {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
     use tracing_subscriber::Layer;
-    let wanted = std::env::var("ORGGUARD_LOG").unwrap_or_else(|_| "warn".into());
+    // By default the SDK's own warnings (its instance-metadata probing, say) stay out of the
+    // terminal: a failure is explained in one line; ORGGUARD_LOG brings them back.
+    let wanted = std::env::var("ORGGUARD_LOG").unwrap_or_else(|_| "warn,aws_config=error,aws_smithy_runtime=error,aws_runtime=error".into());
     let filter = tracing_subscriber::EnvFilter::try_new(&wanted).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let filter = filter.and(tracing_subscriber::filter::filter_fn(sdk_log_cap));
     let text = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);

@@ -26,6 +26,9 @@ pub enum OpsError {
     Plan(#[from] PlanError),
     #[error("while connecting to AWS: {0}")]
     Connect(AwsError),
+    /// The caller's credentials, explained (the SDK's own account is in the debug log).
+    #[error("{0}")]
+    Credentials(String),
     #[error(transparent)]
     Scope(#[from] ScopeError),
     #[error("while writing {path}: {source}")]
@@ -45,6 +48,7 @@ pub struct Targeting {
     pub narrowing: Narrowing,
     pub concurrency: Option<usize>,
     pub endpoint_url: Option<String>,
+    pub profile: Option<String>,
 }
 
 pub fn validate(path: &Path) -> Result<Plan, PlanError> {
@@ -90,6 +94,14 @@ async fn engine(targeting: &Targeting, runs_for: Use<'_>) -> Result<Engine, OpsE
     let started = Instant::now();
     let plan = Plan::load(&targeting.plan)?;
     let plan_sha256 = hex::encode(Sha256::digest(std::fs::read(&targeting.plan).unwrap_or_default()));
+    if let Use::Rollout(RolloutOptions { out: Some(path), .. }) = &runs_for {
+        // Before the run, not after it: a dry run of an hour is not lost to a typo.
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        if !dir.is_dir() {
+            let source = std::io::Error::new(std::io::ErrorKind::NotFound, format!("no directory {}", dir.display()));
+            return Err(OpsError::Write { path: path.clone(), source });
+        }
+    }
     let reviewed = match &runs_for {
         Use::Rollout(RolloutOptions { apply: Some(path), .. }) => Some(Reviewed::load(path, &plan_sha256)?),
         _ => None,
@@ -108,10 +120,20 @@ async fn engine(targeting: &Targeting, runs_for: Use<'_>) -> Result<Engine, OpsE
         endpoint_url: targeting.endpoint_url.clone(),
         max_attempts: plan.limits.max_attempts,
         rates: plan.limits.rates.clone(),
+        profile: targeting.profile.clone(),
         count_calls: matches!(runs_for, Use::Rollout(o) if o.dry_run),
     })
     .await
-    .map_err(OpsError::Connect)?;
+    .map_err(|error| {
+        let profile = targeting.profile.clone().or_else(|| std::env::var("AWS_PROFILE").ok());
+        match error.credentials_problem(profile.as_deref()) {
+            Some(problem) => {
+                tracing::debug!("while connecting to AWS: {error}");
+                OpsError::Credentials(format!("{problem} (the SDK's own words: ORGGUARD_LOG=debug)"))
+            }
+            None => OpsError::Connect(error),
+        }
+    })?;
     let mut discovery = discover::discover(&aws, &plan, &targeting.narrowing).await?;
     if matches!(runs_for, Use::Audit) {
         // The audit reads the organization from the delegated admin before the accounts.

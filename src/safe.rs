@@ -59,8 +59,9 @@ pub fn printable(text: &str) -> Cow<'_, str> {
     Cow::Owned(text.chars().map(|c| if escaped(c) { c.escape_default().to_string() } else { c.to_string() }).collect())
 }
 
+/// Control characters, and the bidirectional formatting ones that reorder what is shown.
 fn escaped(c: char) -> bool {
-    c.is_control() && c != '\n' && c != '\t'
+    (c.is_control() && c != '\n' && c != '\t') || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// A writer for the terminal that passes text through `printable`.
@@ -70,7 +71,7 @@ impl<W: Write> Write for Printable<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match std::str::from_utf8(buf) {
             Ok(text) => self.0.write_all(printable(text).as_bytes()),
-            Err(_) => self.0.write_all(String::from_utf8_lossy(buf).as_bytes()),
+            Err(_) => self.0.write_all(printable(&String::from_utf8_lossy(buf)).as_bytes()),
         }
         .map(|()| buf.len())
     }
@@ -136,6 +137,7 @@ mod tests {
     fn hostile_text_is_neutralised_for_terminals_spreadsheets_and_xml() {
         assert_eq!(printable("prod\u{1b}]0;owned\u{7}\nnext\tcol"), "prod\\u{1b}]0;owned\\u{7}\nnext\tcol");
         assert_eq!(printable("\u{9b}31m"), "\\u{9b}31m", "a C1 control too");
+        assert_eq!(printable("ok\u{202e}gpj.exe"), "ok\\u{202e}gpj.exe", "and a right-to-left override");
         assert!(matches!(printable("plain"), Cow::Borrowed(_)));
         for formula in ["=HYPERLINK(\"x\")", "+1", "-1", "@SUM(A1)", "\tx", "\rx"] {
             assert!(csv_cell(formula).starts_with('\''), "{formula:?}");

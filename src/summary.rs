@@ -73,6 +73,18 @@ impl Summary {
         }
     }
 
+    /// Targets and what is said of each: a line each with `detail` (as earlier versions wrote
+    /// them), otherwise grouped by what is said.
+    fn list<'r>(&'r self, out: &mut impl Write, detail: bool, items: impl Iterator<Item = (String, &'r TargetResult)>) -> io::Result<()> {
+        if !detail {
+            return Groups::of(items).write(out, self);
+        }
+        for (text, result) in items {
+            writeln!(out, "  {:<40} {text}", result.place())?;
+        }
+        Ok(())
+    }
+
     /// Where a result is, with its account's name when the organization gave one.
     fn named(&self, result: &TargetResult) -> String {
         match self.names.get(&result.target.account) {
@@ -106,27 +118,18 @@ impl Summary {
         for (kind, count) in &kinds {
             writeln!(out, "{kind} ({count}{}):", if self.dry_run { ", would change" } else { "" })?;
             let of_kind = self.results.iter().flat_map(|r| r.changes.iter().filter(|c| c.kind() == *kind).map(move |c| (r, c)));
-            if detail {
-                for (result, change) in of_kind {
-                    writeln!(out, "  {:<40} {change}", result.place())?;
-                }
-            } else {
-                // Changes are shared between targets: each distinct one is described once.
-                let mut described: HashMap<*const Change, String> = HashMap::new();
-                let groups = Groups::of(of_kind.map(|(result, change)| {
-                    let what = described.entry(Arc::as_ptr(change)).or_insert_with(|| change.summary());
-                    (what.clone(), result)
-                }));
-                groups.write(out, self)?;
-            }
+            // Changes are shared between targets: each distinct one is described once.
+            let mut described: HashMap<*const Change, String> = HashMap::new();
+            let mut describe = |change: &Arc<Change>| match detail {
+                true => change.to_string(),
+                false => described.entry(Arc::as_ptr(change)).or_insert_with(|| change.summary()).clone(),
+            };
+            self.list(out, detail, of_kind.map(|(result, change)| (describe(change), result)))?;
         }
         let notes = || self.results.iter().flat_map(|r| r.notes.iter().map(move |note| (note.text.clone(), r)));
         if notes().next().is_some() {
             writeln!(out, "drift left alone ({}):", notes().count())?;
-            match detail {
-                true => notes().try_for_each(|(note, result)| writeln!(out, "  {:<40} {note}", result.place()))?,
-                false => Groups::of(notes()).write(out, self)?,
-            }
+            self.list(out, detail, notes())?;
         }
         let resumed = self.results.iter().filter(|r| r.status == Status::Skipped(SkipReason::FinishedEarlier)).count();
         if resumed > 0 {
@@ -141,10 +144,7 @@ impl Summary {
         };
         if skipped().next().is_some() {
             writeln!(out, "skipped ({}):", skipped().count())?;
-            match detail {
-                true => skipped().try_for_each(|(reason, result)| writeln!(out, "  {:<40} {reason}", result.place()))?,
-                false => Groups::of(skipped()).write(out, self)?,
-            }
+            self.list(out, detail, skipped())?;
         }
         let failed = || {
             self.results.iter().filter_map(|r| match &r.status {

@@ -60,6 +60,7 @@ const STAR_WRITES: &[(&str, &str)] = &[
     ("guardduty:DeclineInvitations", "no resource type"),
     ("guardduty:EnableOrganizationAdminAccount", "no resource type"),
     ("guardduty:DisableOrganizationAdminAccount", "no resource type"),
+    ("sns:Unsubscribe", "no resource type (it acts on a subscription, which IAM cannot name)"),
     ("organizations:EnableAWSServiceAccess", "narrowed by organizations:ServicePrincipal to GuardDuty's"),
     ("organizations:RegisterDelegatedAdministrator", "narrowed by organizations:ServicePrincipal to GuardDuty's"),
     ("organizations:DeregisterDelegatedAdministrator", "narrowed by organizations:ServicePrincipal to GuardDuty's"),
@@ -69,7 +70,11 @@ const STAR_WRITES: &[(&str, &str)] = &[
 fn no_write_stands_on_every_resource_unless_aws_allows_nothing_narrower() {
     for file in ["management-rollout.json", "member-rollout.json"] {
         for statement in statements(file) {
-            let everywhere = statement["Resource"] == "*";
+            let resources = match &statement["Resource"] {
+                Value::Array(list) => list.clone(),
+                one => vec![one.clone()],
+            };
+            let everywhere = resources.iter().any(|r| r.as_str().is_some_and(|r| r == "*" || r.ends_with(":*:*:*")));
             for action in statement["Action"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()) {
                 if everywhere && !read_only(action) {
                     let allowed = STAR_WRITES.iter().find(|(a, _)| *a == action);

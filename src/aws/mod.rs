@@ -44,6 +44,8 @@ pub struct ConnectOptions {
     pub endpoint_url: Option<String>,
     pub max_attempts: u32,
     pub rates: Rates,
+    /// A named profile of ~/.aws/config (else the SDK's default chain, AWS_PROFILE included).
+    pub profile: Option<String>,
     /// Count the calls per rate-limit key (a dry run's forecast needs them).
     pub count_calls: bool,
 }
@@ -65,6 +67,31 @@ pub struct AwsError {
 }
 
 impl AwsError {
+    /// What is wrong with the caller's own credentials, in words that say what to do, when
+    /// this error (of the first call) is about them.
+    pub fn credentials_problem(&self, profile: Option<&str>) -> Option<String> {
+        let text = format!("{} {}", self.code, self.message);
+        let which = profile.map_or_else(|| "the default credentials".to_owned(), |p| format!("profile {p}"));
+        if text.contains("no credentials found in chain") {
+            return Some(match profile {
+                Some(p) => format!("profile {p} gives no credentials: it is not in ~/.aws/config or ~/.aws/credentials, or holds none (aws configure list-profiles)"),
+                None => "no AWS credentials found: name a profile (--profile or AWS_PROFILE), or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; \
+                         orgguard runs as the organization's management account"
+                    .to_owned(),
+            });
+        }
+        if text.to_ascii_lowercase().contains("sso") && (text.contains("expired") || text.contains("token")) {
+            return Some(format!("the SSO session of {which} has expired or was never started: run `aws sso login{}`", profile.map_or(String::new(), |p| format!(" --profile {p}"))));
+        }
+        match self.code.as_str() {
+            "ExpiredToken" | "ExpiredTokenException" | "RequestExpired" => Some(format!("{which} have expired: renew them (a new session, or aws sso login)")),
+            "InvalidClientTokenId" | "SignatureDoesNotMatch" | "UnrecognizedClientException" | "AccessDenied" | "AccessDeniedException" => {
+                Some(format!("{which} were refused by AWS ({}): check that they are current and of the management account", self.code))
+            }
+            _ => None,
+        }
+    }
+
     /// A call into a region the account has not enabled (opt-in regions).
     pub fn is_region_not_enabled(&self) -> bool {
         self.code == "UnrecognizedClientException"
@@ -162,6 +189,9 @@ impl Aws {
             );
         if let Some(url) = &options.endpoint_url {
             loader = loader.endpoint_url(url);
+        }
+        if let Some(profile) = &options.profile {
+            loader = loader.profile_name(profile);
         }
         let mut base = loader.load().await;
         if base.region().is_none() {
