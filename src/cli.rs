@@ -18,6 +18,22 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Write a first plan: the seed's defaults, and what the management account's credentials
+    /// can read of the organization (its delegated admin, whether the member role works).
+    Init {
+        /// Where the plan goes; an existing file is left alone.
+        #[arg(long, default_value = "orgguard.toml")]
+        out: PathBuf,
+        /// Read nothing from AWS: the seed's defaults only.
+        #[arg(long)]
+        offline: bool,
+        /// Send every AWS call here instead of AWS's endpoints (an emulator, a proxy).
+        #[arg(long, env = "AWS_ENDPOINT_URL")]
+        endpoint_url: Option<String>,
+        /// A named profile of ~/.aws/config, as the AWS CLI's --profile.
+        #[arg(long)]
+        profile: Option<String>,
+    },
     /// Check a plan file without calling AWS.
     Validate {
         /// The plan file (TOML).

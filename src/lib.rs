@@ -12,6 +12,7 @@ pub mod desired;
 pub mod discover;
 pub mod engine;
 pub mod estimate;
+pub mod init;
 pub mod journal;
 pub mod layers;
 pub mod model;

@@ -54,6 +54,13 @@ fn run(command: Command) -> Result<u8> {
             println!("{}: plan is valid", plan.display());
             Ok(OK)
         }
+        Command::Init { out, offline, endpoint_url, profile } => {
+            for note in runtime()?.block_on(ops::init(&out, endpoint_url, profile, offline))? {
+                eprintln!("{}", printable(&note));
+            }
+            println!("{}: written; review it, then: orgguard validate --plan {0} && orgguard rollout --plan {0} --dry-run", out.display());
+            Ok(OK)
+        }
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "orgguard", &mut std::io::stdout());
             Ok(OK)

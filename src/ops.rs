@@ -55,6 +55,24 @@ pub fn validate(path: &Path) -> Result<Plan, PlanError> {
     Plan::load(path)
 }
 
+/// Writes a first plan at `out`: the seed's defaults, and unless `offline` what the caller's
+/// credentials can read of the organization. Returns what was guessed or left to decide.
+pub async fn init(out: &Path, endpoint_url: Option<String>, profile: Option<String>, offline: bool) -> Result<Vec<String>, OpsError> {
+    let found = match offline {
+        true => crate::init::Found::default(),
+        false => {
+            let defaults = crate::plan::Limits::default();
+            let options = ConnectOptions { endpoint_url, max_attempts: 3, rates: defaults.rates, count_calls: false, profile };
+            let aws = Aws::connect(&options).await.map_err(OpsError::Connect)?;
+            let home = aws.home_region().unwrap_or_else(|| crate::model::Region::parse("us-east-1").expect("a known region"));
+            crate::init::look(&aws, &home).await
+        }
+    };
+    let (text, notes) = crate::init::plan(&found);
+    crate::init::write(out, &text).map_err(|source| OpsError::Write { path: out.to_owned(), source })?;
+    Ok(notes)
+}
+
 /// What every command that reads the organization shares: plan, scope, engine.
 struct Engine {
     plan: Plan,

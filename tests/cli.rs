@@ -57,3 +57,27 @@ fn missing_credentials_or_an_unknown_profile_are_one_line_that_says_what_to_do()
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("profile nonexistent"), "{stderr}");
 }
+
+#[test]
+fn init_writes_a_valid_plan_with_what_the_organization_says_and_never_overwrites() {
+    let emulator = Emulator::start(&["--accounts", "3"]);
+    let first = emulator.workdir.path().join("first.toml");
+    let run = emulator.orgguard(&["init", "--out", path_str(&first)]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert!(run.stderr().contains("[admin] left out: no delegated administrator is designated"), "{}", run.stderr());
+    assert!(run.stderr().contains("OrganizationAccountAccessRole: assumed in 100000000001"), "{}", run.stderr());
+    assert_eq!(orgguard(&["validate", "--plan", path_str(&first)], None).code(), 0);
+    assert_eq!(emulator.mutating_calls(), 0, "init only reads");
+
+    let example = root().join("plans/example.toml");
+    assert_eq!(emulator.orgguard(&["rollout", "--plan", path_str(&example), "--regions", "us-east-1"]).code(), 0);
+    let second = emulator.workdir.path().join("second.toml");
+    let run = emulator.orgguard(&["init", "--out", path_str(&second)]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let text = std::fs::read_to_string(&second).unwrap();
+    assert!(text.contains("[admin]\n# Delegated GuardDuty administrator (the same in every region).\naccount = \"100000000001\""), "{text}");
+
+    let again = emulator.orgguard(&["init", "--out", path_str(&second), "--offline"]);
+    assert_eq!(again.code(), 1, "an existing plan is left alone");
+    assert_eq!(std::fs::read_to_string(&second).unwrap(), text);
+}

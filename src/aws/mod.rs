@@ -201,6 +201,11 @@ impl Aws {
         Ok(Self { base, caller, limits: Arc::new(Limits::new(&options.rates, options.count_calls)) })
     }
 
+    /// The region the SDK was configured with (AWS_REGION, the profile), when GuardDuty has it.
+    pub fn home_region(&self) -> Option<Region> {
+        self.base.region().and_then(|r| Region::parse(r.as_ref()).ok())
+    }
+
     /// Lets the rate limiters forget the keys of accounts finished with.
     pub fn forget_idle_limits(&self) {
         self.limits.forget_idle();
