@@ -260,10 +260,18 @@ pub struct TargetResult {
 impl TargetResult {
     /// Where a person reads it: `account/region`, with the layer when it is not the account.
     pub fn place(&self) -> String {
-        match (self.layer, &self.target.region) {
-            (Layer::Account, _) => self.target.to_string(),
-            (Layer::Organization, Some(_)) => format!("{} (delegated admin)", self.target),
-            (Layer::Organization, None) => format!("{} (the organization's account list)", self.target),
+        self.place_named(None)
+    }
+
+    /// The place, with the account's name when there is one.
+    pub fn place_named(&self, name: Option<&str>) -> String {
+        let target = &self.target;
+        match (self.layer, &target.region, name) {
+            (Layer::Account, _, None) => target.to_string(),
+            (Layer::Account, _, Some(name)) => format!("{target} ({name})"),
+            (Layer::Organization, Some(_), None) => format!("{target} (delegated admin)"),
+            (Layer::Organization, Some(_), Some(name)) => format!("{target} ({name}, delegated admin)"),
+            (Layer::Organization, None, _) => format!("{target} (the organization's account list)"),
         }
     }
 }

@@ -87,10 +87,7 @@ impl Summary {
 
     /// Where a result is, with its account's name when the organization gave one.
     fn named(&self, result: &TargetResult) -> String {
-        match self.names.get(&result.target.account) {
-            Some(name) => format!("{} ({name})", result.place()),
-            None => result.place(),
-        }
+        result.place_named(self.names.get(&result.target.account).map(String::as_str))
     }
 
     pub fn has_failures(&self) -> bool {
