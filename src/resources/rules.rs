@@ -93,7 +93,7 @@ pub fn checks(plan: &Plan) -> Vec<Check> {
             let name = rule.name.get_ref();
             [
                 Check::new(Place::Region, &rule_control(name), &format!("Rule {name} exists, enabled, with the planned pattern"), "orgguard"),
-                Check::new(Place::Region, &target_control(name), &format!("Rule {name} targets the topic with the role"), "orgguard"),
+                Check::new(Place::Region, &target_control(name), &format!("Rule {name} targets the topic with the role, and nothing else"), "orgguard"),
             ]
         })
         .collect()

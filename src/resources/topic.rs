@@ -128,7 +128,7 @@ pub fn checks(plan: &Plan) -> Vec<Check> {
     vec![
         Check::new(Place::Region, TOPIC, "The findings SNS topic exists with its display name and tags", "orgguard"),
         Check::new(Place::Region, TOPIC_POLICY, "The topic policy lets EventBridge publish", "orgguard"),
-        Check::new(Place::Region, SUBSCRIPTIONS, "The planned subscriptions exist", "orgguard"),
+        Check::new(Place::Region, SUBSCRIPTIONS, "The planned subscriptions exist, and no other", "orgguard"),
     ]
 }
 
