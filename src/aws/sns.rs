@@ -47,21 +47,35 @@ impl Sns {
             )
             .await
             .map_err(|e| AwsError::from_sdk("sns:ListSubscriptionsByTopic", e))?;
-        let subscriptions: Vec<_> = pages.iter().flat_map(|p| p.subscriptions()).collect();
+        let mut subscriptions = Vec::new();
+        for s in pages.iter().flat_map(|p| p.subscriptions()) {
+            let arn = s.subscription_arn().unwrap_or_default().to_owned();
+            let mut attributes = match arn.starts_with("arn:") {
+                true => self.subscription_attributes(&arn).await?,
+                false => Default::default(),
+            };
+            let mut nonempty = |name: &str| attributes.remove(name).filter(|v| !v.is_empty());
+            subscriptions.push(ObservedSubscription {
+                protocol: s.protocol().unwrap_or_default().to_owned(),
+                endpoint: s.endpoint().unwrap_or_default().to_owned(),
+                filter_policy: nonempty("FilterPolicy"),
+                redrive_policy: nonempty("RedrivePolicy"),
+                arn,
+            });
+        }
         Ok(Some(ObservedTopic {
             arn: arn.to_owned(),
             display_name: attributes.get("DisplayName").cloned().unwrap_or_default(),
             policy: attributes.get("Policy").and_then(|p| json_document(p)),
             tags,
-            subscriptions: subscriptions
-                .iter()
-                .map(|s| ObservedSubscription {
-                    arn: s.subscription_arn().unwrap_or_default().to_owned(),
-                    protocol: s.protocol().unwrap_or_default().to_owned(),
-                    endpoint: s.endpoint().unwrap_or_default().to_owned(),
-                })
-                .collect(),
+            subscriptions,
         }))
+    }
+
+    async fn subscription_attributes(&self, arn: &str) -> Result<std::collections::HashMap<String, String>, AwsError> {
+        let output = self.api.get().await.get_subscription_attributes().subscription_arn(arn).send().await;
+        let output = output.map_err(|e| AwsError::from_sdk("sns:GetSubscriptionAttributes", e))?;
+        Ok(output.attributes().cloned().unwrap_or_default())
     }
 
     pub async fn create_topic(

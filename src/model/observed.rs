@@ -37,6 +37,10 @@ pub struct ObservedSubscription {
     pub arn: String,
     pub protocol: String,
     pub endpoint: String,
+    /// What only a confirmed subscription's attributes tell: a filter policy (which can
+    /// silence it) and a redrive policy (where undelivered findings go).
+    pub filter_policy: Option<String>,
+    pub redrive_policy: Option<String>,
 }
 
 /// An EventBridge rule on the default bus and its targets.

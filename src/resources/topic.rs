@@ -73,8 +73,20 @@ pub fn plan(wiring: &Wiring, region: &Region, observed: Option<&ObservedTopic>) 
     };
     let planned = wiring.subscriptions();
     for (protocol, endpoint) in &planned {
-        if !subscriptions.iter().any(|s| s.protocol == *protocol && s.endpoint == *endpoint) {
+        let found = subscriptions.iter().find(|s| s.protocol == *protocol && s.endpoint == *endpoint);
+        let Some(found) = found else {
             changes.push(Change::Subscribe { protocol: (*protocol).to_owned(), endpoint: (*endpoint).to_owned() });
+            continue;
+        };
+        // A filter policy can make a planned subscription receive nothing, and a redrive
+        // policy sends what is not delivered elsewhere: both are reported, not undone.
+        let attributes = [("filter policy", &found.filter_policy), ("redrive policy", &found.redrive_policy)];
+        for (what, value) in attributes.into_iter().filter_map(|(what, value)| Some((what, value.as_deref()?))) {
+            let expected = format!("{protocol}:{endpoint} without a {what}");
+            notes.push(Note {
+                text: format!("subscription {protocol}:{endpoint} has a {what} {value} (kept; the plan sets none)"),
+                fails: Some(Failure::new(SUBSCRIPTIONS, expected, format!("{what} {value}"))),
+            });
         }
     }
     for extra in subscriptions.iter().filter(|s| !planned.contains(&(s.protocol.as_str(), s.endpoint.as_str()))) {
@@ -199,22 +211,33 @@ mod tests {
                 display_name: "put-slack".into(),
                 policy: Some(wiring.topic_policy(&region)),
                 tags: BTreeMap::from([("Name".into(), "guardduty-finding".into())]),
-                subscriptions: vec![ObservedSubscription {
-                    arn: "arn:aws:sns:eu-west-1:111122223333:guardduty-finding:1".into(),
-                    protocol: "email".into(),
-                    endpoint: "someone@example.com".into(),
-                }],
+                subscriptions: vec![
+                    ObservedSubscription {
+                        arn: "arn:aws:sns:eu-west-1:111122223333:guardduty-finding:1".into(),
+                        protocol: "email".into(),
+                        endpoint: "someone@example.com".into(),
+                        filter_policy: None,
+                        redrive_policy: None,
+                    },
+                    ObservedSubscription {
+                        arn: "arn:aws:sns:eu-west-1:111122223333:guardduty-finding:2".into(),
+                        protocol: "email".into(),
+                        endpoint: "security-alerts@example.com".into(),
+                        filter_policy: Some(r#"{"never":["matches"]}"#.into()),
+                        redrive_policy: None,
+                    },
+                ],
             };
             plan(&wiring, &region, Some(&topic))
         };
         let (changes, notes) = observed(&plan_file);
-        assert_eq!(changes, vec![Change::Subscribe { protocol: "email".into(), endpoint: "security-alerts@example.com".into() }]);
-        assert_eq!(notes.len(), 1, "{notes:?}");
-        assert_eq!(notes[0].fails.as_ref().map(|f| f.control.as_str()), Some(SUBSCRIPTIONS), "kept, and failing its control");
+        assert!(changes.is_empty(), "the planned subscription is there: {changes:?}");
+        let failing: Vec<&str> = notes.iter().filter_map(|n| Some(n.fails.as_ref()?.actual.as_str())).collect();
+        assert_eq!(failing, [r#"filter policy {"never":["matches"]}"#, "email:someone@example.com subscribed"], "kept, and failing");
         plan_file.notifications.as_mut().unwrap().prune_subscriptions = true;
         let (changes, notes) = observed(&plan_file);
-        assert!(notes.is_empty());
-        assert!(matches!(changes[1], Change::Unsubscribe { .. }), "{changes:?}");
+        assert_eq!(notes.len(), 1, "the filter policy is still reported: {notes:?}");
+        assert!(matches!(changes[0], Change::Unsubscribe { .. }), "{changes:?}");
     }
 
     #[test]
