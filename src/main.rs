@@ -122,13 +122,12 @@ fn run(command: Command) -> Result<u8> {
             })
         }
         Command::Report(args) => {
-            let mut report = match (&args.from, args.plan) {
-                (Some(saved), _) => ops::load_report(saved)?,
-                (None, Some(plan)) => {
-                    let targeting = targeting(plan, &args.scope)?;
-                    runtime()?.block_on(ops::audit(&targeting, None))?.report
+            let mut report = match &args.from {
+                Some(saved) => ops::load_report(saved)?,
+                None => {
+                    let plan = args.plan.context("--plan or --from is required")?;
+                    runtime()?.block_on(ops::audit(&targeting(plan, &args.scope)?, None))?.report
                 }
-                (None, None) => unreachable!("clap requires --plan or --from"),
             };
             if let Some(path) = &args.baseline {
                 report.baseline = Some(BaselineComparison::new(&ops::load_report(path)?, &report.results));

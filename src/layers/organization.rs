@@ -198,11 +198,8 @@ async fn execute(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{AutoEnable, Frequency, MemberStatus};
-
-    fn settings() -> DetectorSettings {
-        DetectorSettings { enabled: true, frequency: Frequency::SixHours, features: BTreeMap::new(), agents: BTreeMap::new() }
-    }
+    use crate::model::{AutoEnable, MemberStatus};
+    use crate::resources::fixtures::{self, settings};
 
     #[test]
     fn a_fresh_region_is_designated_configured_and_joined_and_another_admin_is_a_conflict() {
@@ -226,7 +223,7 @@ mod tests {
     fn a_region_as_planned_needs_nothing() {
         let [admin, member] = ["100000000001", "100000000003"].map(|a| AccountId::parse(a).unwrap());
         let desired = Organization::new(&admin, AutoEnable::All, &settings(), vec![member]);
-        let detector = ObservedDetector { id: "d".into(), enabled: true, frequency: Some(Frequency::SixHours), features: BTreeMap::new(), agents: BTreeMap::new() };
+        let detector = fixtures::detector();
         let side = AdminSide {
             auto_enable: Some(AutoEnable::All),
             feature_auto_enable: BTreeMap::new(),

@@ -4,7 +4,7 @@
 //! (whose targets need the account's IAM role), relationships.
 
 use super::{result, settle, Context};
-use crate::aws::{AccountSession, AwsError, GuardDuty};
+use crate::aws::{AccountSession, AwsError, Events, GuardDuty, Sns};
 use crate::desired::Wiring;
 use crate::model::{AccountId, DetectorSettings, Feature, ObservedDetector, ObservedRelationship, ObservedRule, ObservedTopic, Region, Target};
 use crate::outcome::{shared, Layer, Note, ReadFrom, SkipReason, Status, TargetError, TargetResult};
@@ -107,16 +107,23 @@ impl Context<'_> {
     }
 }
 
+/// The account-region's clients, built once for its reads and its writes.
+struct Clients {
+    guardduty: GuardDuty,
+    /// SNS and EventBridge, with a `[notifications]` plan.
+    wiring: Option<(Sns, Events)>,
+}
+
 /// Reads only. Err: the detector could not be read (a region not enabled among them);
 /// Ok with the first wiring read that failed: what was read before it still counts.
 async fn observe(
     cx: &Context<'_>,
     desired: &Desired<'_>,
-    guardduty: &GuardDuty,
-    session: &AccountSession,
+    clients: &Clients,
+    account: &AccountId,
     region: &Region,
 ) -> Result<(Observed, Option<AwsError>), AwsError> {
-    let account = &session.account;
+    let guardduty = &clients.guardduty;
     let (detector, read_from) = match cx.seen_by_admin(account, region) {
         Some(detector) => (Some(detector.clone()), ReadFrom::DelegatedAdmin),
         None => (guardduty.find_detector().await?, ReadFrom::Account),
@@ -127,10 +134,9 @@ async fn observe(
         _ => None,
     };
     let mut observed = Observed { detector, read_from, relationship, wiring: None };
-    let Some(wiring) = &desired.wiring else { return Ok((observed, None)) };
+    let (Some(wiring), Some((sns, events))) = (&desired.wiring, &clients.wiring) else { return Ok((observed, None)) };
     let read = async {
-        let topic = session.sns(region).find_topic(&wiring.topic_arn(region)).await?;
-        let events = session.events(region);
+        let topic = sns.find_topic(&wiring.topic_arn(region)).await?;
         let mut rules = Vec::new();
         for rule in &wiring.plan.rules {
             rules.push(events.find_rule(rule.name.get_ref()).await?);
@@ -148,9 +154,10 @@ async fn observe(
 /// account's IAM role, which the rules' targets need, is there.
 pub async fn reconcile(cx: &Context<'_>, session: &AccountSession, region: &Region, role_ready: bool) -> TargetResult {
     let target = Target { account: session.account, region: Some(*region) };
-    let guardduty = session.guardduty(region);
     let desired = cx.desired(&session.account, region);
-    let (observed, unread) = match observe(cx, &desired, &guardduty, session, region).await {
+    let wiring = desired.wiring.as_ref().map(|_| (session.sns(region), session.events(region)));
+    let clients = Clients { guardduty: session.guardduty(region), wiring };
+    let (observed, unread) = match observe(cx, &desired, &clients, &session.account, region).await {
         Ok(observed) => observed,
         Err(error) if error.is_region_not_enabled() => return result(target, Layer::Account, Status::Skipped(SkipReason::RegionNotEnabled)),
         Err(error) => return result(target, Layer::Account, Status::failed(error)),
@@ -160,7 +167,7 @@ pub async fn reconcile(cx: &Context<'_>, session: &AccountSession, region: &Regi
     let status = match unread {
         Some(error) => Status::failed(error),
         None => {
-            let execute = execute(session, &guardduty, region, &desired, &observed, &planned, role_ready);
+            let execute = execute(&clients, region, &desired, &observed, &planned, role_ready);
             match (settle(cx, &target, Layer::Account, &changes, execute).await, &planned.conflict) {
                 (Status::Failed(error), _) => Status::Failed(error),
                 (_, Some(conflict)) => Status::failed(TargetError::Legacy(conflict.clone())),
@@ -180,29 +187,27 @@ pub async fn reconcile(cx: &Context<'_>, session: &AccountSession, region: &Regi
 }
 
 async fn execute(
-    session: &AccountSession,
-    guardduty: &GuardDuty,
+    clients: &Clients,
     region: &Region,
     desired: &Desired<'_>,
     observed: &Observed,
     planned: &Planned,
     role_ready: bool,
 ) -> Result<(), TargetError> {
+    let guardduty = &clients.guardduty;
     if let Some(change) = &planned.detector {
         detector::apply(guardduty, change).await?;
     }
-    if let Some(wiring) = &desired.wiring {
-        let sns = session.sns(region);
+    if let (Some(wiring), Some((sns, events))) = (&desired.wiring, &clients.wiring) {
         for change in &planned.topic {
-            topic::apply(&sns, wiring, region, change).await?;
+            topic::apply(sns, wiring, region, change).await?;
         }
-        let events = session.events(region);
         for change in &planned.rules {
             if let (rules::Change::PutTarget { .. }, false) = (change, role_ready) {
                 let reason = format!("the IAM role {} could not be made ready in this account", wiring.plan.role);
                 return Err(TargetError::Dependency { operation: "events:PutTargets", reason });
             }
-            rules::apply(&events, wiring, region, change).await?;
+            rules::apply(events, wiring, region, change).await?;
         }
     }
     if let Some(current) = &observed.detector {
@@ -229,15 +234,9 @@ pub fn unentered(cx: &Context<'_>, account: &AccountId, region: &Region, error: 
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
-    use crate::model::{Frequency, Partition};
-    use crate::resources::fixtures;
-
-    fn settings() -> DetectorSettings {
-        DetectorSettings { enabled: true, frequency: Frequency::SixHours, features: BTreeMap::new(), agents: BTreeMap::new() }
-    }
+    use crate::model::Partition;
+    use crate::resources::fixtures::{self, settings};
 
     #[test]
     fn a_fresh_account_region_gets_everything_in_dependency_order() {
@@ -262,7 +261,7 @@ mod tests {
         let settings = settings();
         let designated = vec![admin];
         let desired = Desired { detector: &settings, wiring: None, admin: Some((&admin, Some(&designated))), migrate_invitations: false };
-        let detector = ObservedDetector { id: "d".into(), enabled: true, frequency: Some(Frequency::SixHours), features: BTreeMap::new(), agents: BTreeMap::new() };
+        let detector = fixtures::detector();
         let held = ObservedRelationship { administrator: Some(old), invitations: vec![] };
         let observed =
             Observed { detector: Some(detector.clone()), read_from: ReadFrom::Account, relationship: Some(Ok(held)), wiring: None };

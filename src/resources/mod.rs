@@ -210,9 +210,10 @@ fn on_off(on: bool) -> &'static str {
 
 #[cfg(test)]
 pub(crate) mod fixtures {
+    use std::collections::BTreeMap;
     use std::path::Path;
 
-    use crate::model::{AccountId, Region};
+    use crate::model::{AccountId, DetectorSettings, Frequency, ObservedDetector, Region};
     use crate::plan::Plan;
 
     pub fn plan() -> Plan {
@@ -225,6 +226,16 @@ pub(crate) mod fixtures {
 
     pub fn region() -> Region {
         Region::parse("eu-west-1").unwrap()
+    }
+
+    /// Enabled, SIX_HOURS, no features or agents named.
+    pub fn settings() -> DetectorSettings {
+        DetectorSettings { enabled: true, frequency: Frequency::SixHours, features: BTreeMap::new(), agents: BTreeMap::new() }
+    }
+
+    /// A detector `d` as `settings` makes it, with no features listed.
+    pub fn detector() -> ObservedDetector {
+        ObservedDetector { id: "d".into(), enabled: true, frequency: Some(Frequency::SixHours), features: BTreeMap::new(), agents: BTreeMap::new() }
     }
 }
 
