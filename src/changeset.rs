@@ -54,16 +54,7 @@ struct File<C> {
 /// Writes every planned target's changes, in the results' (sorted) order: those of a target
 /// with a conflict too (an invitation-era administrator), which a rollout makes all the same.
 pub fn write(path: &Path, plan_sha256: &str, results: &[TargetResult]) -> Result<(), ChangeSetError> {
-    let planned = |r: &TargetResult| match &r.status {
-        Status::Planned => true,
-        Status::Failed(error) => error.is_conflict() && !r.changes.is_empty(),
-        _ => false,
-    };
-    let targets = results
-        .iter()
-        .filter(|r| planned(r))
-        .map(|r| Entry { account: r.target.account, region: r.target.region, layer: r.layer, changes: &r.changes[..] })
-        .collect();
+    let targets = planned(results).map(|r| Entry { account: r.target.account, region: r.target.region, layer: r.layer, changes: &r.changes[..] }).collect();
     let observed_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let file: File<&[Arc<Change>]> = File { header: Header { orgguard_changes: FORMAT, plan_sha256: plan_sha256.to_owned(), observed_at }, targets };
     let written = crate::safe::write_file(path, |out| {
@@ -73,8 +64,17 @@ pub fn write(path: &Path, plan_sha256: &str, results: &[TargetResult]) -> Result
     written.map_err(|source| ChangeSetError::Io { path: path.to_owned(), source })
 }
 
+/// The results of a dry run whose changes a run would make.
+fn planned(results: &[TargetResult]) -> impl Iterator<Item = &TargetResult> {
+    results.iter().filter(|r| match &r.status {
+        Status::Planned => true,
+        Status::Failed(error) => error.is_conflict() && !r.changes.is_empty(),
+        _ => false,
+    })
+}
+
 /// The changes a person reviewed, by target.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Reviewed(HashMap<(Target, Layer), Value>);
 
 impl Reviewed {
@@ -92,6 +92,12 @@ impl Reviewed {
         }
         let targets = file.targets.into_iter().map(|e| ((Target { account: e.account, region: e.region }, e.layer), e.changes));
         Ok(Self(targets.collect()))
+    }
+
+    /// A dry run's changes, as a person confirmed them on the terminal.
+    pub fn of(results: &[TargetResult]) -> Self {
+        let value = |r: &TargetResult| serde_json::to_value(&r.changes).expect("changes serialize");
+        Self(planned(results).map(|r| ((r.target.clone(), r.layer), value(r))).collect())
     }
 
     /// Whether `changes`, just planned for the target, are the ones reviewed for it.

@@ -42,6 +42,9 @@ pub enum Command {
     },
     /// Make every target account and region match the plan.
     Rollout(RolloutArgs),
+    /// Take what the plan put there back out, and nothing else (asks first; see --dry-run).
+    /// Exit 0: done; 1: a target failed, or not confirmed; 130: interrupted.
+    Teardown(TeardownArgs),
     /// Read-only drift audit. Exit 0: no drift; 2: drift found; 1: the audit itself failed.
     Audit(AuditArgs),
     /// Write compliance evidence files from a fresh audit or a saved one (--from).
@@ -112,6 +115,56 @@ pub struct RolloutArgs {
     /// Continue an interrupted or killed rollout from its journal: targets it records applied or unchanged are not redone.
     #[arg(long, conflicts_with = "dry_run")]
     pub resume: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TeardownArgs {
+    /// The plan file (TOML) whose resources are removed.
+    #[arg(long)]
+    pub plan: PathBuf,
+    #[command(flatten)]
+    pub scope: Scope,
+    /// List every deletion; make none.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Only these layers (comma-separated; default: wiring,membership,admin, and detectors
+    /// with --delete-detectors).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub only: Vec<TeardownLayer>,
+    /// Also delete the detectors: every account-region's findings and configuration go with them.
+    #[arg(long)]
+    pub delete_detectors: bool,
+    /// Also remove subscriptions the plan does not name; otherwise a topic that has them is kept.
+    #[arg(long)]
+    pub prune_subscriptions: bool,
+    /// Delete without asking (required when stdin is not a terminal).
+    #[arg(long, conflicts_with = "dry_run")]
+    pub yes: bool,
+    /// Also write the summary, with every target's result, as JSON to this file.
+    #[arg(long)]
+    pub summary_json: Option<PathBuf>,
+    /// A line per deletion per target, instead of identical ones collapsed with a count.
+    #[arg(long)]
+    pub detail: bool,
+    /// Journal of finished targets (default: orgguard-<plan name>.teardown.journal in the current directory).
+    #[arg(long)]
+    pub journal: Option<PathBuf>,
+    /// Continue an interrupted or killed teardown from its journal.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub resume: bool,
+}
+
+/// What a teardown can remove, in the order it is removed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TeardownLayer {
+    /// Per region: members' auto-enable NONE, the target accounts' memberships removed.
+    Membership,
+    /// Per region: the planned delegated admin's designation.
+    Admin,
+    /// Per account-region the plan's rules and topic; per account its IAM role and policy.
+    Wiring,
+    /// Per account-region the detector (needs --delete-detectors).
+    Detectors,
 }
 
 #[derive(Debug, Args)]

@@ -70,10 +70,7 @@ fn run(command: Command) -> Result<u8> {
             Ok(OK)
         }
         Command::Rollout(args) => {
-            let journal = args.journal.unwrap_or_else(|| {
-                let name = args.plan.file_stem().map_or("plan".into(), |s| s.to_string_lossy().into_owned());
-                PathBuf::from(format!("orgguard-{name}.journal"))
-            });
+            let journal = args.journal.unwrap_or_else(|| default_journal(&args.plan, "journal"));
             let options = ops::RolloutOptions {
                 dry_run: args.dry_run,
                 replace_admin: args.replace_admin,
@@ -84,25 +81,10 @@ fn run(command: Command) -> Result<u8> {
                 apply: args.apply,
             };
             let targeting = targeting(args.plan, &args.scope)?;
-            let mut summary = runtime()?.block_on(ops::rollout(&targeting, &options))?;
-            let mut stdout = Printable(std::io::BufWriter::new(std::io::stdout().lock()));
-            if let Err(error) = summary.write(&mut stdout, args.detail).and_then(|()| stdout.flush()) {
-                // A closed pipe (`| head`) costs the text, not the JSON or the exit code.
-                eprintln!("warning: the summary could not be written to stdout: {error}");
-            }
-            // After the summary is written, so that its peak counts too.
-            summary.peak_rss_mb = ops::peak_rss_mb();
-            if let Some(path) = &args.summary_json {
-                ops::write_json(path, &summary)?;
-            }
-            Ok(if summary.interrupted() {
-                INTERRUPTED
-            } else if summary.has_failures() {
-                FAILED
-            } else {
-                OK
-            })
+            let summary = runtime()?.block_on(ops::rollout(&targeting, &options))?;
+            finish(summary, args.detail, args.summary_json.as_deref())
         }
+        Command::Teardown(args) => teardown(args),
         Command::Audit(args) => {
             let targeting = targeting(args.plan, &args.scope)?;
             let audit = runtime()?.block_on(ops::audit(&targeting, args.baseline.as_deref()))?;
@@ -138,6 +120,91 @@ fn run(command: Command) -> Result<u8> {
             Ok(OK)
         }
     }
+}
+
+/// The summary on stdout (and as JSON if asked); the exit code it makes.
+fn finish(mut summary: orgguard::summary::Summary, detail: bool, json: Option<&std::path::Path>) -> Result<u8> {
+    let mut stdout = Printable(std::io::BufWriter::new(std::io::stdout().lock()));
+    if let Err(error) = summary.write(&mut stdout, detail).and_then(|()| stdout.flush()) {
+        // A closed pipe (`| head`) costs the text, not the JSON or the exit code.
+        eprintln!("warning: the summary could not be written to stdout: {error}");
+    }
+    // After the summary is written, so that its peak counts too.
+    summary.peak_rss_mb = ops::peak_rss_mb();
+    if let Some(path) = json {
+        ops::write_json(path, &summary)?;
+    }
+    Ok(if summary.interrupted() {
+        INTERRUPTED
+    } else if summary.has_failures() {
+        FAILED
+    } else {
+        OK
+    })
+}
+
+fn default_journal(plan: &std::path::Path, suffix: &str) -> PathBuf {
+    let name = plan.file_stem().map_or("plan".into(), |s| s.to_string_lossy().into_owned());
+    PathBuf::from(format!("orgguard-{name}.{suffix}"))
+}
+
+/// Teardown: without --dry-run or --yes, a dry run first, its deletions counted by kind,
+/// and only what the person confirms on the terminal is made.
+fn teardown(args: cli::TeardownArgs) -> Result<u8> {
+    use std::io::IsTerminal;
+    use cli::TeardownLayer as L;
+    let only = |layer| args.only.is_empty() || args.only.contains(&layer);
+    if args.only.contains(&L::Detectors) && !args.delete_detectors {
+        anyhow::bail!("--only detectors deletes every detector with its findings: add --delete-detectors to say so");
+    }
+    let teardown = orgguard::layers::teardown::Teardown {
+        wiring: only(L::Wiring),
+        membership: only(L::Membership),
+        admin: only(L::Admin),
+        detectors: args.delete_detectors && only(L::Detectors),
+        prune_subscriptions: args.prune_subscriptions,
+    };
+    let journal = args.journal.clone().unwrap_or_else(|| default_journal(&args.plan, "teardown.journal"));
+    let mut options = ops::TeardownOptions { teardown, dry_run: args.dry_run, journal, resume: args.resume, confirmed: None };
+    let targeting = targeting(args.plan, &args.scope)?;
+    if !args.dry_run && !args.yes {
+        if !std::io::stdin().is_terminal() {
+            anyhow::bail!("teardown deletes: it asks on a terminal, and otherwise needs --yes (review it first with --dry-run)");
+        }
+        let preview = ops::TeardownOptions { teardown, dry_run: true, ..Default::default() };
+        let preview = runtime()?.block_on(ops::teardown(&targeting, &preview))?;
+        if preview.changes_by_kind.is_empty() {
+            return finish(preview, args.detail, None);
+        }
+        let counts: Vec<String> = preview.changes_by_kind.iter().map(|(kind, n)| format!("{kind}: {n}")).collect();
+        options.confirmed = Some(orgguard::changeset::Reviewed::of(&preview.results));
+        let code = finish(preview, args.detail, None)?;
+        if code != OK {
+            eprintln!("teardown: the dry run could not read or plan everything (above); nothing was deleted");
+            return Ok(code);
+        }
+        eprint!("Delete: {}?\nOnly these are deleted; type yes to go on: ", counts.join(", "));
+        if !confirmed()? {
+            eprintln!("teardown: not confirmed; nothing was deleted");
+            return Ok(FAILED);
+        }
+    }
+    let summary = runtime()?.block_on(ops::teardown(&targeting, &options))?;
+    finish(summary, args.detail, args.summary_json.as_deref())
+}
+
+/// One line from the terminal; Ctrl-C or end of input is a no.
+fn confirmed() -> Result<bool> {
+    runtime()?.block_on(async {
+        let line = tokio::task::spawn_blocking(|| {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line).map(|_| line)
+        });
+        tokio::select! {
+            line = line => Ok(matches!(line, Ok(Ok(l)) if l.trim() == "yes")),
+            _ = tokio::signal::ctrl_c() => Ok(false),
+        }
+    })
 }
 
 /// One thread: orgguard waits on AWS, it does not compute. Measured on the emulator, the

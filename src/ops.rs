@@ -13,6 +13,7 @@ use crate::engine::{self, Stop};
 use crate::estimate::{self, Estimate};
 use crate::journal::{Journal, JournalError};
 use crate::changeset::{self, ChangeSetError, Reviewed};
+use crate::layers::teardown::Teardown;
 use crate::layers::{Context, Options};
 use crate::outcome::{SkipReason, Status, TargetResult};
 use crate::plan::{Plan, PlanError};
@@ -102,10 +103,43 @@ pub struct RolloutOptions {
     pub apply: Option<PathBuf>,
 }
 
-/// What the engine runs for: a rollout (perhaps a dry run) or an audit.
+/// How a teardown runs.
+#[derive(Debug, Default)]
+pub struct TeardownOptions {
+    pub teardown: Teardown,
+    pub dry_run: bool,
+    /// Where finished targets are journaled (not in a dry run).
+    pub journal: PathBuf,
+    /// Continue from the journal: targets it records applied or unchanged are skipped.
+    pub resume: bool,
+    /// The deletions a person confirmed (from a dry run): only those are made.
+    pub confirmed: Option<Reviewed>,
+}
+
+/// What the engine runs for: a rollout (perhaps a dry run), an audit, or a teardown.
 enum Use<'a> {
     Rollout(&'a RolloutOptions),
     Audit,
+    Teardown(&'a TeardownOptions),
+}
+
+impl Use<'_> {
+    fn dry_run(&self) -> bool {
+        match self {
+            Self::Rollout(options) => options.dry_run,
+            Self::Audit => true,
+            Self::Teardown(options) => options.dry_run,
+        }
+    }
+
+    /// The journal, its key (what a resumed run must have been) and whether to resume.
+    fn journal(&self, plan_sha256: &str) -> Option<(&Path, String, bool)> {
+        match self {
+            Self::Rollout(o) if !o.dry_run => Some((&o.journal, plan_sha256.to_owned(), o.resume)),
+            Self::Teardown(o) if !o.dry_run => Some((&o.journal, format!("teardown {:?} of {plan_sha256}", o.teardown), o.resume)),
+            _ => None,
+        }
+    }
 }
 
 async fn engine(targeting: &Targeting, runs_for: Use<'_>) -> Result<Engine, OpsError> {
@@ -122,12 +156,13 @@ async fn engine(targeting: &Targeting, runs_for: Use<'_>) -> Result<Engine, OpsE
     }
     let reviewed = match &runs_for {
         Use::Rollout(RolloutOptions { apply: Some(path), .. }) => Some(Reviewed::load(path, &plan_sha256)?),
+        Use::Teardown(options) => options.confirmed.clone(),
         _ => None,
     };
-    let journal = match &runs_for {
-        Use::Rollout(options) if options.resume => Some(Journal::resume(&options.journal, &plan_sha256)?),
-        Use::Rollout(options) if !options.dry_run => Some(Journal::create(&options.journal, &plan_sha256)?),
-        _ => None,
+    let journal = match runs_for.journal(&plan_sha256) {
+        Some((path, key, true)) => Some(Journal::resume(path, &key)?),
+        Some((path, key, false)) => Some(Journal::create(path, &key)?),
+        None => None,
     };
     if let Some(url) = &targeting.endpoint_url {
         // Before anything is signed and sent there.
@@ -139,7 +174,7 @@ async fn engine(targeting: &Targeting, runs_for: Use<'_>) -> Result<Engine, OpsE
         max_attempts: plan.limits.max_attempts,
         rates: plan.limits.rates.clone(),
         profile: targeting.profile.clone(),
-        count_calls: matches!(runs_for, Use::Rollout(o) if o.dry_run),
+        count_calls: runs_for.dry_run() && !matches!(runs_for, Use::Audit),
     })
     .await
     .map_err(|error| {
@@ -153,23 +188,33 @@ async fn engine(targeting: &Targeting, runs_for: Use<'_>) -> Result<Engine, OpsE
         }
     })?;
     let mut discovery = discover::discover(&aws, &plan, &targeting.narrowing).await?;
-    if matches!(runs_for, Use::Audit) {
-        // The audit reads the organization from the delegated admin before the accounts.
+    if !matches!(runs_for, Use::Rollout(_)) {
+        // The audit and the teardown work on the organization from the delegated admin
+        // before the accounts.
         discovery.finish().await?;
     }
     let progress = Progress::start();
-    let (dry_run, replace_admin, migrate_invitations) = match runs_for {
-        Use::Rollout(options) => (options.dry_run, options.replace_admin, options.migrate_invitations),
-        Use::Audit => (true, false, false),
+    let (replace_admin, migrate_invitations) = match runs_for {
+        Use::Rollout(options) => (options.replace_admin, options.migrate_invitations),
+        _ => (false, false),
     };
-    let options = Options { dry_run, replace_admin, detectors_from_admin: matches!(runs_for, Use::Audit), migrate_invitations };
+    let options = Options {
+        dry_run: runs_for.dry_run(),
+        replace_admin,
+        detectors_from_admin: matches!(runs_for, Use::Audit),
+        migrate_invitations,
+        teardown: match runs_for {
+            Use::Teardown(options) => Some(options.teardown),
+            _ => None,
+        },
+    };
     let concurrency = targeting.concurrency.unwrap_or(plan.limits.concurrency).max(1);
     let mut cx = Context::new(&aws, &plan, options);
     cx.reviewed = reviewed;
     let results = engine::run(cx, &mut discovery, concurrency, &progress, Stop::on_signals(), journal.as_ref()).await;
     let scope = discovery.into_scope();
     progress.finish();
-    let estimate = matches!(runs_for, Use::Rollout(o) if o.dry_run)
+    let estimate = (runs_for.dry_run() && !matches!(runs_for, Use::Audit))
         .then(|| estimate::rollout(aws.calls(), &results, &aws.caller.account, &plan.limits.rates, concurrency));
     Ok(Engine { plan, plan_sha256, scope, results, started, journal: journal.map(|j| j.path().to_owned()), estimate })
 }
@@ -179,13 +224,26 @@ pub async fn rollout(targeting: &Targeting, options: &RolloutOptions) -> Result<
     if let Some(path) = options.out.as_ref().filter(|_| options.dry_run) {
         changeset::write(path, &run.plan_sha256, &run.results)?;
     }
-    let mut summary = Summary::new("rollout", options.dry_run, run.scope.accounts.len(), run.scope.regions.len(), run.results);
-    summary.elapsed_seconds = run.started.elapsed().as_secs_f64();
-    summary.journal = run.journal;
-    summary.names = run.scope.names;
+    let mut summary = run.summary("rollout", options.dry_run);
     summary.change_set = options.out.clone().filter(|_| options.dry_run);
-    summary.estimate = run.estimate;
     Ok(summary)
+}
+
+/// Takes the plan's resources back out (`orgguard teardown`), or with `dry_run` lists
+/// every deletion.
+pub async fn teardown(targeting: &Targeting, options: &TeardownOptions) -> Result<Summary, OpsError> {
+    Ok(engine(targeting, Use::Teardown(options)).await?.summary("teardown", options.dry_run))
+}
+
+impl Engine {
+    fn summary(self, command: &'static str, dry_run: bool) -> Summary {
+        let mut summary = Summary::new(command, dry_run, self.scope.accounts.len(), self.scope.regions.len(), self.results);
+        summary.elapsed_seconds = self.started.elapsed().as_secs_f64();
+        summary.journal = self.journal;
+        summary.names = self.scope.names;
+        summary.estimate = self.estimate;
+        summary
+    }
 }
 
 /// An audit's report, and whether every target could be read.

@@ -110,7 +110,10 @@ impl Summary {
             *kinds.entry(change.kind()).or_default() += 1;
         }
         if kinds.is_empty() {
-            writeln!(out, "No changes: every target matches the plan.")?;
+            match self.command {
+                "teardown" => writeln!(out, "Nothing to remove: none of the plan's resources were found in the targets.")?,
+                _ => writeln!(out, "No changes: every target matches the plan.")?,
+            }
         }
         for (kind, count) in &kinds {
             writeln!(out, "{kind} ({count}{}):", if self.dry_run { ", would change" } else { "" })?;
@@ -125,7 +128,8 @@ impl Summary {
         }
         let notes = || self.results.iter().flat_map(|r| r.notes.iter().map(move |note| (note.text.clone(), r)));
         if notes().next().is_some() {
-            writeln!(out, "drift left alone ({}):", notes().count())?;
+            let heading = if self.command == "teardown" { "kept, and why" } else { "drift left alone" };
+            writeln!(out, "{heading} ({}):", notes().count())?;
             self.list(out, detail, notes())?;
         }
         let resumed = self.results.iter().filter(|r| r.status == Status::Skipped(SkipReason::FinishedEarlier)).count();
@@ -181,9 +185,10 @@ impl Summary {
             let place = [account.as_deref(), region.as_deref()].into_iter().flatten().collect::<Vec<_>>().join("/");
             writeln!(
                 out,
-                "  the rollout: about {} calls ({} reads, {} writes), about {:.0}s: the busiest rate-limit key \
+                "  the {}: about {} calls ({} reads, {} writes), about {:.0}s: the busiest rate-limit key \
                  ({service} {}{calls} calls) needs {seconds:.0}s at the plan's rates, under AWS's default quotas; \
                  all calls at 50 ms each, the run's concurrency at a time, {:.0}s",
+                self.command,
                 e.reads + e.writes,
                 e.reads,
                 e.writes,
@@ -197,7 +202,7 @@ impl Summary {
         writeln!(
             out,
             "  {}: {total_changes}{}",
-            if self.dry_run { "changes a rollout would make" } else { "changes made" },
+            if self.dry_run { format!("changes a {} would make", self.command) } else { "changes made".into() },
             if kinds.is_empty() { String::new() } else { format!(" ({})", kinds.join(", ")) }
         )
     }

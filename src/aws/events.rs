@@ -80,13 +80,40 @@ impl Events {
             .send()
             .await
             .map_err(|e| AwsError::from_sdk(OPERATION, e))?;
-        match output.failed_entries().first() {
-            None => Ok(()),
-            Some(failed) => Err(AwsError {
-                operation: OPERATION,
-                code: failed.error_code().unwrap_or("FailedEntry").to_owned(),
-                message: failed.error_message().unwrap_or_default().to_owned(),
-            }),
+        first_failure(OPERATION, output.failed_entries().first().map(|f| (f.error_code(), f.error_message())))
+    }
+
+    /// Removes these targets from the rule; a partial failure comes back as an error.
+    pub async fn remove_targets(&self, rule: &str, ids: &[String]) -> Result<(), AwsError> {
+        const OPERATION: &str = "events:RemoveTargets";
+        let output = self.api.get().await
+            .remove_targets()
+            .rule(rule)
+            .set_ids(Some(ids.to_vec()))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(OPERATION, e))?;
+        first_failure(OPERATION, output.failed_entries().first().map(|f| (f.error_code(), f.error_message())))
+    }
+
+    /// Deletes the rule (it must have no targets left); one already gone is not an error.
+    pub async fn delete_rule(&self, name: &str) -> Result<(), AwsError> {
+        let deleted = self.api.get().await.delete_rule().name(name).send().await;
+        match deleted.map_err(|e| AwsError::from_sdk("events:DeleteRule", e)) {
+            Err(error) if error.code != "ResourceNotFoundException" => Err(error),
+            _ => Ok(()),
         }
+    }
+}
+
+/// A batch's first failed entry (error code, message), as an error.
+fn first_failure(operation: &'static str, failed: Option<(Option<&str>, Option<&str>)>) -> Result<(), AwsError> {
+    match failed {
+        None => Ok(()),
+        Some((code, message)) => Err(AwsError {
+            operation,
+            code: code.unwrap_or("FailedEntry").to_owned(),
+            message: message.unwrap_or_default().to_owned(),
+        }),
     }
 }

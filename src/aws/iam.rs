@@ -26,25 +26,24 @@ impl Iam {
             ),
             Err(e) => absent(AwsError::from_sdk("iam:GetRole", e))?,
         };
-        let attached = match role_trust {
-            None => false,
-            Some(_) => {
-                let pages = self
-                    .api
-                    .pages(|c| c.list_attached_role_policies().role_name(role).into_paginator().send(), |p| p.is_truncated)
-                    .await
-                    .map_err(|e| AwsError::from_sdk("iam:ListAttachedRolePolicies", e))?;
-                pages.iter().flat_map(|p| p.attached_policies()).any(|p| p.policy_arn() == Some(policy_arn))
-            }
-        };
+        let mut attached = Vec::new();
+        if role_trust.is_some() {
+            let pages = self
+                .api
+                .pages(|c| c.list_attached_role_policies().role_name(role).into_paginator().send(), |p| p.is_truncated)
+                .await
+                .map_err(|e| AwsError::from_sdk("iam:ListAttachedRolePolicies", e))?;
+            attached = pages.iter().flat_map(|p| p.attached_policies()).filter_map(|p| p.policy_arn().map(str::to_owned)).collect();
+        }
         let policy = match self.api.get().await.get_policy().policy_arn(policy_arn).send().await {
-            Ok(_) => Some(self.policy(policy_arn).await?),
+            Ok(found) => Some(self.policy(policy_arn, found.policy().and_then(|p| p.attachment_count()).unwrap_or(0)).await?),
             Err(e) => absent(AwsError::from_sdk("iam:GetPolicy", e))?,
         };
-        Ok(ObservedIam { role_trust, policy, attached })
+        let (ours, others_attached): (Vec<String>, Vec<String>) = attached.into_iter().partition(|a| a == policy_arn);
+        Ok(ObservedIam { role_trust, policy, attached: !ours.is_empty(), others_attached })
     }
 
-    async fn policy(&self, arn: &str) -> Result<ObservedPolicy, AwsError> {
+    async fn policy(&self, arn: &str, attachments: i32) -> Result<ObservedPolicy, AwsError> {
         let pages = self
             .api
             .pages(|c| c.list_policy_versions().policy_arn(arn).into_paginator().send(), |p| p.is_truncated)
@@ -71,6 +70,7 @@ impl Iam {
         };
         Ok(ObservedPolicy {
             document: document.unwrap_or(serde_json::Value::Null),
+            attachments,
             old_versions: versions
                 .iter()
                 .filter(|v| !v.is_default_version())
@@ -146,6 +146,26 @@ impl Iam {
             .map_err(|e| AwsError::from_sdk("iam:AttachRolePolicy", e))?;
         Ok(())
     }
+
+    pub async fn detach(&self, role: &str, policy_arn: &str) -> Result<(), AwsError> {
+        let detached = self.api.get().await.detach_role_policy().role_name(role).policy_arn(policy_arn).send().await;
+        detached.map(drop).map_err(|e| AwsError::from_sdk("iam:DetachRolePolicy", e)).or_else(gone)
+    }
+
+    /// Deletes the policy's non-default versions, then the policy (IAM refuses it otherwise).
+    pub async fn delete_policy(&self, arn: &str, old_versions: &[String]) -> Result<(), AwsError> {
+        for version in old_versions {
+            let deleted = self.api.get().await.delete_policy_version().policy_arn(arn).version_id(version).send().await;
+            deleted.map(drop).map_err(|e| AwsError::from_sdk("iam:DeletePolicyVersion", e)).or_else(gone)?;
+        }
+        let deleted = self.api.get().await.delete_policy().policy_arn(arn).send().await;
+        deleted.map(drop).map_err(|e| AwsError::from_sdk("iam:DeletePolicy", e)).or_else(gone)
+    }
+
+    pub async fn delete_role(&self, role: &str) -> Result<(), AwsError> {
+        let deleted = self.api.get().await.delete_role().role_name(role).send().await;
+        deleted.map(drop).map_err(|e| AwsError::from_sdk("iam:DeleteRole", e)).or_else(gone)
+    }
 }
 
 /// IAM returns policy documents URL-encoded.
@@ -162,6 +182,11 @@ fn already_there(error: AwsError) -> Result<(), AwsError> {
     } else {
         Err(error)
     }
+}
+
+/// A delete whose first answer was lost and whose retry finds the entity gone has done its job.
+fn gone(error: AwsError) -> Result<(), AwsError> {
+    absent::<()>(error).map(drop)
 }
 
 /// NoSuchEntity means "not there", which is a state, not a failure.

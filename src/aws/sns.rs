@@ -149,6 +149,17 @@ impl Sns {
             .map_err(|e| AwsError::from_sdk("sns:Unsubscribe", e))?;
         Ok(())
     }
+
+    /// Deletes the topic and every subscription it still has (SNS: idempotent).
+    pub async fn delete_topic(&self, arn: &str) -> Result<(), AwsError> {
+        self.api.get().await
+            .delete_topic()
+            .topic_arn(arn)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("sns:DeleteTopic", e))?;
+        Ok(())
+    }
 }
 
 fn sns_tags(tags: &BTreeMap<String, String>, operation: &'static str) -> Result<Vec<Tag>, AwsError> {

@@ -52,9 +52,10 @@ pub async fn run(
     let regions = discovery.scope.regions.clone();
     cx.before = organization::before(&cx, &regions).await;
     let mut results = Vec::new();
-    let organization_first = plan.admin.is_some() && options.detectors_from_admin;
+    let organization_first = plan.admin.is_some() && (options.detectors_from_admin || options.teardown.is_some());
     if organization_first {
-        // The admin's view first, so that accounts are entered only for what it cannot see.
+        // The admin's view first, so that accounts are entered only for what it cannot see;
+        // a teardown frees the members before their detectors may go.
         assert!(discovery.is_listed(), "the organization is listed before the admin's view is read");
         let layer = {
             let (cx, scope, stop) = (&cx, &discovery.scope, &stop);
@@ -216,22 +217,32 @@ impl Driver<'_> {
             results.extend(regions.iter().filter_map(|r| region::unentered(cx, account, r, &error)));
             return results;
         }
+        // IAM first, since the rules' targets use the role; a teardown removes the rules first.
+        let iam_last = cx.options.teardown.is_some();
         let mut results = Vec::new();
         let mut role_ready = true;
-        if let Some(wiring) = &iam {
-            let iam = self.unit(account_target, account::reconcile(cx, &session, wiring)).await;
+        if let (Some(wiring), false) = (&iam, iam_last) {
+            let iam = self.unit(account_target.clone(), account::reconcile(cx, &session, wiring, true)).await;
             role_ready = !matches!(iam.status, Status::Failed(_));
             self.progress.done(&iam, 0);
             results.push(iam);
         }
-        let session = &session;
-        let targets = regions.iter().map(|r| async move {
-            let target = Target { account: *account, region: Some(*r) };
-            let result = self.unit(target, region::reconcile(cx, session, r, role_ready)).await;
-            self.progress.done(&result, 1);
-            result
+        let targets = regions.iter().map(|r| {
+            let session = &session;
+            async move {
+                let target = Target { account: *account, region: Some(*r) };
+                let result = self.unit(target, region::reconcile(cx, session, r, role_ready)).await;
+                self.progress.done(&result, 1);
+                result
+            }
         });
         results.extend(futures::future::join_all(targets).await);
+        if let (Some(wiring), true) = (&iam, iam_last) {
+            let regions_done = results.iter().all(|r| !matches!(r.status, Status::Failed(_) | Status::Skipped(SkipReason::Interrupted)));
+            let iam = self.unit(account_target, account::reconcile(cx, &session, wiring, regions_done)).await;
+            self.progress.done(&iam, 0);
+            results.push(iam);
+        }
         results
     }
 

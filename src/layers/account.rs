@@ -10,10 +10,14 @@ use crate::resources::{iam, Change};
 
 /// What the plan asks of this layer in `account`, if anything.
 pub fn planned<'a>(cx: &'a Context, account: &'a AccountId) -> Option<Wiring<'a>> {
-    cx.wiring(account)
+    cx.wiring(account).filter(|_| cx.options.teardown.is_none_or(|t| t.wiring))
 }
 
-pub async fn reconcile(cx: &Context<'_>, session: &AccountSession, wiring: &Wiring<'_>) -> TargetResult {
+/// `regions_done`: a teardown's regions removed their rules (which use the role).
+pub async fn reconcile(cx: &Context<'_>, session: &AccountSession, wiring: &Wiring<'_>, regions_done: bool) -> TargetResult {
+    if cx.options.teardown.is_some() {
+        return super::teardown::account(cx, session, wiring, regions_done).await;
+    }
     let target = Target { account: session.account, region: None };
     let client = session.iam();
     let observed = match client.observe(&wiring.plan.role, &wiring.policy_arn()).await {

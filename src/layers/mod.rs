@@ -13,6 +13,7 @@
 pub mod account;
 pub mod organization;
 pub mod region;
+pub mod teardown;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
@@ -37,6 +38,8 @@ pub struct Options {
     /// Undo invitation-era relationships (leave the old administrator, decline pending
     /// invitations) so that the delegated admin can add the account; otherwise a conflict.
     pub migrate_invitations: bool,
+    /// Take the plan's resources out instead (`orgguard teardown`).
+    pub teardown: Option<teardown::Teardown>,
 }
 
 /// What every layer of one run reads from: the plan, the run's options, and what the
@@ -86,7 +89,7 @@ impl<'a> Context<'a> {
         }
     }
 
-    fn wiring<'w>(&'w self, account: &'w AccountId) -> Option<Wiring<'w>> {
+    pub(crate) fn wiring<'w>(&'w self, account: &'w AccountId) -> Option<Wiring<'w>> {
         let plan = self.plan.notifications.as_ref()?;
         Some(Wiring { plan, account, partition: self.aws.caller.partition })
     }
@@ -99,6 +102,9 @@ impl<'a> Context<'a> {
     /// Whether the account must be entered: for its wiring, or for a detector the admin
     /// did not see.
     pub fn needs_session(&self, account: &AccountId, regions: &[Region]) -> bool {
+        if let Some(teardown) = &self.options.teardown {
+            return teardown.enters_accounts(self);
+        }
         self.plan.notifications.is_some() || regions.iter().any(|r| self.seen_by_admin(account, r).is_none())
     }
 }

@@ -26,7 +26,7 @@ pub async fn before(cx: &Context<'_>, regions: &[Region]) -> HashMap<Region, Bef
         let management = &management;
         async move {
             let designated = management.guardduty(region).list_admins().await.ok();
-            let members = match cx.options.detectors_from_admin {
+            let members = match cx.options.detectors_from_admin || cx.options.teardown.is_some() {
                 true => None,
                 false => async {
                     let guardduty = admin.guardduty(region);
@@ -130,6 +130,9 @@ pub async fn reconcile(
     results: &[TargetResult],
     designated: Option<&[AccountId]>,
 ) -> (TargetResult, Option<BTreeMap<AccountId, ObservedDetector>>) {
+    if let Some(teardown) = &cx.options.teardown {
+        return (super::teardown::organization(cx, region, scope, teardown).await, None);
+    }
     let admin_plan = cx.plan.admin.as_ref().expect("an organization layer only with an admin plan");
     let admin = admin_plan.account.get_ref();
     let target = Target { account: *admin, region: Some(*region) };
@@ -187,7 +190,7 @@ async fn execute(
         admin::apply(&cx.aws.management().guardduty(region), change).await?;
     }
     if let Some(change) = &planned.config {
-        org_config::apply(guardduty, &detector_id, desired, change).await?;
+        org_config::apply(guardduty, &detector_id, desired.auto_enable, change).await?;
     }
     if let Some(change) = &planned.members {
         membership::apply(guardduty, &detector_id, emails, change).await?;

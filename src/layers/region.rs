@@ -153,6 +153,9 @@ async fn observe(
 /// Observe, plan, and (unless a dry run) execute one account-region. `role_ready`: the
 /// account's IAM role, which the rules' targets need, is there.
 pub async fn reconcile(cx: &Context<'_>, session: &AccountSession, region: &Region, role_ready: bool) -> TargetResult {
+    if let Some(teardown) = &cx.options.teardown {
+        return super::teardown::region(cx, session, region, teardown).await;
+    }
     let target = Target { account: session.account, region: Some(*region) };
     let desired = cx.desired(&session.account, region);
     let wiring = desired.wiring.as_ref().map(|_| (session.sns(region), session.events(region)));

@@ -66,11 +66,15 @@ pub struct ObservedIam {
     /// The policy's default document and version count, if the policy exists.
     pub policy: Option<ObservedPolicy>,
     pub attached: bool,
+    /// Other managed policies attached to the role (teardown leaves such a role alone).
+    pub others_attached: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ObservedPolicy {
     pub document: serde_json::Value,
+    /// Roles, users and groups it is attached to (IAM's AttachmentCount).
+    pub attachments: i32,
     /// Non-default versions, oldest first: IAM keeps at most five versions in all.
     pub old_versions: Vec<String>,
 }

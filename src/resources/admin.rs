@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::{At, Calls, Check, Failure, Kind, Place};
 use crate::aws::{AwsError, GuardDuty, Service};
 use crate::model::AccountId;
+use crate::outcome::Note;
 use crate::plan::Plan;
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -15,6 +16,8 @@ use crate::plan::Plan;
 pub enum Change {
     EnableAdmin { account: AccountId },
     ReplaceAdmin { from: AccountId, to: AccountId },
+    /// Teardown: the planned admin's designation removed (every member with it, disabling no one).
+    DisableAdmin { account: AccountId },
 }
 
 /// An admin already designated that is not the plan's: left alone unless replacing.
@@ -40,6 +43,14 @@ pub fn plan(admin: &AccountId, designated: &[AccountId], replace: bool) -> Resul
     }
 }
 
+/// Teardown: the planned admin's designation; another admin designated is left alone, and
+/// reported.
+pub fn teardown(admin: &AccountId, designated: &[AccountId]) -> (Option<Change>, Vec<Note>) {
+    let change = designated.contains(admin).then_some(Change::DisableAdmin { account: *admin });
+    let others = designated.iter().filter(|a| *a != admin);
+    (change, others.map(|other| Note::new(format!("{other} is the delegated admin here, not the plan's {admin}: left alone"))).collect())
+}
+
 /// `management` is GuardDuty in the region, as the management account.
 pub async fn apply(management: &GuardDuty, change: &Change) -> Result<(), AwsError> {
     match change {
@@ -48,6 +59,7 @@ pub async fn apply(management: &GuardDuty, change: &Change) -> Result<(), AwsErr
             management.disable_admin(from).await?;
             management.enable_admin(to).await
         }
+        Change::DisableAdmin { account } => management.disable_admin(account).await,
     }
 }
 
@@ -63,12 +75,13 @@ impl Kind for Change {
         match self {
             Self::EnableAdmin { .. } => "designate delegated admin",
             Self::ReplaceAdmin { .. } => "replace delegated admin",
+            Self::DisableAdmin { .. } => "remove delegated admin",
         }
     }
 
     fn calls(&self) -> Calls {
         let count = match self {
-            Self::EnableAdmin { .. } => 1,
+            Self::EnableAdmin { .. } | Self::DisableAdmin { .. } => 1,
             Self::ReplaceAdmin { .. } => 2,
         };
         Calls { service: Service::GuardDuty, at: At::Management, count }
@@ -76,6 +89,7 @@ impl Kind for Change {
 
     fn failures(&self, _: &Plan) -> Vec<Failure> {
         vec![match self {
+            Self::DisableAdmin { .. } => return Vec::new(),
             Self::EnableAdmin { account } => Failure::new(ADMIN, format!("{account} designated"), "no delegated admin"),
             Self::ReplaceAdmin { from, to } => Failure::new(ADMIN, format!("{to} designated"), format!("{from} designated")),
         }]
@@ -87,6 +101,7 @@ impl fmt::Display for Change {
         match self {
             Self::EnableAdmin { account } => write!(f, "{account}"),
             Self::ReplaceAdmin { from, to } => write!(f, "{from} -> {to}"),
+            Self::DisableAdmin { account } => write!(f, "{account}"),
         }
     }
 }

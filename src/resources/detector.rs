@@ -17,6 +17,8 @@ use crate::plan::Plan;
 pub enum Change {
     CreateDetector { settings: DetectorSettings },
     UpdateDetector { detector_id: String, fields: Vec<Field> },
+    /// Teardown with `--delete-detectors`: the detector, its findings and configuration go.
+    DeleteDetector { detector_id: String },
 }
 
 /// One setting of an existing detector that differs from the plan.
@@ -62,6 +64,11 @@ pub fn plan(desired: &DetectorSettings, observed: Option<&ObservedDetector>) -> 
     (!fields.is_empty()).then(|| Change::UpdateDetector { detector_id: observed.id.clone(), fields })
 }
 
+/// Teardown: the account-region's detector, if it has one.
+pub fn teardown(observed: Option<&ObservedDetector>) -> Option<Change> {
+    observed.map(|d| Change::DeleteDetector { detector_id: d.id.clone() })
+}
+
 /// Planned features that GuardDuty does not offer in the detector's region: it lists every
 /// feature it offers there, so one it leaves out is not available (not drift). A detector
 /// read with no features at all says nothing about availability.
@@ -95,6 +102,7 @@ pub async fn apply(guardduty: &GuardDuty, change: &Change) -> Result<String, Aws
             other => other,
         },
         Change::UpdateDetector { detector_id, fields } => update(guardduty, detector_id, fields).await.map(|()| detector_id.clone()),
+        Change::DeleteDetector { detector_id } => guardduty.delete_detector(detector_id).await.map(|()| detector_id.clone()),
     }
 }
 
@@ -173,6 +181,7 @@ impl Kind for Change {
         match self {
             Self::CreateDetector { .. } => "create detector",
             Self::UpdateDetector { .. } => "update detector",
+            Self::DeleteDetector { .. } => "delete detector",
         }
     }
 
@@ -187,6 +196,7 @@ impl Kind for Change {
                 write_fields(&mut text, fields).expect("writing to a String");
                 text
             }
+            Self::DeleteDetector { .. } => "detector, its findings and configuration".into(),
             other => other.to_string(),
         }
     }
@@ -214,6 +224,7 @@ impl Kind for Change {
                     }
                 })
                 .collect(),
+            Self::DeleteDetector { .. } => Vec::new(),
         }
     }
 }
@@ -235,6 +246,7 @@ impl fmt::Display for Change {
                 }
                 Ok(())
             }
+            Self::DeleteDetector { detector_id } => write!(f, "detector {detector_id}, its findings and configuration"),
         }
     }
 }

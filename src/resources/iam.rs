@@ -10,6 +10,7 @@ use super::{same_json, Calls, Check, Failure, Kind, Place};
 use crate::aws::{AwsError, Iam, Service};
 use crate::desired::Wiring;
 use crate::model::ObservedIam;
+use crate::outcome::Note;
 use crate::plan::Plan;
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -21,6 +22,12 @@ pub enum Change {
     /// A new default version; `delete_version` first when IAM's five versions are used.
     UpdatePolicy { policy: String, delete_version: Option<String> },
     AttachPolicy { role: String, policy: String },
+    /// Teardown: the policy off the role.
+    DetachPolicy { role: String, policy: String },
+    /// Teardown: the policy's non-default versions, then the policy.
+    DeletePolicy { policy: String, old_versions: Vec<String> },
+    /// Teardown: the role, once no policy is attached to it.
+    DeleteRole { role: String },
 }
 
 pub fn plan(wiring: &Wiring, observed: &ObservedIam) -> Vec<Change> {
@@ -47,6 +54,32 @@ pub fn plan(wiring: &Wiring, observed: &ObservedIam) -> Vec<Change> {
     changes
 }
 
+/// Teardown: the policy detached and deleted (every version), then the role. A policy
+/// attached elsewhere too, or a role with other policies attached, is kept and reported.
+pub fn teardown(wiring: &Wiring, observed: &ObservedIam) -> (Vec<Change>, Vec<Note>) {
+    let (role, policy) = (wiring.plan.role.clone(), wiring.plan.policy.clone());
+    let (mut changes, mut notes) = (Vec::new(), Vec::new());
+    if observed.attached {
+        changes.push(Change::DetachPolicy { role: role.clone(), policy: policy.clone() });
+    }
+    if let Some(current) = &observed.policy {
+        let elsewhere = current.attachments - i32::from(observed.attached);
+        if elsewhere > 0 {
+            notes.push(Note::new(format!("policy {policy} kept: attached to {elsewhere} other roles, users or groups")));
+        } else {
+            changes.push(Change::DeletePolicy { policy, old_versions: current.old_versions.clone() });
+        }
+    }
+    if observed.role_trust.is_some() {
+        if observed.others_attached.is_empty() {
+            changes.push(Change::DeleteRole { role });
+        } else {
+            notes.push(Note::new(format!("role {role} kept: it has policies the plan does not name ({})", observed.others_attached.join(", "))));
+        }
+    }
+    (changes, notes)
+}
+
 pub async fn apply(iam: &Iam, wiring: &Wiring<'_>, change: &Change) -> Result<(), AwsError> {
     let role = &wiring.plan.role;
     match change {
@@ -57,6 +90,9 @@ pub async fn apply(iam: &Iam, wiring: &Wiring<'_>, change: &Change) -> Result<()
             iam.new_policy_version(&wiring.policy_arn(), &wiring.publish_policy().to_string(), delete_version.as_deref()).await
         }
         Change::AttachPolicy { .. } => iam.attach(role, &wiring.policy_arn()).await,
+        Change::DetachPolicy { .. } => iam.detach(role, &wiring.policy_arn()).await,
+        Change::DeletePolicy { old_versions, .. } => iam.delete_policy(&wiring.policy_arn(), old_versions).await,
+        Change::DeleteRole { .. } => iam.delete_role(role).await,
     }
 }
 
@@ -81,18 +117,23 @@ impl Kind for Change {
             Self::CreatePolicy { .. } => "create IAM policy",
             Self::UpdatePolicy { .. } => "update IAM policy",
             Self::AttachPolicy { .. } => "attach IAM policy",
+            Self::DetachPolicy { .. } => "detach IAM policy",
+            Self::DeletePolicy { .. } => "delete IAM policy",
+            Self::DeleteRole { .. } => "delete IAM role",
         }
     }
 
     fn calls(&self) -> Calls {
         match self {
             Self::UpdatePolicy { delete_version, .. } => Calls::here(Service::Iam, 1 + u32::from(delete_version.is_some())),
+            Self::DeletePolicy { old_versions, .. } => Calls::here(Service::Iam, 1 + old_versions.len() as u32),
             _ => Calls::here(Service::Iam, 1),
         }
     }
 
     fn failures(&self, _: &Plan) -> Vec<Failure> {
         vec![match self {
+            Self::DetachPolicy { .. } | Self::DeletePolicy { .. } | Self::DeleteRole { .. } => return Vec::new(),
             Self::CreateRole { role } => Failure::new(ROLE, format!("role {role}"), "missing"),
             Self::UpdateRoleTrust { role } => {
                 Failure::new(ROLE, format!("role {role} trusted by events.amazonaws.com"), "other trust policy")
@@ -118,6 +159,9 @@ impl fmt::Display for Change {
                 }
             }
             Self::AttachPolicy { role, policy } => write!(f, "{policy} to {role}"),
+            Self::DetachPolicy { role, policy } => write!(f, "{policy} from {role}"),
+            Self::DeletePolicy { policy, old_versions } => write!(f, "policy {policy} and its {} older versions", old_versions.len()),
+            Self::DeleteRole { role } => write!(f, "role {role}"),
         }
     }
 }
@@ -140,22 +184,40 @@ mod tests {
             policy: Some(ObservedPolicy {
                 document: json!({"Version": "2012-10-17", "Statement": []}),
                 old_versions: old.iter().map(|v| v.to_string()).collect(),
+                attachments: 1,
             }),
             attached: true,
+            others_attached: vec![],
         };
         let policy = "EventBridgePublishGuarddutyFinding".to_owned();
         assert_eq!(plan(&wiring, &observed(&["v1"])), vec![Change::UpdatePolicy { policy: policy.clone(), delete_version: None }]);
         let full = plan(&wiring, &observed(&["v1", "v2", "v3", "v4"]));
         assert_eq!(full, vec![Change::UpdatePolicy { policy, delete_version: Some("v1".into()) }]);
         assert_eq!(full[0].calls(), Calls::here(Service::Iam, 2), "the delete is a call of its own");
+        let (policy, role) = (wiring.plan.policy.clone(), wiring.plan.role.clone());
+        let (changes, notes) = teardown(&wiring, &observed(&["v1", "v2"]));
+        assert!(notes.is_empty());
+        assert_eq!(changes, vec![
+            Change::DetachPolicy { role: role.clone(), policy: policy.clone() },
+            Change::DeletePolicy { policy: policy.clone(), old_versions: vec!["v1".into(), "v2".into()] },
+            Change::DeleteRole { role: role.clone() },
+        ]);
+        assert_eq!(changes[1].calls().count, 3, "each older version, then the policy");
+        let mut shared = observed(&[]);
+        shared.policy.as_mut().unwrap().attachments = 2;
+        shared.others_attached = vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".into()];
+        let (changes, notes) = teardown(&wiring, &shared);
+        assert_eq!(changes, vec![Change::DetachPolicy { role, policy }], "what others use is kept");
+        assert_eq!(notes.len(), 2, "{notes:?}");
     }
+
 
     #[test]
     fn nothing_there_means_role_policy_and_attachment() {
         let plan_file = fixtures::plan();
         let account = fixtures::account();
         let wiring = Wiring { plan: plan_file.notifications.as_ref().unwrap(), account: &account, partition: Partition::Aws };
-        let changes = plan(&wiring, &ObservedIam { role_trust: None, policy: None, attached: false });
+        let changes = plan(&wiring, &ObservedIam { role_trust: None, policy: None, attached: false, others_attached: vec![] });
         let kinds: Vec<&str> = changes.iter().map(Kind::kind).collect();
         assert_eq!(kinds, ["create IAM role", "create IAM policy", "attach IAM policy"]);
     }

@@ -10,13 +10,18 @@ use super::{Calls, Check, Failure, Kind, Place};
 use crate::aws::{GuardDuty, Service};
 use crate::model::Unprocessed;
 use crate::outcome::TargetError;
-use crate::model::{AccountId, AdminSide};
+use crate::model::{AccountId, AdminSide, MemberStatus};
+use crate::outcome::Note;
 use crate::plan::Plan;
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Change {
     CreateMembers { accounts: Vec<AccountId> },
+    /// Teardown: the members' association ended (they keep GuardDuty, standalone).
+    DisassociateMembers { accounts: Vec<AccountId> },
+    /// Teardown: the member records deleted, once disassociated.
+    DeleteMembers { accounts: Vec<AccountId> },
 }
 
 /// Accounts per CreateMembers or GetMemberDetectors call: GuardDuty's limit.
@@ -29,6 +34,47 @@ pub fn plan(members: &[AccountId], side: Option<&AdminSide>) -> Option<Change> {
     (!missing.is_empty()).then_some(Change::CreateMembers { accounts: missing })
 }
 
+/// Teardown: the planned members (the target accounts) that are associated are
+/// disassociated, then every planned member's record is deleted; members of the admin that
+/// are not target accounts are kept, and reported.
+pub fn teardown(members: &[AccountId], side: &AdminSide) -> (Vec<Change>, Vec<Note>) {
+    let held = |a: &&AccountId| side.members.contains_key(a);
+    let associated = |a: &&AccountId| !matches!(&side.members[*a], MemberStatus::Other(s) if s == "Removed" || s == "Created");
+    let ours: Vec<AccountId> = members.iter().filter(held).copied().collect();
+    let mut changes = Vec::new();
+    let disassociate: Vec<AccountId> = ours.iter().filter(associated).copied().collect();
+    if !disassociate.is_empty() {
+        changes.push(Change::DisassociateMembers { accounts: disassociate });
+    }
+    if !ours.is_empty() {
+        changes.push(Change::DeleteMembers { accounts: ours });
+    }
+    let others: Vec<String> = side.members.keys().filter(|a| !members.contains(a)).map(AccountId::to_string).collect();
+    let notes = match others.len() {
+        0 => Vec::new(),
+        n => vec![Note::new(format!("{n} members that are not target accounts kept: {}", others.join(", ")))],
+    };
+    (changes, notes)
+}
+
+/// Disassociate or delete, 50 accounts a call; every account GuardDuty did not process is
+/// reported with its reason.
+async fn remove(admin: &GuardDuty, detector_id: &str, change: &Change) -> Result<(), TargetError> {
+    let mut problems = Unprocessed { operation: "guardduty:DeleteMembers", accounts: Vec::new() };
+    for batch in change.accounts().chunks(PER_CALL as usize) {
+        let unprocessed = match change {
+            Change::DisassociateMembers { .. } => admin.disassociate_members(detector_id, batch).await?,
+            _ => admin.delete_members(detector_id, batch).await?,
+        };
+        problems = Unprocessed { operation: unprocessed.operation, accounts: [problems.accounts, unprocessed.accounts].concat() };
+    }
+    if problems.accounts.is_empty() {
+        Ok(())
+    } else {
+        Err(TargetError::Unprocessed(problems))
+    }
+}
+
 /// CreateMembers in batches of 50, then checked: ListMembers shows every one Enabled and
 /// GetMemberDetectors sees every one's detector.
 pub async fn apply(
@@ -37,7 +83,7 @@ pub async fn apply(
     emails: &BTreeMap<AccountId, String>,
     change: &Change,
 ) -> Result<(), TargetError> {
-    let Change::CreateMembers { accounts } = change;
+    let Change::CreateMembers { accounts } = change else { return remove(admin, detector_id, change).await };
     let mut unprocessed = Vec::new();
     for batch in accounts.chunks(PER_CALL as usize) {
         let details: Vec<_> = batch.iter().map(|a| (*a, emails.get(a).cloned().unwrap_or_default())).collect();
@@ -73,17 +119,25 @@ pub fn checks(plan: &Plan) -> Vec<Check> {
 
 impl Kind for Change {
     fn kind(&self) -> &'static str {
-        "add members"
+        match self {
+            Self::CreateMembers { .. } => "add members",
+            Self::DisassociateMembers { .. } => "disassociate members",
+            Self::DeleteMembers { .. } => "delete members",
+        }
     }
 
     /// CreateMembers in 50s, then checked: ListMembers pages, GetMemberDetectors in 50s.
+    /// Disassociate or delete: one call per 50.
     fn calls(&self) -> Calls {
-        let Self::CreateMembers { accounts } = self;
-        Calls::here(Service::GuardDuty, 3 * (accounts.len() as u32).div_ceil(PER_CALL) + 1)
+        let batches = (self.accounts().len() as u32).div_ceil(PER_CALL);
+        match self {
+            Self::CreateMembers { .. } => Calls::here(Service::GuardDuty, 3 * batches + 1),
+            _ => Calls::here(Service::GuardDuty, batches),
+        }
     }
 
     fn failures(&self, _: &Plan) -> Vec<Failure> {
-        let Self::CreateMembers { accounts } = self;
+        let Self::CreateMembers { accounts } = self else { return Vec::new() };
         let failure = |account: &AccountId| Failure { account: Some(*account), ..Failure::new(MEMBER, "Enabled member", "not an enabled member") };
         accounts.iter().map(failure).collect()
     }
@@ -91,15 +145,20 @@ impl Kind for Change {
 
 impl fmt::Display for Change {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let Self::CreateMembers { accounts } = self;
-        write!(f, "{} accounts", accounts.len())
+        write!(f, "{} accounts", self.accounts().len())
+    }
+}
+
+impl Change {
+    fn accounts(&self) -> &[AccountId] {
+        let (Self::CreateMembers { accounts } | Self::DisassociateMembers { accounts } | Self::DeleteMembers { accounts }) = self;
+        accounts
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::MemberStatus;
 
     #[test]
     fn only_accounts_that_are_not_enabled_members_are_added() {

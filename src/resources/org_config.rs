@@ -59,10 +59,18 @@ pub fn plan(desired: &Organization, side: Option<&AdminSide>, admin_detector: Op
         .then_some(Change::UpdateOrganization { auto_enable, features, agents })
 }
 
-/// AWS wants the members' mode in every update, even when only a feature differs.
-pub async fn apply(admin: &GuardDuty, detector_id: &str, desired: &Organization<'_>, change: &Change) -> Result<(), AwsError> {
-    let Change::UpdateOrganization { features, agents, .. } = change;
-    admin.update_organization(detector_id, desired.auto_enable, features, agents).await
+/// Teardown: members' auto-enable NONE first, since AWS refuses to remove organization
+/// members while it is ALL (NONE disables no one); features are left as they are.
+pub fn teardown(side: &AdminSide) -> Option<Change> {
+    let none = AutoEnable::None;
+    (side.auto_enable != Some(none)).then(|| Change::UpdateOrganization { auto_enable: Some(none), features: BTreeMap::new(), agents: BTreeMap::new() })
+}
+
+/// AWS wants the members' mode in every update, even when only a feature differs:
+/// `members` when the change leaves it as it is.
+pub async fn apply(admin: &GuardDuty, detector_id: &str, members: AutoEnable, change: &Change) -> Result<(), AwsError> {
+    let Change::UpdateOrganization { auto_enable, features, agents } = change;
+    admin.update_organization(detector_id, auto_enable.unwrap_or(members), features, agents).await
 }
 
 pub const AUTO_ENABLE: &str = "OG.Org.AutoEnable";

@@ -17,6 +17,10 @@ use crate::plan::{Plan, Rule};
 pub enum Change {
     PutRule { rule: String, reason: Drift },
     PutTarget { rule: String, target_id: String },
+    /// Teardown: the planned target off the rule.
+    RemoveTarget { rule: String, target_id: String },
+    /// Teardown: the rule, once it has no target.
+    DeleteRule { rule: String },
 }
 
 /// Why a rule is put again.
@@ -68,6 +72,23 @@ pub fn plan(wiring: &Wiring, region: &Region, rule: &Rule, observed: Option<&Obs
     (changes, notes)
 }
 
+/// Teardown of one planned rule: its planned target, then the rule; a rule with a target
+/// the plan does not name is kept (with that target), and reported.
+pub fn teardown(rule: &Rule, observed: Option<&ObservedRule>) -> (Vec<Change>, Vec<Note>) {
+    let Some(observed) = observed else { return (Vec::new(), Vec::new()) };
+    let name = rule.name.get_ref().clone();
+    let mut changes = Vec::new();
+    if observed.targets.iter().any(|t| t.id == rule.target_id) {
+        changes.push(Change::RemoveTarget { rule: name.clone(), target_id: rule.target_id.clone() });
+    }
+    let others: Vec<String> = observed.targets.iter().filter(|t| t.id != rule.target_id).map(|t| format!("{} -> {}", t.id, t.arn)).collect();
+    if others.is_empty() {
+        changes.push(Change::DeleteRule { rule: name });
+        return (changes, Vec::new());
+    }
+    (changes, vec![Note::new(format!("rule {name} kept: it has targets the plan does not name ({})", others.join(", ")))])
+}
+
 pub async fn apply(events: &Events, wiring: &Wiring<'_>, region: &Region, change: &Change) -> Result<(), AwsError> {
     match change {
         Change::PutRule { rule, .. } => {
@@ -75,6 +96,8 @@ pub async fn apply(events: &Events, wiring: &Wiring<'_>, region: &Region, change
             events.put_rule(rule, &planned.event_pattern.0.to_string()).await
         }
         Change::PutTarget { rule, target_id } => events.put_target(rule, target_id, &wiring.topic_arn(region), &wiring.role_arn()).await,
+        Change::RemoveTarget { rule, target_id } => events.remove_targets(rule, std::slice::from_ref(target_id)).await,
+        Change::DeleteRule { rule } => events.delete_rule(rule).await,
     }
 }
 
@@ -104,6 +127,8 @@ impl Kind for Change {
         match self {
             Self::PutRule { .. } => "put EventBridge rule",
             Self::PutTarget { .. } => "put EventBridge target",
+            Self::RemoveTarget { .. } => "remove EventBridge target",
+            Self::DeleteRule { .. } => "delete EventBridge rule",
         }
     }
 
@@ -112,12 +137,13 @@ impl Kind for Change {
     }
 
     fn failures(&self, _: &Plan) -> Vec<Failure> {
-        vec![match self {
-            Self::PutRule { rule, reason } => Failure::new(rule_control(rule), "enabled, planned pattern", reason.to_string()),
+        match self {
+            Self::PutRule { rule, reason } => vec![Failure::new(rule_control(rule), "enabled, planned pattern", reason.to_string())],
             Self::PutTarget { rule, target_id } => {
-                Failure::new(target_control(rule), format!("target {target_id} -> topic, with role"), "missing or different")
+                vec![Failure::new(target_control(rule), format!("target {target_id} -> topic, with role"), "missing or different")]
             }
-        }]
+            Self::RemoveTarget { .. } | Self::DeleteRule { .. } => Vec::new(),
+        }
     }
 }
 
@@ -126,6 +152,8 @@ impl fmt::Display for Change {
         match self {
             Self::PutRule { rule, reason } => write!(f, "rule {rule}: {reason}"),
             Self::PutTarget { rule, target_id } => write!(f, "rule {rule}: target {target_id} -> topic, with role"),
+            Self::RemoveTarget { rule, target_id } => write!(f, "rule {rule}: target {target_id}"),
+            Self::DeleteRule { rule } => write!(f, "rule {rule}"),
         }
     }
 }

@@ -21,7 +21,17 @@ pub enum Change {
     SetTopicAttribute { topic: String, attribute: Attribute },
     TagTopic { topic: String, tags: BTreeMap<String, String> },
     Subscribe { protocol: String, endpoint: String },
-    Unsubscribe { protocol: String, endpoint: String, subscription_arn: String },
+    /// A subscription the plan does not name (pruning), or in a teardown that keeps the topic
+    /// a planned one (`planned`).
+    Unsubscribe {
+        protocol: String,
+        endpoint: String,
+        subscription_arn: String,
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        planned: bool,
+    },
+    /// Teardown: the topic, and every subscription it still has.
+    DeleteTopic { topic: String },
 }
 
 /// A topic attribute orgguard sets, by SNS's name for it.
@@ -96,6 +106,7 @@ pub fn plan(wiring: &Wiring, region: &Region, observed: Option<&ObservedTopic>) 
                 protocol: extra.protocol.clone(),
                 endpoint: extra.endpoint.clone(),
                 subscription_arn: extra.arn.clone(),
+                planned: false,
             });
         } else {
             let text = format!(
@@ -107,6 +118,27 @@ pub fn plan(wiring: &Wiring, region: &Region, observed: Option<&ObservedTopic>) 
         }
     }
     (changes, notes)
+}
+
+/// Teardown: the topic goes, and its subscriptions with it; unless it has subscriptions the
+/// plan does not name and `prune` is off: then only the planned ones go (those still
+/// pending confirmation have no ARN; they stay) and the topic is kept, and reported.
+pub fn teardown(wiring: &Wiring, observed: Option<&ObservedTopic>, prune: bool) -> (Vec<Change>, Vec<Note>) {
+    let Some(topic) = observed else { return (Vec::new(), Vec::new()) };
+    let planned = wiring.subscriptions();
+    let (ours, others): (Vec<_>, Vec<_>) =
+        topic.subscriptions.iter().partition(|s| planned.contains(&(s.protocol.as_str(), s.endpoint.as_str())));
+    if prune || others.is_empty() {
+        return (vec![Change::DeleteTopic { topic: wiring.plan.topic.clone() }], Vec::new());
+    }
+    let changes = ours
+        .iter()
+        .filter(|s| s.arn.starts_with("arn:"))
+        .map(|s| Change::Unsubscribe { protocol: s.protocol.clone(), endpoint: s.endpoint.clone(), subscription_arn: s.arn.clone(), planned: true })
+        .collect();
+    let others: Vec<String> = others.iter().map(|s| format!("{}:{}", s.protocol, s.endpoint)).collect();
+    let text = format!("topic {} kept with subscriptions the plan does not name ({}); --prune-subscriptions removes them", wiring.plan.topic, others.join(", "));
+    (changes, vec![Note::new(text)])
 }
 
 pub async fn apply(sns: &Sns, wiring: &Wiring<'_>, region: &Region, change: &Change) -> Result<(), AwsError> {
@@ -126,6 +158,7 @@ pub async fn apply(sns: &Sns, wiring: &Wiring<'_>, region: &Region, change: &Cha
         Change::TagTopic { tags, .. } => sns.tag(&topic, tags).await,
         Change::Subscribe { protocol, endpoint } => sns.subscribe(&topic, protocol, endpoint).await,
         Change::Unsubscribe { subscription_arn, .. } => sns.unsubscribe(subscription_arn).await,
+        Change::DeleteTopic { .. } => sns.delete_topic(&topic).await,
     }
 }
 
@@ -152,6 +185,7 @@ impl Kind for Change {
             Self::TagTopic { .. } => "tag SNS topic",
             Self::Subscribe { .. } => "subscribe",
             Self::Unsubscribe { .. } => "unsubscribe",
+            Self::DeleteTopic { .. } => "delete SNS topic",
         }
     }
 
@@ -175,9 +209,10 @@ impl Kind for Change {
             Self::SetTopicAttribute { attribute, .. } => vec![Failure::new(TOPIC, format!("{} as planned", attribute.name()), "differs")],
             Self::TagTopic { tags, .. } => vec![Failure::new(TOPIC, format!("tags {tags:?}"), "missing or different")],
             Self::Subscribe { protocol, endpoint } => vec![Failure::new(SUBSCRIPTIONS, format!("{protocol}:{endpoint} subscribed"), "missing")],
-            Self::Unsubscribe { protocol, endpoint, .. } => {
+            Self::Unsubscribe { protocol, endpoint, planned: false, .. } => {
                 vec![Failure::new(SUBSCRIPTIONS, "only planned subscriptions", format!("{protocol}:{endpoint} subscribed"))]
             }
+            Self::Unsubscribe { planned: true, .. } | Self::DeleteTopic { .. } => Vec::new(),
         }
     }
 }
@@ -189,7 +224,9 @@ impl fmt::Display for Change {
             Self::SetTopicAttribute { topic, attribute } => write!(f, "topic {topic}: {}", attribute.name()),
             Self::TagTopic { topic, tags } => write!(f, "topic {topic}: {tags:?}"),
             Self::Subscribe { protocol, endpoint } => write!(f, "{protocol}:{endpoint}"),
-            Self::Unsubscribe { protocol, endpoint, .. } => write!(f, "{protocol}:{endpoint} (not in the plan; pruning)"),
+            Self::Unsubscribe { protocol, endpoint, planned: false, .. } => write!(f, "{protocol}:{endpoint} (not in the plan; pruning)"),
+            Self::Unsubscribe { protocol, endpoint, planned: true, .. } => write!(f, "{protocol}:{endpoint}"),
+            Self::DeleteTopic { topic } => write!(f, "topic {topic} and its subscriptions"),
         }
     }
 }

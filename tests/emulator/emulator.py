@@ -138,6 +138,7 @@ import fastpath
 import faults as faults_module
 import guardduty_ext
 import guardduty_org
+import iam_ext
 import odd_answers
 
 MANAGEMENT_ACCOUNT = DEFAULT_ACCOUNT_ID
@@ -844,6 +845,7 @@ def main() -> None:
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         parser.error(f"faults: {error}")
     guardduty_ext.install()
+    iam_ext.install()
     fastpath.warm_up()
     gc.freeze()  # the seeded organization and loaded models stay: keep them out of GC passes
     logging.getLogger("werkzeug").setLevel(logging.ERROR)

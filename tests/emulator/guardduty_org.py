@@ -85,6 +85,7 @@ ROUTES = (
     "/detector/(?P<detector_id>[^/]+)/member/detector/get",
     "/detector/(?P<detector_id>[^/]+)/member/disassociate",
     "/detector/(?P<detector_id>[^/]+)/member/delete",
+    "/detector/(?P<detector_id>[^/]+)/member/invite",
     "/detector/(?P<detector_id>[^/]+)/admin",
     "/detector/(?P<detector_id>[^/]+)/administrator/disassociate",
     "/detector/(?P<detector_id>[^/]+)/master",
@@ -132,6 +133,18 @@ ALREADY_ASSOCIATED = (  # ours
     "The request is rejected because the current account is already associated with an administrator account."
 )
 NO_ADMINISTRATOR = "The request is rejected because the current account has no administrator account."  # ours
+HAS_MEMBERS = (  # ours
+    "The request is rejected because the current account has member accounts: "
+    "disassociate and delete them before deleting its detector."
+)
+MANAGED_MEMBER = (  # ours
+    "The request is rejected because the current account is a member through AWS Organizations: "
+    "only its delegated administrator can disassociate it, after which it may delete its detector."
+)
+NOT_INVITABLE = (  # ours
+    "The request is rejected because the given account ID is a member through AWS Organizations: "
+    "organization members are not invited."
+)
 ORGANIZATION_MEMBER = (  # ours
     "The request is rejected because the current account is a member through AWS Organizations: "
     "only the delegated administrator can disassociate it."
@@ -310,9 +323,21 @@ class OrganizationHandlers(GuardDutyResponse):
         admins = guardduty_backends[MANAGEMENT][self.region].admin_account_ids
         return json.dumps({"adminAccounts": [{"adminAccountId": a, "adminStatus": "ENABLED"} for a in admins]})
 
+    def delete_detector(self) -> str:
+        """AWS: an administrator can delete its detector only once it has no members (any
+        relationship status), and an organization member only once its delegated admin has
+        disassociated it (GuardDuty user guide, "Disabling GuardDuty"; moto deletes regardless)."""
+        self._own_detector()
+        _require(not self.guardduty_backend.org_members, HAS_MEMBERS)
+        associated = _administrator_of(self.current_account, self.region)
+        _require(not associated or associated[1].get("invited"), MANAGED_MEMBER)
+        self.guardduty_backend.delete_detector(self.path.split("/")[-1])
+        return "{}"
+
     def create_members(self) -> str:
         self._own_detector()
-        self._require_admin()
+        if _admin(self.region) != self.current_account:
+            return self._create_invited_members()
         details = self._request().get("accountDetails") or []
         _require(1 <= len(details) <= MAX_ACCOUNTS)
         members, active, unprocessed = self.guardduty_backend.org_members, _active_accounts(), []
@@ -337,6 +362,58 @@ class OrganizationHandlers(GuardDutyResponse):
                     "invitedAt": current["invitedAt"] if current.get("invited") else now, "updatedAt": now,
                 }
                 _enable_guardduty(guardduty_backends[account][self.region], self.guardduty_backend.org_configuration)
+        return json.dumps({"unprocessedAccounts": unprocessed})
+
+    def _create_invited_members(self) -> str:
+        """The invitation era: any account with a detector records other accounts as its
+        members (relationship Created), each with its email (AccountDetail's Email is required
+        there), except accounts a delegated admin manages through the organization and itself.
+        Nothing reaches the account until InviteMembers."""
+        details = self._request().get("accountDetails") or []
+        _require(1 <= len(details) <= MAX_ACCOUNTS and all(d.get("accountId") and d.get("email") for d in details))
+        members, admin, unprocessed = self.guardduty_backend.org_members, _admin(self.region), []
+        for detail in details:
+            account = detail["accountId"]
+            managed = admin and guardduty_backends[admin][self.region].org_members.get(account)
+            if account == self.current_account:
+                unprocessed.append({"accountId": account, "result": SELF_MEMBER})
+            elif managed and not managed.get("invited"):
+                unprocessed.append({"accountId": account, "result": OTHER_ADMINISTRATOR})
+            elif members.get(account, {}).get("relationshipStatus") == "Enabled":
+                unprocessed.append({"accountId": account, "result": ALREADY_MEMBER})
+            else:
+                now = _now()
+                members[account] = {
+                    "accountId": account, "email": detail["email"], "relationshipStatus": "Created",
+                    "invitedAt": now, "updatedAt": now, "invited": True, "invitationId": "",
+                }
+        return json.dumps({"unprocessedAccounts": unprocessed})
+
+    def invite_members(self) -> str:
+        """The invitation era: each account recorded by CreateMembers gets a pending invitation
+        (relationship Invited; ListInvitations in the account shows it). Refused per account:
+        one that is not the caller's member, an organization member, and one already associated
+        with an administrator (this one or another: it must disassociate first)."""
+        self._own_detector()
+        members, unprocessed = self.guardduty_backend.org_members, []
+        for account in self._account_ids():
+            member = members.get(account)
+            associated = _administrator_of(account, self.region)
+            if member is None:
+                unprocessed.append({"accountId": account, "result": NOT_MEMBER})
+            elif not member.get("invited"):
+                unprocessed.append({"accountId": account, "result": NOT_INVITABLE})
+            elif associated and associated[0] == self.current_account:
+                unprocessed.append({"accountId": account, "result": ALREADY_MEMBER})
+            elif associated:
+                unprocessed.append({"accountId": account, "result": OTHER_ADMINISTRATOR})
+            else:
+                now, invitation_id = _now(), os.urandom(16).hex()
+                member.update(relationshipStatus="Invited", updatedAt=now, invitationId=invitation_id)
+                guardduty_backends[account][self.region].invitations[self.current_account] = {
+                    "accountId": self.current_account, "invitationId": invitation_id,
+                    "relationshipStatus": "Invited", "invitedAt": now,
+                }
         return json.dumps({"unprocessedAccounts": unprocessed})
 
     def list_members(self) -> str:

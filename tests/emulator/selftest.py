@@ -360,6 +360,54 @@ def legacy_relationships(emulator: Emulator) -> None:
         "action": "legacy_administrator", "account": M2, "region": region, "administrator": M5, "status": "Removed"}), 400)
 
 
+def membership_api(emulator: Emulator) -> None:
+    """The invitation era through the public API alone (CreateMembers by any detector owner,
+    InviteMembers, accepting), its refusals, and the refusals a teardown meets."""
+    region = "eu-central-1"
+    inviter, invitee, other = M3, M4, M1
+    gi, ge, go = (emulator.guardduty(a, region) for a in (inviter, invitee, other))
+    gid, ged, god = (c.create_detector(Enable=True)["DetectorId"] for c in (gi, ge, go))
+    details = [{"AccountId": invitee, "Email": "m4@example.com"}]
+    check("CreateMembers by any detector owner", gi.create_members(DetectorId=gid, AccountDetails=details)["UnprocessedAccounts"], [])
+    status = lambda c, d: [m["RelationshipStatus"] for m in c.get_members(DetectorId=d, AccountIds=[invitee])["Members"]]  # noqa: E731
+    check("created, not invited", (status(gi, gid), ge.get_invitations_count()["InvitationsCount"]), (["Created"], 0))
+    check("InviteMembers", gi.invite_members(DetectorId=gid, AccountIds=[invitee])["UnprocessedAccounts"], [])
+    check("invited", status(gi, gid), ["Invited"])
+    go.create_members(DetectorId=god, AccountDetails=details)
+    check("a second inviter", go.invite_members(DetectorId=god, AccountIds=[invitee])["UnprocessedAccounts"], [])
+    pending = {i["AccountId"]: i["InvitationId"] for i in ge.list_invitations()["Invitations"]}
+    check("ListInvitations in the invited account", sorted(pending), sorted([inviter, other]))
+    gi.invite_members(DetectorId=gid, AccountIds=[invitee])
+    stale = error_of(lambda: ge.accept_administrator_invitation(DetectorId=ged, AdministratorId=inviter, InvitationId=pending[inviter]))
+    check("a stale invitation is refused", stale[:2], (400, "BadRequestException"))
+    fresh = {i["AccountId"]: i["InvitationId"] for i in ge.list_invitations()["Invitations"]}[inviter]
+    ge.accept_administrator_invitation(DetectorId=ged, AdministratorId=inviter, InvitationId=fresh)
+    check("accepted", (status(gi, gid), ge.get_administrator_account(DetectorId=ged)["Administrator"]["AccountId"]), (["Enabled"], inviter))
+    check("the other invitation still pending", ge.get_invitations_count()["InvitationsCount"], 1)
+    refused = go.invite_members(DetectorId=god, AccountIds=[invitee])["UnprocessedAccounts"]
+    check("inviting a member of another administrator", [u["AccountId"] for u in refused], [invitee])
+    check("CreateMembers of itself", [u["AccountId"] for u in gi.create_members(
+        DetectorId=gid, AccountDetails=[{"AccountId": inviter, "Email": "x@example.com"}])["UnprocessedAccounts"]], [inviter])
+    check("an administrator with members keeps its detector", error_of(lambda: gi.delete_detector(DetectorId=gid))[:2],
+          (400, "BadRequestException"))
+    gi.disassociate_members(DetectorId=gid, AccountIds=[invitee])
+    gi.delete_members(DetectorId=gid, AccountIds=[invitee])
+    gi.delete_detector(DetectorId=gid)
+    check("deleted once it has none", gi.list_detectors()["DetectorIds"], [])
+    iam = emulator.client("iam")
+    document = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sns:Publish", "Resource": "*"}]})
+    arn = iam.create_policy(PolicyName="selftest", PolicyDocument=document)["Policy"]["Arn"]
+    iam.create_role(RoleName="selftest", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}))
+    iam.attach_role_policy(RoleName="selftest", PolicyArn=arn)
+    check("DeletePolicy of an attached policy", error_of(lambda: iam.delete_policy(PolicyArn=arn))[1], "DeleteConflict")
+    iam.detach_role_policy(RoleName="selftest", PolicyArn=arn)
+    iam.create_policy_version(PolicyArn=arn, PolicyDocument=document, SetAsDefault=True)
+    check("DeletePolicy with older versions", error_of(lambda: iam.delete_policy(PolicyArn=arn))[1], "DeleteConflict")
+    iam.delete_policy_version(PolicyArn=arn, VersionId="v1")
+    iam.delete_policy(PolicyArn=arn)
+    check("DeletePolicy once alone", [p["PolicyName"] for p in iam.list_policies(Scope="Local")["Policies"]], [])
+
+
 def list_account_ids(emulator: Emulator, page: int = 20) -> list[str]:
     client, ids, token = emulator.client("organizations"), [], None
     while True:
@@ -423,6 +471,7 @@ def organization() -> None:
         runtime_agents(emulator)
         organization_auto_enable(emulator)
         legacy_relationships(emulator)
+        membership_api(emulator)
         leave_and_join(emulator)
     finally:
         emulator.stop()

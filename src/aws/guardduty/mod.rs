@@ -95,6 +95,17 @@ impl GuardDuty {
             .map_err(|e| AwsError::from_sdk("guardduty:UpdateDetector", e))?;
         Ok(())
     }
+
+    /// Deletes the detector, and with it the account-region's findings and configuration.
+    pub async fn delete_detector(&self, detector_id: &str) -> Result<(), AwsError> {
+        self.api.get().await
+            .delete_detector()
+            .detector_id(detector_id)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("guardduty:DeleteDetector", e))?;
+        Ok(())
+    }
 }
 
 /// One entry per feature named: its status if given, its agents if any (an entry with

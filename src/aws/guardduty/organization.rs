@@ -272,6 +272,38 @@ impl GuardDuty {
     }
 }
 
+impl GuardDuty {
+    /// As an administrator, ends these members' association (up to 50); returns those
+    /// GuardDuty did not process.
+    pub async fn disassociate_members(&self, detector_id: &str, accounts: &[AccountId]) -> Result<Unprocessed, AwsError> {
+        const OPERATION: &str = "guardduty:DisassociateMembers";
+        let ids = accounts.iter().map(|a| a.as_str().to_owned()).collect();
+        let output = self.api.get().await
+            .disassociate_members()
+            .detector_id(detector_id)
+            .set_account_ids(Some(ids))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(OPERATION, e))?;
+        Ok(unprocessed(OPERATION, output.unprocessed_accounts()))
+    }
+
+    /// As an administrator, deletes these member records (up to 50); returns those GuardDuty
+    /// did not process.
+    pub async fn delete_members(&self, detector_id: &str, accounts: &[AccountId]) -> Result<Unprocessed, AwsError> {
+        const OPERATION: &str = "guardduty:DeleteMembers";
+        let ids = accounts.iter().map(|a| a.as_str().to_owned()).collect();
+        let output = self.api.get().await
+            .delete_members()
+            .detector_id(detector_id)
+            .set_account_ids(Some(ids))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(OPERATION, e))?;
+        Ok(unprocessed(OPERATION, output.unprocessed_accounts()))
+    }
+}
+
 /// GuardDuty's UnprocessedAccounts, every one kept, whatever its account id looks like.
 fn unprocessed(operation: &'static str, accounts: &[aws_sdk_guardduty::types::UnprocessedAccount]) -> Unprocessed {
     let accounts = accounts
