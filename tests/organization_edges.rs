@@ -126,3 +126,44 @@ fn an_unreachable_admin_fails_the_organization_layer_and_nothing_else() {
     }
     assert!(emulator.get("guardduty-org").get(REGION).is_none(), "nothing designated without the admin's detector");
 }
+
+/// An invitation-era setup made the way an older script made it, through the public API
+/// only: an administrator records and invites the account, which accepts.
+#[test]
+fn an_invitation_era_setup_made_through_the_public_api_is_reported_then_migrated() {
+    let emulator = Emulator::start(&["--accounts", "3"]);
+    let (old_admin, held) = (member(3), member(2));
+    emulator.boto3_as(&old_admin, &format!(r#"
+gd = client("guardduty", "{REGION}")
+detector = gd.create_detector(Enable=True)["DetectorId"]
+assert gd.create_members(DetectorId=detector, AccountDetails=[{{"AccountId": "{held}", "Email": "held@example.com"}}])["UnprocessedAccounts"] == []
+assert gd.invite_members(DetectorId=detector, AccountIds=["{held}"])["UnprocessedAccounts"] == []
+"#));
+    emulator.boto3_as(&held, &format!(r#"
+gd = client("guardduty", "{REGION}")
+detector = gd.create_detector(Enable=True)["DetectorId"]
+assert gd.get_invitations_count()["InvitationsCount"] == 1
+invitation = gd.list_invitations()["Invitations"][0]
+gd.accept_administrator_invitation(DetectorId=detector, AdministratorId=invitation["AccountId"], InvitationId=invitation["InvitationId"])
+assert gd.get_administrator_account(DetectorId=detector)["Administrator"]["AccountId"] == "{old_admin}"
+"#));
+    assert_eq!(org(&emulator)["invited_members"][&held], json!({"administrator": old_admin, "status": "Enabled"}));
+    let (_dir, plan) = plan_file(&plan());
+    let plan = path_str(&plan);
+    let rollout = |extra: &[&str]| {
+        let mut args = vec!["rollout", "--plan", plan, "--regions", REGION];
+        args.extend_from_slice(extra);
+        emulator.orgguard(&args)
+    };
+    let reported = rollout(&[]);
+    assert_eq!(reported.code(), 1, "{}", reported.stdout());
+    let expected = format!("associated with administrator {old_admin} (an invitation, not the organization)");
+    assert!(reported.stdout().contains(&expected), "{}", reported.stdout());
+    assert_ne!(org(&emulator)["members"][&held], "Enabled", "left alone");
+
+    let migrated = rollout(&["--migrate-invitations"]);
+    assert_eq!(migrated.code(), 0, "{}", migrated.stdout());
+    let after = org(&emulator);
+    assert_eq!(after["members"][&held], "Enabled", "{after}");
+    assert_eq!(after["invited_members"][&held]["status"], "Removed", "the old administrator's record: {after}");
+}

@@ -160,7 +160,8 @@ impl fmt::Display for Change {
             }
             Self::AttachPolicy { role, policy } => write!(f, "{policy} to {role}"),
             Self::DetachPolicy { role, policy } => write!(f, "{policy} from {role}"),
-            Self::DeletePolicy { policy, old_versions } => write!(f, "policy {policy} and its {} older versions", old_versions.len()),
+            Self::DeletePolicy { policy, old_versions } if old_versions.is_empty() => write!(f, "policy {policy}"),
+            Self::DeletePolicy { policy, old_versions } => write!(f, "policy {policy}, its {} older versions first", old_versions.len()),
             Self::DeleteRole { role } => write!(f, "role {role}"),
         }
     }
