@@ -157,10 +157,18 @@ fn teardown(args: cli::TeardownArgs) -> Result<u8> {
     if args.only.contains(&L::Detectors) && !args.delete_detectors {
         anyhow::bail!("--only detectors deletes every detector with its findings: add --delete-detectors to say so");
     }
+    // Removing the designation removes every member, not only the accounts named.
+    let narrowed = !args.scope.accounts.is_empty();
+    if narrowed && args.only.contains(&L::Admin) {
+        anyhow::bail!("--accounts narrows the teardown, but removing the delegated admin removes every member of the organization");
+    }
+    if narrowed && args.only.is_empty() {
+        eprintln!("note: --accounts: the delegated admin stays designated (removing it would remove every member)");
+    }
     let teardown = orgguard::layers::teardown::Teardown {
         wiring: only(L::Wiring),
         membership: only(L::Membership),
-        admin: only(L::Admin),
+        admin: only(L::Admin) && !narrowed,
         detectors: args.delete_detectors && only(L::Detectors),
         prune_subscriptions: args.prune_subscriptions,
     };

@@ -22,6 +22,23 @@ const ON_BEHALF: &[&str] = &[
     "organizations:DescribeOrganization",
 ];
 
+/// Deletions only `orgguard teardown` makes: in the teardown policies, not the rollout ones.
+const TEARDOWN_ONLY: &[&str] = &[
+    "guardduty:DeleteDetector",
+    "guardduty:DeleteMembers",
+    "guardduty:DisassociateMembers",
+    "sns:DeleteTopic",
+    "events:DeleteRule",
+    "events:RemoveTargets",
+    "iam:DetachRolePolicy",
+    "iam:DeletePolicy",
+    "iam:DeleteRole",
+];
+
+/// Writes the teardown makes as well as the rollout.
+const TEARDOWN_SHARED: &[&str] =
+    &["guardduty:UpdateOrganizationConfiguration", "guardduty:DisableOrganizationAdminAccount", "sns:Unsubscribe", "iam:DeletePolicyVersion"];
+
 /// The files of a directory and of every directory below it.
 fn files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let entries = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path());
@@ -68,7 +85,7 @@ const STAR_WRITES: &[(&str, &str)] = &[
 
 #[test]
 fn no_write_stands_on_every_resource_unless_aws_allows_nothing_narrower() {
-    for file in ["management-rollout.json", "member-rollout.json"] {
+    for file in ["management-rollout.json", "member-rollout.json", "management-teardown.json", "member-teardown.json"] {
         for statement in statements(file) {
             let resources = match &statement["Resource"] {
                 Value::Array(list) => list.clone(),
@@ -91,6 +108,8 @@ fn no_write_stands_on_every_resource_unless_aws_allows_nothing_narrower() {
     assert_eq!(assume["Condition"]["StringEquals"]["aws:ResourceOrgID"], "${aws:PrincipalOrgID}", "member roles of this organization only");
     let attach = statements("member-rollout.json").into_iter().find(|s| s["Action"][0] == "iam:AttachRolePolicy").unwrap();
     assert_eq!(attach["Condition"]["ArnLike"]["iam:PolicyARN"], "arn:aws:iam::*:policy/EventBridgePublishGuarddutyFinding");
+    let detach = statements("member-teardown.json").into_iter().find(|s| s["Action"][0] == "iam:DetachRolePolicy").unwrap();
+    assert_eq!(detach["Condition"]["ArnLike"]["iam:PolicyARN"], "arn:aws:iam::*:policy/EventBridgePublishGuarddutyFinding");
 }
 
 fn read_only(operation: &str) -> bool {
@@ -109,18 +128,29 @@ fn the_operations_are_found() {
     let operations = operations();
     assert!(operations.len() > 30, "{operations:?}");
     assert!(operations.contains("guardduty:CreateMembers") && operations.contains("sns:Subscribe"));
+    assert!(TEARDOWN_ONLY.iter().chain(TEARDOWN_SHARED).all(|o| operations.contains(*o)), "every teardown operation is called");
 }
 
 #[test]
 fn every_operation_is_allowed_and_nothing_more() {
     let operations = operations();
     let on_behalf: BTreeSet<String> = ON_BEHALF.iter().map(|a| a.to_string()).collect();
-    let member: BTreeSet<String> = operations.iter().filter(|o| !is_management(o)).cloned().collect();
+    let teardown_only: BTreeSet<String> = TEARDOWN_ONLY.iter().map(|a| a.to_string()).collect();
+    let teardown: BTreeSet<String> = operations
+        .iter()
+        .filter(|o| read_only(o) || teardown_only.contains(*o) || TEARDOWN_SHARED.contains(&o.as_str()))
+        .cloned()
+        .collect();
+    let rollout: BTreeSet<String> = operations.difference(&teardown_only).cloned().collect();
+    let member = |set: &BTreeSet<String>| -> BTreeSet<String> { set.iter().filter(|o| !is_management(o)).cloned().collect() };
+    let reads = |set: BTreeSet<String>| -> BTreeSet<String> { set.into_iter().filter(|o| read_only(o)).collect() };
     let cases = [
-        ("management-rollout.json", operations.clone(), true),
-        ("management-audit.json", operations.iter().filter(|o| read_only(o)).cloned().collect(), false),
-        ("member-rollout.json", member.clone(), true),
-        ("member-audit.json", member.iter().filter(|o| read_only(o)).cloned().collect(), false),
+        ("management-rollout.json", rollout.clone(), true),
+        ("management-audit.json", reads(operations.clone()), false),
+        ("management-teardown.json", teardown.clone(), true),
+        ("member-rollout.json", member(&rollout), true),
+        ("member-audit.json", reads(member(&operations)), false),
+        ("member-teardown.json", member(&teardown), true),
     ];
     for (file, needed, writes) in cases {
         let allowed = actions(file);

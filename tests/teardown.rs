@@ -150,6 +150,10 @@ fn membership_and_admin_alone_are_removed_from_the_admin_and_the_management_acco
     let emulator = Emulator::start(&["--accounts", "3"]);
     assert_eq!(run(&emulator, "rollout", &[]).code(), 0);
     emulator.reset_counts();
+    let narrowed = run(&emulator, "teardown", &["--only", "admin", "--accounts", &member(2), "--yes"]);
+    assert_eq!(narrowed.code(), 1, "removing the admin would remove every member, not only the one named");
+    assert!(narrowed.stderr().contains("removes every member"), "{}", narrowed.stderr());
+    assert_eq!(emulator.mutating_calls(), 0);
     let teardown = run(&emulator, "teardown", &["--only", "membership,admin", "--yes"]);
     assert_eq!(teardown.code(), 0, "{}\n{}", teardown.stdout(), teardown.stderr());
     for account in [member(2), member(3)] {

@@ -155,17 +155,23 @@ pub async fn organization(cx: &Context<'_>, region: &Region, scope: &Scope, tear
         Err(error) if error.is_region_not_enabled() => return in_layer(Status::Skipped(SkipReason::RegionNotEnabled)),
         Err(error) => return in_layer(Status::failed(error)),
     };
-    let (mut config, mut members, mut notes): (Option<org_config::Change>, Vec<membership::Change>, Vec<Note>) = (None, Vec::new(), Vec::new());
+    let (designation, mut notes) = admin::teardown(&admin, &designated);
+    let designation = designation.filter(|_| teardown.admin);
+    let (mut config, mut members) = (None, Vec::new());
     if let Some((_, side)) = &side {
         let accounts: Vec<AccountId> = scope.accounts.iter().filter(|a| **a != admin).copied().collect();
-        let (changes, kept) = membership::teardown(&accounts, side);
+        let (changes, others) = membership::teardown(&accounts, side);
         config = org_config::teardown(side);
         members = changes;
-        notes.extend(kept);
+        if !others.is_empty() {
+            let others: Vec<String> = others.iter().map(AccountId::to_string).collect();
+            let fate = match designation {
+                Some(_) => "removing the designation removes them too (they keep GuardDuty)",
+                None => "kept",
+            };
+            notes.push(Note::new(format!("{} members that are not target accounts: {fate}: {}", others.len(), others.join(", "))));
+        }
     }
-    let (designation, kept) = admin::teardown(&admin, &designated);
-    notes.extend(kept);
-    let designation = designation.filter(|_| teardown.admin);
     let config_list = config.iter().cloned().map(Change::from);
     let member_list = members.iter().cloned().map(Change::from);
     let changes: Vec<Change> = config_list.chain(member_list).chain(designation.iter().cloned().map(Change::from)).collect();

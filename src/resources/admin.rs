@@ -117,6 +117,9 @@ mod tests {
         assert_eq!(plan(&admin, std::slice::from_ref(&other), true), Ok(Some(Change::ReplaceAdmin { from: other, to: admin })));
         assert_eq!(plan(&admin, &[], false), Ok(Some(Change::EnableAdmin { account: admin })));
         assert_eq!(plan(&admin, std::slice::from_ref(&admin), false), Ok(None));
+        assert_eq!(teardown(&admin, &[admin]), (Some(Change::DisableAdmin { account: admin }), vec![]));
+        let (change, notes) = teardown(&admin, std::slice::from_ref(&other));
+        assert_eq!((change, notes.len()), (None, 1), "another admin is left alone, and reported");
         let replace = Change::ReplaceAdmin { from: other, to: admin };
         assert_eq!(replace.calls(), Calls { service: Service::GuardDuty, at: At::Management, count: 2 });
     }

@@ -11,7 +11,6 @@ use crate::aws::{GuardDuty, Service};
 use crate::model::Unprocessed;
 use crate::outcome::TargetError;
 use crate::model::{AccountId, AdminSide, MemberStatus};
-use crate::outcome::Note;
 use crate::plan::Plan;
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -35,9 +34,9 @@ pub fn plan(members: &[AccountId], side: Option<&AdminSide>) -> Option<Change> {
 }
 
 /// Teardown: the planned members (the target accounts) that are associated are
-/// disassociated, then every planned member's record is deleted; members of the admin that
-/// are not target accounts are kept, and reported.
-pub fn teardown(members: &[AccountId], side: &AdminSide) -> (Vec<Change>, Vec<Note>) {
+/// disassociated, then every planned member's record is deleted. Also returned: the admin's
+/// members that are not target accounts, which are kept.
+pub fn teardown(members: &[AccountId], side: &AdminSide) -> (Vec<Change>, Vec<AccountId>) {
     let held = |a: &&AccountId| side.members.contains_key(a);
     let associated = |a: &&AccountId| !matches!(&side.members[*a], MemberStatus::Other(s) if s == "Removed" || s == "Created");
     let ours: Vec<AccountId> = members.iter().filter(held).copied().collect();
@@ -49,12 +48,7 @@ pub fn teardown(members: &[AccountId], side: &AdminSide) -> (Vec<Change>, Vec<No
     if !ours.is_empty() {
         changes.push(Change::DeleteMembers { accounts: ours });
     }
-    let others: Vec<String> = side.members.keys().filter(|a| !members.contains(a)).map(AccountId::to_string).collect();
-    let notes = match others.len() {
-        0 => Vec::new(),
-        n => vec![Note::new(format!("{n} members that are not target accounts kept: {}", others.join(", ")))],
-    };
-    (changes, notes)
+    (changes, side.members.keys().filter(|a| !members.contains(a)).copied().collect())
 }
 
 /// Disassociate or delete, 50 accounts a call; every account GuardDuty did not process is
@@ -173,6 +167,12 @@ mod tests {
         assert_eq!(plan(&[a, b, c], Some(&side)), Some(Change::CreateMembers { accounts: vec![b, c] }));
         assert_eq!(plan(&[a], Some(&side)), None);
         assert_eq!(plan(&[a], None), Some(Change::CreateMembers { accounts: vec![a] }), "no admin yet: everyone is to be added");
+        let (changes, others) = teardown(&[b, c], &side);
+        assert_eq!(changes, vec![Change::DeleteMembers { accounts: vec![b] }], "b is Removed already: deleted, not disassociated");
+        assert_eq!(others, vec![a], "a is not a target account");
+        let (changes, _) = teardown(&[a, b], &side);
+        assert_eq!(changes, vec![Change::DisassociateMembers { accounts: vec![a] }, Change::DeleteMembers { accounts: vec![a, b] }]);
+        assert_eq!(changes[1].calls().count, 1, "one call per 50");
         let many = Change::CreateMembers { accounts: vec![a; 51] };
         assert_eq!(many.calls().count, 7, "three calls a batch of 50, and one");
         assert_eq!(many.failures(&super::super::fixtures::plan()).len(), 51);

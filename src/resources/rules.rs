@@ -197,4 +197,21 @@ mod tests {
         );
         assert_eq!(plan(&wiring, &region, rule, None).0.len(), 2);
     }
+
+    #[test]
+    fn teardown_removes_the_planned_target_then_the_rule_and_keeps_a_rule_with_another_target() {
+        let plan_file = fixtures::plan();
+        let rule = &plan_file.notifications.as_ref().unwrap().rules[0];
+        let ours = ObservedTarget { id: "guardduty-finding".into(), arn: "arn:aws:sns:eu-west-1:111122223333:guardduty-finding".into(), role_arn: None };
+        let observed = ObservedRule { enabled: true, pattern: None, targets: vec![ours.clone()] };
+        let name = "guardduty-finding".to_owned();
+        let remove = Change::RemoveTarget { rule: name.clone(), target_id: name.clone() };
+        assert_eq!(teardown(rule, Some(&observed)), (vec![remove.clone(), Change::DeleteRule { rule: name.clone() }], vec![]));
+        let other = ObservedTarget { id: "copy".into(), arn: "arn:aws:sqs:eu-west-1:111122223333:copy".into(), role_arn: None };
+        let shared = ObservedRule { targets: vec![ours, other], ..observed };
+        let (changes, notes) = teardown(rule, Some(&shared));
+        assert_eq!(changes, vec![remove], "the rule stays, with the other target");
+        assert!(notes[0].text.contains("copy -> arn:aws:sqs:eu-west-1:111122223333:copy"), "{notes:?}");
+        assert_eq!(teardown(rule, None), (vec![], vec![]), "nothing there, nothing to do");
+    }
 }

@@ -278,6 +278,35 @@ mod tests {
     }
 
     #[test]
+    fn teardown_deletes_the_topic_unless_a_subscription_the_plan_does_not_name_keeps_it() {
+        let plan_file = fixtures::plan();
+        let account = fixtures::account();
+        let wiring = Wiring { plan: plan_file.notifications.as_ref().unwrap(), account: &account, partition: Partition::Aws };
+        let subscription = |n: u8, endpoint: &str| ObservedSubscription {
+            arn: format!("arn:aws:sns:eu-west-1:111122223333:guardduty-finding:{n}"),
+            protocol: "email".into(),
+            endpoint: endpoint.into(),
+            filter_policy: None,
+            redrive_policy: None,
+        };
+        let mut topic = ObservedTopic {
+            arn: "arn:aws:sns:eu-west-1:111122223333:guardduty-finding".into(),
+            display_name: "put-slack".into(),
+            policy: None,
+            tags: BTreeMap::new(),
+            subscriptions: vec![subscription(1, "security-alerts@example.com")],
+        };
+        let delete = Change::DeleteTopic { topic: "guardduty-finding".into() };
+        assert_eq!(teardown(&wiring, Some(&topic), false), (vec![delete.clone()], vec![]));
+        topic.subscriptions.push(subscription(2, "someone@example.com"));
+        let (changes, notes) = teardown(&wiring, Some(&topic), false);
+        assert!(matches!(&changes[..], [Change::Unsubscribe { planned: true, endpoint, .. }] if endpoint == "security-alerts@example.com"), "{changes:?}");
+        assert!(notes[0].text.contains("email:someone@example.com"), "{notes:?}");
+        assert_eq!(teardown(&wiring, Some(&topic), true), (vec![delete], vec![]), "pruning: the topic goes with both");
+        assert_eq!(teardown(&wiring, None, false), (vec![], vec![]));
+    }
+
+    #[test]
     fn a_missing_topic_fails_topic_policy_and_subscriptions() {
         let plan_file = fixtures::plan();
         let account = fixtures::account();
