@@ -119,6 +119,8 @@ pub struct Organization<'a> {
     pub agent_auto_enable: BTreeMap<Feature, BTreeMap<Agent, AutoEnable>>,
     /// Every target account that should be a member (the admin itself excluded).
     pub members: Vec<AccountId>,
+    /// The suppression rules the admin holds, with a `[suppression]` plan.
+    pub suppression: Option<&'a crate::plan::Suppression>,
 }
 
 impl<'a> Organization<'a> {
@@ -134,6 +136,7 @@ impl<'a> Organization<'a> {
                 .map(|(feature, agents)| (feature, agents.into_iter().map(|(agent, on)| (agent, on_or_none(on))).collect()))
                 .collect(),
             members,
+            suppression: None,
         }
     }
 }

@@ -10,10 +10,10 @@ use super::{result, settle, Before, Context};
 use crate::aws::{AwsError, GuardDuty};
 use crate::desired::Organization;
 use crate::discover::Scope;
-use crate::model::{AccountId, AdminSide, DetectorSettings, ObservedDetector, Region, Target};
-use crate::outcome::{shared, Layer, SkipReason, Status, TargetError, TargetResult};
+use crate::model::{AccountId, AdminSide, DetectorSettings, ObservedDetector, ObservedFilter, Region, Target};
+use crate::outcome::{shared, Layer, Note, SkipReason, Status, TargetError, TargetResult};
 use crate::resources::admin::OtherAdmin;
-use crate::resources::{admin, detector, membership, org_config, Change};
+use crate::resources::{admin, detector, membership, org_config, suppression, Change};
 
 /// What the organization looks like in a region, before the accounts are entered: the
 /// admins designated (both rollout and audit), and for a rollout the planned admin's
@@ -47,6 +47,8 @@ struct Observed {
     pub designated: Vec<AccountId>,
     /// Read when the planned admin is designated and has a detector.
     pub side: Option<AdminSide>,
+    /// The admin detector's suppression rules in rank order, with a `[suppression]` plan.
+    pub filters: Vec<ObservedFilter>,
 }
 
 /// One region's organization changes, by kind, in the order they are made.
@@ -57,6 +59,9 @@ struct Planned {
     pub admin: Option<admin::Change>,
     pub config: Option<org_config::Change>,
     pub members: Option<membership::Change>,
+    pub suppression: Vec<suppression::Change>,
+    /// Drift reported but deliberately not changed.
+    pub notes: Vec<Note>,
 }
 
 impl Planned {
@@ -64,7 +69,8 @@ impl Planned {
         let detector = self.detector.iter().cloned().map(Change::from);
         let admin = self.admin.iter().cloned().map(Change::from);
         let config = self.config.iter().cloned().map(Change::from);
-        detector.chain(admin).chain(config).chain(self.members.iter().cloned().map(Change::from)).collect()
+        let members = self.members.iter().cloned().map(Change::from);
+        detector.chain(admin).chain(config).chain(members).chain(self.suppression.iter().cloned().map(Change::from)).collect()
     }
 }
 
@@ -76,11 +82,14 @@ fn plan(desired: &Organization, settings: &DetectorSettings, admin_is_target: bo
         (None, false) => detector::plan(settings, None),
         _ => None,
     };
+    let (suppression, notes) = desired.suppression.map(|s| suppression::plan(s, &observed.filters)).unwrap_or_default();
     Ok(Planned {
         detector,
         admin: admin::plan(desired.admin, &observed.designated, replace)?,
         config: org_config::plan(desired, side, observed.admin_detector.as_ref()),
         members: membership::plan(&desired.members, side),
+        suppression,
+        notes,
     })
 }
 
@@ -100,7 +109,11 @@ async fn observe(
         Some(detector) if designated.contains(admin) => Some(guardduty.admin_side(&detector.id).await?),
         _ => None,
     };
-    Ok(Observed { admin_detector, designated, side })
+    let filters = match &admin_detector {
+        Some(detector) if cx.plan.suppression.is_some() => guardduty.filters(&detector.id).await?,
+        _ => Vec::new(),
+    };
+    Ok(Observed { admin_detector, designated, side, filters })
 }
 
 /// The accounts that should be members in `region`: every target account but the admin,
@@ -149,7 +162,8 @@ pub async fn reconcile(
         Err(error) if error.is_region_not_enabled() => return (in_layer(Status::Skipped(SkipReason::RegionNotEnabled)), None),
         Err(error) => return (in_layer(Status::failed(error)), None),
     };
-    let desired = Organization::new(admin, admin_plan.auto_enable, &cx.desired, members(scope, results, admin, region));
+    let mut desired = Organization::new(admin, admin_plan.auto_enable, &cx.desired, members(scope, results, admin, region));
+    desired.suppression = cx.plan.suppression.as_ref();
     let planned = match plan(&desired, &cx.desired, scope.admin_is_target, cx.options.replace_admin, &observed) {
         Ok(planned) => planned,
         Err(conflict) => return (in_layer(Status::failed(TargetError::OtherAdmin(conflict))), None),
@@ -166,7 +180,7 @@ pub async fn reconcile(
     let changes = planned.changes();
     let execute = execute(cx, &guardduty, region, &desired, &scope.emails, &observed, &planned);
     let status = settle(cx, &target, Layer::Organization, &changes, execute).await;
-    (TargetResult { changes: shared(changes), ..in_layer(status) }, view)
+    (TargetResult { changes: shared(changes), notes: planned.notes, ..in_layer(status) }, view)
 }
 
 async fn execute(
@@ -195,6 +209,11 @@ async fn execute(
     if let Some(change) = &planned.members {
         membership::apply(guardduty, &detector_id, emails, change).await?;
     }
+    if let Some(rules) = desired.suppression {
+        for change in &planned.suppression {
+            suppression::apply(guardduty, &detector_id, rules, change).await?;
+        }
+    }
     Ok(())
 }
 
@@ -208,7 +227,7 @@ mod tests {
     fn a_fresh_region_is_designated_configured_and_joined_and_another_admin_is_a_conflict() {
         let [admin, other, member] = ["100000000001", "100000000002", "100000000003"].map(|a| AccountId::parse(a).unwrap());
         let desired = Organization::new(&admin, AutoEnable::All, &settings(), vec![member]);
-        let fresh = Observed { admin_detector: None, designated: vec![], side: None };
+        let fresh = Observed { admin_detector: None, designated: vec![], side: None, filters: vec![] };
         let planned = plan(&desired, &settings(), true, false, &fresh).unwrap();
         assert_eq!(planned.detector, None, "the admin's own account work creates its detector");
         assert_eq!(planned.admin, Some(admin::Change::EnableAdmin { account: admin }));
@@ -216,7 +235,7 @@ mod tests {
         assert_eq!(planned.members, Some(membership::Change::CreateMembers { accounts: vec![member] }));
         let outside = plan(&desired, &settings(), false, false, &fresh).unwrap();
         assert!(matches!(outside.detector, Some(detector::Change::CreateDetector { .. })), "an admin outside the run gets its detector here");
-        let held = Observed { admin_detector: None, designated: vec![other], side: None };
+        let held = Observed { admin_detector: None, designated: vec![other], side: None, filters: vec![] };
         assert_eq!(plan(&desired, &settings(), true, false, &held), Err(OtherAdmin { current: other, planned: admin }));
         let replaced = plan(&desired, &settings(), true, true, &held).unwrap();
         assert_eq!(replaced.admin, Some(admin::Change::ReplaceAdmin { from: other, to: admin }));
@@ -234,7 +253,7 @@ mod tests {
             members: BTreeMap::from([(member, MemberStatus::Enabled)]),
             member_detectors: BTreeMap::new(),
         };
-        let observed = Observed { admin_detector: Some(detector), designated: vec![admin], side: Some(side) };
+        let observed = Observed { admin_detector: Some(detector), designated: vec![admin], side: Some(side), filters: vec![] };
         assert_eq!(plan(&desired, &settings(), true, false, &observed), Ok(Planned::default()));
     }
 }

@@ -3,12 +3,14 @@
 
 mod observed;
 mod settings;
+mod suppression;
 
 pub use observed::{
     AdminSide, MemberStatus, ObservedDetector, ObservedIam, ObservedPolicy, ObservedRelationship, ObservedRule, ObservedSubscription,
     ObservedTarget, ObservedTopic, Unprocessed,
 };
 pub use settings::{Agent, AutoEnable, DetectorSettings, Feature, Frequency};
+pub use suppression::{same_criteria, Condition, Criteria, FilterAction, ObservedFilter};
 
 use std::fmt;
 

@@ -88,6 +88,33 @@ impl Plan {
                 );
             }
         }
+        if let Some(suppression) = &self.suppression {
+            let rules = &suppression.rules;
+            if self.admin.is_none() {
+                return fail("suppression", rules.span(), "suppression rules are held by the delegated admin: the plan needs an [admin] section".into());
+            }
+            if rules.get_ref().len() > MAX_FILTERS {
+                let message = format!("{} rules: GuardDuty holds at most {MAX_FILTERS} per account and region (not raisable)", rules.get_ref().len());
+                return fail("suppression.rules", rules.span(), message);
+            }
+            let mut seen = BTreeSet::new();
+            for rule in rules.get_ref() {
+                let name = rule.name.get_ref();
+                let valid = (3..=64).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+                if !valid {
+                    return fail("suppression.rules.name", rule.name.span(), format!("{name:?}: expected 3 to 64 of A-Z a-z 0-9 . _ -"));
+                }
+                if !seen.insert(name) {
+                    return fail("suppression.rules.name", rule.name.span(), format!("rule name {name:?} appears twice"));
+                }
+                if rule.description.chars().count() > 512 {
+                    return fail("suppression.rules.description", rule.name.span(), format!("{name}: description over 512 characters"));
+                }
+                if let Some(problem) = criteria_problem(rule.criteria.get_ref()) {
+                    return fail("suppression.rules.criteria", rule.criteria.span(), format!("{name}: {problem}"));
+                }
+            }
+        }
         if let Some(notifications) = &self.notifications {
             let mut seen = BTreeSet::new();
             for rule in &notifications.rules {
@@ -102,6 +129,30 @@ impl Plan {
         }
         Ok(())
     }
+}
+
+/// Suppression rules per account and region: GuardDuty's quota, not raisable.
+const MAX_FILTERS: usize = 100;
+
+/// What GuardDuty would refuse in a rule's criteria.
+fn criteria_problem(criteria: &crate::model::Criteria) -> Option<String> {
+    if criteria.is_empty() {
+        return Some("no criteria: a rule without any would match every finding".into());
+    }
+    for (field, condition) in criteria {
+        if condition.is_empty() {
+            return Some(format!("{field}: no condition (Equals, NotEquals, GreaterThan, GreaterThanOrEqual, LessThan, LessThanOrEqual, Matches, NotMatches)"));
+        }
+        let lists = [("Equals", &condition.equals, 50), ("NotEquals", &condition.not_equals, 50), ("Matches", &condition.matches, 5), ("NotMatches", &condition.not_matches, 5)];
+        for (name, values, most) in lists {
+            match values.as_deref() {
+                Some([]) => return Some(format!("{field}.{name}: empty")),
+                Some(values) if values.len() > most => return Some(format!("{field}.{name}: {} values, GuardDuty takes at most {most}", values.len())),
+                _ => {}
+            }
+        }
+    }
+    None
 }
 
 fn invalid(text: &str, path: &Path, field: &str, error: &toml::de::Error) -> PlanError {

@@ -10,7 +10,7 @@ mod load;
 
 pub use load::PlanError;
 
-use crate::model::{AccountId, Agent, AutoEnable, DetectorSettings, Feature, Frequency, Rates, Region};
+use crate::model::{AccountId, Agent, AutoEnable, Criteria, DetectorSettings, Feature, FilterAction, Frequency, Rates, Region};
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -19,6 +19,7 @@ pub struct Plan {
     pub admin: Option<Admin>,
     pub detector: DetectorPlan,
     pub notifications: Option<Notifications>,
+    pub suppression: Option<Suppression>,
     #[serde(default)]
     pub limits: Limits,
 }
@@ -258,6 +259,28 @@ impl<'de> Deserialize<'de> for EventPattern {
             Err(e) => Err(serde::de::Error::custom(format!("event pattern is not valid JSON: {e}"))),
         }
     }
+}
+
+/// Suppression rules the delegated admin holds in every target region, applied to every
+/// member's findings, in this order (the first has rank 1).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Suppression {
+    /// Remove rules the plan does not name; otherwise they are reported.
+    #[serde(default)]
+    pub prune: bool,
+    pub rules: Spanned<Vec<SuppressionRule>>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuppressionRule {
+    pub name: Spanned<String>,
+    #[serde(default)]
+    pub action: FilterAction,
+    #[serde(default)]
+    pub description: String,
+    pub criteria: Spanned<Criteria>,
 }
 
 #[derive(Clone, Debug, Deserialize)]

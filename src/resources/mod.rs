@@ -11,6 +11,7 @@ pub mod membership;
 pub mod org_config;
 pub mod relationship;
 pub mod rules;
+pub mod suppression;
 pub mod topic;
 
 use std::fmt;
@@ -146,6 +147,7 @@ kinds! {
     Admin(admin),
     Members(membership),
     Organization(org_config),
+    Suppression(suppression),
     Topic(topic),
     Iam(iam),
     Rule(rules),

@@ -1,8 +1,10 @@
 //! GuardDuty in one account and region: read and change the detector. The organization's
 //! side (designation, configuration, members, relationships) is in `organization`.
 
+mod filters;
 mod organization;
 
+pub use filters::Filter;
 pub use organization::MemberDetectors;
 
 use std::collections::BTreeMap;
