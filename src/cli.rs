@@ -127,8 +127,8 @@ pub struct TeardownArgs {
     /// List every deletion; make none.
     #[arg(long)]
     pub dry_run: bool,
-    /// Only these layers (comma-separated; default: wiring,membership,admin, and detectors
-    /// with --delete-detectors).
+    /// Only these layers (comma-separated; default: all but detectors, which also need
+    /// --delete-detectors).
     #[arg(long, value_enum, value_delimiter = ',')]
     pub only: Vec<TeardownLayer>,
     /// Also delete the detectors: every account-region's findings and configuration go with them.
@@ -161,6 +161,8 @@ pub enum TeardownLayer {
     Membership,
     /// Per region: the planned delegated admin's designation.
     Admin,
+    /// Per region at the delegated admin: the plan's suppression rules.
+    Suppression,
     /// Per account-region the plan's rules and topic; per account its IAM role and policy.
     Wiring,
     /// Per account-region the detector (needs --delete-detectors).

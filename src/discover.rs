@@ -25,6 +25,8 @@ pub struct Scope {
     /// The name of every account listed, targets and skipped alike (for people to read).
     pub names: BTreeMap<AccountId, String>,
     pub regions: Vec<Region>,
+    /// `--regions` left some of the plan's regions out of this run.
+    pub regions_narrowed: bool,
     pub skipped: Vec<(AccountId, SkipReason)>,
     /// The plan's admin is one of the target accounts (known before its page is listed).
     pub admin_is_target: bool,
@@ -106,12 +108,14 @@ pub async fn discover<'a>(aws: &'a Aws, plan: &'a Plan, narrowing: &Narrowing) -
     for ou in &plan.organization.exclude_ous {
         excluded_by_ou.extend(aws.accounts_under_ou(&ou.0).await?);
     }
+    let (regions, planned) = regions(aws, plan, narrowing)?;
     let mut discovery = Discovery {
         scope: Scope {
             accounts: Vec::new(),
             emails: BTreeMap::new(),
             names: BTreeMap::new(),
-            regions: regions(aws, plan, narrowing)?,
+            regions_narrowed: regions.len() < planned,
+            regions,
             skipped: Vec::new(),
             admin_is_target: false,
         },
@@ -227,7 +231,8 @@ impl Discovery<'_> {
     }
 }
 
-fn regions(aws: &Aws, plan: &Plan, narrowing: &Narrowing) -> Result<Vec<Region>, ScopeError> {
+/// The run's regions, and how many the plan covers.
+fn regions(aws: &Aws, plan: &Plan, narrowing: &Narrowing) -> Result<(Vec<Region>, usize), ScopeError> {
     let planned: BTreeSet<Region> = match &plan.organization.regions {
         RegionSelection::All => aws
             .caller
@@ -238,10 +243,10 @@ fn regions(aws: &Aws, plan: &Plan, narrowing: &Narrowing) -> Result<Vec<Region>,
             .collect(),
         RegionSelection::List(list) => list.clone(),
     };
-    let Some(wanted) = &narrowing.regions else { return Ok(planned.into_iter().collect()) };
+    let Some(wanted) = &narrowing.regions else { return Ok((planned.iter().copied().collect(), planned.len())) };
     if let Some(outside) = wanted.iter().find(|r| !planned.contains(*r)) {
         let names: Vec<_> = planned.iter().map(Region::as_str).collect();
         return Err(ScopeError::RegionOutsidePlan(*outside, names.join(", ")));
     }
-    Ok(wanted.iter().cloned().collect())
+    Ok((wanted.iter().cloned().collect(), planned.len()))
 }

@@ -21,7 +21,7 @@ pub enum JournalError {
     Io { path: PathBuf, source: std::io::Error },
     #[error("journal {path}: not an orgguard journal (its first line is not a journal header)")]
     NotAJournal { path: PathBuf },
-    #[error("journal {path}: written for another version of the plan; run without --resume to start over")]
+    #[error("journal {path}: written for another version of the plan (or, for a teardown, other layers); run without --resume to start over")]
     OtherPlan { path: PathBuf },
 }
 
@@ -67,17 +67,9 @@ impl Journal {
     /// this run's results are appended. A last line cut short by a kill is ignored.
     pub fn resume(path: &Path, plan_sha256: &str) -> Result<Self, JournalError> {
         let io = |source| JournalError::Io { path: path.to_owned(), source };
-        let text = std::fs::read_to_string(path).map_err(io)?;
-        let mut lines = text.lines();
-        let header: Header = lines
-            .next()
-            .and_then(|first| serde_json::from_str(first).ok())
-            .ok_or_else(|| JournalError::NotAJournal { path: path.to_owned() })?;
-        if header.plan_sha256 != plan_sha256 {
-            return Err(JournalError::OtherPlan { path: path.to_owned() });
-        }
+        let text = Self::check(path, plan_sha256)?;
         let mut finished = HashSet::new();
-        for line in lines.filter_map(|text| serde_json::from_str::<Line>(text).ok()) {
+        for line in text.lines().skip(1).filter_map(|text| serde_json::from_str::<Line>(text).ok()) {
             if matches!(line.status, Ended::Applied | Ended::Unchanged) {
                 finished.insert((line.account, line.region, line.layer));
             }
@@ -87,6 +79,20 @@ impl Journal {
             file.write_all(b"\n").map_err(io)?; // end the line a kill cut short
         }
         Ok(Self { path: path.to_owned(), file: Mutex::new(file), finished })
+    }
+
+    /// The journal's text, if it is one that a run of `plan_sha256` can resume.
+    pub fn check(path: &Path, plan_sha256: &str) -> Result<String, JournalError> {
+        let text = std::fs::read_to_string(path).map_err(|source| JournalError::Io { path: path.to_owned(), source })?;
+        let header: Header = text
+            .lines()
+            .next()
+            .and_then(|first| serde_json::from_str(first).ok())
+            .ok_or_else(|| JournalError::NotAJournal { path: path.to_owned() })?;
+        if header.plan_sha256 != plan_sha256 {
+            return Err(JournalError::OtherPlan { path: path.to_owned() });
+        }
+        Ok(text)
     }
 
     pub fn path(&self) -> &Path {

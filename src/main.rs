@@ -151,26 +151,35 @@ fn default_journal(plan: &std::path::Path, suffix: &str) -> PathBuf {
 /// Teardown: without --dry-run or --yes, a dry run first, its deletions counted by kind,
 /// and only what the person confirms on the terminal is made.
 fn teardown(args: cli::TeardownArgs) -> Result<u8> {
-    use std::io::IsTerminal;
     use cli::TeardownLayer as L;
+    use std::io::IsTerminal;
     let only = |layer| args.only.is_empty() || args.only.contains(&layer);
+    if args.delete_detectors && !only(L::Detectors) {
+        anyhow::bail!("--delete-detectors, but --only leaves detectors out");
+    }
     if args.only.contains(&L::Detectors) && !args.delete_detectors {
         anyhow::bail!("--only detectors deletes every detector with its findings: add --delete-detectors to say so");
     }
+    if args.delete_detectors && !only(L::Membership) {
+        anyhow::bail!("organization members' detectors go only once they are disassociated: add membership to --only");
+    }
     // Removing the designation removes every member, not only the accounts named.
-    let narrowed = !args.scope.accounts.is_empty();
-    if narrowed && args.only.contains(&L::Admin) {
+    let some_accounts = !args.scope.accounts.is_empty();
+    if some_accounts && args.only.contains(&L::Admin) {
         anyhow::bail!("--accounts narrows the teardown, but removing the delegated admin removes every member of the organization");
     }
-    if narrowed && args.only.is_empty() {
+    if some_accounts && only(L::Admin) {
         eprintln!("note: --accounts: the delegated admin stays designated (removing it would remove every member)");
     }
     let teardown = orgguard::layers::teardown::Teardown {
         wiring: only(L::Wiring),
+        iam: only(L::Wiring),
         membership: only(L::Membership),
-        admin: only(L::Admin) && !narrowed,
-        detectors: args.delete_detectors && only(L::Detectors),
+        admin: only(L::Admin) && !some_accounts,
+        detectors: args.delete_detectors,
+        suppression: only(L::Suppression),
         prune_subscriptions: args.prune_subscriptions,
+        some_accounts,
     };
     let journal = args.journal.clone().unwrap_or_else(|| default_journal(&args.plan, "teardown.journal"));
     let mut options = ops::TeardownOptions { teardown, dry_run: args.dry_run, journal, resume: args.resume, confirmed: None };
@@ -179,19 +188,21 @@ fn teardown(args: cli::TeardownArgs) -> Result<u8> {
         if !std::io::stdin().is_terminal() {
             anyhow::bail!("teardown deletes: it asks on a terminal, and otherwise needs --yes (review it first with --dry-run)");
         }
+        // Before the question, not after the answer.
+        ops::check_resume(&targeting, &options)?;
         let preview = ops::TeardownOptions { teardown, dry_run: true, ..Default::default() };
         let preview = runtime()?.block_on(ops::teardown(&targeting, &preview))?;
-        if preview.changes_by_kind.is_empty() {
-            return finish(preview, args.detail, None);
-        }
-        let counts: Vec<String> = preview.changes_by_kind.iter().map(|(kind, n)| format!("{kind}: {n}")).collect();
+        let counts = deletions(&preview);
         options.confirmed = Some(orgguard::changeset::Reviewed::of(&preview.results));
-        let code = finish(preview, args.detail, None)?;
+        let code = finish(preview, args.detail, args.summary_json.as_deref())?;
         if code != OK {
             eprintln!("teardown: the dry run could not read or plan everything (above); nothing was deleted");
             return Ok(code);
         }
-        eprint!("Delete: {}?\nOnly these are deleted; type yes to go on: ", counts.join(", "));
+        if counts.is_empty() {
+            return Ok(OK);
+        }
+        eprint!("Delete {}?\nOnly these are deleted; type yes to go on: ", counts.join(", "));
         if !confirmed()? {
             eprintln!("teardown: not confirmed; nothing was deleted");
             return Ok(FAILED);
@@ -201,13 +212,25 @@ fn teardown(args: cli::TeardownArgs) -> Result<u8> {
     finish(summary, args.detail, args.summary_json.as_deref())
 }
 
-/// One line from the terminal; Ctrl-C or end of input is a no.
+/// A dry run's deletions by kind, each with how many things it removes (a membership
+/// change names many accounts).
+fn deletions(preview: &orgguard::summary::Summary) -> Vec<String> {
+    let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
+    for change in preview.results.iter().filter(|r| r.status == orgguard::outcome::Status::Planned).flat_map(|r| &r.changes) {
+        *counts.entry(change.kind()).or_default() += change.count();
+    }
+    counts.iter().map(|(kind, n)| format!("{kind}: {n}")).collect()
+}
+
+/// One line from the terminal; Ctrl-C or end of input is a no. The line is read on a
+/// thread of its own, which a no leaves behind as the process ends.
 fn confirmed() -> Result<bool> {
+    let (answer, line) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = answer.send(std::io::stdin().read_line(&mut line).map(|_| line));
+    });
     runtime()?.block_on(async {
-        let line = tokio::task::spawn_blocking(|| {
-            let mut line = String::new();
-            std::io::stdin().read_line(&mut line).map(|_| line)
-        });
         tokio::select! {
             line = line => Ok(matches!(line, Ok(Ok(l)) if l.trim() == "yes")),
             _ = tokio::signal::ctrl_c() => Ok(false),

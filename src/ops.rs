@@ -123,7 +123,7 @@ enum Use<'a> {
     Teardown(&'a TeardownOptions),
 }
 
-impl Use<'_> {
+impl<'a> Use<'a> {
     fn dry_run(&self) -> bool {
         match self {
             Self::Rollout(options) => options.dry_run,
@@ -133,10 +133,10 @@ impl Use<'_> {
     }
 
     /// The journal, its key (what a resumed run must have been) and whether to resume.
-    fn journal(&self, plan_sha256: &str) -> Option<(&Path, String, bool)> {
-        match self {
+    fn journal(&self, plan_sha256: &str) -> Option<(&'a Path, String, bool)> {
+        match *self {
             Self::Rollout(o) if !o.dry_run => Some((&o.journal, plan_sha256.to_owned(), o.resume)),
-            Self::Teardown(o) if !o.dry_run => Some((&o.journal, format!("teardown {:?} of {plan_sha256}", o.teardown), o.resume)),
+            Self::Teardown(o) if !o.dry_run => Some((&o.journal, format!("teardown {} of {plan_sha256}", o.teardown.key()), o.resume)),
             _ => None,
         }
     }
@@ -145,7 +145,7 @@ impl Use<'_> {
 async fn engine(targeting: &Targeting, runs_for: Use<'_>) -> Result<Engine, OpsError> {
     let started = Instant::now();
     let plan = Plan::load(&targeting.plan)?;
-    let plan_sha256 = hex::encode(Sha256::digest(std::fs::read(&targeting.plan).unwrap_or_default()));
+    let plan_sha256 = plan_sha256(&targeting.plan);
     if let Use::Rollout(RolloutOptions { out: Some(path), .. }) = &runs_for {
         // Before the run, not after it: a dry run of an hour is not lost to a typo.
         let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
@@ -204,7 +204,14 @@ async fn engine(targeting: &Targeting, runs_for: Use<'_>) -> Result<Engine, OpsE
         detectors_from_admin: matches!(runs_for, Use::Audit),
         migrate_invitations,
         teardown: match runs_for {
-            Use::Teardown(options) => Some(options.teardown),
+            Use::Teardown(options) => {
+                // The IAM role and policy serve the rules of every region, not only these.
+                let iam = options.teardown.iam && !discovery.scope.regions_narrowed;
+                if options.teardown.iam && !iam {
+                    eprintln!("note: --regions leaves regions of the plan out: the IAM role and policy stay (their rules use them)");
+                }
+                Some(Teardown { iam, ..options.teardown })
+            }
             _ => None,
         },
     };
@@ -227,6 +234,16 @@ pub async fn rollout(targeting: &Targeting, options: &RolloutOptions) -> Result<
     let mut summary = run.summary("rollout", options.dry_run);
     summary.change_set = options.out.clone().filter(|_| options.dry_run);
     Ok(summary)
+}
+
+/// With --resume, whether the journal is one this teardown can resume: checked before a
+/// person is asked to confirm, not after.
+pub fn check_resume(targeting: &Targeting, options: &TeardownOptions) -> Result<(), OpsError> {
+    if options.resume {
+        let (path, key, _) = Use::Teardown(options).journal(&plan_sha256(&targeting.plan)).expect("a teardown that is not a dry run journals");
+        Journal::check(path, &key)?;
+    }
+    Ok(())
 }
 
 /// Takes the plan's resources back out (`orgguard teardown`), or with `dry_run` lists
@@ -279,6 +296,10 @@ pub async fn audit(targeting: &Targeting, baseline: Option<&Path>) -> Result<Aud
         results,
     };
     Ok(Audit { report, incomplete, interrupted })
+}
+
+fn plan_sha256(path: &Path) -> String {
+    hex::encode(Sha256::digest(std::fs::read(path).unwrap_or_default()))
 }
 
 /// This process's peak resident memory in MB, from /proc (Linux). A parent's figure from

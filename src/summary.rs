@@ -111,6 +111,9 @@ impl Summary {
         }
         if kinds.is_empty() {
             match self.command {
+                "teardown" if self.results.iter().any(|r| !r.notes.is_empty()) => {
+                    writeln!(out, "Nothing to remove but what is kept, for the reasons below.")?
+                }
                 "teardown" => writeln!(out, "Nothing to remove: none of the plan's resources were found in the targets.")?,
                 _ => writeln!(out, "No changes: every target matches the plan.")?,
             }

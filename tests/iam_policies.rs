@@ -37,7 +37,7 @@ const TEARDOWN_ONLY: &[&str] = &[
 
 /// Writes the teardown makes as well as the rollout.
 const TEARDOWN_SHARED: &[&str] =
-    &["guardduty:UpdateOrganizationConfiguration", "guardduty:DisableOrganizationAdminAccount", "sns:Unsubscribe", "iam:DeletePolicyVersion"];
+    &["guardduty:UpdateOrganizationConfiguration", "guardduty:DisableOrganizationAdminAccount", "guardduty:DeleteFilter", "sns:Unsubscribe", "iam:DeletePolicyVersion"];
 
 /// The files of a directory and of every directory below it.
 fn files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {

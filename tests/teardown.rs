@@ -14,9 +14,16 @@ use serde_json::{json, Value};
 
 const TWO_REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
 
+/// The example plan in the two regions of these tests (a run narrowed by --regions keeps
+/// the IAM role and policy, which the plan's other regions use).
+fn two_region_plan() -> (tempfile::TempDir, std::path::PathBuf) {
+    let example = std::fs::read_to_string(root().join("plans/example.toml")).unwrap();
+    plan_file(&example.replace(r#"regions = "all""#, r#"regions = ["us-east-1", "eu-west-1"]"#))
+}
+
 fn run(emulator: &Emulator, command: &str, extra: &[&str]) -> Run {
-    let plan = root().join("plans/example.toml");
-    let mut args = vec![command, "--plan", path_str(&plan), "--regions", "us-east-1,eu-west-1"];
+    let (_dir, plan) = two_region_plan();
+    let mut args = vec![command, "--plan", path_str(&plan)];
     args.extend_from_slice(extra);
     emulator.orgguard(&args)
 }
@@ -173,14 +180,14 @@ fn membership_and_admin_alone_are_removed_from_the_admin_and_the_management_acco
 fn an_interrupted_teardown_resumes_without_redoing_finished_targets() {
     let emulator = Emulator::start(&["--accounts", "8", "--latency-ms", "100"]);
     assert_eq!(run(&emulator, "rollout", &["--concurrency", "32"]).code(), 0);
-    let plan = root().join("plans/example.toml");
+    let (_dir, plan) = two_region_plan();
     let child = emulator
-        .command(&["teardown", "--plan", path_str(&plan), "--regions", "us-east-1,eu-west-1", "--yes", "--concurrency", "2"])
+        .command(&["teardown", "--plan", path_str(&plan), "--yes", "--concurrency", "2"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let journal = emulator.workdir.path().join("orgguard-example.teardown.journal");
+    let journal = emulator.workdir.path().join("orgguard-plan.teardown.journal");
     let finished = |lines: usize| {
         (0..1500).any(|_| {
             std::thread::sleep(Duration::from_millis(20));
@@ -193,12 +200,109 @@ fn an_interrupted_teardown_resumes_without_redoing_finished_targets() {
     assert_eq!(output.status.code(), Some(130), "{}", String::from_utf8_lossy(&output.stdout));
     assert!(!planned_wiring(&emulator).is_empty(), "interrupted before the end");
 
+    let journal: Vec<Value> = std::fs::read_to_string(&journal).unwrap().lines().skip(1).filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let finished: Vec<String> = accounts(8)
+        .into_iter()
+        .filter(|a| a != &member(1))
+        .filter(|a| journal.iter().filter(|l| l["account"] == a.as_str() && l["layer"] == "account" && l["status"] == "applied").count() == 3)
+        .collect();
+    assert!(!finished.is_empty(), "some accounts finished before the interruption");
     emulator.reset_counts();
     let resumed = run(&emulator, "teardown", &["--yes", "--resume"]);
     assert_eq!(resumed.code(), 0, "{}\n{}", resumed.stdout(), resumed.stderr());
     assert!(resumed.stdout().contains("skipped, finished in the run resumed"), "{}", resumed.stdout());
+    assert!(emulator.calls("GetTopicAttributes", None) > 0, "the accounts not finished are read");
+    for account in &finished {
+        let entered: u64 = TWO_REGIONS.iter().map(|r| emulator.calls("ListTopics", Some((account, r))) + emulator.calls("GetTopicAttributes", Some((account, r)))).sum();
+        assert_eq!(entered, 0, "{account} finished before the interruption and is not read again");
+    }
     assert_eq!(planned_wiring(&emulator), Vec::<(String, String, String)>::new());
     emulator.reset_counts();
     assert_eq!(run(&emulator, "teardown", &["--yes"]).code(), 0);
     assert_eq!(emulator.mutating_calls(), 0, "the resumed teardown finished everything");
+}
+
+#[test]
+fn narrowed_runs_keep_what_other_regions_or_accounts_still_use_and_odd_layer_choices_are_refused() {
+    let emulator = Emulator::start(&["--accounts", "2"]);
+    assert_eq!(run(&emulator, "rollout", &[]).code(), 0);
+    emulator.reset_counts();
+    for (args, says) in [
+        (&["--only", "detectors", "--yes"][..], "add --delete-detectors"),
+        (&["--only", "wiring", "--delete-detectors", "--yes"][..], "--only leaves detectors out"),
+        (&["--only", "wiring,detectors", "--delete-detectors", "--yes"][..], "add membership to --only"),
+    ] {
+        let refused = run(&emulator, "teardown", args);
+        assert_eq!(refused.code(), 1, "{args:?}");
+        assert!(refused.stderr().contains(says), "{args:?}: {}", refused.stderr());
+    }
+    assert_eq!(emulator.mutating_calls(), 0);
+
+    let one_region = run(&emulator, "teardown", &["--regions", "us-east-1", "--only", "wiring", "--yes"]);
+    assert_eq!(one_region.code(), 0, "{}\n{}", one_region.stdout(), one_region.stderr());
+    assert!(one_region.stderr().contains("the IAM role and policy stay"), "{}", one_region.stderr());
+    assert_eq!(emulator.calls("DeleteRole", None), 0);
+    let left = planned_wiring(&emulator);
+    assert!(left.iter().all(|(_, place, _)| place != "us-east-1"), "{left:?}");
+    assert_eq!(left.iter().filter(|(_, place, _)| place == "iam").count(), 3 * 2, "every account keeps its role and policy: {left:?}");
+    assert_eq!(left.iter().filter(|(_, place, _)| place == "eu-west-1").count(), 3 * 3, "eu-west-1's wiring stays");
+}
+
+/// orgguard on a terminal (Python's pty), answering the confirmation with `answer`.
+fn on_terminal(emulator: &Emulator, args: &[&str], answer: &str) -> (i32, String) {
+    let script = r#"
+import os, pty, sys
+answer, argv = sys.argv[1], sys.argv[2:]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(argv[0], argv)
+out = b""
+while b"type yes to go on" not in out:
+    chunk = os.read(fd, 4096)
+    if not chunk:
+        break
+    out += chunk
+os.write(fd, answer.encode() + b"\n")
+while True:
+    try:
+        chunk = os.read(fd, 4096)
+    except OSError:
+        break
+    if not chunk:
+        break
+    out += chunk
+_, status = os.waitpid(pid, 0)
+sys.stdout.write(out.decode(errors="replace"))
+sys.exit(os.waitstatus_to_exitcode(status))
+"#;
+    let orgguard = env!("CARGO_BIN_EXE_orgguard");
+    let output = Command::new(root().join(".venv/emulator/bin/python"))
+        .args(["-c", script, answer, orgguard])
+        .args(args)
+        .args(["--endpoint-url", &emulator.endpoint])
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .current_dir(emulator.workdir.path())
+        .output()
+        .unwrap();
+    (output.status.code().unwrap(), String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+#[test]
+fn on_a_terminal_teardown_asks_with_the_count_of_each_deletion_and_makes_only_what_is_confirmed() {
+    let emulator = Emulator::start(&["--accounts", "2"]);
+    assert_eq!(run(&emulator, "rollout", &[]).code(), 0);
+    let (_dir, plan) = two_region_plan();
+    let args = ["teardown", "--plan", path_str(&plan), "--only", "membership,admin"];
+    emulator.reset_counts();
+    let (code, screen) = on_terminal(&emulator, &args, "no");
+    assert_eq!(code, 1, "{screen}");
+    assert!(screen.contains("Delete delete members: 4, disassociate members: 4, remove delegated admin: 2, update organization configuration: 2?"), "{screen}");
+    assert!(screen.contains("not confirmed; nothing was deleted"), "{screen}");
+    assert_eq!(emulator.mutating_calls(), 0);
+    let (code, screen) = on_terminal(&emulator, &args, "yes");
+    assert_eq!(code, 0, "{screen}");
+    assert_eq!(emulator.calls("DisableOrganizationAdminAccount", None), 2);
+    assert!(emulator.get("guardduty-org").as_object().unwrap().is_empty(), "no admin, no members");
 }

@@ -147,6 +147,24 @@ impl Iam {
         Ok(())
     }
 
+    /// What else the role has, which IAM refuses to delete it with: inline policies and
+    /// instance profiles.
+    pub async fn role_holds(&self, role: &str) -> Result<Vec<String>, AwsError> {
+        let inline = self
+            .api
+            .pages(|c| c.list_role_policies().role_name(role).into_paginator().send(), |p| p.is_truncated)
+            .await
+            .map_err(|e| AwsError::from_sdk("iam:ListRolePolicies", e))?;
+        let profiles = self
+            .api
+            .pages(|c| c.list_instance_profiles_for_role().role_name(role).into_paginator().send(), |p| p.is_truncated)
+            .await
+            .map_err(|e| AwsError::from_sdk("iam:ListInstanceProfilesForRole", e))?;
+        let inline = inline.iter().flat_map(|p| p.policy_names()).map(|n| format!("inline policy {n}"));
+        let profiles = profiles.iter().flat_map(|p| p.instance_profiles()).map(|i| format!("instance profile {}", i.instance_profile_name()));
+        Ok(inline.chain(profiles).collect())
+    }
+
     pub async fn detach(&self, role: &str, policy_arn: &str) -> Result<(), AwsError> {
         let detached = self.api.get().await.detach_role_policy().role_name(role).policy_arn(policy_arn).send().await;
         detached.map(drop).map_err(|e| AwsError::from_sdk("iam:DetachRolePolicy", e)).or_else(gone)

@@ -72,10 +72,15 @@ pub async fn run(
         };
         for (region, (result, view)) in layer {
             progress.done(&result, 0);
-            results.push(result);
-            if let (Some(view), Some(before)) = (view, cx.before.get_mut(&region)) {
+            let before = cx.before.entry(region).or_default();
+            before.organization_failed = matches!(result.status, Status::Failed(_));
+            if let Some(view) = view {
                 before.detectors = view;
             }
+            if let Some(journal) = journal {
+                journal.record(std::iter::once(&result));
+            }
+            results.push(result);
         }
     }
     let driver = Driver { cx, regions, permits: Semaphore::new(concurrency), progress, stop, journal };

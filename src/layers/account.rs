@@ -10,7 +10,7 @@ use crate::resources::{iam, Change};
 
 /// What the plan asks of this layer in `account`, if anything.
 pub fn planned<'a>(cx: &'a Context, account: &'a AccountId) -> Option<Wiring<'a>> {
-    cx.wiring(account).filter(|_| cx.options.teardown.is_none_or(|t| t.wiring))
+    cx.wiring(account).filter(|_| cx.options.teardown.is_none_or(|t| t.iam))
 }
 
 /// `regions_done`: a teardown's regions removed their rules (which use the role).

@@ -67,6 +67,9 @@ pub struct Before {
     pub members: BTreeSet<AccountId>,
     /// Members' detectors as the delegated admin sees them (audit only).
     pub detectors: BTreeMap<AccountId, ObservedDetector>,
+    /// A teardown's organization layer failed here: members may still be associated, and
+    /// their detectors stay.
+    pub organization_failed: bool,
 }
 
 impl<'a> Context<'a> {

@@ -35,7 +35,7 @@ pub async fn before(cx: &Context<'_>, regions: &[Region]) -> HashMap<Region, Bef
                 }
                 .await,
             };
-            (*region, Before { designated, members: members.unwrap_or_default(), detectors: BTreeMap::new() })
+            (*region, Before { designated, members: members.unwrap_or_default(), ..Before::default() })
         }
     });
     futures::future::join_all(read).await.into_iter().collect()

@@ -135,19 +135,26 @@ async fn observe(
     };
     let mut observed = Observed { detector, read_from, relationship, wiring: None };
     let (Some(wiring), Some((sns, events))) = (&desired.wiring, &clients.wiring) else { return Ok((observed, None)) };
-    let read = async {
-        let topic = sns.find_topic(&wiring.topic_arn(region)).await?;
-        let mut rules = Vec::new();
-        for rule in &wiring.plan.rules {
-            rules.push(events.find_rule(rule.name.get_ref()).await?);
-        }
-        Ok::<_, AwsError>((topic, rules))
-    };
-    match read.await {
+    match read_wiring(sns, events, wiring, region).await {
         Ok(wiring) => observed.wiring = Some(wiring),
         Err(error) => return Ok((observed, Some(error))),
     }
     Ok((observed, None))
+}
+
+/// The account-region's topic and each planned rule.
+pub(super) async fn read_wiring(
+    sns: &Sns,
+    events: &Events,
+    wiring: &Wiring<'_>,
+    region: &Region,
+) -> Result<(Option<ObservedTopic>, Vec<Option<ObservedRule>>), AwsError> {
+    let topic = sns.find_topic(&wiring.topic_arn(region)).await?;
+    let mut rules = Vec::new();
+    for rule in &wiring.plan.rules {
+        rules.push(events.find_rule(rule.name.get_ref()).await?);
+    }
+    Ok((topic, rules))
 }
 
 /// Observe, plan, and (unless a dry run) execute one account-region. `role_ready`: the

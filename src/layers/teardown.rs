@@ -10,29 +10,53 @@ use super::{result, settle, Context};
 use crate::aws::{AccountSession, AwsError, GuardDuty};
 use crate::desired::Wiring;
 use crate::discover::Scope;
-use crate::model::{AccountId, Region, Target};
+use crate::model::{AccountId, AdminSide, AutoEnable, ObservedFilter, Region, Target};
 use crate::outcome::{shared, Layer, Note, SkipReason, Status, TargetError, TargetResult};
-use crate::resources::{admin, detector, iam, membership, org_config, rules, topic, Change};
+use crate::plan::Suppression;
+use crate::resources::{admin, detector, iam, membership, org_config, rules, suppression, topic, Change};
 
 /// What a teardown removes; each layer can be chosen on its own.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Teardown {
-    /// Per account-region the plan's rules and topic; per account its IAM role and policy.
+    /// Per account-region the plan's rules and topic.
     pub wiring: bool,
-    /// Per region: members' auto-enable NONE, the target accounts' memberships removed.
+    /// Per account the IAM role and policy the rules use (not when the run leaves regions
+    /// out: their rules still use them).
+    pub iam: bool,
+    /// Per region: members' auto-enable off, the target accounts' memberships removed.
     pub membership: bool,
     /// Per region: the planned admin's designation.
     pub admin: bool,
     /// Per account-region the detector, and its findings with it (never a default).
     pub detectors: bool,
+    /// Per region at the delegated admin: the plan's suppression rules.
+    pub suppression: bool,
     /// Also remove subscriptions the plan does not name (otherwise their topic is kept).
     pub prune_subscriptions: bool,
+    /// Only some of the organization's accounts: members' auto-enable goes from ALL to NEW
+    /// (not NONE), so that accounts joining later are still enrolled.
+    pub some_accounts: bool,
 }
 
 impl Teardown {
     /// Whether the accounts must be entered at all.
     pub fn enters_accounts(&self, cx: &Context<'_>) -> bool {
         self.detectors || (self.wiring && cx.plan.notifications.is_some())
+    }
+
+    /// What a resumed teardown must have been: its layers and settings.
+    pub fn key(&self) -> String {
+        let layers = [
+            ("wiring", self.wiring),
+            ("iam", self.iam),
+            ("membership", self.membership),
+            ("admin", self.admin),
+            ("detectors", self.detectors),
+            ("suppression", self.suppression),
+            ("prune-subscriptions", self.prune_subscriptions),
+            ("some-accounts", self.some_accounts),
+        ];
+        layers.iter().filter(|(_, on)| *on).map(|(name, _)| *name).collect::<Vec<_>>().join(",")
     }
 }
 
@@ -46,18 +70,16 @@ pub async fn region(cx: &Context<'_>, session: &AccountSession, region: &Region,
     }
     let guardduty = session.guardduty(region);
     let clients = wiring.as_ref().map(|_| (session.sns(region), session.events(region)));
+    // A region that is not enabled answers the first read, whichever it is.
     let observed = async {
-        // Read first in every case: a region that is not enabled answers here.
-        let detector = guardduty.find_detector().await?;
-        let mut found = None;
-        if let (Some(wiring), Some((sns, events))) = (&wiring, &clients) {
-            let topic = sns.find_topic(&wiring.topic_arn(region)).await?;
-            let mut rules = Vec::new();
-            for rule in &wiring.plan.rules {
-                rules.push(events.find_rule(rule.name.get_ref()).await?);
-            }
-            found = Some((topic, rules));
-        }
+        let found = match (&wiring, &clients) {
+            (Some(wiring), Some((sns, events))) => Some(super::region::read_wiring(sns, events, wiring, region).await?),
+            _ => None,
+        };
+        let detector = match teardown.detectors {
+            true => guardduty.find_detector().await?,
+            false => None,
+        };
         Ok::<_, AwsError>((detector, found))
     };
     let (detector, found) = match observed.await {
@@ -76,7 +98,11 @@ pub async fn region(cx: &Context<'_>, session: &AccountSession, region: &Region,
         topic_changes = changes;
         notes.extend(kept);
     }
-    let detector_change = detector::teardown(detector.as_ref()).filter(|_| teardown.detectors);
+    let mut detector_change = detector::teardown(detector.as_ref());
+    if detector_change.is_some() && cx.before.get(region).is_some_and(|b| b.organization_failed) {
+        detector_change = None;
+        notes.push(Note::new("detector kept: the region's organization layer failed, so the account may still be a member"));
+    }
     let rule_list = rule_changes.iter().cloned().map(Change::from);
     let topic_list = topic_changes.iter().cloned().map(Change::from);
     let changes: Vec<Change> = rule_list.chain(topic_list).chain(detector_change.iter().cloned().map(Change::from)).collect();
@@ -98,17 +124,25 @@ pub async fn region(cx: &Context<'_>, session: &AccountSession, region: &Region,
     TargetResult { changes: shared(changes), notes, ..in_layer(status) }
 }
 
-/// One account's IAM role and policy, after its regions. `rules_gone`: no region of the
-/// account failed to remove its rules, which would still use the role.
-pub async fn account(cx: &Context<'_>, session: &AccountSession, wiring: &Wiring<'_>, rules_gone: bool) -> TargetResult {
+/// One account's IAM role and policy, after its regions. `regions_done`: every region of
+/// the account removed its rules (which use the role) in this run.
+pub async fn account(cx: &Context<'_>, session: &AccountSession, wiring: &Wiring<'_>, regions_done: bool) -> TargetResult {
     let target = Target { account: session.account, region: None };
     let in_layer = |status| result(target.clone(), Layer::Account, status);
-    if !rules_gone {
-        let reason = format!("a region of the account still has the plan's rules, which use the role {}", wiring.plan.role);
+    if !regions_done {
+        let reason = format!("a region of the account did not remove the plan's rules (see its result); they use the role {}", wiring.plan.role);
         return in_layer(Status::failed(TargetError::Dependency { operation: "iam:DeleteRole", reason }));
     }
     let client = session.iam();
-    let observed = match client.observe(&wiring.plan.role, &wiring.policy_arn()).await {
+    let observed = async {
+        let mut observed = client.observe(&wiring.plan.role, &wiring.policy_arn()).await?;
+        if observed.role_trust.is_some() {
+            // IAM refuses to delete a role that still has any of these.
+            observed.others_attached.extend(client.role_holds(&wiring.plan.role).await?);
+        }
+        Ok::<_, AwsError>(observed)
+    };
+    let observed = match observed.await {
         Ok(observed) => observed,
         Err(error) => return in_layer(Status::failed(error)),
     };
@@ -124,13 +158,25 @@ pub async fn account(cx: &Context<'_>, session: &AccountSession, wiring: &Wiring
     TargetResult { changes: shared(changes), notes, ..in_layer(status) }
 }
 
-/// One region at the delegated admin: members' auto-enable NONE, the target accounts
-/// disassociated then deleted, then the designation removed (from the management account).
+/// What one region's teardown removes at the delegated admin, in order.
+#[derive(Default)]
+struct Planned {
+    suppression: Vec<suppression::Change>,
+    config: Option<org_config::Change>,
+    members: Vec<membership::Change>,
+    designation: Option<admin::Change>,
+    notes: Vec<Note>,
+}
+
+/// One region at the delegated admin: the plan's suppression rules, members' auto-enable
+/// off, the target accounts disassociated then deleted, then the designation removed (from
+/// the management account).
 pub async fn organization(cx: &Context<'_>, region: &Region, scope: &Scope, teardown: &Teardown) -> TargetResult {
     let admin = *cx.plan.admin.as_ref().expect("an organization layer only with an admin plan").account.get_ref();
     let target = Target { account: admin, region: Some(*region) };
     let in_layer = |status| result(target.clone(), Layer::Organization, status);
-    if !teardown.membership && !teardown.admin {
+    let rules = cx.plan.suppression.as_ref().filter(|_| teardown.suppression);
+    if !teardown.membership && !teardown.admin && rules.is_none() {
         return in_layer(Status::Unchanged);
     }
     let guardduty = cx.admin.as_ref().expect("set with an admin plan").guardduty(region);
@@ -140,45 +186,79 @@ pub async fn organization(cx: &Context<'_>, region: &Region, scope: &Scope, tear
             Some(designated) => designated,
             None => cx.aws.management().guardduty(region).list_admins().await?,
         };
-        let detector = match designated.contains(&admin) && teardown.membership {
+        let is_admin = designated.contains(&admin);
+        let detector = match rules.is_some() || (is_admin && (teardown.membership || teardown.admin)) {
             true => guardduty.find_detector().await?,
             false => None,
         };
-        let side = match &detector {
-            Some(detector) => Some((detector.id.clone(), guardduty.admin_side(&detector.id).await?)),
-            None => None,
-        };
-        Ok::<_, AwsError>((designated, side))
+        let (mut side, mut filters) = (None, Vec::new());
+        if let Some(detector) = &detector {
+            if is_admin && (teardown.membership || teardown.admin) {
+                side = Some(guardduty.admin_side(&detector.id).await?);
+            }
+            if rules.is_some() {
+                filters = guardduty.filters(&detector.id).await?;
+            }
+        }
+        Ok::<_, AwsError>((designated, detector.map(|d| d.id), side, filters))
     };
-    let (designated, side) = match observed.await {
+    let (designated, detector_id, side, filters) = match observed.await {
         Ok(observed) => observed,
         Err(error) if error.is_region_not_enabled() => return in_layer(Status::Skipped(SkipReason::RegionNotEnabled)),
         Err(error) => return in_layer(Status::failed(error)),
     };
-    let (designation, mut notes) = admin::teardown(&admin, &designated);
-    let designation = designation.filter(|_| teardown.admin);
-    let (mut config, mut members) = (None, Vec::new());
-    if let Some((_, side)) = &side {
-        let accounts: Vec<AccountId> = scope.accounts.iter().filter(|a| **a != admin).copied().collect();
-        let (changes, others) = membership::teardown(&accounts, side);
-        config = org_config::teardown(side);
-        members = changes;
-        if !others.is_empty() {
-            let others: Vec<String> = others.iter().map(AccountId::to_string).collect();
-            let fate = match designation {
-                Some(_) => "removing the designation removes them too (they keep GuardDuty)",
-                None => "kept",
-            };
-            notes.push(Note::new(format!("{} members that are not target accounts: {fate}: {}", others.len(), others.join(", "))));
-        }
-    }
-    let config_list = config.iter().cloned().map(Change::from);
-    let member_list = members.iter().cloned().map(Change::from);
-    let changes: Vec<Change> = config_list.chain(member_list).chain(designation.iter().cloned().map(Change::from)).collect();
-    let detector_id = side.as_ref().map(|(id, _)| id.as_str());
-    let execute = execute(cx, &guardduty, region, detector_id, &config, &members, &designation);
+    let planned = plan(teardown, &admin, scope, rules, &designated, side.as_ref(), &filters);
+    let config_list = planned.config.iter().cloned().map(Change::from);
+    let member_list = planned.members.iter().cloned().map(Change::from);
+    let designation_list = planned.designation.iter().cloned().map(Change::from);
+    let rule_list = planned.suppression.iter().cloned().map(Change::from);
+    let changes: Vec<Change> = rule_list.chain(config_list).chain(member_list).chain(designation_list).collect();
+    let execute = execute(cx, &guardduty, region, detector_id.as_deref(), rules, &planned);
     let status = settle(cx, &target, Layer::Organization, &changes, execute).await;
-    TargetResult { changes: shared(changes), notes, ..in_layer(status) }
+    TargetResult { changes: shared(changes), notes: planned.notes, ..in_layer(status) }
+}
+
+/// Pure: what the region's teardown removes at the admin.
+fn plan(
+    teardown: &Teardown,
+    admin: &AccountId,
+    scope: &Scope,
+    rules: Option<&Suppression>,
+    designated: &[AccountId],
+    side: Option<&AdminSide>,
+    filters: &[ObservedFilter],
+) -> Planned {
+    let (designation, notes) = admin::teardown(admin, designated);
+    let mut planned = Planned { designation: designation.filter(|_| teardown.admin), notes, ..Planned::default() };
+    if let Some(rules) = rules {
+        planned.suppression = suppression::teardown(rules, filters);
+    }
+    let Some(side) = side else { return planned };
+    let mut others = side.members.keys().copied().collect::<Vec<_>>();
+    if teardown.membership {
+        let accounts: Vec<AccountId> = scope.accounts.iter().filter(|a| *a != admin).copied().collect();
+        let (changes, kept) = membership::teardown(&accounts, side);
+        // Under ALL, AWS refuses to remove organization members: NONE (which disables no
+        // one) for the whole organization, NEW when only some accounts leave.
+        planned.config = match teardown.some_accounts {
+            false => org_config::teardown(side, AutoEnable::None),
+            true if !changes.is_empty() && side.auto_enable == Some(AutoEnable::All) => org_config::teardown(side, AutoEnable::New),
+            true => None,
+        };
+        planned.members = changes;
+        others = kept;
+    }
+    if !others.is_empty() {
+        let fate = match planned.designation {
+            Some(_) => "removing the designation removes them too (they keep GuardDuty)",
+            None => "kept",
+        };
+        let listed: Vec<String> = others.iter().take(10).map(AccountId::to_string).collect();
+        let more = if others.len() > 10 { format!(" and {} more", others.len() - 10) } else { String::new() };
+        let text = format!("{} members this teardown does not remove: {fate}: {}{more}", others.len(), listed.join(", "));
+        planned.notes.push(Note::new(text));
+    }
+    planned
 }
 
 async fn execute(
@@ -186,19 +266,21 @@ async fn execute(
     guardduty: &GuardDuty,
     region: &Region,
     detector_id: Option<&str>,
-    config: &Option<org_config::Change>,
-    members: &[membership::Change],
-    designation: &Option<admin::Change>,
+    rules: Option<&Suppression>,
+    planned: &Planned,
 ) -> Result<(), TargetError> {
     if let Some(detector_id) = detector_id {
-        if let Some(change) = config {
-            org_config::apply(guardduty, detector_id, crate::model::AutoEnable::None, change).await?;
+        for change in rules.map_or(&[][..], |_| &planned.suppression) {
+            suppression::apply(guardduty, detector_id, rules.expect("checked"), change).await?;
         }
-        for change in members {
-            membership::apply(guardduty, detector_id, &Default::default(), change).await?;
+        if let Some(change) = &planned.config {
+            org_config::apply(guardduty, detector_id, AutoEnable::None, change).await?;
+        }
+        for change in &planned.members {
+            membership::remove(guardduty, detector_id, change).await?;
         }
     }
-    if let Some(change) = designation {
+    if let Some(change) = &planned.designation {
         admin::apply(&cx.aws.management().guardduty(region), change).await?;
     }
     Ok(())

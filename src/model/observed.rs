@@ -66,7 +66,8 @@ pub struct ObservedIam {
     /// The policy's default document and version count, if the policy exists.
     pub policy: Option<ObservedPolicy>,
     pub attached: bool,
-    /// Other managed policies attached to the role (teardown leaves such a role alone).
+    /// Other managed policies attached to the role and, read by a teardown, its inline
+    /// policies and instance profiles (a teardown leaves such a role alone).
     pub others_attached: Vec<String>,
 }
 

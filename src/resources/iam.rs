@@ -74,7 +74,7 @@ pub fn teardown(wiring: &Wiring, observed: &ObservedIam) -> (Vec<Change>, Vec<No
         if observed.others_attached.is_empty() {
             changes.push(Change::DeleteRole { role });
         } else {
-            notes.push(Note::new(format!("role {role} kept: it has policies the plan does not name ({})", observed.others_attached.join(", "))));
+            notes.push(Note::new(format!("role {role} kept: it also has {}", observed.others_attached.join(", "))));
         }
     }
     (changes, notes)

@@ -53,7 +53,7 @@ pub fn teardown(members: &[AccountId], side: &AdminSide) -> (Vec<Change>, Vec<Ac
 
 /// Disassociate or delete, 50 accounts a call; every account GuardDuty did not process is
 /// reported with its reason.
-async fn remove(admin: &GuardDuty, detector_id: &str, change: &Change) -> Result<(), TargetError> {
+pub async fn remove(admin: &GuardDuty, detector_id: &str, change: &Change) -> Result<(), TargetError> {
     let mut problems = Unprocessed { operation: "guardduty:DeleteMembers", accounts: Vec::new() };
     for batch in change.accounts().chunks(PER_CALL as usize) {
         let unprocessed = match change {
@@ -118,6 +118,10 @@ impl Kind for Change {
             Self::DisassociateMembers { .. } => "disassociate members",
             Self::DeleteMembers { .. } => "delete members",
         }
+    }
+
+    fn count(&self) -> usize {
+        self.accounts().len()
     }
 
     /// CreateMembers in 50s, then checked: ListMembers pages, GetMemberDetectors in 50s.

@@ -32,6 +32,11 @@ pub trait Kind: fmt::Display {
     fn calls(&self) -> Calls;
     /// The controls this change shows failing, with what was expected and what was found.
     fn failures(&self, plan: &Plan) -> Vec<Failure>;
+    /// How many things the change makes or removes (a membership change names many accounts).
+    fn count(&self) -> usize {
+        1
+    }
+
     /// What the change does, without what only names its target (a detector's id), so that
     /// the same change in many targets reads as one.
     fn summary(&self) -> String {
@@ -169,6 +174,10 @@ impl Change {
 
     pub fn summary(&self) -> String {
         self.inner().summary()
+    }
+
+    pub fn count(&self) -> usize {
+        self.inner().count()
     }
 }
 

@@ -59,11 +59,10 @@ pub fn plan(desired: &Organization, side: Option<&AdminSide>, admin_detector: Op
         .then_some(Change::UpdateOrganization { auto_enable, features, agents })
 }
 
-/// Teardown: members' auto-enable NONE first, since AWS refuses to remove organization
-/// members while it is ALL (NONE disables no one); features are left as they are.
-pub fn teardown(side: &AdminSide) -> Option<Change> {
-    let none = AutoEnable::None;
-    (side.auto_enable != Some(none)).then(|| Change::UpdateOrganization { auto_enable: Some(none), features: BTreeMap::new(), agents: BTreeMap::new() })
+/// Teardown: members' auto-enable set to `mode` first, since AWS refuses to remove
+/// organization members while it is ALL; features are left as they are.
+pub fn teardown(side: &AdminSide, mode: AutoEnable) -> Option<Change> {
+    (side.auto_enable != Some(mode)).then(|| Change::UpdateOrganization { auto_enable: Some(mode), features: BTreeMap::new(), agents: BTreeMap::new() })
 }
 
 /// AWS wants the members' mode in every update, even when only a feature differs:

@@ -25,7 +25,8 @@ Control API (JSON; the Rust tests' helper is tests/common/mod.rs):
   /_orgguard/drift              backend state and hand-made drift (guardduty_*.py, control_ext.py)
       state: {"detectors": {account: {region: [{id, status, finding_publishing_frequency,
       features: {NAME: status}, additional_configuration: {FEATURE: {AGENT: status}}}]}},
-      "features_unavailable": {region: [FEATURE]}}; guardduty-org: {region: {admins, members,
+      "features_unavailable": {region: [FEATURE]}, "suppression_rules": {account: {region: [{name,
+      action, description, criterion, rank}]}} in rank order}; guardduty-org: {region: {admins, members,
       configuration, invited_members: {member: {administrator, status}}, invitations:
       {account: [inviter]}}} (guardduty_org.organization_state); drift actions: control_ext.py;
       detector: {account, region, enable?, frequency?, features?, additional_configuration?,
@@ -136,6 +137,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 import control_ext
 import fastpath
 import faults as faults_module
+import filters_ext
 import guardduty_ext
 import guardduty_org
 import iam_ext
@@ -549,6 +551,12 @@ GUARDDUTY_OPERATIONS = [
     ("GET", r"/detector/[^/]+/member", "ListMembers"),
     ("POST", r"/detector/[^/]+/member/disassociate", "DisassociateMembers"),
     ("POST", r"/detector/[^/]+/member/delete", "DeleteMembers"),
+    ("POST", r"/detector/[^/]+/member/invite", "InviteMembers"),
+    ("POST", r"/detector/[^/]+/filter", "CreateFilter"),
+    ("GET", r"/detector/[^/]+/filter", "ListFilters"),
+    ("GET", r"/detector/[^/]+/filter/[^/]+", "GetFilter"),
+    ("POST", r"/detector/[^/]+/filter/[^/]+", "UpdateFilter"),
+    ("DELETE", r"/detector/[^/]+/filter/[^/]+", "DeleteFilter"),
     ("POST", r"/detector/[^/]+/admin", "UpdateOrganizationConfiguration"),
     ("GET", r"/detector/[^/]+/admin", "DescribeOrganizationConfiguration"),
     ("POST", r"/admin/enable", "EnableOrganizationAdminAccount"),
@@ -613,6 +621,7 @@ def control(world: World, environ, start_response):
             result = {
                 "detectors": guardduty_ext.all_detectors(),
                 "features_unavailable": {r: sorted(f) for r, f in sorted(guardduty_ext.UNAVAILABLE.items())},
+                "suppression_rules": filters_ext.state(),
             }
         elif method == "GET" and path == "/_orgguard/guardduty-org":
             result = guardduty_org.organization_state()
@@ -845,6 +854,7 @@ def main() -> None:
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         parser.error(f"faults: {error}")
     guardduty_ext.install()
+    filters_ext.install()
     iam_ext.install()
     fastpath.warm_up()
     gc.freeze()  # the seeded organization and loaded models stay: keep them out of GC passes

@@ -139,7 +139,10 @@ HAS_MEMBERS = (  # ours
 )
 MANAGED_MEMBER = (  # ours
     "The request is rejected because the current account is a member through AWS Organizations: "
-    "only its delegated administrator can disassociate it, after which it may delete its detector."
+    "its delegated administrator must disassociate and delete it before it can delete its detector."
+)
+STILL_ASSOCIATED = (  # ours
+    "The request is rejected because the given account ID is still associated: disassociate it first."
 )
 NOT_INVITABLE = (  # ours
     "The request is rejected because the given account ID is a member through AWS Organizations: "
@@ -324,13 +327,17 @@ class OrganizationHandlers(GuardDutyResponse):
         return json.dumps({"adminAccounts": [{"adminAccountId": a, "adminStatus": "ENABLED"} for a in admins]})
 
     def delete_detector(self) -> str:
-        """AWS: an administrator can delete its detector only once it has no members (any
-        relationship status), and an organization member only once its delegated admin has
-        disassociated it (GuardDuty user guide, "Disabling GuardDuty"; moto deletes regardless)."""
+        """An administrator can delete its detector only once it has no members (any
+        relationship status): CAPABILITIES.md section 5, "The admin can disable its own
+        detector only once it has no members". An organization member only once its delegated
+        admin has deleted its member record: the user guide's "Deleting member accounts"
+        (a deleted member is standalone and "can disable GuardDuty" itself; before that the
+        administrator manages it). moto deletes regardless."""
         self._own_detector()
         _require(not self.guardduty_backend.org_members, HAS_MEMBERS)
-        associated = _administrator_of(self.current_account, self.region)
-        _require(not associated or associated[1].get("invited"), MANAGED_MEMBER)
+        admin = _admin(self.region)
+        record = admin and guardduty_backends[admin][self.region].org_members.get(self.current_account)
+        _require(not record or record.get("invited"), MANAGED_MEMBER)
         self.guardduty_backend.delete_detector(self.path.split("/")[-1])
         return "{}"
 
@@ -480,12 +487,18 @@ class OrganizationHandlers(GuardDutyResponse):
         return json.dumps({"unprocessedAccounts": unprocessed})
 
     def delete_members(self) -> str:
-        """Any administrator, of its own members; as disassociate_members, and the record goes."""
+        """Any administrator, of its own members; as disassociate_members, and the record goes.
+        An organization member still Enabled is refused (unprocessed): the user guide's
+        "Deleting member accounts" deletes only disassociated members (our reading)."""
         self._own_detector()
         accounts = self._account_ids()
         self._refuse_when_auto_enable_all(accounts)
         members, unprocessed = self.guardduty_backend.org_members, []
         for account in accounts:
+            current = members.get(account)
+            if current and not current.get("invited") and current["relationshipStatus"] == "Enabled":
+                unprocessed.append({"accountId": account, "result": STILL_ASSOCIATED})
+                continue
             member = members.pop(account, None)
             if member is None:
                 unprocessed.append({"accountId": account, "result": NOT_MEMBER})

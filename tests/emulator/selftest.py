@@ -408,6 +408,39 @@ def membership_api(emulator: Emulator) -> None:
     check("DeletePolicy once alone", [p["PolicyName"] for p in iam.list_policies(Scope="Local")["Policies"]], [])
 
 
+def suppression_rules(emulator: Emulator) -> None:
+    """Filters as AWS keeps them: ranks are positions, deprecated condition names come back
+    current, ListFilters pages, and only an administrator manages them."""
+    region = "eu-north-1"
+    gd = emulator.guardduty(M2, region)
+    d = gd.create_detector(Enable=True)["DetectorId"]
+    low = {"Criterion": {"severity": {"Lt": 4}}}
+    gd.create_filter(DetectorId=d, Name="low", Action="ARCHIVE", Rank=1, FindingCriteria=low)
+    gd.create_filter(DetectorId=d, Name="last", FindingCriteria={"Criterion": {"type": {"Equals": ["Recon:EC2/Portscan"]}}})
+    gd.create_filter(DetectorId=d, Name="middle", Rank=2, FindingCriteria=low)
+    names = lambda **page: gd.list_filters(DetectorId=d, **page)["FilterNames"]  # noqa: E731
+    check("an insertion at a rank moves the rest down", names(), ["low", "middle", "last"])
+    got = gd.get_filter(DetectorId=d, FilterName="low")
+    check("deprecated condition names come back current", (got["Rank"], got["Action"], got["FindingCriteria"]["Criterion"]["severity"]),
+          (1, "ARCHIVE", {"LessThan": 4}))
+    check("a rank that leaves a gap", error_of(lambda: gd.create_filter(DetectorId=d, Name="gap", Rank=5, FindingCriteria=low))[1:],
+          ("BadRequestException", "The request is rejected because the parameter rank is out-of-bounds."))
+    first = gd.list_filters(DetectorId=d, MaxResults=2)
+    check("ListFilters pages", (first["FilterNames"], names(NextToken=first["NextToken"])), (["low", "middle"], ["last"]))
+    gd.update_filter(DetectorId=d, FilterName="last", Rank=1)
+    check("UpdateFilter moves a rule", names(), ["last", "low", "middle"])
+    gd.delete_filter(DetectorId=d, FilterName="low")
+    check("DeleteFilter closes the gap", (names(), gd.get_filter(DetectorId=d, FilterName="middle")["Rank"]), (["last", "middle"], 2))
+    gd.create_members(DetectorId=d, AccountDetails=[{"AccountId": M5, "Email": "m5@example.com"}])
+    gd.invite_members(DetectorId=d, AccountIds=[M5])
+    member = emulator.guardduty(M5, region)
+    md = member.create_detector(Enable=True)["DetectorId"]
+    invitation = member.list_invitations()["Invitations"][0]
+    member.accept_administrator_invitation(DetectorId=md, AdministratorId=M2, InvitationId=invitation["InvitationId"])
+    check("a member manages no filters", error_of(lambda: member.create_filter(DetectorId=md, Name="mine", FindingCriteria=low))[1],
+          "BadRequestException")
+
+
 def list_account_ids(emulator: Emulator, page: int = 20) -> list[str]:
     client, ids, token = emulator.client("organizations"), [], None
     while True:
@@ -472,6 +505,7 @@ def organization() -> None:
         organization_auto_enable(emulator)
         legacy_relationships(emulator)
         membership_api(emulator)
+        suppression_rules(emulator)
         leave_and_join(emulator)
     finally:
         emulator.stop()
