@@ -98,21 +98,30 @@ pub struct RolloutArgs {
     /// Replace a delegated GuardDuty admin that differs from the plan's (otherwise a conflict is reported).
     #[arg(long)]
     pub replace_admin: bool,
+    #[command(flatten)]
+    pub record: Record,
+    /// Accounts still tied to an invitation-era GuardDuty administrator (or with invitations
+    /// pending): disassociate them and decline the invitations, so the delegated admin can add
+    /// them. Without it they are reported as conflicts and left alone.
+    #[arg(long)]
+    pub migrate_invitations: bool,
+}
+
+/// How a run that changes things reports and records itself.
+#[derive(Debug, Args)]
+pub struct Record {
     /// Also write the summary, with every target's result, as JSON to this file.
     #[arg(long)]
     pub summary_json: Option<PathBuf>,
     /// A line per change per target, instead of identical changes collapsed with a count.
     #[arg(long)]
     pub detail: bool,
-    /// Journal of finished targets, written as they finish (default: orgguard-<plan name>.journal in the current directory).
+    /// Journal of finished targets, written as they finish (default: orgguard-<plan name>.journal,
+    /// or .teardown.journal, in the current directory).
     #[arg(long)]
     pub journal: Option<PathBuf>,
-    /// Accounts still tied to an invitation-era GuardDuty administrator (or with invitations
-    /// pending): disassociate them and decline the invitations, so the delegated admin can add
-    /// them. Without it they are reported as conflicts and left alone.
-    #[arg(long)]
-    pub migrate_invitations: bool,
-    /// Continue an interrupted or killed rollout from its journal: targets it records applied or unchanged are not redone.
+    /// Continue an interrupted or killed run from its journal: targets it records applied or
+    /// unchanged are not redone.
     #[arg(long, conflicts_with = "dry_run")]
     pub resume: bool,
 }
@@ -140,18 +149,8 @@ pub struct TeardownArgs {
     /// Delete without asking (required when stdin is not a terminal).
     #[arg(long, conflicts_with = "dry_run")]
     pub yes: bool,
-    /// Also write the summary, with every target's result, as JSON to this file.
-    #[arg(long)]
-    pub summary_json: Option<PathBuf>,
-    /// A line per deletion per target, instead of identical ones collapsed with a count.
-    #[arg(long)]
-    pub detail: bool,
-    /// Journal of finished targets (default: orgguard-<plan name>.teardown.journal in the current directory).
-    #[arg(long)]
-    pub journal: Option<PathBuf>,
-    /// Continue an interrupted or killed teardown from its journal.
-    #[arg(long, conflicts_with = "dry_run")]
-    pub resume: bool,
+    #[command(flatten)]
+    pub record: Record,
 }
 
 /// What a teardown can remove, in the order it is removed.
@@ -161,8 +160,8 @@ pub enum TeardownLayer {
     Membership,
     /// Per region: the planned delegated admin's designation.
     Admin,
-    /// Per region at the delegated admin: the plan's suppression rules.
-    Suppression,
+    /// Per region at the delegated admin: the plan's suppression rules and IP lists.
+    Central,
     /// Per account-region the plan's rules and topic; per account its IAM role and policy.
     Wiring,
     /// Per account-region the detector (needs --delete-detectors).

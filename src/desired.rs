@@ -121,6 +121,8 @@ pub struct Organization<'a> {
     pub members: Vec<AccountId>,
     /// The suppression rules the admin holds, with a `[suppression]` plan.
     pub suppression: Option<&'a crate::plan::Suppression>,
+    /// The IP lists the admin holds, with an `[ip_lists]` plan.
+    pub ip_lists: Option<&'a crate::plan::IpLists>,
 }
 
 impl<'a> Organization<'a> {
@@ -137,6 +139,7 @@ impl<'a> Organization<'a> {
                 .collect(),
             members,
             suppression: None,
+            ip_lists: None,
         }
     }
 }

@@ -70,19 +70,19 @@ fn run(command: Command) -> Result<u8> {
             Ok(OK)
         }
         Command::Rollout(args) => {
-            let journal = args.journal.unwrap_or_else(|| default_journal(&args.plan, "journal"));
+            let journal = args.record.journal.unwrap_or_else(|| default_journal(&args.plan, "journal"));
             let options = ops::RolloutOptions {
                 dry_run: args.dry_run,
                 replace_admin: args.replace_admin,
                 journal,
-                resume: args.resume,
+                resume: args.record.resume,
                 migrate_invitations: args.migrate_invitations,
                 out: args.out,
                 apply: args.apply,
             };
             let targeting = targeting(args.plan, &args.scope)?;
             let summary = runtime()?.block_on(ops::rollout(&targeting, &options))?;
-            finish(summary, args.detail, args.summary_json.as_deref())
+            finish(summary, args.record.detail, args.record.summary_json.as_deref())
         }
         Command::Teardown(args) => teardown(args),
         Command::Audit(args) => {
@@ -177,12 +177,13 @@ fn teardown(args: cli::TeardownArgs) -> Result<u8> {
         membership: only(L::Membership),
         admin: only(L::Admin) && !some_accounts,
         detectors: args.delete_detectors,
-        suppression: only(L::Suppression),
+        central: only(L::Central),
         prune_subscriptions: args.prune_subscriptions,
         some_accounts,
     };
-    let journal = args.journal.clone().unwrap_or_else(|| default_journal(&args.plan, "teardown.journal"));
-    let mut options = ops::TeardownOptions { teardown, dry_run: args.dry_run, journal, resume: args.resume, confirmed: None };
+    let record = &args.record;
+    let journal = record.journal.clone().unwrap_or_else(|| default_journal(&args.plan, "teardown.journal"));
+    let mut options = ops::TeardownOptions { teardown, dry_run: args.dry_run, journal, resume: record.resume, confirmed: None };
     let targeting = targeting(args.plan, &args.scope)?;
     if !args.dry_run && !args.yes {
         if !std::io::stdin().is_terminal() {
@@ -194,7 +195,7 @@ fn teardown(args: cli::TeardownArgs) -> Result<u8> {
         let preview = runtime()?.block_on(ops::teardown(&targeting, &preview))?;
         let counts = deletions(&preview);
         options.confirmed = Some(orgguard::changeset::Reviewed::of(&preview.results));
-        let code = finish(preview, args.detail, args.summary_json.as_deref())?;
+        let code = finish(preview, record.detail, record.summary_json.as_deref())?;
         if code != OK {
             eprintln!("teardown: the dry run could not read or plan everything (above); nothing was deleted");
             return Ok(code);
@@ -209,7 +210,7 @@ fn teardown(args: cli::TeardownArgs) -> Result<u8> {
         }
     }
     let summary = runtime()?.block_on(ops::teardown(&targeting, &options))?;
-    finish(summary, args.detail, args.summary_json.as_deref())
+    finish(summary, record.detail, record.summary_json.as_deref())
 }
 
 /// A dry run's deletions by kind, each with how many things it removes (a membership

@@ -13,6 +13,8 @@ use serde_json::Value;
 const ON_BEHALF: &[&str] = &[
     "iam:CreateServiceLinkedRole",
     "iam:PassRole",
+    "iam:PutRolePolicy",
+    "iam:DeleteRolePolicy",
     "organizations:EnableAWSServiceAccess",
     "organizations:RegisterDelegatedAdministrator",
     "organizations:DeregisterDelegatedAdministrator",
@@ -37,7 +39,7 @@ const TEARDOWN_ONLY: &[&str] = &[
 
 /// Writes the teardown makes as well as the rollout.
 const TEARDOWN_SHARED: &[&str] =
-    &["guardduty:UpdateOrganizationConfiguration", "guardduty:DisableOrganizationAdminAccount", "guardduty:DeleteFilter", "sns:Unsubscribe", "iam:DeletePolicyVersion"];
+    &["guardduty:UpdateOrganizationConfiguration", "guardduty:DisableOrganizationAdminAccount", "guardduty:DeleteFilter", "guardduty:DeleteIPSet", "guardduty:DeleteThreatIntelSet", "sns:Unsubscribe", "iam:DeletePolicyVersion"];
 
 /// The files of a directory and of every directory below it.
 fn files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {

@@ -13,6 +13,12 @@ fn plan() -> String {
     format!("{THREE_REGION_PLAN}\n[admin]\naccount = \"{}\"\nauto_enable = \"ALL\"\n", member(1))
 }
 
+fn rollout(emulator: &Emulator, plan: &str, extra: &[&str]) -> Run {
+    let mut args = vec!["rollout", "--plan", plan, "--regions", REGION];
+    args.extend_from_slice(extra);
+    emulator.orgguard(&args)
+}
+
 fn org(emulator: &Emulator) -> Value {
     emulator.get("guardduty-org")[REGION].clone()
 }
@@ -28,11 +34,7 @@ fn invitation_era_administrators_are_a_conflict_until_migrated_on_request() {
     }
     let (_dir, plan) = plan_file(&plan());
     let plan = path_str(&plan);
-    let rollout = |extra: &[&str]| {
-        let mut args = vec!["rollout", "--plan", plan, "--regions", REGION];
-        args.extend_from_slice(extra);
-        emulator.orgguard(&args)
-    };
+    let rollout = |extra: &[&str]| rollout(&emulator, plan, extra);
 
     emulator.reset_counts();
     let dry = rollout(&["--dry-run"]);
@@ -150,11 +152,7 @@ assert gd.get_administrator_account(DetectorId=detector)["Administrator"]["Accou
     assert_eq!(org(&emulator)["invited_members"][&held], json!({"administrator": old_admin, "status": "Enabled"}));
     let (_dir, plan) = plan_file(&plan());
     let plan = path_str(&plan);
-    let rollout = |extra: &[&str]| {
-        let mut args = vec!["rollout", "--plan", plan, "--regions", REGION];
-        args.extend_from_slice(extra);
-        emulator.orgguard(&args)
-    };
+    let rollout = |extra: &[&str]| rollout(&emulator, plan, extra);
     let reported = rollout(&[]);
     assert_eq!(reported.code(), 1, "{}", reported.stdout());
     let expected = format!("associated with administrator {old_admin} (an invitation, not the organization)");

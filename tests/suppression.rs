@@ -112,7 +112,7 @@ gd = client("guardduty", "eu-west-1")
 detector = gd.list_detectors()["DetectorIds"][0]
 gd.create_filter(DetectorId=detector, Name="keep-me", FindingCriteria={"Criterion": {"type": {"Equals": ["Recon:EC2/Portscan"]}}})
 "#);
-    let teardown = run(&emulator, &three, &["teardown", "--only", "suppression", "--yes"]);
+    let teardown = run(&emulator, &three, &["teardown", "--only", "central", "--yes"]);
     assert_eq!(teardown.code(), 0, "{}\n{}", teardown.stdout(), teardown.stderr());
     assert_eq!(rules(&emulator, "us-east-1"), vec![]);
     assert_eq!(rules(&emulator, "eu-west-1"), ranked(&["keep-me"]), "a rule the plan does not name stays");

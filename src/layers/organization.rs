@@ -10,10 +10,10 @@ use super::{result, settle, Before, Context};
 use crate::aws::{AwsError, GuardDuty};
 use crate::desired::Organization;
 use crate::discover::Scope;
-use crate::model::{AccountId, AdminSide, DetectorSettings, ObservedDetector, ObservedFilter, Region, Target};
+use crate::model::{AccountId, AdminSide, DetectorSettings, ObservedDetector, ObservedFilter, ObservedList, Region, Target};
 use crate::outcome::{shared, Layer, Note, SkipReason, Status, TargetError, TargetResult};
 use crate::resources::admin::OtherAdmin;
-use crate::resources::{admin, detector, membership, org_config, suppression, Change};
+use crate::resources::{admin, detector, ip_lists, membership, org_config, suppression, Change};
 
 /// What the organization looks like in a region, before the accounts are entered: the
 /// admins designated (both rollout and audit), and for a rollout the planned admin's
@@ -49,6 +49,8 @@ struct Observed {
     pub side: Option<AdminSide>,
     /// The admin detector's suppression rules in rank order, with a `[suppression]` plan.
     pub filters: Vec<ObservedFilter>,
+    /// The admin detector's IP lists, with an `[ip_lists]` plan.
+    pub lists: Vec<ObservedList>,
 }
 
 /// One region's organization changes, by kind, in the order they are made.
@@ -60,6 +62,7 @@ struct Planned {
     pub config: Option<org_config::Change>,
     pub members: Option<membership::Change>,
     pub suppression: Vec<suppression::Change>,
+    pub ip_lists: Vec<ip_lists::Change>,
     /// Drift reported but deliberately not changed.
     pub notes: Vec<Note>,
 }
@@ -70,7 +73,8 @@ impl Planned {
         let admin = self.admin.iter().cloned().map(Change::from);
         let config = self.config.iter().cloned().map(Change::from);
         let members = self.members.iter().cloned().map(Change::from);
-        detector.chain(admin).chain(config).chain(members).chain(self.suppression.iter().cloned().map(Change::from)).collect()
+        let rules = self.suppression.iter().cloned().map(Change::from);
+        detector.chain(admin).chain(config).chain(members).chain(rules).chain(self.ip_lists.iter().cloned().map(Change::from)).collect()
     }
 }
 
@@ -82,13 +86,16 @@ fn plan(desired: &Organization, settings: &DetectorSettings, admin_is_target: bo
         (None, false) => detector::plan(settings, None),
         _ => None,
     };
-    let (suppression, notes) = desired.suppression.map(|s| suppression::plan(s, &observed.filters)).unwrap_or_default();
+    let (suppression, mut notes) = desired.suppression.map(|s| suppression::plan(s, &observed.filters)).unwrap_or_default();
+    let (ip_lists, list_notes) = desired.ip_lists.map(|l| ip_lists::plan(l, &observed.lists)).unwrap_or_default();
+    notes.extend(list_notes);
     Ok(Planned {
         detector,
         admin: admin::plan(desired.admin, &observed.designated, replace)?,
         config: org_config::plan(desired, side, observed.admin_detector.as_ref()),
         members: membership::plan(&desired.members, side),
         suppression,
+        ip_lists,
         notes,
     })
 }
@@ -113,7 +120,11 @@ async fn observe(
         Some(detector) if cx.plan.suppression.is_some() => guardduty.filters(&detector.id).await?,
         _ => Vec::new(),
     };
-    Ok(Observed { admin_detector, designated, side, filters })
+    let lists = match &admin_detector {
+        Some(detector) if cx.plan.ip_lists.is_some() => guardduty.lists(&detector.id).await?,
+        _ => Vec::new(),
+    };
+    Ok(Observed { admin_detector, designated, side, filters, lists })
 }
 
 /// The accounts that should be members in `region`: every target account but the admin,
@@ -164,6 +175,7 @@ pub async fn reconcile(
     };
     let mut desired = Organization::new(admin, admin_plan.auto_enable, &cx.desired, members(scope, results, admin, region));
     desired.suppression = cx.plan.suppression.as_ref();
+    desired.ip_lists = cx.plan.ip_lists.as_ref();
     let planned = match plan(&desired, &cx.desired, scope.admin_is_target, cx.options.replace_admin, &observed) {
         Ok(planned) => planned,
         Err(conflict) => return (in_layer(Status::failed(TargetError::OtherAdmin(conflict))), None),
@@ -214,6 +226,11 @@ async fn execute(
             suppression::apply(guardduty, &detector_id, rules, change).await?;
         }
     }
+    if let Some(lists) = desired.ip_lists {
+        for change in &planned.ip_lists {
+            ip_lists::apply(guardduty, &detector_id, lists, change).await?;
+        }
+    }
     Ok(())
 }
 
@@ -227,7 +244,7 @@ mod tests {
     fn a_fresh_region_is_designated_configured_and_joined_and_another_admin_is_a_conflict() {
         let [admin, other, member] = ["100000000001", "100000000002", "100000000003"].map(|a| AccountId::parse(a).unwrap());
         let desired = Organization::new(&admin, AutoEnable::All, &settings(), vec![member]);
-        let fresh = Observed { admin_detector: None, designated: vec![], side: None, filters: vec![] };
+        let fresh = Observed { admin_detector: None, designated: vec![], side: None, filters: vec![], lists: vec![] };
         let planned = plan(&desired, &settings(), true, false, &fresh).unwrap();
         assert_eq!(planned.detector, None, "the admin's own account work creates its detector");
         assert_eq!(planned.admin, Some(admin::Change::EnableAdmin { account: admin }));
@@ -235,7 +252,7 @@ mod tests {
         assert_eq!(planned.members, Some(membership::Change::CreateMembers { accounts: vec![member] }));
         let outside = plan(&desired, &settings(), false, false, &fresh).unwrap();
         assert!(matches!(outside.detector, Some(detector::Change::CreateDetector { .. })), "an admin outside the run gets its detector here");
-        let held = Observed { admin_detector: None, designated: vec![other], side: None, filters: vec![] };
+        let held = Observed { admin_detector: None, designated: vec![other], side: None, filters: vec![], lists: vec![] };
         assert_eq!(plan(&desired, &settings(), true, false, &held), Err(OtherAdmin { current: other, planned: admin }));
         let replaced = plan(&desired, &settings(), true, true, &held).unwrap();
         assert_eq!(replaced.admin, Some(admin::Change::ReplaceAdmin { from: other, to: admin }));
@@ -253,7 +270,7 @@ mod tests {
             members: BTreeMap::from([(member, MemberStatus::Enabled)]),
             member_detectors: BTreeMap::new(),
         };
-        let observed = Observed { admin_detector: Some(detector), designated: vec![admin], side: Some(side), filters: vec![] };
+        let observed = Observed { admin_detector: Some(detector), designated: vec![admin], side: Some(side), filters: vec![], lists: vec![] };
         assert_eq!(plan(&desired, &settings(), true, false, &observed), Ok(Planned::default()));
     }
 }

@@ -8,12 +8,11 @@
 
 use super::{result, settle, Context};
 use crate::aws::{AccountSession, AwsError, GuardDuty};
-use crate::desired::Wiring;
 use crate::discover::Scope;
-use crate::model::{AccountId, AdminSide, AutoEnable, ObservedFilter, Region, Target};
+use crate::model::{AccountId, AdminSide, AutoEnable, ObservedFilter, ObservedList, Region, Target};
 use crate::outcome::{shared, Layer, Note, SkipReason, Status, TargetError, TargetResult};
-use crate::plan::Suppression;
-use crate::resources::{admin, detector, iam, membership, org_config, rules, suppression, topic, Change};
+use crate::plan::{IpLists, Suppression};
+use crate::resources::{admin, detector, ip_lists, membership, org_config, rules, suppression, topic, Change};
 
 /// What a teardown removes; each layer can be chosen on its own.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -29,8 +28,8 @@ pub struct Teardown {
     pub admin: bool,
     /// Per account-region the detector, and its findings with it (never a default).
     pub detectors: bool,
-    /// Per region at the delegated admin: the plan's suppression rules.
-    pub suppression: bool,
+    /// Per region at the delegated admin: the plan's suppression rules and IP lists.
+    pub central: bool,
     /// Also remove subscriptions the plan does not name (otherwise their topic is kept).
     pub prune_subscriptions: bool,
     /// Only some of the organization's accounts: members' auto-enable goes from ALL to NEW
@@ -52,7 +51,7 @@ impl Teardown {
             ("membership", self.membership),
             ("admin", self.admin),
             ("detectors", self.detectors),
-            ("suppression", self.suppression),
+            ("central", self.central),
             ("prune-subscriptions", self.prune_subscriptions),
             ("some-accounts", self.some_accounts),
         ];
@@ -124,59 +123,28 @@ pub async fn region(cx: &Context<'_>, session: &AccountSession, region: &Region,
     TargetResult { changes: shared(changes), notes, ..in_layer(status) }
 }
 
-/// One account's IAM role and policy, after its regions. `regions_done`: every region of
-/// the account removed its rules (which use the role) in this run.
-pub async fn account(cx: &Context<'_>, session: &AccountSession, wiring: &Wiring<'_>, regions_done: bool) -> TargetResult {
-    let target = Target { account: session.account, region: None };
-    let in_layer = |status| result(target.clone(), Layer::Account, status);
-    if !regions_done {
-        let reason = format!("a region of the account did not remove the plan's rules (see its result); they use the role {}", wiring.plan.role);
-        return in_layer(Status::failed(TargetError::Dependency { operation: "iam:DeleteRole", reason }));
-    }
-    let client = session.iam();
-    let observed = async {
-        let mut observed = client.observe(&wiring.plan.role, &wiring.policy_arn()).await?;
-        if observed.role_trust.is_some() {
-            // IAM refuses to delete a role that still has any of these.
-            observed.others_attached.extend(client.role_holds(&wiring.plan.role).await?);
-        }
-        Ok::<_, AwsError>(observed)
-    };
-    let observed = match observed.await {
-        Ok(observed) => observed,
-        Err(error) => return in_layer(Status::failed(error)),
-    };
-    let (planned, notes) = iam::teardown(wiring, &observed);
-    let changes: Vec<Change> = planned.iter().cloned().map(Change::from).collect();
-    let status = settle(cx, &target, Layer::Account, &changes, async {
-        for change in &planned {
-            iam::apply(&client, wiring, change).await?;
-        }
-        Ok(())
-    })
-    .await;
-    TargetResult { changes: shared(changes), notes, ..in_layer(status) }
-}
-
 /// What one region's teardown removes at the delegated admin, in order.
 #[derive(Default)]
 struct Planned {
     suppression: Vec<suppression::Change>,
+    ip_lists: Vec<ip_lists::Change>,
     config: Option<org_config::Change>,
     members: Vec<membership::Change>,
     designation: Option<admin::Change>,
     notes: Vec<Note>,
 }
 
-/// One region at the delegated admin: the plan's suppression rules, members' auto-enable
+/// One region at the delegated admin: the plan's suppression rules and IP lists, members' auto-enable
 /// off, the target accounts disassociated then deleted, then the designation removed (from
 /// the management account).
 pub async fn organization(cx: &Context<'_>, region: &Region, scope: &Scope, teardown: &Teardown) -> TargetResult {
     let admin = *cx.plan.admin.as_ref().expect("an organization layer only with an admin plan").account.get_ref();
     let target = Target { account: admin, region: Some(*region) };
     let in_layer = |status| result(target.clone(), Layer::Organization, status);
-    let rules = cx.plan.suppression.as_ref().filter(|_| teardown.suppression);
-    if !teardown.membership && !teardown.admin && rules.is_none() {
+    let rules = cx.plan.suppression.as_ref().filter(|_| teardown.central);
+    let lists = cx.plan.ip_lists.as_ref().filter(|_| teardown.central);
+    let central = rules.is_some() || lists.is_some();
+    if !teardown.membership && !teardown.admin && !central {
         return in_layer(Status::Unchanged);
     }
     let guardduty = cx.admin.as_ref().expect("set with an admin plan").guardduty(region);
@@ -187,52 +155,58 @@ pub async fn organization(cx: &Context<'_>, region: &Region, scope: &Scope, tear
             None => cx.aws.management().guardduty(region).list_admins().await?,
         };
         let is_admin = designated.contains(&admin);
-        let detector = match rules.is_some() || (is_admin && (teardown.membership || teardown.admin)) {
+        let detector = match central || (is_admin && (teardown.membership || teardown.admin)) {
             true => guardduty.find_detector().await?,
             false => None,
         };
-        let (mut side, mut filters) = (None, Vec::new());
+        let (mut side, mut held) = (None, Held::default());
         if let Some(detector) = &detector {
             if is_admin && (teardown.membership || teardown.admin) {
                 side = Some(guardduty.admin_side(&detector.id).await?);
             }
             if rules.is_some() {
-                filters = guardduty.filters(&detector.id).await?;
+                held.filters = guardduty.filters(&detector.id).await?;
+            }
+            if lists.is_some() {
+                held.lists = guardduty.lists(&detector.id).await?;
             }
         }
-        Ok::<_, AwsError>((designated, detector.map(|d| d.id), side, filters))
+        Ok::<_, AwsError>((designated, detector.map(|d| d.id), side, held))
     };
-    let (designated, detector_id, side, filters) = match observed.await {
+    let (designated, detector_id, side, held) = match observed.await {
         Ok(observed) => observed,
         Err(error) if error.is_region_not_enabled() => return in_layer(Status::Skipped(SkipReason::RegionNotEnabled)),
         Err(error) => return in_layer(Status::failed(error)),
     };
-    let planned = plan(teardown, &admin, scope, rules, &designated, side.as_ref(), &filters);
+    let mut planned = plan(teardown, &admin, scope, &designated, side.as_ref());
+    if let Some(rules) = rules {
+        planned.suppression = suppression::teardown(rules, &held.filters);
+    }
+    if let Some(lists) = lists {
+        planned.ip_lists = ip_lists::teardown(lists, &held.lists);
+    }
+    let rule_list = planned.suppression.iter().cloned().map(Change::from);
+    let list_list = planned.ip_lists.iter().cloned().map(Change::from);
     let config_list = planned.config.iter().cloned().map(Change::from);
     let member_list = planned.members.iter().cloned().map(Change::from);
     let designation_list = planned.designation.iter().cloned().map(Change::from);
-    let rule_list = planned.suppression.iter().cloned().map(Change::from);
-    let changes: Vec<Change> = rule_list.chain(config_list).chain(member_list).chain(designation_list).collect();
-    let execute = execute(cx, &guardduty, region, detector_id.as_deref(), rules, &planned);
+    let changes: Vec<Change> = rule_list.chain(list_list).chain(config_list).chain(member_list).chain(designation_list).collect();
+    let execute = execute(cx, &guardduty, region, detector_id.as_deref(), (rules, lists), &planned);
     let status = settle(cx, &target, Layer::Organization, &changes, execute).await;
     TargetResult { changes: shared(changes), notes: planned.notes, ..in_layer(status) }
 }
 
-/// Pure: what the region's teardown removes at the admin.
-fn plan(
-    teardown: &Teardown,
-    admin: &AccountId,
-    scope: &Scope,
-    rules: Option<&Suppression>,
-    designated: &[AccountId],
-    side: Option<&AdminSide>,
-    filters: &[ObservedFilter],
-) -> Planned {
+/// What the admin's detector holds for the organization, read for a teardown.
+#[derive(Default)]
+struct Held {
+    filters: Vec<ObservedFilter>,
+    lists: Vec<ObservedList>,
+}
+
+/// Pure: the region's membership and designation teardown at the admin.
+fn plan(teardown: &Teardown, admin: &AccountId, scope: &Scope, designated: &[AccountId], side: Option<&AdminSide>) -> Planned {
     let (designation, notes) = admin::teardown(admin, designated);
     let mut planned = Planned { designation: designation.filter(|_| teardown.admin), notes, ..Planned::default() };
-    if let Some(rules) = rules {
-        planned.suppression = suppression::teardown(rules, filters);
-    }
     let Some(side) = side else { return planned };
     let mut others = side.members.keys().copied().collect::<Vec<_>>();
     if teardown.membership {
@@ -266,12 +240,19 @@ async fn execute(
     guardduty: &GuardDuty,
     region: &Region,
     detector_id: Option<&str>,
-    rules: Option<&Suppression>,
+    (rules, lists): (Option<&Suppression>, Option<&IpLists>),
     planned: &Planned,
 ) -> Result<(), TargetError> {
     if let Some(detector_id) = detector_id {
-        for change in rules.map_or(&[][..], |_| &planned.suppression) {
-            suppression::apply(guardduty, detector_id, rules.expect("checked"), change).await?;
+        if let Some(rules) = rules {
+            for change in &planned.suppression {
+                suppression::apply(guardduty, detector_id, rules, change).await?;
+            }
+        }
+        if let Some(lists) = lists {
+            for change in &planned.ip_lists {
+                ip_lists::apply(guardduty, detector_id, lists, change).await?;
+            }
         }
         if let Some(change) = &planned.config {
             org_config::apply(guardduty, detector_id, AutoEnable::None, change).await?;

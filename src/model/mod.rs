@@ -1,6 +1,7 @@
 //! The vocabulary shared by every module: accounts, regions, targets, detector settings,
 //! what a read of AWS returns, and the rate limits. No SDK types.
 
+mod lists;
 mod observed;
 mod settings;
 mod suppression;
@@ -9,6 +10,7 @@ pub use observed::{
     AdminSide, MemberStatus, ObservedDetector, ObservedIam, ObservedPolicy, ObservedRelationship, ObservedRule, ObservedSubscription,
     ObservedTarget, ObservedTopic, Unprocessed,
 };
+pub use lists::{ListFormat, ListKind, ObservedList};
 pub use settings::{Agent, AutoEnable, DetectorSettings, Feature, Frequency};
 pub use suppression::{same_criteria, Condition, Criteria, FilterAction, ObservedFilter};
 

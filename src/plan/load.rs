@@ -115,6 +115,32 @@ impl Plan {
                 }
             }
         }
+        if let Some(lists) = &self.ip_lists {
+            let span = lists.trusted.as_ref().map_or(lists.threat.span(), |t| t.name.span());
+            if self.admin.is_none() {
+                return fail("ip_lists", span, "IP lists are held by the delegated admin: the plan needs an [admin] section".into());
+            }
+            if lists.threat.get_ref().len() > MAX_THREAT_LISTS {
+                let message = format!("{} threat lists: GuardDuty holds at most {MAX_THREAT_LISTS} per account and region", lists.threat.get_ref().len());
+                return fail("ip_lists.threat", lists.threat.span(), message);
+            }
+            let mut seen = BTreeSet::new();
+            for (kind, list) in lists.all() {
+                let name = list.name.get_ref();
+                if name.is_empty() || name.chars().count() > 300 {
+                    return fail("ip_lists.name", list.name.span(), format!("{name:?}: expected 1 to 300 characters"));
+                }
+                if !seen.insert((kind, name)) {
+                    return fail("ip_lists.name", list.name.span(), format!("{kind} {name:?} appears twice"));
+                }
+                let location = list.location.get_ref();
+                let (scheme, rest) = location.split_once("://").unwrap_or_default();
+                if !matches!(scheme, "s3" | "https") || !rest.contains('/') {
+                    let message = format!("{location:?}: expected s3://bucket/key or https://s3.amazonaws.com/bucket/key");
+                    return fail("ip_lists.location", list.location.span(), message);
+                }
+            }
+        }
         if let Some(notifications) = &self.notifications {
             let mut seen = BTreeSet::new();
             for rule in &notifications.rules {
@@ -130,6 +156,10 @@ impl Plan {
         Ok(())
     }
 }
+
+/// Threat intel sets per account and region: GuardDuty's quota (the trusted list is one by
+/// the plan's shape).
+const MAX_THREAT_LISTS: usize = 6;
 
 /// Suppression rules per account and region: GuardDuty's quota, not raisable.
 const MAX_FILTERS: usize = 100;

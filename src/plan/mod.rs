@@ -10,7 +10,7 @@ mod load;
 
 pub use load::PlanError;
 
-use crate::model::{AccountId, Agent, AutoEnable, Criteria, DetectorSettings, Feature, FilterAction, Frequency, Rates, Region};
+use crate::model::{AccountId, Agent, AutoEnable, Criteria, DetectorSettings, Feature, FilterAction, Frequency, ListFormat, ListKind, Rates, Region};
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -20,6 +20,7 @@ pub struct Plan {
     pub detector: DetectorPlan,
     pub notifications: Option<Notifications>,
     pub suppression: Option<Suppression>,
+    pub ip_lists: Option<IpLists>,
     #[serde(default)]
     pub limits: Limits,
 }
@@ -281,6 +282,47 @@ pub struct SuppressionRule {
     #[serde(default)]
     pub description: String,
     pub criteria: Spanned<Criteria>,
+}
+
+/// The trusted IP list and threat lists the delegated admin holds in every target region,
+/// applied to every member.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IpLists {
+    /// Remove lists the plan does not name; otherwise they are reported.
+    #[serde(default)]
+    pub prune: bool,
+    /// At most one: addresses GuardDuty raises no finding for.
+    pub trusted: Option<IpList>,
+    /// At most six: addresses that make a finding.
+    #[serde(default = "no_lists")]
+    pub threat: Spanned<Vec<IpList>>,
+}
+
+fn no_lists() -> Spanned<Vec<IpList>> {
+    Spanned::new(0..0, Vec::new())
+}
+
+impl IpLists {
+    /// Every planned list, with its kind.
+    pub fn all(&self) -> impl Iterator<Item = (ListKind, &IpList)> {
+        let trusted = self.trusted.iter().map(|l| (ListKind::Trusted, l));
+        trusted.chain(self.threat.get_ref().iter().map(|l| (ListKind::Threat, l)))
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IpList {
+    pub name: Spanned<String>,
+    #[serde(default = "default_list_format")]
+    pub format: ListFormat,
+    /// Where GuardDuty reads the file: s3://bucket/key or https://s3.amazonaws.com/bucket/key.
+    pub location: Spanned<String>,
+}
+
+fn default_list_format() -> ListFormat {
+    ListFormat::Txt
 }
 
 #[derive(Clone, Debug, Deserialize)]

@@ -56,10 +56,7 @@ pub fn teardown(members: &[AccountId], side: &AdminSide) -> (Vec<Change>, Vec<Ac
 pub async fn remove(admin: &GuardDuty, detector_id: &str, change: &Change) -> Result<(), TargetError> {
     let mut problems = Unprocessed { operation: "guardduty:DeleteMembers", accounts: Vec::new() };
     for batch in change.accounts().chunks(PER_CALL as usize) {
-        let unprocessed = match change {
-            Change::DisassociateMembers { .. } => admin.disassociate_members(detector_id, batch).await?,
-            _ => admin.delete_members(detector_id, batch).await?,
-        };
+        let unprocessed = admin.remove_members(detector_id, batch, matches!(change, Change::DeleteMembers { .. })).await?;
         problems = Unprocessed { operation: unprocessed.operation, accounts: [problems.accounts, unprocessed.accounts].concat() };
     }
     if problems.accounts.is_empty() {

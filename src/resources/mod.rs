@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod detector;
 pub mod iam;
+pub mod ip_lists;
 pub mod membership;
 pub mod org_config;
 pub mod relationship;
@@ -153,6 +154,7 @@ kinds! {
     Members(membership),
     Organization(org_config),
     Suppression(suppression),
+    IpLists(ip_lists),
     Topic(topic),
     Iam(iam),
     Rule(rules),

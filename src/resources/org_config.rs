@@ -130,6 +130,7 @@ mod tests {
             agent_auto_enable: BTreeMap::from([(Feature::RuntimeMonitoring, BTreeMap::from([(Agent::EksAddonManagement, AutoEnable::None)]))]),
             members: vec![],
             suppression: None,
+            ip_lists: None,
         }
     }
 

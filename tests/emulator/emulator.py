@@ -26,7 +26,8 @@ Control API (JSON; the Rust tests' helper is tests/common/mod.rs):
       state: {"detectors": {account: {region: [{id, status, finding_publishing_frequency,
       features: {NAME: status}, additional_configuration: {FEATURE: {AGENT: status}}}]}},
       "features_unavailable": {region: [FEATURE]}, "suppression_rules": {account: {region: [{name,
-      action, description, criterion, rank}]}} in rank order}; guardduty-org: {region: {admins, members,
+      action, description, criterion, rank}]}} in rank order, "ip_lists": {account: {region: [{kind,
+      id, name, format, location, status}]}}}; guardduty-org: {region: {admins, members,
       configuration, invited_members: {member: {administrator, status}}, invitations:
       {account: [inviter]}}} (guardduty_org.organization_state); drift actions: control_ext.py;
       detector: {account, region, enable?, frequency?, features?, additional_configuration?,
@@ -141,6 +142,7 @@ import filters_ext
 import guardduty_ext
 import guardduty_org
 import iam_ext
+import lists_ext
 import odd_answers
 
 MANAGEMENT_ACCOUNT = DEFAULT_ACCOUNT_ID
@@ -557,6 +559,16 @@ GUARDDUTY_OPERATIONS = [
     ("GET", r"/detector/[^/]+/filter/[^/]+", "GetFilter"),
     ("POST", r"/detector/[^/]+/filter/[^/]+", "UpdateFilter"),
     ("DELETE", r"/detector/[^/]+/filter/[^/]+", "DeleteFilter"),
+    ("POST", r"/detector/[^/]+/ipset", "CreateIPSet"),
+    ("GET", r"/detector/[^/]+/ipset", "ListIPSets"),
+    ("GET", r"/detector/[^/]+/ipset/[^/]+", "GetIPSet"),
+    ("POST", r"/detector/[^/]+/ipset/[^/]+", "UpdateIPSet"),
+    ("DELETE", r"/detector/[^/]+/ipset/[^/]+", "DeleteIPSet"),
+    ("POST", r"/detector/[^/]+/threatintelset", "CreateThreatIntelSet"),
+    ("GET", r"/detector/[^/]+/threatintelset", "ListThreatIntelSets"),
+    ("GET", r"/detector/[^/]+/threatintelset/[^/]+", "GetThreatIntelSet"),
+    ("POST", r"/detector/[^/]+/threatintelset/[^/]+", "UpdateThreatIntelSet"),
+    ("DELETE", r"/detector/[^/]+/threatintelset/[^/]+", "DeleteThreatIntelSet"),
     ("POST", r"/detector/[^/]+/admin", "UpdateOrganizationConfiguration"),
     ("GET", r"/detector/[^/]+/admin", "DescribeOrganizationConfiguration"),
     ("POST", r"/admin/enable", "EnableOrganizationAdminAccount"),
@@ -622,6 +634,7 @@ def control(world: World, environ, start_response):
                 "detectors": guardduty_ext.all_detectors(),
                 "features_unavailable": {r: sorted(f) for r, f in sorted(guardduty_ext.UNAVAILABLE.items())},
                 "suppression_rules": filters_ext.state(),
+                "ip_lists": lists_ext.state(),
             }
         elif method == "GET" and path == "/_orgguard/guardduty-org":
             result = guardduty_org.organization_state()
@@ -855,6 +868,7 @@ def main() -> None:
         parser.error(f"faults: {error}")
     guardduty_ext.install()
     filters_ext.install()
+    lists_ext.install()
     iam_ext.install()
     fastpath.warm_up()
     gc.freeze()  # the seeded organization and loaded models stay: keep them out of GC passes

@@ -441,6 +441,36 @@ def suppression_rules(emulator: Emulator) -> None:
           "BadRequestException")
 
 
+def ip_lists(emulator: Emulator) -> None:
+    """IP sets and threat intel sets: ACTIVATING, then ACTIVE if the file is in S3 or ERROR,
+    the quotas of 1 and 6, pages, reactivation on update."""
+    region = "ap-southeast-2"
+    s3 = emulator.client("s3")
+    s3.create_bucket(Bucket="orgguard-lists")
+    s3.put_object(Bucket="orgguard-lists", Key="trusted.txt", Body=b"198.51.100.0/24\n")
+    gd = emulator.guardduty(M2, region)
+    d = gd.create_detector(Enable=True)["DetectorId"]
+    trusted = gd.create_ip_set(DetectorId=d, Name="egress", Format="TXT", Location="s3://orgguard-lists/trusted.txt", Activate=True)["IpSetId"]
+    status = lambda get: [get()["Status"] for _ in range(2)]  # noqa: E731
+    check("an IP set activates once its file is read", status(lambda: gd.get_ip_set(DetectorId=d, IpSetId=trusted)), ["ACTIVATING", "ACTIVE"])
+    second = lambda: gd.create_ip_set(DetectorId=d, Name="more", Format="TXT", Location="s3://orgguard-lists/trusted.txt", Activate=True)  # noqa: E731
+    check("one IP set per account and region", error_of(second)[1], "BadRequestException")
+    missing = gd.create_threat_intel_set(DetectorId=d, Name="bad", Format="STIX", Location="s3://orgguard-lists/missing.xml", Activate=True)
+    threat = missing["ThreatIntelSetId"]
+    check("a file GuardDuty cannot read ends in ERROR", status(lambda: gd.get_threat_intel_set(DetectorId=d, ThreatIntelSetId=threat)), ["ACTIVATING", "ERROR"])
+    for n in range(5):
+        gd.create_threat_intel_set(DetectorId=d, Name=f"t{n}", Format="TXT", Location="s3://orgguard-lists/trusted.txt", Activate=False)
+    seventh = lambda: gd.create_threat_intel_set(DetectorId=d, Name="t7", Format="TXT", Location="s3://orgguard-lists/trusted.txt", Activate=True)  # noqa: E731
+    check("six threat intel sets per account and region", error_of(seventh)[1], "BadRequestException")
+    page = gd.list_threat_intel_sets(DetectorId=d, MaxResults=4)
+    rest = gd.list_threat_intel_sets(DetectorId=d, NextToken=page["NextToken"])["ThreatIntelSetIds"]
+    check("ListThreatIntelSets pages", (len(page["ThreatIntelSetIds"]), len(rest)), (4, 2))
+    gd.update_threat_intel_set(DetectorId=d, ThreatIntelSetId=threat, Location="s3://orgguard-lists/trusted.txt", Activate=True)
+    check("an update activates again", status(lambda: gd.get_threat_intel_set(DetectorId=d, ThreatIntelSetId=threat)), ["ACTIVATING", "ACTIVE"])
+    gd.delete_ip_set(DetectorId=d, IpSetId=trusted)
+    check("DeleteIPSet", gd.list_ip_sets(DetectorId=d)["IpSetIds"], [])
+
+
 def list_account_ids(emulator: Emulator, page: int = 20) -> list[str]:
     client, ids, token = emulator.client("organizations"), [], None
     while True:
@@ -506,6 +536,7 @@ def organization() -> None:
         legacy_relationships(emulator)
         membership_api(emulator)
         suppression_rules(emulator)
+        ip_lists(emulator)
         leave_and_join(emulator)
     finally:
         emulator.stop()

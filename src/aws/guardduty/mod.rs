@@ -2,6 +2,7 @@
 //! side (designation, configuration, members, relationships) is in `organization`.
 
 mod filters;
+mod lists;
 mod organization;
 
 pub use filters::Filter;

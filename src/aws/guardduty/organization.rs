@@ -273,34 +273,24 @@ impl GuardDuty {
 }
 
 impl GuardDuty {
-    /// As an administrator, ends these members' association (up to 50); returns those
-    /// GuardDuty did not process.
-    pub async fn disassociate_members(&self, detector_id: &str, accounts: &[AccountId]) -> Result<Unprocessed, AwsError> {
-        const OPERATION: &str = "guardduty:DisassociateMembers";
-        let ids = accounts.iter().map(|a| a.as_str().to_owned()).collect();
-        let output = self.api.get().await
-            .disassociate_members()
-            .detector_id(detector_id)
-            .set_account_ids(Some(ids))
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk(OPERATION, e))?;
-        Ok(unprocessed(OPERATION, output.unprocessed_accounts()))
-    }
-
-    /// As an administrator, deletes these member records (up to 50); returns those GuardDuty
-    /// did not process.
-    pub async fn delete_members(&self, detector_id: &str, accounts: &[AccountId]) -> Result<Unprocessed, AwsError> {
-        const OPERATION: &str = "guardduty:DeleteMembers";
-        let ids = accounts.iter().map(|a| a.as_str().to_owned()).collect();
-        let output = self.api.get().await
-            .delete_members()
-            .detector_id(detector_id)
-            .set_account_ids(Some(ids))
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk(OPERATION, e))?;
-        Ok(unprocessed(OPERATION, output.unprocessed_accounts()))
+    /// As an administrator, ends these members' association (up to 50), or with `delete`
+    /// deletes their records; returns those GuardDuty did not process.
+    pub async fn remove_members(&self, detector_id: &str, accounts: &[AccountId], delete: bool) -> Result<Unprocessed, AwsError> {
+        let ids: Vec<String> = accounts.iter().map(|a| a.as_str().to_owned()).collect();
+        let api = self.api.get().await;
+        let (operation, output) = match delete {
+            true => {
+                const OPERATION: &str = "guardduty:DeleteMembers";
+                let sent = api.delete_members().detector_id(detector_id).set_account_ids(Some(ids)).send().await;
+                (OPERATION, sent.map_err(|e| AwsError::from_sdk(OPERATION, e))?.unprocessed_accounts)
+            }
+            false => {
+                const OPERATION: &str = "guardduty:DisassociateMembers";
+                let sent = api.disassociate_members().detector_id(detector_id).set_account_ids(Some(ids)).send().await;
+                (OPERATION, sent.map_err(|e| AwsError::from_sdk(OPERATION, e))?.unprocessed_accounts)
+            }
+        };
+        Ok(unprocessed(operation, &output.unwrap_or_default()))
     }
 }
 

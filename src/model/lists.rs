@@ -1,0 +1,62 @@
+//! Trusted IP lists and threat intel sets: files of addresses GuardDuty reads from S3.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Which of GuardDuty's two kinds of list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ListKind {
+    /// An IP set: addresses GuardDuty raises no finding for (one per account and region).
+    Trusted,
+    /// A threat intel set: addresses that make a finding (six per account and region).
+    Threat,
+}
+
+impl fmt::Display for ListKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Trusted => "trusted IP list",
+            Self::Threat => "threat list",
+        })
+    }
+}
+
+/// A list file's format, as GuardDuty names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ListFormat {
+    Txt,
+    Stix,
+    OtxCsv,
+    AlienVault,
+    ProofPoint,
+    FireEye,
+}
+
+impl ListFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Txt => "TXT",
+            Self::Stix => "STIX",
+            Self::OtxCsv => "OTX_CSV",
+            Self::AlienVault => "ALIEN_VAULT",
+            Self::ProofPoint => "PROOF_POINT",
+            Self::FireEye => "FIRE_EYE",
+        }
+    }
+}
+
+/// A list as the delegated admin's detector holds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObservedList {
+    pub kind: ListKind,
+    pub id: String,
+    pub name: String,
+    /// As GuardDuty gave it (a format this version does not know stays as text).
+    pub format: String,
+    pub location: String,
+    /// INACTIVE, ACTIVATING, ACTIVE, DEACTIVATING, ERROR, DELETE_PENDING, DELETED.
+    pub status: String,
+}
