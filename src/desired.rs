@@ -119,10 +119,6 @@ pub struct Organization<'a> {
     pub agent_auto_enable: BTreeMap<Feature, BTreeMap<Agent, AutoEnable>>,
     /// Every target account that should be a member (the admin itself excluded).
     pub members: Vec<AccountId>,
-    /// The suppression rules the admin holds, with a `[suppression]` plan.
-    pub suppression: Option<&'a crate::plan::Suppression>,
-    /// The IP lists the admin holds, with an `[ip_lists]` plan.
-    pub ip_lists: Option<&'a crate::plan::IpLists>,
 }
 
 impl<'a> Organization<'a> {
@@ -138,8 +134,6 @@ impl<'a> Organization<'a> {
                 .map(|(feature, agents)| (feature, agents.into_iter().map(|(agent, on)| (agent, on_or_none(on))).collect()))
                 .collect(),
             members,
-            suppression: None,
-            ip_lists: None,
         }
     }
 }

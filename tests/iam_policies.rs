@@ -15,6 +15,8 @@ const ON_BEHALF: &[&str] = &[
     "iam:PassRole",
     "iam:PutRolePolicy",
     "iam:DeleteRolePolicy",
+    "s3:GetObject",
+    "s3:ListBucket",
     "organizations:EnableAWSServiceAccess",
     "organizations:RegisterDelegatedAdministrator",
     "organizations:DeregisterDelegatedAdministrator",
@@ -35,6 +37,7 @@ const TEARDOWN_ONLY: &[&str] = &[
     "iam:DetachRolePolicy",
     "iam:DeletePolicy",
     "iam:DeleteRole",
+    "guardduty:DeletePublishingDestination",
 ];
 
 /// Writes the teardown makes as well as the rollout.
@@ -54,7 +57,7 @@ fn operations() -> BTreeSet<String> {
         let text = std::fs::read_to_string(path).unwrap();
         for piece in text.split('"').skip(1).step_by(2) {
             let Some((service, operation)) = piece.split_once(':') else { continue };
-            let known = ["sts", "organizations", "guardduty", "sns", "events", "iam"].contains(&service);
+            let known = ["sts", "organizations", "guardduty", "sns", "events", "iam", "s3", "kms"].contains(&service);
             if known && !operation.is_empty() && operation.chars().all(|c| c.is_ascii_alphabetic()) {
                 found.insert(piece.to_owned());
             }

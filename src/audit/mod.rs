@@ -202,7 +202,8 @@ pub fn judge(plan: &Plan, plan_name: &str, results: &[TargetResult]) -> Vec<Cont
                 }
                 // The organization's own controls, and its members'; an admin's detector created
                 // here belongs to an account outside the run, which the audit does not judge.
-                for failure in result.changes.iter().flat_map(|change| change.failures(plan)) {
+                let left_alone = result.notes.iter().filter_map(|note| note.fails.clone());
+                for failure in result.changes.iter().flat_map(|change| change.failures(plan)).chain(left_alone) {
                     match failure.account {
                         Some(account) if member.contains(&failure.control.as_str()) && members.contains(&&account) => {
                             out.fail(&failure.control, &account, Some(region), failure.expected, failure.actual)

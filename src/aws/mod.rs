@@ -7,6 +7,7 @@ mod guardduty;
 mod iam;
 mod limits;
 mod organizations;
+mod policies;
 mod retry;
 mod sns;
 
@@ -29,6 +30,7 @@ pub use events::Events;
 pub use guardduty::{Filter, GuardDuty, MemberDetectors};
 pub use iam::Iam;
 pub use organizations::OrgAccount;
+pub use policies::Policies;
 pub use sns::Sns;
 
 use limits::{Gate, Gated, Limits};
@@ -295,6 +297,16 @@ impl AccountSession {
     pub fn events(&self, region: &Region) -> Events {
         let client = client!(aws_sdk_eventbridge, &self.regional(region), self.retry_partition());
         Events::new(self.gated(client, Service::Events, Some(region)))
+    }
+
+    /// S3 and KMS in the region of the findings bucket and its key, for their policies.
+    pub fn policies(&self, region: &Region) -> Policies {
+        let config = self.regional(region);
+        // An endpoint of our own (the emulator) has no bucket subdomains.
+        let path_style = config.endpoint_url().is_some();
+        let s3 = aws_sdk_s3::config::Builder::from(&config).force_path_style(path_style).retry_partition(self.retry_partition());
+        let s3 = s3.retry_classifier(TooManyRequests).build();
+        Policies::new(aws_sdk_s3::Client::from_conf(s3), client!(aws_sdk_kms, &config, self.retry_partition()))
     }
 
     /// IAM is global: one client per account, in the home region.

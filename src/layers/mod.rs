@@ -11,6 +11,7 @@
 //! Rollout, dry run and audit run the same observe and plan; the engine drives them.
 
 pub mod account;
+mod central;
 pub mod organization;
 pub mod region;
 pub mod teardown;

@@ -6,14 +6,15 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use super::central::{self, Held, Sections};
 use super::{result, settle, Before, Context};
 use crate::aws::{AwsError, GuardDuty};
 use crate::desired::Organization;
 use crate::discover::Scope;
-use crate::model::{AccountId, AdminSide, DetectorSettings, ObservedDetector, ObservedFilter, ObservedList, Region, Target};
-use crate::outcome::{shared, Layer, Note, SkipReason, Status, TargetError, TargetResult};
+use crate::model::{AccountId, AdminSide, DetectorSettings, ObservedDetector, Region, Target};
+use crate::outcome::{shared, Layer, SkipReason, Status, TargetError, TargetResult};
 use crate::resources::admin::OtherAdmin;
-use crate::resources::{admin, detector, ip_lists, membership, org_config, suppression, Change};
+use crate::resources::{admin, detector, membership, org_config, Change};
 
 /// What the organization looks like in a region, before the accounts are entered: the
 /// admins designated (both rollout and audit), and for a rollout the planned admin's
@@ -47,10 +48,9 @@ struct Observed {
     pub designated: Vec<AccountId>,
     /// Read when the planned admin is designated and has a detector.
     pub side: Option<AdminSide>,
-    /// The admin detector's suppression rules in rank order, with a `[suppression]` plan.
-    pub filters: Vec<ObservedFilter>,
-    /// The admin detector's IP lists, with an `[ip_lists]` plan.
-    pub lists: Vec<ObservedList>,
+    /// What the admin's detector holds for the organization (suppression rules, IP lists,
+    /// findings export), for the plan's sections.
+    pub held: Held,
 }
 
 /// One region's organization changes, by kind, in the order they are made.
@@ -61,10 +61,7 @@ struct Planned {
     pub admin: Option<admin::Change>,
     pub config: Option<org_config::Change>,
     pub members: Option<membership::Change>,
-    pub suppression: Vec<suppression::Change>,
-    pub ip_lists: Vec<ip_lists::Change>,
-    /// Drift reported but deliberately not changed.
-    pub notes: Vec<Note>,
+    pub central: central::Planned,
 }
 
 impl Planned {
@@ -73,30 +70,31 @@ impl Planned {
         let admin = self.admin.iter().cloned().map(Change::from);
         let config = self.config.iter().cloned().map(Change::from);
         let members = self.members.iter().cloned().map(Change::from);
-        let rules = self.suppression.iter().cloned().map(Change::from);
-        detector.chain(admin).chain(config).chain(members).chain(rules).chain(self.ip_lists.iter().cloned().map(Change::from)).collect()
+        detector.chain(admin).chain(config).chain(members).chain(self.central.changes()).collect()
     }
 }
 
 /// Pure: the changes that make the region's organization what `desired` asks; another admin
 /// designated is a conflict unless `replace`. An admin not designated yet has nothing set.
-fn plan(desired: &Organization, settings: &DetectorSettings, admin_is_target: bool, replace: bool, observed: &Observed) -> Result<Planned, OtherAdmin> {
+fn plan(
+    desired: &Organization,
+    settings: &DetectorSettings,
+    admin_is_target: bool,
+    replace: bool,
+    sections: Sections<'_>,
+    observed: &Observed,
+) -> Result<Planned, OtherAdmin> {
     let side = observed.side.as_ref();
     let detector = match (&observed.admin_detector, admin_is_target) {
         (None, false) => detector::plan(settings, None),
         _ => None,
     };
-    let (suppression, mut notes) = desired.suppression.map(|s| suppression::plan(s, &observed.filters)).unwrap_or_default();
-    let (ip_lists, list_notes) = desired.ip_lists.map(|l| ip_lists::plan(l, &observed.lists)).unwrap_or_default();
-    notes.extend(list_notes);
     Ok(Planned {
         detector,
         admin: admin::plan(desired.admin, &observed.designated, replace)?,
         config: org_config::plan(desired, side, observed.admin_detector.as_ref()),
         members: membership::plan(&desired.members, side),
-        suppression,
-        ip_lists,
-        notes,
+        central: central::plan(sections, &observed.held),
     })
 }
 
@@ -116,15 +114,11 @@ async fn observe(
         Some(detector) if designated.contains(admin) => Some(guardduty.admin_side(&detector.id).await?),
         _ => None,
     };
-    let filters = match &admin_detector {
-        Some(detector) if cx.plan.suppression.is_some() => guardduty.filters(&detector.id).await?,
-        _ => Vec::new(),
+    let held = match &admin_detector {
+        Some(detector) => central::observe(guardduty, &detector.id, Sections::of(cx.plan)).await?,
+        None => Held::default(),
     };
-    let lists = match &admin_detector {
-        Some(detector) if cx.plan.ip_lists.is_some() => guardduty.lists(&detector.id).await?,
-        _ => Vec::new(),
-    };
-    Ok(Observed { admin_detector, designated, side, filters, lists })
+    Ok(Observed { admin_detector, designated, side, held })
 }
 
 /// The accounts that should be members in `region`: every target account but the admin,
@@ -173,10 +167,9 @@ pub async fn reconcile(
         Err(error) if error.is_region_not_enabled() => return (in_layer(Status::Skipped(SkipReason::RegionNotEnabled)), None),
         Err(error) => return (in_layer(Status::failed(error)), None),
     };
-    let mut desired = Organization::new(admin, admin_plan.auto_enable, &cx.desired, members(scope, results, admin, region));
-    desired.suppression = cx.plan.suppression.as_ref();
-    desired.ip_lists = cx.plan.ip_lists.as_ref();
-    let planned = match plan(&desired, &cx.desired, scope.admin_is_target, cx.options.replace_admin, &observed) {
+    let desired = Organization::new(admin, admin_plan.auto_enable, &cx.desired, members(scope, results, admin, region));
+    let sections = Sections::of(cx.plan);
+    let planned = match plan(&desired, &cx.desired, scope.admin_is_target, cx.options.replace_admin, sections, &observed) {
         Ok(planned) => planned,
         Err(conflict) => return (in_layer(Status::failed(TargetError::OtherAdmin(conflict))), None),
     };
@@ -192,7 +185,7 @@ pub async fn reconcile(
     let changes = planned.changes();
     let execute = execute(cx, &guardduty, region, &desired, &scope.emails, &observed, &planned);
     let status = settle(cx, &target, Layer::Organization, &changes, execute).await;
-    (TargetResult { changes: shared(changes), notes: planned.notes, ..in_layer(status) }, view)
+    (TargetResult { changes: shared(changes), notes: planned.central.notes, ..in_layer(status) }, view)
 }
 
 async fn execute(
@@ -221,17 +214,7 @@ async fn execute(
     if let Some(change) = &planned.members {
         membership::apply(guardduty, &detector_id, emails, change).await?;
     }
-    if let Some(rules) = desired.suppression {
-        for change in &planned.suppression {
-            suppression::apply(guardduty, &detector_id, rules, change).await?;
-        }
-    }
-    if let Some(lists) = desired.ip_lists {
-        for change in &planned.ip_lists {
-            ip_lists::apply(guardduty, &detector_id, lists, change).await?;
-        }
-    }
-    Ok(())
+    central::apply(cx, guardduty, region, &detector_id, Sections::of(cx.plan), &planned.central).await
 }
 
 #[cfg(test)]
@@ -244,17 +227,17 @@ mod tests {
     fn a_fresh_region_is_designated_configured_and_joined_and_another_admin_is_a_conflict() {
         let [admin, other, member] = ["100000000001", "100000000002", "100000000003"].map(|a| AccountId::parse(a).unwrap());
         let desired = Organization::new(&admin, AutoEnable::All, &settings(), vec![member]);
-        let fresh = Observed { admin_detector: None, designated: vec![], side: None, filters: vec![], lists: vec![] };
-        let planned = plan(&desired, &settings(), true, false, &fresh).unwrap();
+        let fresh = Observed { admin_detector: None, designated: vec![], side: None, held: Held::default() };
+        let planned = plan(&desired, &settings(), true, false, Sections::default(), &fresh).unwrap();
         assert_eq!(planned.detector, None, "the admin's own account work creates its detector");
         assert_eq!(planned.admin, Some(admin::Change::EnableAdmin { account: admin }));
         assert!(planned.config.is_some());
         assert_eq!(planned.members, Some(membership::Change::CreateMembers { accounts: vec![member] }));
-        let outside = plan(&desired, &settings(), false, false, &fresh).unwrap();
+        let outside = plan(&desired, &settings(), false, false, Sections::default(), &fresh).unwrap();
         assert!(matches!(outside.detector, Some(detector::Change::CreateDetector { .. })), "an admin outside the run gets its detector here");
-        let held = Observed { admin_detector: None, designated: vec![other], side: None, filters: vec![], lists: vec![] };
-        assert_eq!(plan(&desired, &settings(), true, false, &held), Err(OtherAdmin { current: other, planned: admin }));
-        let replaced = plan(&desired, &settings(), true, true, &held).unwrap();
+        let held = Observed { admin_detector: None, designated: vec![other], side: None, held: Held::default() };
+        assert_eq!(plan(&desired, &settings(), true, false, Sections::default(), &held), Err(OtherAdmin { current: other, planned: admin }));
+        let replaced = plan(&desired, &settings(), true, true, Sections::default(), &held).unwrap();
         assert_eq!(replaced.admin, Some(admin::Change::ReplaceAdmin { from: other, to: admin }));
     }
 
@@ -270,7 +253,7 @@ mod tests {
             members: BTreeMap::from([(member, MemberStatus::Enabled)]),
             member_detectors: BTreeMap::new(),
         };
-        let observed = Observed { admin_detector: Some(detector), designated: vec![admin], side: Some(side), filters: vec![], lists: vec![] };
-        assert_eq!(plan(&desired, &settings(), true, false, &observed), Ok(Planned::default()));
+        let observed = Observed { admin_detector: Some(detector), designated: vec![admin], side: Some(side), held: Held::default() };
+        assert_eq!(plan(&desired, &settings(), true, false, Sections::default(), &observed), Ok(Planned::default()));
     }
 }

@@ -6,13 +6,13 @@
 //! rule of the account uses them. Each layer observes, plans (pure, per kind) and executes
 //! as a rollout does, so a dry run, a change set and a second teardown work the same way.
 
+use super::central::{self, Held, Sections};
 use super::{result, settle, Context};
 use crate::aws::{AccountSession, AwsError, GuardDuty};
 use crate::discover::Scope;
-use crate::model::{AccountId, AdminSide, AutoEnable, ObservedFilter, ObservedList, Region, Target};
+use crate::model::{AccountId, AdminSide, AutoEnable, Region, Target};
 use crate::outcome::{shared, Layer, Note, SkipReason, Status, TargetError, TargetResult};
-use crate::plan::{IpLists, Suppression};
-use crate::resources::{admin, detector, ip_lists, membership, org_config, rules, suppression, topic, Change};
+use crate::resources::{admin, detector, membership, org_config, rules, topic, Change};
 
 /// What a teardown removes; each layer can be chosen on its own.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -126,8 +126,7 @@ pub async fn region(cx: &Context<'_>, session: &AccountSession, region: &Region,
 /// What one region's teardown removes at the delegated admin, in order.
 #[derive(Default)]
 struct Planned {
-    suppression: Vec<suppression::Change>,
-    ip_lists: Vec<ip_lists::Change>,
+    central: central::Planned,
     config: Option<org_config::Change>,
     members: Vec<membership::Change>,
     designation: Option<admin::Change>,
@@ -141,10 +140,8 @@ pub async fn organization(cx: &Context<'_>, region: &Region, scope: &Scope, tear
     let admin = *cx.plan.admin.as_ref().expect("an organization layer only with an admin plan").account.get_ref();
     let target = Target { account: admin, region: Some(*region) };
     let in_layer = |status| result(target.clone(), Layer::Organization, status);
-    let rules = cx.plan.suppression.as_ref().filter(|_| teardown.central);
-    let lists = cx.plan.ip_lists.as_ref().filter(|_| teardown.central);
-    let central = rules.is_some() || lists.is_some();
-    if !teardown.membership && !teardown.admin && !central {
+    let sections = if teardown.central { Sections::of(cx.plan) } else { Sections::default() };
+    if !teardown.membership && !teardown.admin && sections.is_empty() {
         return in_layer(Status::Unchanged);
     }
     let guardduty = cx.admin.as_ref().expect("set with an admin plan").guardduty(region);
@@ -155,7 +152,7 @@ pub async fn organization(cx: &Context<'_>, region: &Region, scope: &Scope, tear
             None => cx.aws.management().guardduty(region).list_admins().await?,
         };
         let is_admin = designated.contains(&admin);
-        let detector = match central || (is_admin && (teardown.membership || teardown.admin)) {
+        let detector = match !sections.is_empty() || (is_admin && (teardown.membership || teardown.admin)) {
             true => guardduty.find_detector().await?,
             false => None,
         };
@@ -164,12 +161,7 @@ pub async fn organization(cx: &Context<'_>, region: &Region, scope: &Scope, tear
             if is_admin && (teardown.membership || teardown.admin) {
                 side = Some(guardduty.admin_side(&detector.id).await?);
             }
-            if rules.is_some() {
-                held.filters = guardduty.filters(&detector.id).await?;
-            }
-            if lists.is_some() {
-                held.lists = guardduty.lists(&detector.id).await?;
-            }
+            held = central::observe(&guardduty, &detector.id, sections).await?;
         }
         Ok::<_, AwsError>((designated, detector.map(|d| d.id), side, held))
     };
@@ -179,28 +171,14 @@ pub async fn organization(cx: &Context<'_>, region: &Region, scope: &Scope, tear
         Err(error) => return in_layer(Status::failed(error)),
     };
     let mut planned = plan(teardown, &admin, scope, &designated, side.as_ref());
-    if let Some(rules) = rules {
-        planned.suppression = suppression::teardown(rules, &held.filters);
-    }
-    if let Some(lists) = lists {
-        planned.ip_lists = ip_lists::teardown(lists, &held.lists);
-    }
-    let rule_list = planned.suppression.iter().cloned().map(Change::from);
-    let list_list = planned.ip_lists.iter().cloned().map(Change::from);
+    planned.central = central::teardown(sections, &held);
     let config_list = planned.config.iter().cloned().map(Change::from);
     let member_list = planned.members.iter().cloned().map(Change::from);
     let designation_list = planned.designation.iter().cloned().map(Change::from);
-    let changes: Vec<Change> = rule_list.chain(list_list).chain(config_list).chain(member_list).chain(designation_list).collect();
-    let execute = execute(cx, &guardduty, region, detector_id.as_deref(), (rules, lists), &planned);
+    let changes: Vec<Change> = planned.central.changes().chain(config_list).chain(member_list).chain(designation_list).collect();
+    let execute = execute(cx, &guardduty, region, detector_id.as_deref(), sections, &planned);
     let status = settle(cx, &target, Layer::Organization, &changes, execute).await;
     TargetResult { changes: shared(changes), notes: planned.notes, ..in_layer(status) }
-}
-
-/// What the admin's detector holds for the organization, read for a teardown.
-#[derive(Default)]
-struct Held {
-    filters: Vec<ObservedFilter>,
-    lists: Vec<ObservedList>,
 }
 
 /// Pure: the region's membership and designation teardown at the admin.
@@ -240,20 +218,11 @@ async fn execute(
     guardduty: &GuardDuty,
     region: &Region,
     detector_id: Option<&str>,
-    (rules, lists): (Option<&Suppression>, Option<&IpLists>),
+    sections: Sections<'_>,
     planned: &Planned,
 ) -> Result<(), TargetError> {
     if let Some(detector_id) = detector_id {
-        if let Some(rules) = rules {
-            for change in &planned.suppression {
-                suppression::apply(guardduty, detector_id, rules, change).await?;
-            }
-        }
-        if let Some(lists) = lists {
-            for change in &planned.ip_lists {
-                ip_lists::apply(guardduty, detector_id, lists, change).await?;
-            }
-        }
+        central::apply(cx, guardduty, region, detector_id, sections, &planned.central).await?;
         if let Some(change) = &planned.config {
             org_config::apply(guardduty, detector_id, AutoEnable::None, change).await?;
         }

@@ -48,6 +48,17 @@ impl ListFormat {
     }
 }
 
+/// A findings export destination of the delegated admin's detector.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObservedDestination {
+    pub id: String,
+    /// The bucket's ARN, with the prefix if any.
+    pub destination_arn: String,
+    pub kms_key_arn: String,
+    /// PENDING_VERIFICATION, PUBLISHING, UNABLE_TO_PUBLISH_FIX_DESTINATION_PROPERTY, STOPPED.
+    pub status: String,
+}
+
 /// A list as the delegated admin's detector holds it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ObservedList {

@@ -10,7 +10,7 @@ pub use observed::{
     AdminSide, MemberStatus, ObservedDetector, ObservedIam, ObservedPolicy, ObservedRelationship, ObservedRule, ObservedSubscription,
     ObservedTarget, ObservedTopic, Unprocessed,
 };
-pub use lists::{ListFormat, ListKind, ObservedList};
+pub use lists::{ListFormat, ListKind, ObservedDestination, ObservedList};
 pub use settings::{Agent, AutoEnable, DetectorSettings, Feature, Frequency};
 pub use suppression::{same_criteria, Condition, Criteria, FilterAction, ObservedFilter};
 
@@ -161,7 +161,42 @@ impl Region {
     pub fn as_str(&self) -> &'static str {
         self.0
     }
+
+    /// An opt-in region (enabled per account), where GuardDuty acts on other services as
+    /// its regional service principal.
+    pub fn is_opt_in(&self) -> bool {
+        OPT_IN_REGIONS.contains(&self.0)
+    }
+
+    /// GuardDuty's service principal here, as resource policies must name it.
+    pub fn guardduty_principal(&self) -> String {
+        match self.is_opt_in() {
+            true => format!("guardduty.{}.amazonaws.com", self.0),
+            false => "guardduty.amazonaws.com".into(),
+        }
+    }
 }
+
+/// AWS's opt-in regions among GuardDuty's (Regions and Zones, "enable a Region").
+const OPT_IN_REGIONS: &[&str] = &[
+    "af-south-1",
+    "ap-east-1",
+    "ap-east-2",
+    "ap-south-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-6",
+    "ap-southeast-7",
+    "ca-west-1",
+    "eu-central-2",
+    "eu-south-1",
+    "eu-south-2",
+    "il-central-1",
+    "me-central-1",
+    "me-south-1",
+    "mx-central-1",
+];
 
 impl fmt::Display for Region {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -115,6 +115,24 @@ impl Plan {
                 }
             }
         }
+        if let Some(export) = &self.export {
+            if self.admin.is_none() {
+                return fail("export", export.bucket.span(), "findings are exported from the delegated admin: the plan needs an [admin] section".into());
+            }
+            let bucket = export.bucket.get_ref();
+            let name = bucket.split_once(":s3:::").map(|(_, name)| name).unwrap_or_default();
+            if !bucket.starts_with("arn:") || name.is_empty() || name.contains('/') {
+                return fail("export.bucket", export.bucket.span(), format!("{bucket:?}: expected the bucket's ARN, arn:aws:s3:::name (the prefix goes in prefix)"));
+            }
+            if let Some(prefix) = export.prefix.as_ref().filter(|p| p.get_ref().is_empty() || p.get_ref().starts_with('/') || p.get_ref().ends_with('/')) {
+                return fail("export.prefix", prefix.span(), format!("{:?}: a path without a leading or trailing /", prefix.get_ref()));
+            }
+            let key = export.kms_key.get_ref();
+            let parts: Vec<&str> = key.split(':').collect();
+            if parts.len() != 6 || parts[0] != "arn" || parts[2] != "kms" || !parts[5].starts_with("key/") || export.key_place().is_none() {
+                return fail("export.kms_key", export.kms_key.span(), format!("{key:?}: expected a key's ARN, arn:aws:kms:region:account:key/id (GuardDuty needs the key, not an alias)"));
+            }
+        }
         if let Some(lists) = &self.ip_lists {
             let span = lists.trusted.as_ref().map_or(lists.threat.span(), |t| t.name.span());
             if self.admin.is_none() {

@@ -21,6 +21,7 @@ pub struct Plan {
     pub notifications: Option<Notifications>,
     pub suppression: Option<Suppression>,
     pub ip_lists: Option<IpLists>,
+    pub export: Option<Export>,
     #[serde(default)]
     pub limits: Limits,
 }
@@ -282,6 +283,45 @@ pub struct SuppressionRule {
     #[serde(default)]
     pub description: String,
     pub criteria: Spanned<Criteria>,
+}
+
+/// Findings exported to S3 from the delegated admin's detector in every target region,
+/// which covers every member's findings there.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Export {
+    /// The bucket's ARN (one bucket serves every region): arn:aws:s3:::name.
+    pub bucket: Spanned<String>,
+    /// Where in the bucket; an object named `prefix/` must exist.
+    pub prefix: Option<Spanned<String>>,
+    /// The KMS key's ARN, in the bucket's region.
+    pub kms_key: Spanned<String>,
+    /// The account that owns the bucket (a log-archive account), where orgguard reads the
+    /// bucket policy before GuardDuty is asked to publish there (default: the admin).
+    pub bucket_account: Option<AccountId>,
+}
+
+impl Export {
+    /// The bucket's name.
+    pub fn bucket_name(&self) -> &str {
+        self.bucket.get_ref().split_once(":::").map_or("", |(_, name)| name)
+    }
+
+    /// The key's region and account, from its ARN (checked when the plan is read).
+    pub fn key_place(&self) -> Option<(Region, AccountId)> {
+        let parts: Vec<&str> = self.kms_key.get_ref().split(':').collect();
+        Some((Region::parse(parts.get(3)?).ok()?, AccountId::parse(parts.get(4)?).ok()?))
+    }
+}
+
+impl Export {
+    /// The destination's ARN as GuardDuty takes it: the bucket's, with the prefix.
+    pub fn destination_arn(&self) -> String {
+        match &self.prefix {
+            Some(prefix) => format!("{}/{}", self.bucket.get_ref(), prefix.get_ref()),
+            None => self.bucket.get_ref().clone(),
+        }
+    }
 }
 
 /// The trusted IP list and threat lists the delegated admin holds in every target region,

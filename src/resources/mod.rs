@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod detector;
+pub mod export;
 pub mod iam;
 pub mod ip_lists;
 pub mod membership;
@@ -155,6 +156,7 @@ kinds! {
     Organization(org_config),
     Suppression(suppression),
     IpLists(ip_lists),
+    Export(export),
     Topic(topic),
     Iam(iam),
     Rule(rules),

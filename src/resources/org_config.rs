@@ -129,8 +129,6 @@ mod tests {
             feature_auto_enable: BTreeMap::from([(Feature::S3DataEvents, AutoEnable::All), (Feature::RuntimeMonitoring, AutoEnable::All)]),
             agent_auto_enable: BTreeMap::from([(Feature::RuntimeMonitoring, BTreeMap::from([(Agent::EksAddonManagement, AutoEnable::None)]))]),
             members: vec![],
-            suppression: None,
-            ip_lists: None,
         }
     }
 

@@ -27,7 +27,8 @@ Control API (JSON; the Rust tests' helper is tests/common/mod.rs):
       features: {NAME: status}, additional_configuration: {FEATURE: {AGENT: status}}}]}},
       "features_unavailable": {region: [FEATURE]}, "suppression_rules": {account: {region: [{name,
       action, description, criterion, rank}]}} in rank order, "ip_lists": {account: {region: [{kind,
-      id, name, format, location, status}]}}}; guardduty-org: {region: {admins, members,
+      id, name, format, location, status}]}}, "destinations": {account: {region: [{id,
+      destinationArn, kmsKeyArn, status}]}}}; guardduty-org: {region: {admins, members,
       configuration, invited_members: {member: {administrator, status}}, invitations:
       {account: [inviter]}}} (guardduty_org.organization_state); drift actions: control_ext.py;
       detector: {account, region, enable?, frequency?, features?, additional_configuration?,
@@ -137,6 +138,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 import control_ext
 import fastpath
+import export_ext
 import faults as faults_module
 import filters_ext
 import guardduty_ext
@@ -559,6 +561,11 @@ GUARDDUTY_OPERATIONS = [
     ("GET", r"/detector/[^/]+/filter/[^/]+", "GetFilter"),
     ("POST", r"/detector/[^/]+/filter/[^/]+", "UpdateFilter"),
     ("DELETE", r"/detector/[^/]+/filter/[^/]+", "DeleteFilter"),
+    ("POST", r"/detector/[^/]+/publishingDestination", "CreatePublishingDestination"),
+    ("GET", r"/detector/[^/]+/publishingDestination", "ListPublishingDestinations"),
+    ("GET", r"/detector/[^/]+/publishingDestination/[^/]+", "DescribePublishingDestination"),
+    ("POST", r"/detector/[^/]+/publishingDestination/[^/]+", "UpdatePublishingDestination"),
+    ("DELETE", r"/detector/[^/]+/publishingDestination/[^/]+", "DeletePublishingDestination"),
     ("POST", r"/detector/[^/]+/ipset", "CreateIPSet"),
     ("GET", r"/detector/[^/]+/ipset", "ListIPSets"),
     ("GET", r"/detector/[^/]+/ipset/[^/]+", "GetIPSet"),
@@ -635,6 +642,7 @@ def control(world: World, environ, start_response):
                 "features_unavailable": {r: sorted(f) for r, f in sorted(guardduty_ext.UNAVAILABLE.items())},
                 "suppression_rules": filters_ext.state(),
                 "ip_lists": lists_ext.state(),
+                "destinations": export_ext.state(),
             }
         elif method == "GET" and path == "/_orgguard/guardduty-org":
             result = guardduty_org.organization_state()
@@ -868,6 +876,7 @@ def main() -> None:
         parser.error(f"faults: {error}")
     guardduty_ext.install()
     filters_ext.install()
+    export_ext.install()
     lists_ext.install()
     iam_ext.install()
     fastpath.warm_up()

@@ -471,6 +471,42 @@ def ip_lists(emulator: Emulator) -> None:
     check("DeleteIPSet", gd.list_ip_sets(DetectorId=d)["IpSetIds"], [])
 
 
+def publishing_destinations(emulator: Emulator) -> None:
+    """Findings export: the bucket (and prefix object) must exist; PUBLISHING only when the
+    bucket and key policies let GuardDuty write for the admin's detector."""
+    region = "ca-central-1"
+    gd = emulator.guardduty(M3, region)
+    d = gd.create_detector(Enable=True)["DetectorId"]
+    detector_arn = f"arn:aws:guardduty:{region}:{M3}:detector/{d}"
+    s3, kms = emulator.client("s3"), emulator.client("kms", region=region)
+    s3.create_bucket(Bucket="orgguard-findings")
+    key_policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "guardduty.amazonaws.com"},
+                  "Action": "kms:GenerateDataKey", "Resource": "*",
+                  "Condition": {"StringEquals": {"aws:SourceAccount": M3, "aws:SourceArn": detector_arn}}}]}
+    key = kms.create_key(Policy=json.dumps(key_policy))["KeyMetadata"]["Arn"]
+    properties = {"DestinationArn": "arn:aws:s3:::orgguard-findings/guardduty", "KmsKeyArn": key}
+    create = lambda: gd.create_publishing_destination(DetectorId=d, DestinationType="S3", DestinationProperties=properties)  # noqa: E731
+    check("a prefix needs its prefix/ object", error_of(create)[1], "BadRequestException")
+    s3.put_object(Bucket="orgguard-findings", Key="guardduty/", Body=b"")
+    destination = create()["DestinationId"]
+    described = lambda: gd.describe_publishing_destination(DetectorId=d, DestinationId=destination)  # noqa: E731
+    check("no bucket policy: unable to publish", described()["Status"], "UNABLE_TO_PUBLISH_FIX_DESTINATION_PROPERTY")
+    statements = [
+        {"Effect": "Allow", "Principal": {"Service": "guardduty.amazonaws.com"}, "Action": "s3:GetBucketLocation",
+         "Resource": "arn:aws:s3:::orgguard-findings", "Condition": {"StringEquals": {"aws:SourceAccount": M3}}},
+        {"Effect": "Allow", "Principal": {"Service": "guardduty.amazonaws.com"}, "Action": "s3:PutObject",
+         "Resource": "arn:aws:s3:::orgguard-findings/guardduty/*", "Condition": {"ArnLike": {"aws:SourceArn": detector_arn}}},
+    ]
+    s3.put_bucket_policy(Bucket="orgguard-findings", Policy=json.dumps({"Version": "2012-10-17", "Statement": statements}))
+    check("both policies allow the admin's detector: publishing", described()["Status"], "PUBLISHING")
+    statements[1]["Condition"] = {"ArnLike": {"aws:SourceArn": f"arn:aws:guardduty:{region}:{M4}:detector/*"}}
+    s3.put_bucket_policy(Bucket="orgguard-findings", Policy=json.dumps({"Version": "2012-10-17", "Statement": statements}))
+    check("another account's detector only: unable to publish", described()["Status"], "UNABLE_TO_PUBLISH_FIX_DESTINATION_PROPERTY")
+    check("ListPublishingDestinations", [x["DestinationId"] for x in gd.list_publishing_destinations(DetectorId=d)["Destinations"]], [destination])
+    gd.delete_publishing_destination(DetectorId=d, DestinationId=destination)
+    check("DeletePublishingDestination", gd.list_publishing_destinations(DetectorId=d)["Destinations"], [])
+
+
 def list_account_ids(emulator: Emulator, page: int = 20) -> list[str]:
     client, ids, token = emulator.client("organizations"), [], None
     while True:
@@ -537,6 +573,7 @@ def organization() -> None:
         membership_api(emulator)
         suppression_rules(emulator)
         ip_lists(emulator)
+        publishing_destinations(emulator)
         leave_and_join(emulator)
     finally:
         emulator.stop()

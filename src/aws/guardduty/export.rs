@@ -1,0 +1,55 @@
+//! Findings export: the publishing destination of the delegated admin's detector.
+
+use aws_sdk_guardduty::types::{DestinationProperties, DestinationType};
+
+use super::GuardDuty;
+use crate::aws::AwsError;
+use crate::model::ObservedDestination;
+
+impl GuardDuty {
+    /// Every publishing destination of the detector: List, then Describe each.
+    pub async fn destinations(&self, detector_id: &str) -> Result<Vec<ObservedDestination>, AwsError> {
+        let pages = self
+            .api
+            .pages(
+                |c| c.list_publishing_destinations().detector_id(detector_id).into_paginator().send(),
+                |p| p.next_token().is_some_and(|t| !t.is_empty()),
+            )
+            .await
+            .map_err(|e| AwsError::from_sdk("guardduty:ListPublishingDestinations", e))?;
+        let ids: Vec<String> = pages.into_iter().flat_map(|p| p.destinations.unwrap_or_default()).filter_map(|d| d.destination_id).collect();
+        let mut destinations = Vec::new();
+        for id in ids {
+            let got = self.api.get().await.describe_publishing_destination().detector_id(detector_id).destination_id(&id).send().await;
+            let got = got.map_err(|e| AwsError::from_sdk("guardduty:DescribePublishingDestination", e))?;
+            let properties = got.destination_properties();
+            destinations.push(ObservedDestination {
+                destination_arn: properties.and_then(|p| p.destination_arn()).unwrap_or_default().to_owned(),
+                kms_key_arn: properties.and_then(|p| p.kms_key_arn()).unwrap_or_default().to_owned(),
+                status: got.status().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+                id,
+            });
+        }
+        Ok(destinations)
+    }
+
+    /// Creates the S3 destination; returns its id.
+    pub async fn create_destination(&self, detector_id: &str, destination_arn: &str, kms_key_arn: &str) -> Result<String, AwsError> {
+        const OPERATION: &str = "guardduty:CreatePublishingDestination";
+        let properties = DestinationProperties::builder().destination_arn(destination_arn).kms_key_arn(kms_key_arn).build();
+        let sent = self.api.get().await.create_publishing_destination().detector_id(detector_id).destination_type(DestinationType::S3);
+        let created = sent.destination_properties(properties).send().await.map_err(|e| AwsError::from_sdk(OPERATION, e))?;
+        created.destination_id.ok_or_else(|| AwsError::malformed(OPERATION, "DestinationId"))
+    }
+
+    pub async fn update_destination(&self, detector_id: &str, id: &str, destination_arn: &str, kms_key_arn: &str) -> Result<(), AwsError> {
+        let properties = DestinationProperties::builder().destination_arn(destination_arn).kms_key_arn(kms_key_arn).build();
+        let sent = self.api.get().await.update_publishing_destination().detector_id(detector_id).destination_id(id);
+        sent.destination_properties(properties).send().await.map(drop).map_err(|e| AwsError::from_sdk("guardduty:UpdatePublishingDestination", e))
+    }
+
+    pub async fn delete_destination(&self, detector_id: &str, id: &str) -> Result<(), AwsError> {
+        let sent = self.api.get().await.delete_publishing_destination().detector_id(detector_id).destination_id(id).send().await;
+        sent.map(drop).map_err(|e| AwsError::from_sdk("guardduty:DeletePublishingDestination", e))
+    }
+}

@@ -1,0 +1,263 @@
+//! Findings export to S3: the delegated admin's detector publishes every member's findings of
+//! its region to the plan's bucket, encrypted with the plan's key. One destination per
+//! detector: a destination elsewhere is pointed at the plan's bucket; one that GuardDuty cannot
+//! publish to is reported with its status.
+
+use std::fmt;
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::{Calls, Check, Failure, Kind, Place};
+use crate::aws::{AwsError, GuardDuty, Service};
+use crate::model::{AccountId, ObservedDestination, Region};
+use crate::outcome::Note;
+use crate::plan::{Export, Plan};
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Change {
+    CreateDestination { destination: String },
+    UpdateDestination { id: String, destination: String, why: String },
+    /// Teardown: the destination that publishes to the plan's bucket.
+    DeleteDestination { id: String, destination: String },
+}
+
+/// Statuses in which a destination needs nothing.
+const WORKING: [&str; 2] = ["PUBLISHING", "PENDING_VERIFICATION"];
+
+pub fn plan(desired: &Export, observed: &[ObservedDestination]) -> (Vec<Change>, Vec<Note>) {
+    let (want, key) = (desired.destination_arn(), desired.kms_key.get_ref());
+    let ours = observed.iter().find(|d| d.destination_arn == want).or(observed.first());
+    let mut notes: Vec<Note> = observed
+        .iter()
+        .filter(|d| ours.is_some_and(|o| o.id != d.id))
+        .map(|d| Note::new(format!("another publishing destination {} (kept)", d.destination_arn)))
+        .collect();
+    let change = match ours {
+        None => Some(Change::CreateDestination { destination: want }),
+        Some(found) if found.destination_arn != want || found.kms_key_arn != *key => {
+            let why = if found.destination_arn != want { format!("destination {}", found.destination_arn) } else { format!("key {}", found.kms_key_arn) };
+            Some(Change::UpdateDestination { id: found.id.clone(), destination: want, why })
+        }
+        Some(found) if !WORKING.contains(&found.status.as_str()) => {
+            notes.push(Note {
+                text: format!("findings export to {want}: status {}; GuardDuty cannot write there with the key: check the bucket and key policies", found.status),
+                fails: Some(Failure::new(EXPORT, "PUBLISHING", found.status.clone())),
+            });
+            None
+        }
+        Some(_) => None,
+    };
+    (change.into_iter().collect(), notes)
+}
+
+/// Teardown: the destinations that publish to the plan's bucket, and no other.
+pub fn teardown(desired: &Export, observed: &[ObservedDestination]) -> Vec<Change> {
+    let want = desired.destination_arn();
+    observed.iter().filter(|d| d.destination_arn == want).map(|d| Change::DeleteDestination { id: d.id.clone(), destination: want.clone() }).collect()
+}
+
+pub async fn apply(admin: &GuardDuty, detector_id: &str, desired: &Export, change: &Change) -> Result<(), AwsError> {
+    let key = desired.kms_key.get_ref();
+    match change {
+        Change::CreateDestination { destination } => admin.create_destination(detector_id, destination, key).await.map(drop),
+        Change::UpdateDestination { id, destination, .. } => admin.update_destination(detector_id, id, destination, key).await,
+        Change::DeleteDestination { id, .. } => admin.delete_destination(detector_id, id).await,
+    }
+}
+
+/// What GuardDuty needs from the bucket and key policies to publish for the admin's detector
+/// (`source_arn`) in `region`: each statement missing, as the JSON to add, with where. A
+/// policy that is not there (None) lacks everything. Deny statements are not judged.
+pub fn missing_statements(
+    desired: &Export,
+    bucket_policy: Option<&Value>,
+    key_policy: Option<&Value>,
+    admin: &AccountId,
+    region: &Region,
+    source_arn: &str,
+) -> Vec<(&'static str, Value)> {
+    let principal = region.guardduty_principal();
+    let bucket = desired.bucket.get_ref();
+    let objects = match &desired.prefix {
+        Some(prefix) => format!("{bucket}/{}/*", prefix.get_ref()),
+        None => format!("{bucket}/*"),
+    };
+    let needed = [
+        ("bucket policy", bucket_policy, "s3:GetBucketLocation", bucket.clone()),
+        ("bucket policy", bucket_policy, "s3:PutObject", objects),
+        ("key policy", key_policy, "kms:GenerateDataKey", desired.kms_key.get_ref().clone()),
+    ];
+    needed
+        .into_iter()
+        .filter(|(_, policy, action, resource)| !policy.is_some_and(|p| allows(p, &principal, action, resource, admin.as_str(), source_arn)))
+        .map(|(place, _, action, resource)| {
+            let resource = if place == "key policy" { "*".to_owned() } else { resource };
+            let statement = json!({
+                "Effect": "Allow",
+                "Principal": {"Service": principal},
+                "Action": action,
+                "Resource": resource,
+                "Condition": {"StringEquals": {"aws:SourceAccount": admin.as_str(), "aws:SourceArn": source_arn}},
+            });
+            (place, statement)
+        })
+        .collect()
+}
+
+/// An Allow statement of the policy lets the service principal make the call on the
+/// resource, its aws:SourceAccount and aws:SourceArn conditions (where given) met.
+fn allows(policy: &Value, principal: &str, action: &str, resource: &str, account: &str, source_arn: &str) -> bool {
+    let list = |v: &Value| -> Vec<String> {
+        match v {
+            Value::Array(items) => items.iter().filter_map(|i| i.as_str().map(str::to_owned)).collect(),
+            Value::String(one) => vec![one.clone()],
+            _ => Vec::new(),
+        }
+    };
+    let statements = match &policy["Statement"] {
+        Value::Array(items) => items.clone(),
+        one => vec![one.clone()],
+    };
+    statements.iter().any(|statement| {
+        let named = statement["Principal"] == "*" || list(&statement["Principal"]["Service"]).iter().any(|p| p == principal);
+        let conditions_hold = statement["Condition"].as_object().is_none_or(|operators| {
+            operators.iter().all(|(operator, tests)| {
+                let like = ["stringlike", "arnlike"].contains(&operator.to_ascii_lowercase().as_str());
+                tests.as_object().is_none_or(|tests| {
+                    tests.iter().all(|(key, wanted)| {
+                        let value = match key.to_ascii_lowercase().as_str() {
+                            "aws:sourceaccount" => account,
+                            "aws:sourcearn" => source_arn,
+                            _ => return true, // a key GuardDuty's request does not carry here
+                        };
+                        list(wanted).iter().any(|w| if like { glob(w, value) } else { w == value })
+                    })
+                })
+            })
+        });
+        statement["Effect"] == "Allow"
+            && named
+            && list(&statement["Action"]).iter().any(|a| glob(a, action))
+            && list(&statement["Resource"]).iter().any(|r| glob(r, resource))
+            && conditions_hold
+    })
+}
+
+/// IAM's wildcards: `*` any run of characters, `?` one.
+fn glob(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+const EXPORT: &str = "OG.Org.FindingsExport";
+
+pub fn checks(plan: &Plan) -> Vec<Check> {
+    let description = "The delegated admin exports findings to the planned bucket with the planned key, and GuardDuty is publishing";
+    plan.export.iter().map(|_| Check::new(Place::Organization, EXPORT, description, "orgguard")).collect()
+}
+
+impl Kind for Change {
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::CreateDestination { .. } => "create findings export",
+            Self::UpdateDestination { .. } => "update findings export",
+            Self::DeleteDestination { .. } => "delete findings export",
+        }
+    }
+
+    fn calls(&self) -> Calls {
+        Calls::here(Service::GuardDuty, 1)
+    }
+
+    fn failures(&self, _: &Plan) -> Vec<Failure> {
+        match self {
+            Self::CreateDestination { destination } => vec![Failure::new(EXPORT, format!("export to {destination}"), "none")],
+            Self::UpdateDestination { destination, why, .. } => vec![Failure::new(EXPORT, format!("export to {destination}"), why.clone())],
+            Self::DeleteDestination { .. } => Vec::new(),
+        }
+    }
+}
+
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::CreateDestination { destination } => write!(f, "{destination}"),
+            Self::UpdateDestination { destination, why, .. } => write!(f, "{destination} (was {why})"),
+            Self::DeleteDestination { destination, .. } => write!(f, "{destination}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn desired() -> Export {
+        let text = "[organization]\nregions = \"all\"\n[admin]\naccount = \"100000000001\"\n[detector]\nfinding_publishing_frequency = \"SIX_HOURS\"\n\
+                    [export]\nbucket = \"arn:aws:s3:::findings\"\nprefix = \"guardduty\"\nkms_key = \"arn:aws:kms:us-east-1:100000000009:key/k1\"\n";
+        Plan::parse(text, Path::new("p.toml")).unwrap().export.unwrap()
+    }
+
+    fn found(arn: &str, key: &str, status: &str) -> ObservedDestination {
+        ObservedDestination { id: "d1".into(), destination_arn: arn.into(), kms_key_arn: key.into(), status: status.into() }
+    }
+
+    #[test]
+    fn a_destination_as_planned_and_publishing_needs_nothing_and_each_difference_its_own_change_or_note() {
+        let key = "arn:aws:kms:us-east-1:100000000009:key/k1";
+        assert_eq!(plan(&desired(), &[found("arn:aws:s3:::findings/guardduty", key, "PUBLISHING")]), (vec![], vec![]));
+        assert_eq!(plan(&desired(), &[]).0, vec![Change::CreateDestination { destination: "arn:aws:s3:::findings/guardduty".into() }]);
+        let (changes, _) = plan(&desired(), &[found("arn:aws:s3:::old", key, "PUBLISHING")]);
+        assert!(matches!(&changes[..], [Change::UpdateDestination { why, .. }] if why == "destination arn:aws:s3:::old"), "{changes:?}");
+        let (changes, notes) = plan(&desired(), &[found("arn:aws:s3:::findings/guardduty", key, "UNABLE_TO_PUBLISH_FIX_DESTINATION_PROPERTY")]);
+        assert!(changes.is_empty());
+        assert_eq!(notes[0].fails.as_ref().unwrap().actual, "UNABLE_TO_PUBLISH_FIX_DESTINATION_PROPERTY");
+        assert_eq!(teardown(&desired(), &[found("arn:aws:s3:::old", key, "PUBLISHING")]), vec![], "not the plan's bucket");
+    }
+
+    #[test]
+    fn the_missing_statement_is_named_and_conditions_for_another_detector_do_not_count() {
+        let admin = AccountId::parse("100000000001").unwrap();
+        let region = Region::parse("us-east-1").unwrap();
+        let detector = "arn:aws:guardduty:us-east-1:100000000001:detector/abc";
+        let bucket = json!({"Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "guardduty.amazonaws.com"}, "Action": "s3:GetBucketLocation",
+             "Resource": "arn:aws:s3:::findings", "Condition": {"StringEquals": {"aws:SourceAccount": "100000000001"}}},
+            {"Effect": "Allow", "Principal": {"Service": ["guardduty.amazonaws.com"]}, "Action": ["s3:PutObject"],
+             "Resource": "arn:aws:s3:::findings/guardduty/*", "Condition": {"ArnLike": {"aws:SourceArn": "arn:aws:guardduty:*:100000000001:detector/*"}}},
+        ]});
+        let key = json!({"Statement": {"Effect": "Allow", "Principal": {"Service": "guardduty.amazonaws.com"}, "Action": "kms:*", "Resource": "*"}});
+        assert_eq!(missing_statements(&desired(), Some(&bucket), Some(&key), &admin, &region, detector), vec![]);
+        let other = "arn:aws:guardduty:us-east-1:100000000002:detector/xyz";
+        let missing = missing_statements(&desired(), Some(&bucket), Some(&key), &AccountId::parse("100000000002").unwrap(), &region, other);
+        let places: Vec<_> = missing.iter().map(|(place, s)| (*place, s["Action"].as_str().unwrap())).collect();
+        assert_eq!(places, [("bucket policy", "s3:GetBucketLocation"), ("bucket policy", "s3:PutObject")], "the key policy has no condition");
+        assert_eq!(missing[1].1["Resource"], "arn:aws:s3:::findings/guardduty/*");
+        let opt_in = Region::parse("af-south-1").unwrap();
+        let missing = missing_statements(&desired(), Some(&bucket), None, &admin, &opt_in, detector);
+        assert_eq!(missing.len(), 3, "an opt-in region's GuardDuty is its regional principal, and there is no key policy");
+        assert_eq!(missing[0].1["Principal"]["Service"], "guardduty.af-south-1.amazonaws.com");
+        assert!(glob("arn:aws:s3:::f*/g?ardduty/*", "arn:aws:s3:::findings/guardduty/x") && !glob("a*b", "ac"));
+    }
+}
