@@ -81,3 +81,43 @@ fn init_writes_a_valid_plan_with_what_the_organization_says_and_never_overwrites
     assert_eq!(again.code(), 1, "an existing plan is left alone");
     assert_eq!(std::fs::read_to_string(&second).unwrap(), text);
 }
+
+#[test]
+fn the_nightly_audit_workflow_is_a_valid_github_workflow_and_the_check_can_fail() {
+    let checker = root().join(".venv/emulator/bin/check-jsonschema");
+    let check = |file: &std::path::Path| {
+        Command::new(&checker).args(["--builtin-schema", "vendor.github-workflows", path_str(file)]).output().expect("scripts/emulator --install-only installs check-jsonschema")
+    };
+    let workflow = root().join("examples/nightly-audit.yml");
+    let checked = check(&workflow);
+    assert!(checked.status.success(), "{}{}", String::from_utf8_lossy(&checked.stdout), String::from_utf8_lossy(&checked.stderr));
+    let text = std::fs::read_to_string(&workflow).unwrap();
+    for expected in ["id-token: write", "role-to-assume:", "orgguard\" audit --plan", "--format junit,html", "actions/upload-artifact", "steps.audit.outcome == 'failure'"] {
+        assert!(text.contains(expected), "{expected}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.yml");
+    std::fs::write(&broken, text.replace("runs-on: ubuntu-latest", "runs_on: ubuntu-latest")).unwrap();
+    assert!(!check(&broken).status.success(), "a misspelt key fails the check");
+}
+
+/// Builds the image and runs `orgguard --version` in it where a container engine can build
+/// (docker or podman answering); otherwise says so and checks the Dockerfile's shape only.
+#[test]
+fn the_container_image_is_multi_stage_runs_unprivileged_and_builds_where_an_engine_can() {
+    let dockerfile = std::fs::read_to_string(root().join("Dockerfile")).unwrap();
+    let stages: Vec<&str> = dockerfile.lines().filter(|l| l.starts_with("FROM ")).collect();
+    assert_eq!(stages.len(), 2, "a build stage and a small runtime stage: {stages:?}");
+    assert!(stages[1].contains("-slim"), "{stages:?}");
+    let user = dockerfile.lines().rev().find_map(|l| l.strip_prefix("USER ")).expect("a USER");
+    assert!(user != "root" && user != "0", "runs as {user}");
+    let engine = ["docker", "podman"].into_iter().find(|engine| Command::new(engine).arg("info").output().is_ok_and(|o| o.status.success()));
+    let Some(engine) = engine else {
+        eprintln!("skipped: no container engine that can build here (docker or podman info failed); the Dockerfile's shape was checked");
+        return;
+    };
+    let built = Command::new(engine).args(["build", "-t", "orgguard-test", path_str(&root())]).output().unwrap();
+    assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
+    let version = Command::new(engine).args(["run", "--rm", "orgguard-test", "--version"]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&version.stdout).trim(), format!("orgguard {}", env!("CARGO_PKG_VERSION")));
+}

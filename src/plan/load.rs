@@ -14,6 +14,9 @@ pub enum PlanError {
     Read { path: PathBuf, source: std::io::Error },
     #[error("{path}:{line}:{column}: {field}: {message}")]
     Invalid { path: PathBuf, line: usize, column: usize, field: String, message: String },
+    /// Every rule the plan breaks, one a line.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Several(Vec<PlanError>),
 }
 
 impl Plan {
@@ -41,17 +44,15 @@ impl Plan {
         Ok(plan)
     }
 
-    /// Rules across fields, which serde cannot express.
+    /// Rules across fields, which serde cannot express: every one broken is reported.
     fn check(&self, text: &str, path: &Path) -> Result<(), PlanError> {
-        let fail = |field: &str, span: std::ops::Range<usize>, message: String| {
-            let (line, column) = line_column(text, span.start);
-            Err(PlanError::Invalid { path: path.to_owned(), line, column, field: field.into(), message })
-        };
+        let mut problems: Vec<(&str, std::ops::Range<usize>, String)> = Vec::new();
+        let mut fail = |field: &'static str, span: std::ops::Range<usize>, message: String| problems.push((field, span, message));
         let features = &self.detector.features;
         if features.get_ref().contains_key(&Feature::EksRuntimeMonitoring)
             && features.get_ref().contains_key(&Feature::RuntimeMonitoring)
         {
-            return fail(
+            fail(
                 "detector.features",
                 features.span(),
                 "EKS_RUNTIME_MONITORING and RUNTIME_MONITORING are both set: RUNTIME_MONITORING \
@@ -63,7 +64,7 @@ impl Plan {
         if !agents.get_ref().is_empty() {
             let runtime = self.detector.settings().runtime_feature();
             if runtime.is_none_or(|f| features.get_ref().get(&f) != Some(&true)) {
-                return fail(
+                fail(
                     "detector.runtime_agents",
                     agents.span(),
                     "runtime agents need RUNTIME_MONITORING (or EKS_RUNTIME_MONITORING) = true in [detector.features]".into(),
@@ -71,7 +72,7 @@ impl Plan {
             }
             if runtime == Some(Feature::EksRuntimeMonitoring) {
                 if let Some(agent) = agents.get_ref().keys().find(|a| **a != Agent::EksAddonManagement) {
-                    return fail(
+                    fail(
                         "detector.runtime_agents",
                         agents.span(),
                         format!("{agent} belongs to RUNTIME_MONITORING; EKS_RUNTIME_MONITORING manages only EKS_ADDON_MANAGEMENT"),
@@ -81,7 +82,7 @@ impl Plan {
         }
         if let Some(admin) = &self.admin {
             if self.organization.exclude_accounts.contains(admin.account.get_ref()) {
-                return fail(
+                fail(
                     "admin.account",
                     admin.account.span(),
                     format!("admin account {} is also in organization.exclude_accounts", admin.account.get_ref()),
@@ -91,71 +92,78 @@ impl Plan {
         if let Some(suppression) = &self.suppression {
             let rules = &suppression.rules;
             if self.admin.is_none() {
-                return fail("suppression", rules.span(), "suppression rules are held by the delegated admin: the plan needs an [admin] section".into());
+                fail("suppression", rules.span(), "suppression rules are held by the delegated admin: the plan needs an [admin] section".into());
             }
             if rules.get_ref().len() > MAX_FILTERS {
                 let message = format!("{} rules: GuardDuty holds at most {MAX_FILTERS} per account and region (not raisable)", rules.get_ref().len());
-                return fail("suppression.rules", rules.span(), message);
+                fail("suppression.rules", rules.span(), message);
             }
             let mut seen = BTreeSet::new();
             for rule in rules.get_ref() {
                 let name = rule.name.get_ref();
                 let valid = (3..=64).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
                 if !valid {
-                    return fail("suppression.rules.name", rule.name.span(), format!("{name:?}: expected 3 to 64 of A-Z a-z 0-9 . _ -"));
+                    fail("suppression.rules.name", rule.name.span(), format!("{name:?}: expected 3 to 64 of A-Z a-z 0-9 . _ -"));
+                    continue;
                 }
                 if !seen.insert(name) {
-                    return fail("suppression.rules.name", rule.name.span(), format!("rule name {name:?} appears twice"));
+                    fail("suppression.rules.name", rule.name.span(), format!("rule name {name:?} appears twice"));
+                    continue;
                 }
                 if rule.description.chars().count() > 512 {
-                    return fail("suppression.rules.description", rule.name.span(), format!("{name}: description over 512 characters"));
+                    fail("suppression.rules.description", rule.name.span(), format!("{name}: description over 512 characters"));
+                    continue;
                 }
                 if let Some(problem) = criteria_problem(rule.criteria.get_ref()) {
-                    return fail("suppression.rules.criteria", rule.criteria.span(), format!("{name}: {problem}"));
+                    fail("suppression.rules.criteria", rule.criteria.span(), format!("{name}: {problem}"));
+                    continue;
                 }
             }
         }
         if let Some(export) = &self.export {
             if self.admin.is_none() {
-                return fail("export", export.bucket.span(), "findings are exported from the delegated admin: the plan needs an [admin] section".into());
+                fail("export", export.bucket.span(), "findings are exported from the delegated admin: the plan needs an [admin] section".into());
             }
             let bucket = export.bucket.get_ref();
             let name = bucket.split_once(":s3:::").map(|(_, name)| name).unwrap_or_default();
             if !bucket.starts_with("arn:") || name.is_empty() || name.contains('/') {
-                return fail("export.bucket", export.bucket.span(), format!("{bucket:?}: expected the bucket's ARN, arn:aws:s3:::name (the prefix goes in prefix)"));
+                fail("export.bucket", export.bucket.span(), format!("{bucket:?}: expected the bucket's ARN, arn:aws:s3:::name (the prefix goes in prefix)"));
             }
             if let Some(prefix) = export.prefix.as_ref().filter(|p| p.get_ref().is_empty() || p.get_ref().starts_with('/') || p.get_ref().ends_with('/')) {
-                return fail("export.prefix", prefix.span(), format!("{:?}: a path without a leading or trailing /", prefix.get_ref()));
+                fail("export.prefix", prefix.span(), format!("{:?}: a path without a leading or trailing /", prefix.get_ref()));
             }
             let key = export.kms_key.get_ref();
             let parts: Vec<&str> = key.split(':').collect();
             if parts.len() != 6 || parts[0] != "arn" || parts[2] != "kms" || !parts[5].starts_with("key/") || export.key_place().is_none() {
-                return fail("export.kms_key", export.kms_key.span(), format!("{key:?}: expected a key's ARN, arn:aws:kms:region:account:key/id (GuardDuty needs the key, not an alias)"));
+                fail("export.kms_key", export.kms_key.span(), format!("{key:?}: expected a key's ARN, arn:aws:kms:region:account:key/id (GuardDuty needs the key, not an alias)"));
             }
         }
         if let Some(lists) = &self.ip_lists {
             let span = lists.trusted.as_ref().map_or(lists.threat.span(), |t| t.name.span());
             if self.admin.is_none() {
-                return fail("ip_lists", span, "IP lists are held by the delegated admin: the plan needs an [admin] section".into());
+                fail("ip_lists", span, "IP lists are held by the delegated admin: the plan needs an [admin] section".into());
             }
             if lists.threat.get_ref().len() > MAX_THREAT_LISTS {
                 let message = format!("{} threat lists: GuardDuty holds at most {MAX_THREAT_LISTS} per account and region", lists.threat.get_ref().len());
-                return fail("ip_lists.threat", lists.threat.span(), message);
+                fail("ip_lists.threat", lists.threat.span(), message);
             }
             let mut seen = BTreeSet::new();
             for (kind, list) in lists.all() {
                 let name = list.name.get_ref();
                 if name.is_empty() || name.chars().count() > 300 {
-                    return fail("ip_lists.name", list.name.span(), format!("{name:?}: expected 1 to 300 characters"));
+                    fail("ip_lists.name", list.name.span(), format!("{name:?}: expected 1 to 300 characters"));
+                    continue;
                 }
                 if !seen.insert((kind, name)) {
-                    return fail("ip_lists.name", list.name.span(), format!("{kind} {name:?} appears twice"));
+                    fail("ip_lists.name", list.name.span(), format!("{kind} {name:?} appears twice"));
+                    continue;
                 }
                 let location = list.location.get_ref();
                 let (scheme, rest) = location.split_once("://").unwrap_or_default();
                 if !matches!(scheme, "s3" | "https") || !rest.contains('/') {
                     let message = format!("{location:?}: expected s3://bucket/key or https://s3.amazonaws.com/bucket/key");
-                    return fail("ip_lists.location", list.location.span(), message);
+                    fail("ip_lists.location", list.location.span(), message);
+                    continue;
                 }
             }
         }
@@ -163,15 +171,27 @@ impl Plan {
             let mut seen = BTreeSet::new();
             for rule in &notifications.rules {
                 if !seen.insert(rule.name.get_ref()) {
-                    return fail(
+                    fail(
                         "notifications.rules.name",
                         rule.name.span(),
                         format!("rule name {:?} appears twice", rule.name.get_ref()),
                     );
+                    continue;
                 }
             }
         }
-        Ok(())
+        let mut errors: Vec<PlanError> = problems
+            .into_iter()
+            .map(|(field, span, message)| {
+                let (line, column) = line_column(text, span.start);
+                PlanError::Invalid { path: path.to_owned(), line, column, field: field.into(), message }
+            })
+            .collect();
+        match errors.len() {
+            0 => Ok(()),
+            1 => Err(errors.remove(0)),
+            _ => Err(PlanError::Several(errors)),
+        }
     }
 }
 
@@ -294,6 +314,18 @@ endpoint = "arn:aws:sqs:us-east-1:999999999999:findings"
         assert!(warnings[0].contains("https://collector.example.net/in") && warnings[0].contains("outside AWS"));
         assert!(warnings[1].contains("(account 999999999999)"), "{warnings:?}");
         assert!(Plan::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/example.toml")).unwrap().warnings().is_empty());
+    }
+
+    #[test]
+    fn every_broken_rule_is_reported_at_once_each_at_its_place() {
+        let example = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/example.toml")).unwrap();
+        let text = example.replace("exclude_accounts = []", r#"exclude_accounts = ["100000000001"]"#)
+            + "[suppression]\n[[suppression.rules]]\nname = \"x\"\ncriteria = { severity = { LessThan = 4 } }\n\
+               [[suppression.rules]]\nname = \"no-criteria\"\ncriteria = {}\n";
+        let error = Plan::parse(&text, Path::new("p.toml")).unwrap_err().to_string();
+        let fields: Vec<&str> = error.lines().map(|l| l.split(": ").nth(1).unwrap_or_default()).collect();
+        assert_eq!(fields, ["admin.account", "suppression.rules.name", "suppression.rules.criteria"], "{error}");
+        assert!(error.lines().all(|l| l.starts_with("p.toml:")), "each with file:line:column: {error}");
     }
 
     #[test]
