@@ -160,7 +160,7 @@ pub enum TeardownLayer {
     Membership,
     /// Per region: the planned delegated admin's designation.
     Admin,
-    /// Per region at the delegated admin: the plan's suppression rules and IP lists.
+    /// Per region at the delegated admin: the plan's suppression rules, IP lists and findings export.
     Central,
     /// Per account-region the plan's rules and topic; per account its IAM role and policy.
     Wiring,

@@ -165,11 +165,12 @@ fn teardown(args: cli::TeardownArgs) -> Result<u8> {
     }
     // Removing the designation removes every member, not only the accounts named.
     let some_accounts = !args.scope.accounts.is_empty();
-    if some_accounts && args.only.contains(&L::Admin) {
-        anyhow::bail!("--accounts narrows the teardown, but removing the delegated admin removes every member of the organization");
+    // So do the admin's suppression rules, IP lists and findings export: they serve every member.
+    if some_accounts && (args.only.contains(&L::Admin) || args.only.contains(&L::Central)) {
+        anyhow::bail!("--accounts narrows the teardown, but the delegated admin's designation, suppression rules, IP lists and export serve every member of the organization");
     }
     if some_accounts && only(L::Admin) {
-        eprintln!("note: --accounts: the delegated admin stays designated (removing it would remove every member)");
+        eprintln!("note: --accounts: the delegated admin stays designated and keeps its suppression rules, IP lists and export (they serve every member)");
     }
     let teardown = orgguard::layers::teardown::Teardown {
         wiring: only(L::Wiring),
@@ -177,7 +178,7 @@ fn teardown(args: cli::TeardownArgs) -> Result<u8> {
         membership: only(L::Membership),
         admin: only(L::Admin) && !some_accounts,
         detectors: args.delete_detectors,
-        central: only(L::Central),
+        central: only(L::Central) && !some_accounts,
         prune_subscriptions: args.prune_subscriptions,
         some_accounts,
     };

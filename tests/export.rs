@@ -21,12 +21,6 @@ fn plan(key_arn: &str) -> String {
     )
 }
 
-fn run(emulator: &Emulator, text: &str, args: &[&str]) -> Run {
-    let (_dir, path) = plan_file(text);
-    let mut all = args.to_vec();
-    all.extend(["--plan", path_str(&path)]);
-    emulator.orgguard(&all)
-}
 
 /// The bucket policy of the log archive: GetBucketLocation, and PutObject when `put`.
 fn bucket_policy(emulator: &Emulator, put: bool) {
@@ -71,7 +65,7 @@ open({path:?}, "w").write(key)
     bucket_policy(&emulator, false);
 
     emulator.reset_counts();
-    let refused = run(&emulator, &text, &["rollout"]);
+    let refused = with_plan(&emulator, &text, &["rollout"]);
     assert_eq!(refused.code(), 1, "{}", refused.stdout());
     let stdout = refused.stdout();
     assert!(stdout.contains("PolicyMissing") && stdout.contains("the bucket policy lacks"), "{stdout}");
@@ -80,33 +74,25 @@ open({path:?}, "w").write(key)
     assert_eq!(emulator.calls("CreatePublishingDestination", None), 0, "nothing was asked of GuardDuty");
 
     bucket_policy(&emulator, true);
-    let rollout = run(&emulator, &text, &["rollout"]);
+    let rollout = with_plan(&emulator, &text, &["rollout"]);
     assert_eq!(rollout.code(), 0, "{}", rollout.stdout());
     for region in REGIONS {
         assert_eq!(destinations(&emulator, region), [("arn:aws:s3:::org-findings/guardduty".to_owned(), "PUBLISHING".to_owned())], "{region}");
     }
     emulator.reset_counts();
-    assert_eq!(run(&emulator, &text, &["rollout"]).code(), 0);
+    assert_eq!(with_plan(&emulator, &text, &["rollout"]).code(), 0);
     assert_eq!(emulator.mutating_calls(), 0, "a rerun changes nothing");
 
     emulator.boto3_as(&member(2), &format!(r#"
 client("kms", "us-east-1").put_key_policy(KeyId={key:?}, PolicyName="default", Policy='{{"Version": "2012-10-17", "Statement": []}}')
 "#));
-    let audit = run(&emulator, &text, &["audit", "--format", "json"]);
+    let audit = with_plan(&emulator, &text, &["audit", "--format", "json"]);
     assert_eq!(audit.code(), 2, "{}", audit.stderr());
     let report: Value = serde_json::from_str(&audit.stdout()).unwrap();
-    let failing: Vec<(&str, &str, &str)> = report["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["verdict"] == "FAIL")
-        .map(|r| (r["control"].as_str().unwrap(), r["region"].as_str().unwrap(), r["actual"].as_str().unwrap_or_default()))
-        .collect();
-    let expected: Vec<(&str, &str, &str)> =
-        ["eu-west-1", "us-east-1"].iter().map(|r| ("OG.Org.FindingsExport", *r, "UNABLE_TO_PUBLISH_FIX_DESTINATION_PROPERTY")).collect();
-    assert_eq!(failing, expected, "{report}");
+    let unable = |region: &str| ("OG.Org.FindingsExport".to_owned(), region.to_owned(), "UNABLE_TO_PUBLISH_FIX_DESTINATION_PROPERTY".to_owned());
+    assert_eq!(failing(&report), [unable("eu-west-1"), unable("us-east-1")], "{report}");
 
-    let teardown = run(&emulator, &text, &["teardown", "--only", "central", "--yes"]);
+    let teardown = with_plan(&emulator, &text, &["teardown", "--only", "central", "--yes"]);
     assert_eq!(teardown.code(), 0, "{}\n{}", teardown.stdout(), teardown.stderr());
     assert!(REGIONS.iter().all(|r| destinations(&emulator, r).is_empty()));
 }

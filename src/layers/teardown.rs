@@ -28,7 +28,7 @@ pub struct Teardown {
     pub admin: bool,
     /// Per account-region the detector, and its findings with it (never a default).
     pub detectors: bool,
-    /// Per region at the delegated admin: the plan's suppression rules and IP lists.
+    /// Per region at the delegated admin: the plan's suppression rules, IP lists and findings export.
     pub central: bool,
     /// Also remove subscriptions the plan does not name (otherwise their topic is kept).
     pub prune_subscriptions: bool,

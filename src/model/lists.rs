@@ -55,6 +55,8 @@ pub struct ObservedDestination {
     /// The bucket's ARN, with the prefix if any.
     pub destination_arn: String,
     pub kms_key_arn: String,
+    /// The account GuardDuty checks owns the bucket, if one was given.
+    pub expected_owner: Option<String>,
     /// PENDING_VERIFICATION, PUBLISHING, UNABLE_TO_PUBLISH_FIX_DESTINATION_PROPERTY, STOPPED.
     pub status: String,
 }

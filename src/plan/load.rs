@@ -116,7 +116,6 @@ impl Plan {
                 }
                 if let Some(problem) = criteria_problem(rule.criteria.get_ref()) {
                     fail("suppression.rules.criteria", rule.criteria.span(), format!("{name}: {problem}"));
-                    continue;
                 }
             }
         }
@@ -163,7 +162,6 @@ impl Plan {
                 if !matches!(scheme, "s3" | "https") || !rest.contains('/') {
                     let message = format!("{location:?}: expected s3://bucket/key or https://s3.amazonaws.com/bucket/key");
                     fail("ip_lists.location", list.location.span(), message);
-                    continue;
                 }
             }
         }
@@ -176,7 +174,6 @@ impl Plan {
                         rule.name.span(),
                         format!("rule name {:?} appears twice", rule.name.get_ref()),
                     );
-                    continue;
                 }
             }
         }

@@ -312,9 +312,7 @@ impl Export {
         let parts: Vec<&str> = self.kms_key.get_ref().split(':').collect();
         Some((Region::parse(parts.get(3)?).ok()?, AccountId::parse(parts.get(4)?).ok()?))
     }
-}
 
-impl Export {
     /// The destination's ARN as GuardDuty takes it: the bucket's, with the prefix.
     pub fn destination_arn(&self) -> String {
         match &self.prefix {

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::{Calls, Check, Failure, Kind, Place};
-use crate::aws::{AwsError, GuardDuty, Service};
+use crate::aws::{AwsError, Destination, GuardDuty, Service};
 use crate::model::{AccountId, ObservedDestination, Region};
 use crate::outcome::Note;
 use crate::plan::{Export, Plan};
@@ -28,16 +28,19 @@ const WORKING: [&str; 2] = ["PUBLISHING", "PENDING_VERIFICATION"];
 
 pub fn plan(desired: &Export, observed: &[ObservedDestination]) -> (Vec<Change>, Vec<Note>) {
     let (want, key) = (desired.destination_arn(), desired.kms_key.get_ref());
-    let ours = observed.iter().find(|d| d.destination_arn == want).or(observed.first());
+    let owner = desired.bucket_account.map(|a| a.to_string());
+    // The plan's is the destination to the plan's bucket; another is someone else's, kept.
+    let ours = observed.iter().find(|d| same_destination(&d.destination_arn, &want));
     let mut notes: Vec<Note> = observed
         .iter()
-        .filter(|d| ours.is_some_and(|o| o.id != d.id))
-        .map(|d| Note::new(format!("another publishing destination {} (kept)", d.destination_arn)))
+        .filter(|d| !same_destination(&d.destination_arn, &want))
+        .map(|d| Note::new(format!("another publishing destination {} (kept: the plan does not name it)", d.destination_arn)))
         .collect();
     let change = match ours {
         None => Some(Change::CreateDestination { destination: want }),
-        Some(found) if found.destination_arn != want || found.kms_key_arn != *key => {
-            let why = if found.destination_arn != want { format!("destination {}", found.destination_arn) } else { format!("key {}", found.kms_key_arn) };
+        Some(found) if found.kms_key_arn != *key => Some(Change::UpdateDestination { id: found.id.clone(), destination: want, why: format!("key {}", found.kms_key_arn) }),
+        Some(found) if owner.is_some() && found.expected_owner != owner => {
+            let why = format!("expected bucket owner {}", found.expected_owner.as_deref().unwrap_or("not set"));
             Some(Change::UpdateDestination { id: found.id.clone(), destination: want, why })
         }
         Some(found) if !WORKING.contains(&found.status.as_str()) => {
@@ -52,24 +55,32 @@ pub fn plan(desired: &Export, observed: &[ObservedDestination]) -> (Vec<Change>,
     (change.into_iter().collect(), notes)
 }
 
+/// Two destination ARNs name the same place: a folder's trailing / does not count.
+fn same_destination(a: &str, b: &str) -> bool {
+    a.trim_end_matches('/') == b.trim_end_matches('/')
+}
+
 /// Teardown: the destinations that publish to the plan's bucket, and no other.
 pub fn teardown(desired: &Export, observed: &[ObservedDestination]) -> Vec<Change> {
     let want = desired.destination_arn();
-    observed.iter().filter(|d| d.destination_arn == want).map(|d| Change::DeleteDestination { id: d.id.clone(), destination: want.clone() }).collect()
+    observed.iter().filter(|d| same_destination(&d.destination_arn, &want)).map(|d| Change::DeleteDestination { id: d.id.clone(), destination: want.clone() }).collect()
 }
 
 pub async fn apply(admin: &GuardDuty, detector_id: &str, desired: &Export, change: &Change) -> Result<(), AwsError> {
-    let key = desired.kms_key.get_ref();
+    let owner = desired.bucket_account.map(|a| a.to_string());
+    let target = |arn| Destination { arn, kms_key_arn: desired.kms_key.get_ref(), expected_owner: owner.as_deref() };
     match change {
-        Change::CreateDestination { destination } => admin.create_destination(detector_id, destination, key).await.map(drop),
-        Change::UpdateDestination { id, destination, .. } => admin.update_destination(detector_id, id, destination, key).await,
+        Change::CreateDestination { destination } => admin.create_destination(detector_id, &target(destination)).await.map(drop),
+        Change::UpdateDestination { id, destination, .. } => admin.update_destination(detector_id, id, &target(destination)).await,
         Change::DeleteDestination { id, .. } => admin.delete_destination(detector_id, id).await,
     }
 }
 
 /// What GuardDuty needs from the bucket and key policies to publish for the admin's detector
 /// (`source_arn`) in `region`: each statement missing, as the JSON to add, with where. A
-/// policy that is not there (None) lacks everything. Deny statements are not judged.
+/// policy that is not there (None) lacks everything; one whose conditions orgguard cannot
+/// judge (keys other than aws:SourceAccount and aws:SourceArn, operators other than the
+/// string and ARN ones) is left to GuardDuty. Deny statements are not judged.
 pub fn missing_statements(
     desired: &Export,
     bucket_policy: Option<&Value>,
@@ -80,20 +91,20 @@ pub fn missing_statements(
 ) -> Vec<(&'static str, Value)> {
     let principal = region.guardduty_principal();
     let bucket = desired.bucket.get_ref();
-    let objects = match &desired.prefix {
-        Some(prefix) => format!("{bucket}/{}/*", prefix.get_ref()),
-        None => format!("{bucket}/*"),
-    };
+    let folder = desired.prefix.as_ref().map_or(bucket.clone(), |p| format!("{bucket}/{}", p.get_ref()));
+    // An object GuardDuty writes: prefix/AWSLogs/<admin>/GuardDuty/<region>/...
+    let object = format!("{folder}/AWSLogs/{admin}/GuardDuty/{region}/findings.jsonl.gz");
     let needed = [
-        ("bucket policy", bucket_policy, "s3:GetBucketLocation", bucket.clone()),
-        ("bucket policy", bucket_policy, "s3:PutObject", objects),
-        ("key policy", key_policy, "kms:GenerateDataKey", desired.kms_key.get_ref().clone()),
+        ("bucket policy", bucket_policy, "s3:GetBucketLocation", bucket.clone(), bucket.clone()),
+        ("bucket policy", bucket_policy, "s3:PutObject", object, format!("{folder}/*")),
+        ("key policy", key_policy, "kms:GenerateDataKey", desired.kms_key.get_ref().clone(), "*".into()),
     ];
     needed
         .into_iter()
-        .filter(|(_, policy, action, resource)| !policy.is_some_and(|p| allows(p, &principal, action, resource, admin.as_str(), source_arn)))
-        .map(|(place, _, action, resource)| {
-            let resource = if place == "key policy" { "*".to_owned() } else { resource };
+        .filter(|(_, policy, action, resource, _)| {
+            policy.is_none_or(|p| judge(p, &principal, action, resource, admin.as_str(), source_arn) == Verdict::Missing)
+        })
+        .map(|(place, _, action, _, resource)| {
             let statement = json!({
                 "Effect": "Allow",
                 "Principal": {"Service": principal},
@@ -106,43 +117,79 @@ pub fn missing_statements(
         .collect()
 }
 
-/// An Allow statement of the policy lets the service principal make the call on the
-/// resource, its aws:SourceAccount and aws:SourceArn conditions (where given) met.
-fn allows(policy: &Value, principal: &str, action: &str, resource: &str, account: &str, source_arn: &str) -> bool {
-    let list = |v: &Value| -> Vec<String> {
-        match v {
-            Value::Array(items) => items.iter().filter_map(|i| i.as_str().map(str::to_owned)).collect(),
-            Value::String(one) => vec![one.clone()],
-            _ => Vec::new(),
-        }
-    };
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Verdict {
+    Allowed,
+    Missing,
+    /// A condition orgguard does not judge.
+    Unknown,
+}
+
+/// Whether an Allow statement of the policy lets the service principal make the call on the
+/// resource, with its conditions on aws:SourceAccount and aws:SourceArn met.
+fn judge(policy: &Value, principal: &str, action: &str, resource: &str, account: &str, source_arn: &str) -> Verdict {
     let statements = match &policy["Statement"] {
         Value::Array(items) => items.clone(),
         one => vec![one.clone()],
     };
-    statements.iter().any(|statement| {
-        let named = statement["Principal"] == "*" || list(&statement["Principal"]["Service"]).iter().any(|p| p == principal);
-        let conditions_hold = statement["Condition"].as_object().is_none_or(|operators| {
-            operators.iter().all(|(operator, tests)| {
-                let like = ["stringlike", "arnlike"].contains(&operator.to_ascii_lowercase().as_str());
-                tests.as_object().is_none_or(|tests| {
-                    tests.iter().all(|(key, wanted)| {
-                        let value = match key.to_ascii_lowercase().as_str() {
-                            "aws:sourceaccount" => account,
-                            "aws:sourcearn" => source_arn,
-                            _ => return true, // a key GuardDuty's request does not carry here
-                        };
-                        list(wanted).iter().any(|w| if like { glob(w, value) } else { w == value })
-                    })
-                })
-            })
-        });
+    let applying = statements.iter().filter(|statement| {
+        let named = statement["Principal"] == "*" || strings(&statement["Principal"]["Service"]).iter().any(|p| p == principal);
         statement["Effect"] == "Allow"
             && named
-            && list(&statement["Action"]).iter().any(|a| glob(a, action))
-            && list(&statement["Resource"]).iter().any(|r| glob(r, resource))
-            && conditions_hold
-    })
+            && strings(&statement["Action"]).iter().any(|a| glob(&a.to_ascii_lowercase(), &action.to_ascii_lowercase()))
+            && strings(&statement["Resource"]).iter().any(|r| glob(r, resource))
+    });
+    let verdicts: Vec<Verdict> = applying.map(|statement| conditions(&statement["Condition"], account, source_arn)).collect();
+    if verdicts.contains(&Verdict::Allowed) {
+        Verdict::Allowed
+    } else if verdicts.contains(&Verdict::Unknown) {
+        Verdict::Unknown
+    } else {
+        Verdict::Missing
+    }
+}
+
+/// A statement's conditions, as IAM evaluates them for GuardDuty's request.
+fn conditions(condition: &Value, account: &str, source_arn: &str) -> Verdict {
+    let Some(operators) = condition.as_object() else { return Verdict::Allowed };
+    let mut verdict = Verdict::Allowed;
+    for (operator, tests) in operators {
+        let operator = operator.to_ascii_lowercase();
+        let (operator, if_exists) = match operator.strip_suffix("ifexists") {
+            Some(base) => (base.to_owned(), true),
+            None => (operator, false),
+        };
+        for (key, wanted) in tests.as_object().into_iter().flatten() {
+            let value = match key.to_ascii_lowercase().as_str() {
+                "aws:sourceaccount" => account,
+                "aws:sourcearn" => source_arn,
+                _ if if_exists => continue,
+                _ => return Verdict::Unknown,
+            };
+            let wanted = strings(wanted);
+            let any = |matches: &dyn Fn(&str) -> bool| wanted.iter().any(|w| matches(w));
+            let holds = match operator.as_str() {
+                "stringequals" => any(&|w| w == value),
+                "stringequalsignorecase" => any(&|w| w.eq_ignore_ascii_case(value)),
+                "stringlike" | "arnlike" | "arnequals" => any(&|w| glob(w, value)),
+                "stringnotequals" => !any(&|w| w == value),
+                "stringnotlike" | "arnnotlike" | "arnnotequals" => !any(&|w| glob(w, value)),
+                _ => return Verdict::Unknown,
+            };
+            if !holds {
+                verdict = Verdict::Missing;
+            }
+        }
+    }
+    verdict
+}
+
+fn strings(value: &Value) -> Vec<String> {
+    match value {
+        Value::Array(items) => items.iter().filter_map(|i| i.as_str().map(str::to_owned)).collect(),
+        Value::String(one) => vec![one.clone()],
+        _ => Vec::new(),
+    }
 }
 
 /// IAM's wildcards: `*` any run of characters, `?` one.
@@ -220,7 +267,7 @@ mod tests {
     }
 
     fn found(arn: &str, key: &str, status: &str) -> ObservedDestination {
-        ObservedDestination { id: "d1".into(), destination_arn: arn.into(), kms_key_arn: key.into(), status: status.into() }
+        ObservedDestination { id: "d1".into(), destination_arn: arn.into(), kms_key_arn: key.into(), expected_owner: None, status: status.into() }
     }
 
     #[test]
@@ -228,8 +275,12 @@ mod tests {
         let key = "arn:aws:kms:us-east-1:100000000009:key/k1";
         assert_eq!(plan(&desired(), &[found("arn:aws:s3:::findings/guardduty", key, "PUBLISHING")]), (vec![], vec![]));
         assert_eq!(plan(&desired(), &[]).0, vec![Change::CreateDestination { destination: "arn:aws:s3:::findings/guardduty".into() }]);
-        let (changes, _) = plan(&desired(), &[found("arn:aws:s3:::old", key, "PUBLISHING")]);
-        assert!(matches!(&changes[..], [Change::UpdateDestination { why, .. }] if why == "destination arn:aws:s3:::old"), "{changes:?}");
+        let (changes, notes) = plan(&desired(), &[found("arn:aws:s3:::someone-elses", key, "PUBLISHING")]);
+        assert_eq!(changes, vec![Change::CreateDestination { destination: "arn:aws:s3:::findings/guardduty".into() }], "another destination is not taken over");
+        assert!(notes[0].text.contains("someone-elses"), "{notes:?}");
+        assert_eq!(plan(&desired(), &[found("arn:aws:s3:::findings/guardduty/", key, "PUBLISHING")]), (vec![], vec![]), "a folder's trailing / is the same place");
+        let (changes, _) = plan(&desired(), &[found("arn:aws:s3:::findings/guardduty", "arn:aws:kms:us-east-1:100000000009:key/old", "PUBLISHING")]);
+        assert!(matches!(&changes[..], [Change::UpdateDestination { why, .. }] if why == "key arn:aws:kms:us-east-1:100000000009:key/old"), "{changes:?}");
         let (changes, notes) = plan(&desired(), &[found("arn:aws:s3:::findings/guardduty", key, "UNABLE_TO_PUBLISH_FIX_DESTINATION_PROPERTY")]);
         assert!(changes.is_empty());
         assert_eq!(notes[0].fails.as_ref().unwrap().actual, "UNABLE_TO_PUBLISH_FIX_DESTINATION_PROPERTY");
@@ -254,6 +305,15 @@ mod tests {
         let places: Vec<_> = missing.iter().map(|(place, s)| (*place, s["Action"].as_str().unwrap())).collect();
         assert_eq!(places, [("bucket policy", "s3:GetBucketLocation"), ("bucket policy", "s3:PutObject")], "the key policy has no condition");
         assert_eq!(missing[1].1["Resource"], "arn:aws:s3:::findings/guardduty/*");
+        let negated = json!({"Statement": [{"Effect": "Allow", "Principal": {"Service": "guardduty.amazonaws.com"}, "Action": "S3:*",
+            "Resource": "arn:aws:s3:::findings*", "Condition": {"StringNotEquals": {"aws:SourceAccount": "100000000001"}}}]});
+        assert_eq!(missing_statements(&desired(), Some(&negated), Some(&key), &admin, &region, detector).len(), 2, "StringNotEquals the admin excludes it");
+        let org_only = json!({"Statement": [{"Effect": "Allow", "Principal": {"Service": "guardduty.amazonaws.com"}, "Action": "s3:*",
+            "Resource": "arn:aws:s3:::findings*", "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-123"}}}]});
+        assert_eq!(missing_statements(&desired(), Some(&org_only), Some(&key), &admin, &region, detector), vec![], "a key orgguard does not judge is left to GuardDuty");
+        let arn_equals = json!({"Statement": [{"Effect": "Allow", "Principal": {"Service": "guardduty.amazonaws.com"}, "Action": ["s3:GetBucketLocation", "s3:PutObject"],
+            "Resource": ["arn:aws:s3:::findings", "arn:aws:s3:::findings/guardduty/AWSLogs/*"], "Condition": {"ArnEquals": {"aws:SourceArn": "arn:aws:guardduty:*:100000000001:detector/*"}}}]});
+        assert_eq!(missing_statements(&desired(), Some(&arn_equals), Some(&key), &admin, &region, detector), vec![], "ArnEquals takes wildcards; the object is under AWSLogs");
         let opt_in = Region::parse("af-south-1").unwrap();
         let missing = missing_statements(&desired(), Some(&bucket), None, &admin, &opt_in, detector);
         assert_eq!(missing.len(), 3, "an opt-in region's GuardDuty is its regional principal, and there is no key policy");

@@ -30,7 +30,17 @@ pub enum Change {
 /// Statuses in which a list needs nothing.
 const SETTLED: [&str; 2] = ["ACTIVE", "ACTIVATING"];
 
+/// Lists per account and region GuardDuty holds of each kind.
+fn quota(kind: ListKind) -> usize {
+    match kind {
+        ListKind::Trusted => 1,
+        ListKind::Threat => 6,
+    }
+}
+
 pub fn plan(desired: &IpLists, observed: &[ObservedList]) -> (Vec<Change>, Vec<Note>) {
+    // A list being deleted is gone as far as the plan is concerned.
+    let observed: Vec<&ObservedList> = observed.iter().filter(|o| !matches!(o.status.as_str(), "DELETED" | "DELETE_PENDING")).collect();
     let planned = |o: &ObservedList| desired.all().find(|(kind, l)| *kind == o.kind && l.name.get_ref() == &o.name);
     let mut changes = Vec::new();
     let mut notes = Vec::new();
@@ -44,10 +54,24 @@ pub fn plan(desired: &IpLists, observed: &[ObservedList]) -> (Vec<Change>, Vec<N
             });
         }
     }
+    // Held of each kind once the changes above are made: what stays, then what is created.
+    let held = |kind: ListKind| observed.iter().filter(|o| o.kind == kind && (planned(o).is_some() || !desired.prune)).count();
+    let mut room = [ListKind::Trusted, ListKind::Threat].map(|kind| quota(kind).saturating_sub(held(kind)));
     for (kind, list) in desired.all() {
         let name = list.name.get_ref().clone();
         match observed.iter().find(|o| o.kind == kind && o.name == name) {
-            None => changes.push(Change::CreateList { list: kind, name }),
+            None if room[kind as usize] == 0 => notes.push(Note {
+                text: format!("{kind} {name} not created: GuardDuty holds {} and lists the plan does not name take the room; prune = true removes them", quota(kind)),
+                fails: Some(Failure::new(control(kind), format!("{name} active"), "no room")),
+            }),
+            None => {
+                room[kind as usize] -= 1;
+                changes.push(Change::CreateList { list: kind, name });
+            }
+            Some(found) if found.status == "DEACTIVATING" => notes.push(Note {
+                text: format!("{kind} {name} is DEACTIVATING; the next run activates it again"),
+                fails: Some(Failure::new(control(kind), format!("{name} active"), "DEACTIVATING")),
+            }),
             Some(found) if found.format != list.format.as_str() => {
                 changes.push(Change::ReplaceList { list: kind, name, id: found.id.clone() });
             }
@@ -102,7 +126,8 @@ async fn active(admin: &GuardDuty, detector_id: &str, kind: ListKind, id: String
     let mut waited = Duration::ZERO;
     loop {
         let list = admin.list(detector_id, kind, id.clone()).await?;
-        let fail = |code: &str, message: String| Err(AwsError { operation: "guardduty:GetIPSet", code: code.into(), message });
+        let operation = if kind == ListKind::Trusted { "guardduty:GetIPSet" } else { "guardduty:GetThreatIntelSet" };
+        let fail = |code: &str, message: String| Err(AwsError { operation, code: code.into(), message });
         match list.status.as_str() {
             "ACTIVE" => return Ok(()),
             "ACTIVATING" if waited < Duration::from_secs(60) => {}
@@ -233,7 +258,10 @@ mod tests {
         let other = vec![found(ListKind::Trusted, "old", "TXT", "s3://lists/old.txt", "ACTIVE")];
         let (changes, notes) = plan(&desired(false), &other);
         assert_eq!(notes[0].fails.as_ref().unwrap().actual, "old present");
-        assert_eq!(changes.len(), 2, "both planned lists are created: {changes:?}");
+        assert_eq!(notes[1].fails.as_ref().unwrap().actual, "no room", "GuardDuty holds one trusted list: {notes:?}");
+        assert_eq!(changes, vec![Change::CreateList { list: ListKind::Threat, name: "bad".into() }], "no create GuardDuty would refuse");
+        let deleted = vec![found(ListKind::Trusted, "old", "TXT", "s3://lists/old.txt", "DELETE_PENDING")];
+        assert_eq!(plan(&desired(false), &deleted).0.len(), 2, "a list being deleted holds no room");
         let (changes, notes) = plan(&desired(true), &other);
         assert!(notes.is_empty());
         assert_eq!(changes[0], Change::DeleteList { list: ListKind::Trusted, name: "old".into(), id: "id-old".into() }, "GuardDuty holds one trusted list: the old goes first");

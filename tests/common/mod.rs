@@ -190,6 +190,21 @@ EKS_AUDIT_LOGS = false
 
 pub const REGIONS: [&str; 3] = ["ap-northeast-1", "eu-west-1", "us-east-1"];
 
+/// orgguard with the plan `text` (written to a file of its own), then `args`.
+pub fn with_plan(emulator: &Emulator, text: &str, args: &[&str]) -> Run {
+    let (_dir, path) = plan_file(text);
+    let mut all = args.to_vec();
+    all.extend(["--plan", path_str(&path)]);
+    emulator.orgguard(&all)
+}
+
+/// An audit's FAIL rows (`--format json`): (control, region, what was found).
+pub fn failing(report: &Value) -> Vec<(String, String, String)> {
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+    let rows = report["results"].as_array().expect("results");
+    rows.iter().filter(|r| r["verdict"] == "FAIL").map(|r| (text(&r["control"]), text(&r["region"]), text(&r["actual"]))).collect()
+}
+
 pub fn path_str(path: &Path) -> &str {
     path.to_str().expect("utf-8 path")
 }

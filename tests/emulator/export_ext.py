@@ -2,8 +2,9 @@
 AWS's rules (CAPABILITIES.md section 1; GuardDuty user guide, "Exporting findings"):
 
 - CreatePublishingDestination (destinationType S3; destinationProperties destinationArn, the
-  bucket's ARN with an optional /prefix, and kmsKeyArn), List (pages of up to 50), Describe,
-  Update, Delete. The bucket must exist, and with a prefix an object named "prefix/".
+  bucket's ARN with an optional /prefix, kmsKeyArn, and expectedBucketOwner, which the bucket's
+  account must be), List (pages of up to 50), Describe, Update, Delete. The bucket must exist,
+  and with a prefix an object named "prefix/".
 - Describe's status: PUBLISHING when the bucket policy lets GuardDuty (guardduty.amazonaws.com,
   or guardduty.<region>.amazonaws.com for an opt-in region) s3:GetBucketLocation the bucket
   and s3:PutObject under the prefix, and the key policy lets it kms:GenerateDataKey, each
@@ -39,6 +40,7 @@ OPT_IN = {
 }
 NO_BUCKET = "The request failed because the destination bucket does not exist."  # ours
 NO_PREFIX = "The request failed because the destination prefix does not exist: create an object named \"{}/\" first."  # ours
+OTHER_OWNER = "The request failed because the destination bucket is not owned by the expected bucket owner."  # ours
 NO_DESTINATION = "The request is rejected because the destination does not exist."  # ours
 
 
@@ -77,11 +79,12 @@ def allows(policy: str | None, principal: str, action: str, resource: str, sourc
 
 
 def _bucket(name: str):
+    """The bucket of that name, in whichever account owns it, and that account."""
     for account in list(s3_backends.keys()):
         found = s3_backends[account]["aws"].buckets.get(name)
         if found is not None:
-            return found
-    return None
+            return found, account
+    return None, None
 
 
 def _key_policy(key_arn: str) -> str | None:
@@ -99,7 +102,8 @@ def status(destination: dict, account: str, region: str, detector_id: str) -> st
     """PUBLISHING, or UNABLE_TO_PUBLISH_FIX_DESTINATION_PROPERTY, as GuardDuty would find it now."""
     arn = destination["properties"]["destinationArn"]
     name, _, prefix = arn.split(":::", 1)[-1].partition("/")
-    bucket = _bucket(name)
+    prefix = prefix.rstrip("/")
+    bucket, _ = _bucket(name)
     principal = f"guardduty.{region}.amazonaws.com" if region in OPT_IN else "guardduty.amazonaws.com"
     source = (account, f"arn:aws:guardduty:{region}:{account}:detector/{detector_id}")
     bucket_policy = bucket.policy.decode() if bucket is not None and bucket.policy else None
@@ -125,10 +129,13 @@ class ExportHandlers(GuardDutyResponse):
         arn, key = properties.get("destinationArn") or "", properties.get("kmsKeyArn") or ""
         _require(arn.startswith("arn:") and ":s3:::" in arn and key.startswith("arn:") and ":kms:" in key)
         name, _, prefix = arn.split(":::", 1)[-1].partition("/")
-        bucket = _bucket(name)
+        bucket, owner = _bucket(name)
         _require(bucket is not None, NO_BUCKET)
+        expected = properties.get("expectedBucketOwner")
+        _require(expected in (None, owner), OTHER_OWNER)
+        prefix = prefix.rstrip("/")
         _require(not prefix or f"{prefix}/" in bucket.keys, NO_PREFIX.format(prefix))
-        return {"destinationArn": arn, "kmsKeyArn": key}
+        return {"destinationArn": arn, "kmsKeyArn": key, **({"expectedBucketOwner": expected} if expected else {})}
 
     def create_publishing_destination(self) -> str:
         destinations, request = self._destinations(), json.loads(self.body or "{}")

@@ -6,6 +6,21 @@ use super::GuardDuty;
 use crate::aws::AwsError;
 use crate::model::ObservedDestination;
 
+/// Where a destination publishes: the bucket (and prefix), the key, and the account that must
+/// own the bucket (GuardDuty then refuses a bucket someone else holds under that name).
+pub struct Destination<'a> {
+    pub arn: &'a str,
+    pub kms_key_arn: &'a str,
+    pub expected_owner: Option<&'a str>,
+}
+
+impl Destination<'_> {
+    fn properties(&self) -> DestinationProperties {
+        let properties = DestinationProperties::builder().destination_arn(self.arn).kms_key_arn(self.kms_key_arn);
+        properties.set_expected_bucket_owner(self.expected_owner.map(str::to_owned)).build()
+    }
+}
+
 impl GuardDuty {
     /// Every publishing destination of the detector: List, then Describe each.
     pub async fn destinations(&self, detector_id: &str) -> Result<Vec<ObservedDestination>, AwsError> {
@@ -26,6 +41,7 @@ impl GuardDuty {
             destinations.push(ObservedDestination {
                 destination_arn: properties.and_then(|p| p.destination_arn()).unwrap_or_default().to_owned(),
                 kms_key_arn: properties.and_then(|p| p.kms_key_arn()).unwrap_or_default().to_owned(),
+                expected_owner: properties.and_then(|p| p.expected_bucket_owner()).map(str::to_owned),
                 status: got.status().map(|s| s.as_str().to_owned()).unwrap_or_default(),
                 id,
             });
@@ -34,16 +50,16 @@ impl GuardDuty {
     }
 
     /// Creates the S3 destination; returns its id.
-    pub async fn create_destination(&self, detector_id: &str, destination_arn: &str, kms_key_arn: &str) -> Result<String, AwsError> {
+    pub async fn create_destination(&self, detector_id: &str, target: &Destination<'_>) -> Result<String, AwsError> {
         const OPERATION: &str = "guardduty:CreatePublishingDestination";
-        let properties = DestinationProperties::builder().destination_arn(destination_arn).kms_key_arn(kms_key_arn).build();
+        let properties = target.properties();
         let sent = self.api.get().await.create_publishing_destination().detector_id(detector_id).destination_type(DestinationType::S3);
         let created = sent.destination_properties(properties).send().await.map_err(|e| AwsError::from_sdk(OPERATION, e))?;
         created.destination_id.ok_or_else(|| AwsError::malformed(OPERATION, "DestinationId"))
     }
 
-    pub async fn update_destination(&self, detector_id: &str, id: &str, destination_arn: &str, kms_key_arn: &str) -> Result<(), AwsError> {
-        let properties = DestinationProperties::builder().destination_arn(destination_arn).kms_key_arn(kms_key_arn).build();
+    pub async fn update_destination(&self, detector_id: &str, id: &str, target: &Destination<'_>) -> Result<(), AwsError> {
+        let properties = target.properties();
         let sent = self.api.get().await.update_publishing_destination().detector_id(detector_id).destination_id(id);
         sent.destination_properties(properties).send().await.map(drop).map_err(|e| AwsError::from_sdk("guardduty:UpdatePublishingDestination", e))
     }

@@ -135,3 +135,18 @@ fn observed_criteria(criterion: &HashMap<String, SdkCondition>) -> Criteria {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[allow(deprecated)] // what older scripts wrote
+    fn deprecated_condition_names_read_as_the_current_ones_and_the_current_win() {
+        let old = SdkCondition::builder().lt(4).eq("Recon:EC2/Portscan").build();
+        let both = SdkCondition::builder().gte(2).greater_than_or_equal(7).build();
+        let read = observed_criteria(&HashMap::from([("severity".to_owned(), old), ("confidence".to_owned(), both)]));
+        assert_eq!(read["severity"], Condition { less_than: Some(4), equals: Some(vec!["Recon:EC2/Portscan".into()]), ..Condition::default() });
+        assert_eq!(read["confidence"].greater_than_or_equal, Some(7));
+    }
+}

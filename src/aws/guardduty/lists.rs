@@ -69,7 +69,8 @@ impl GuardDuty {
                 sent.map_err(|e| AwsError::from_sdk("guardduty:CreateThreatIntelSet", e))?.threat_intel_set_id
             }
         };
-        id.ok_or_else(|| AwsError::malformed("guardduty:CreateIPSet", "its id"))
+        let operation = if kind == ListKind::Trusted { "guardduty:CreateIPSet" } else { "guardduty:CreateThreatIntelSet" };
+        id.ok_or_else(|| AwsError::malformed(operation, "its id"))
     }
 
     /// Points the list at `location` and activates it again (GuardDuty reads the file anew).

@@ -6,6 +6,7 @@ mod filters;
 mod lists;
 mod organization;
 
+pub use export::Destination;
 pub use filters::Filter;
 pub use organization::MemberDetectors;
 
