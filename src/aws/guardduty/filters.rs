@@ -17,6 +17,17 @@ pub struct Filter<'a> {
     pub criteria: &'a Criteria,
 }
 
+/// The rule's rank, action, description and criteria on a CreateFilter or UpdateFilter call.
+macro_rules! rule {
+    ($call:expr, $filter:expr) => {
+        $call
+            .rank($filter.rank as i32)
+            .action(SdkAction::from($filter.action.as_str()))
+            .description($filter.description)
+            .finding_criteria(finding_criteria($filter.criteria))
+    };
+}
+
 impl GuardDuty {
     /// Every suppression rule of the detector, in rank order: ListFilters, then GetFilter each.
     pub async fn filters(&self, detector_id: &str) -> Result<Vec<ObservedFilter>, AwsError> {
@@ -47,34 +58,14 @@ impl GuardDuty {
 
     /// Creates the rule at its rank: GuardDuty moves the rules from that rank one down.
     pub async fn create_filter(&self, detector_id: &str, filter: &Filter<'_>) -> Result<(), AwsError> {
-        self.api.get().await
-            .create_filter()
-            .detector_id(detector_id)
-            .name(filter.name)
-            .rank(filter.rank as i32)
-            .action(SdkAction::from(filter.action.as_str()))
-            .description(filter.description)
-            .finding_criteria(finding_criteria(filter.criteria))
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("guardduty:CreateFilter", e))?;
-        Ok(())
+        let call = self.api.get().await.create_filter().detector_id(detector_id).name(filter.name);
+        rule!(call, filter).send().await.map(drop).map_err(|e| AwsError::from_sdk("guardduty:CreateFilter", e))
     }
 
     /// Sets everything the rule has, its rank included (GuardDuty moves the others).
     pub async fn update_filter(&self, detector_id: &str, filter: &Filter<'_>) -> Result<(), AwsError> {
-        self.api.get().await
-            .update_filter()
-            .detector_id(detector_id)
-            .filter_name(filter.name)
-            .rank(filter.rank as i32)
-            .action(SdkAction::from(filter.action.as_str()))
-            .description(filter.description)
-            .finding_criteria(finding_criteria(filter.criteria))
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("guardduty:UpdateFilter", e))?;
-        Ok(())
+        let call = self.api.get().await.update_filter().detector_id(detector_id).filter_name(filter.name);
+        rule!(call, filter).send().await.map(drop).map_err(|e| AwsError::from_sdk("guardduty:UpdateFilter", e))
     }
 
     pub async fn delete_filter(&self, detector_id: &str, name: &str) -> Result<(), AwsError> {
