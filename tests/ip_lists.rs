@@ -15,9 +15,10 @@ fn plan(threat_file: &str) -> String {
     format!(
         "[organization]\nregions = [\"us-east-1\", \"eu-west-1\"]\n[admin]\naccount = \"{}\"\n\
          [detector]\nfinding_publishing_frequency = \"SIX_HOURS\"\n\
-         [ip_lists]\ntrusted = {{ name = \"egress\", location = \"s3://orgguard-lists/trusted.txt\" }}\n\
+         [ip_lists]\ntrusted = {{ name = \"egress\", location = \"s3://orgguard-lists/trusted.txt\", bucket_owner = \"{owner}\" }}\n\
          [[ip_lists.threat]]\nname = \"known-bad\"\nformat = \"TXT\"\nlocation = \"s3://orgguard-lists/{threat_file}\"\n",
-        member(1)
+        member(1),
+        owner = member(1)
     )
 }
 
@@ -55,6 +56,8 @@ for key in ("trusted.txt", "threats.txt", "threats-v2.txt"):
         .map(|(k, n, l, s)| (k.to_owned(), n.to_owned(), l.to_owned(), s.to_owned()));
         assert_eq!(lists(&emulator, region), expected, "{region}: created, then waited on until ACTIVE");
     }
+    let trusted = &emulator.get("state")["ip_lists"][member(1)]["us-east-1"][0];
+    assert_eq!(trusted["expectedBucketOwner"], member(1).as_str(), "GuardDuty refuses a bucket someone else took under that name");
     emulator.reset_counts();
     assert_eq!(with_plan(&emulator, &plan("threats.txt"), &["rollout"]).code(), 0);
     assert_eq!(emulator.mutating_calls(), 0, "a rerun changes nothing");

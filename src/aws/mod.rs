@@ -27,7 +27,7 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 pub use events::Events;
-pub use guardduty::{Destination, Filter, GuardDuty, MemberDetectors};
+pub use guardduty::{Destination, Filter, GuardDuty, ListFile, MemberDetectors};
 pub use iam::Iam;
 pub use organizations::OrgAccount;
 pub use policies::Policies;

@@ -70,6 +70,8 @@ pub struct ObservedList {
     /// As GuardDuty gave it (a format this version does not know stays as text).
     pub format: String,
     pub location: String,
+    /// The account GuardDuty checks owns the bucket, if one was given.
+    pub expected_owner: Option<String>,
     /// INACTIVE, ACTIVATING, ACTIVE, DEACTIVATING, ERROR, DELETE_PENDING, DELETED.
     pub status: String,
 }

@@ -357,6 +357,10 @@ pub struct IpList {
     pub format: ListFormat,
     /// Where GuardDuty reads the file: s3://bucket/key or https://s3.amazonaws.com/bucket/key.
     pub location: Spanned<String>,
+    /// The account that must own the bucket: GuardDuty then refuses the file of a bucket that
+    /// someone else took under the same name (a trusted list read from there would silence
+    /// findings for their addresses).
+    pub bucket_owner: Option<AccountId>,
 }
 
 fn default_list_format() -> ListFormat {

@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::{Calls, Check, Failure, Kind, Place};
-use crate::aws::{AwsError, GuardDuty, Service};
+use crate::aws::{AwsError, GuardDuty, ListFile, Service};
 use crate::model::{ListKind, ObservedList};
 use crate::outcome::Note;
 use crate::plan::{IpList, IpLists, Plan};
@@ -76,8 +76,11 @@ pub fn plan(desired: &IpLists, observed: &[ObservedList]) -> (Vec<Change>, Vec<N
                 changes.push(Change::ReplaceList { list: kind, name, id: found.id.clone() });
             }
             Some(found) => {
+                let owner = list.bucket_owner.map(|a| a.to_string());
                 let why = if found.location != *list.location.get_ref() {
                     format!("location {} -> {}", found.location, list.location.get_ref())
+                } else if owner.is_some() && found.expected_owner != owner {
+                    format!("expected bucket owner {}", found.expected_owner.as_deref().unwrap_or("not set"))
                 } else if !SETTLED.contains(&found.status.as_str()) {
                     format!("status {}", found.status)
                 } else {
@@ -97,23 +100,25 @@ pub fn teardown(desired: &IpLists, observed: &[ObservedList]) -> Vec<Change> {
 }
 
 /// Applies the change; a list created or updated is waited on until GuardDuty says ACTIVE.
-pub async fn apply(admin: &GuardDuty, detector_id: &str, desired: &IpLists, change: &Change) -> Result<(), AwsError> {
-    let planned = |kind: ListKind, name: &str| -> &IpList {
+pub async fn apply<'a>(admin: &GuardDuty, detector_id: &str, desired: &'a IpLists, change: &Change) -> Result<(), AwsError> {
+    let planned = |kind: ListKind, name: &str| -> &'a IpList {
         desired.all().find(|(k, l)| *k == kind && l.name.get_ref() == name).map(|(_, l)| l).expect("a change names a planned list")
     };
+    let file = |list: &'a IpList| ListFile { location: list.location.get_ref(), owner: list.bucket_owner.map(|a| a.to_string()) };
     let (kind, id) = match change {
         Change::DeleteList { list, id, .. } => return admin.delete_list(detector_id, *list, id).await,
         Change::CreateList { list, name } => {
             let planned = planned(*list, name);
-            (*list, admin.create_list(detector_id, *list, name, planned.format, planned.location.get_ref()).await?)
+            (*list, admin.create_list(detector_id, *list, name, planned.format, &file(planned)).await?)
         }
         Change::ReplaceList { list, name, id } => {
             admin.delete_list(detector_id, *list, id).await?;
             let planned = planned(*list, name);
-            (*list, admin.create_list(detector_id, *list, name, planned.format, planned.location.get_ref()).await?)
+            (*list, admin.create_list(detector_id, *list, name, planned.format, &file(planned)).await?)
         }
         Change::UpdateList { list, name, id, .. } => {
-            admin.update_list(detector_id, *list, id, planned(*list, name).location.get_ref()).await?;
+            let planned = planned(*list, name);
+            admin.update_list(detector_id, *list, id, &file(planned)).await?;
             (*list, id.clone())
         }
     };
@@ -231,7 +236,7 @@ mod tests {
     }
 
     fn found(kind: ListKind, name: &str, format: &str, location: &str, status: &str) -> ObservedList {
-        ObservedList { kind, id: format!("id-{name}"), name: name.into(), format: format.into(), location: location.into(), status: status.into() }
+        ObservedList { kind, id: format!("id-{name}"), name: name.into(), format: format.into(), location: location.into(), expected_owner: None, status: status.into() }
     }
 
     #[test]
@@ -247,6 +252,11 @@ mod tests {
             Change::UpdateList { list: ListKind::Trusted, name: "egress".into(), id: "id-egress".into(), why: "location s3://lists/old.txt -> s3://lists/trusted.txt".into() },
             Change::ReplaceList { list: ListKind::Threat, name: "bad".into(), id: "id-bad".into() },
         ]);
+        let text = "[organization]\nregions = \"all\"\n[admin]\naccount = \"100000000001\"\n[detector]\nfinding_publishing_frequency = \"SIX_HOURS\"\n\
+                    [ip_lists]\ntrusted = { name = \"egress\", location = \"s3://lists/trusted.txt\", bucket_owner = \"100000000009\" }\n";
+        let owned = Plan::parse(text, Path::new("p.toml")).unwrap().ip_lists.unwrap();
+        let (changes, _) = plan(&owned, &good[..1]);
+        assert!(matches!(&changes[..], [Change::UpdateList { why, .. }] if why == "expected bucket owner not set"), "{changes:?}");
         let inactive = vec![found(ListKind::Trusted, "egress", "TXT", "s3://lists/trusted.txt", "INACTIVE")];
         let (changes, _) = plan(&desired(false), &inactive);
         assert!(matches!(&changes[0], Change::UpdateList { why, .. } if why == "status INACTIVE"), "{changes:?}");

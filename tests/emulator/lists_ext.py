@@ -2,12 +2,13 @@
 AWS's rules (CAPABILITIES.md section 3; GuardDuty API reference):
 
 - CreateIPSet / CreateThreatIntelSet (name 1-300, format TXT, STIX, OTX_CSV, ALIEN_VAULT,
-  PROOF_POINT or FIRE_EYE, location an S3 URL, activate), Get, List (ids, pages of up to 50),
+  PROOF_POINT or FIRE_EYE, location an S3 URL, activate, expectedBucketOwner), Get, List (ids,
+  pages of up to 50),
   Update (name, location, activate: the file is read anew), Delete;
 - status INACTIVE, or after an activation ACTIVATING, then ACTIVE once GuardDuty has read the
   file, or ERROR when it cannot: here the first Get after an activation answers ACTIVATING,
   the next ACTIVE if the location names an object in the emulator's S3 (any account's
-  bucket), else ERROR;
+  bucket; the expected owner's, when one is given), else ERROR;
 - quotas: 1 IP set and 6 threat intel sets per account and region;
 - only an administrator (any account that is not an associated member) manages them.
 """
@@ -36,8 +37,10 @@ MEMBER = "The request is rejected because the current account is a member accoun
 ROUTES = tuple(f"/detector/(?P<detector_id>[^/]+)/{segment}{tail}" for segment, *_ in KINDS.values() for tail in ("", "/(?P<list_id>[^/]+)"))
 
 
-def _readable(location: str) -> bool:
-    """The location names an object in some account's bucket of the emulator's S3."""
+def _readable(location: str, expected_owner: str | None) -> bool:
+    """The location names an object in some account's bucket of the emulator's S3, owned by
+    the expected bucket owner when one is given (GuardDuty's check, in the API reference's
+    words "to prevent a bucket sniping")."""
     match = LOCATION.match(location)
     if not match:
         return False
@@ -46,7 +49,7 @@ def _readable(location: str) -> bool:
     for account in list(s3_backends.keys()):
         found = s3_backends[account]["aws"].buckets.get(bucket)
         if found is not None:
-            return key in found.keys
+            return key in found.keys and expected_owner in (None, account)
     return False
 
 
@@ -72,6 +75,8 @@ class ListHandlers(GuardDutyResponse):
         _require(1 <= len(name) <= 300 and request.get("format") in FORMATS and LOCATION.match(location))
         list_id = os.urandom(16).hex()
         lists[list_id] = {"name": name, "format": request["format"], "location": location, "status": "INACTIVE"}
+        if request.get("expectedBucketOwner"):
+            lists[list_id]["expectedBucketOwner"] = request["expectedBucketOwner"]
         if request.get("activate"):
             lists[list_id]["status"] = "ACTIVATING"
         return json.dumps({id_key: list_id})
@@ -81,7 +86,7 @@ class ListHandlers(GuardDutyResponse):
         shown = dict(found)
         if found["status"] == "ACTIVATING":
             # Answered once as ACTIVATING, then as GuardDuty's read of the file turned out.
-            found["status"] = "ACTIVE" if _readable(found["location"]) else "ERROR"
+            found["status"] = "ACTIVE" if _readable(found["location"], found.get("expectedBucketOwner")) else "ERROR"
         return json.dumps(dict(shown, tags={}))
 
     def _list(self, kind: str) -> str:
@@ -104,6 +109,8 @@ class ListHandlers(GuardDutyResponse):
         if "name" in request:
             _require(1 <= len(request["name"]) <= 300)
             found["name"] = request["name"]
+        if request.get("expectedBucketOwner"):
+            found["expectedBucketOwner"] = request["expectedBucketOwner"]
         if "activate" in request:
             found["status"] = "ACTIVATING" if request["activate"] else "INACTIVE"
         return "{}"

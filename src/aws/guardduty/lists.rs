@@ -7,6 +7,12 @@ use super::GuardDuty;
 use crate::aws::AwsError;
 use crate::model::{ListFormat, ListKind, ObservedList};
 
+/// Where a list's file is, and the account that must own its bucket.
+pub struct ListFile<'a> {
+    pub location: &'a str,
+    pub owner: Option<String>,
+}
+
 impl GuardDuty {
     /// Every list of both kinds on the detector: List*, then Get* each.
     pub async fn lists(&self, detector_id: &str) -> Result<Vec<ObservedList>, AwsError> {
@@ -32,16 +38,17 @@ impl GuardDuty {
 
     pub async fn list(&self, detector_id: &str, kind: ListKind, id: String) -> Result<ObservedList, AwsError> {
         let api = self.api.get().await;
-        let (name, format, location, status) = match kind {
+        let (name, format, location, status, expected_owner) = match kind {
             ListKind::Trusted => {
                 let got = api.get_ip_set().detector_id(detector_id).ip_set_id(&id).send().await;
                 let got = got.map_err(|e| AwsError::from_sdk("guardduty:GetIPSet", e))?;
-                (got.name, got.format.map(|f| f.as_str().to_owned()), got.location, got.status.map(|s| s.as_str().to_owned()))
+                (got.name, got.format.map(|f| f.as_str().to_owned()), got.location, got.status.map(|s| s.as_str().to_owned()), got.expected_bucket_owner)
             }
             ListKind::Threat => {
                 let got = api.get_threat_intel_set().detector_id(detector_id).threat_intel_set_id(&id).send().await;
                 let got = got.map_err(|e| AwsError::from_sdk("guardduty:GetThreatIntelSet", e))?;
-                (got.name, got.format.map(|f| f.as_str().to_owned()), got.location, got.status.map(|s| s.as_str().to_owned()))
+                let format = got.format.map(|f| f.as_str().to_owned());
+                (got.name, format, got.location, got.status.map(|s| s.as_str().to_owned()), got.expected_bucket_owner)
             }
         };
         Ok(ObservedList {
@@ -50,22 +57,24 @@ impl GuardDuty {
             name: name.unwrap_or_default(),
             format: format.unwrap_or_default(),
             location: location.unwrap_or_default(),
+            expected_owner,
             status: status.unwrap_or_default(),
         })
     }
 
     /// Creates the list, activated; returns its id.
-    pub async fn create_list(&self, detector_id: &str, kind: ListKind, name: &str, format: ListFormat, location: &str) -> Result<String, AwsError> {
+    pub async fn create_list(&self, detector_id: &str, kind: ListKind, name: &str, format: ListFormat, file: &ListFile<'_>) -> Result<String, AwsError> {
         let api = self.api.get().await;
+        let owner = file.owner.clone();
         let id = match kind {
             ListKind::Trusted => {
                 let sent = api.create_ip_set().detector_id(detector_id).name(name).format(IpSetFormat::from(format.as_str()));
-                let sent = sent.location(location).activate(true).send().await;
+                let sent = sent.location(file.location).set_expected_bucket_owner(owner).activate(true).send().await;
                 sent.map_err(|e| AwsError::from_sdk("guardduty:CreateIPSet", e))?.ip_set_id
             }
             ListKind::Threat => {
                 let sent = api.create_threat_intel_set().detector_id(detector_id).name(name).format(ThreatIntelSetFormat::from(format.as_str()));
-                let sent = sent.location(location).activate(true).send().await;
+                let sent = sent.location(file.location).set_expected_bucket_owner(owner).activate(true).send().await;
                 sent.map_err(|e| AwsError::from_sdk("guardduty:CreateThreatIntelSet", e))?.threat_intel_set_id
             }
         };
@@ -73,17 +82,19 @@ impl GuardDuty {
         id.ok_or_else(|| AwsError::malformed(operation, "its id"))
     }
 
-    /// Points the list at `location` and activates it again (GuardDuty reads the file anew).
-    pub async fn update_list(&self, detector_id: &str, kind: ListKind, id: &str, location: &str) -> Result<(), AwsError> {
+    /// Points the list at the file and activates it again (GuardDuty reads the file anew).
+    pub async fn update_list(&self, detector_id: &str, kind: ListKind, id: &str, file: &ListFile<'_>) -> Result<(), AwsError> {
         let api = self.api.get().await;
+        let owner = file.owner.clone();
         match kind {
             ListKind::Trusted => {
-                let sent = api.update_ip_set().detector_id(detector_id).ip_set_id(id).location(location).activate(true).send().await;
-                sent.map(drop).map_err(|e| AwsError::from_sdk("guardduty:UpdateIPSet", e))
+                let sent = api.update_ip_set().detector_id(detector_id).ip_set_id(id).location(file.location).set_expected_bucket_owner(owner);
+                sent.activate(true).send().await.map(drop).map_err(|e| AwsError::from_sdk("guardduty:UpdateIPSet", e))
             }
             ListKind::Threat => {
-                let sent = api.update_threat_intel_set().detector_id(detector_id).threat_intel_set_id(id).location(location).activate(true);
-                sent.send().await.map(drop).map_err(|e| AwsError::from_sdk("guardduty:UpdateThreatIntelSet", e))
+                let sent = api.update_threat_intel_set().detector_id(detector_id).threat_intel_set_id(id).location(file.location);
+                let sent = sent.set_expected_bucket_owner(owner).activate(true).send().await;
+                sent.map(drop).map_err(|e| AwsError::from_sdk("guardduty:UpdateThreatIntelSet", e))
             }
         }
     }

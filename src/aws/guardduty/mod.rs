@@ -8,6 +8,7 @@ mod organization;
 
 pub use export::Destination;
 pub use filters::Filter;
+pub use lists::ListFile;
 pub use organization::MemberDetectors;
 
 use std::collections::BTreeMap;
