@@ -11,6 +11,9 @@ use serde_json::{json, Value};
 
 const THREE_REGIONS: &str = "us-east-1,eu-west-1,ap-northeast-1";
 
+/// The seed's description of the rule that sends every finding.
+const SEED_FINDING_DESCRIPTION: &str = "GuardDutyのすべての検出結果(全重要度)をSNSトピックに送信";
+
 fn example_plan() -> String {
     path_str(&root().join("plans/example.toml")).to_owned()
 }
@@ -55,6 +58,8 @@ fn assert_wiring(wiring: &Value, account: &str, region: &str) {
     ] {
         let observed = &wiring["rules"][account][region][rule];
         assert_eq!(observed["state"], "ENABLED", "{account}/{region} {rule}");
+        let description = if rule == "guardduty-finding" { SEED_FINDING_DESCRIPTION } else { "Notify when a GuardDuty finding is archived (API call)" };
+        assert_eq!(observed["description"], description, "the seed's description: {account}/{region} {rule}");
         assert_eq!(observed["pattern"], pattern, "{account}/{region} {rule}");
         assert_eq!(observed["targets"], json!([{"id": target_id, "arn": topic_arn, "role_arn": role_arn}]), "{account}/{region} {rule}");
     }
@@ -235,4 +240,37 @@ fn a_dry_run_forecasts_the_calls_of_its_rollout() {
         assert!(off < 0.05, "fresh={fresh}: forecast {expected} calls, the rollout made {made}");
         assert_eq!(emulator.mutating_calls() > 0, expected_writes);
     }
+}
+
+#[test]
+fn a_description_that_changed_is_put_again_in_place_and_a_minimum_severity_narrows_the_pattern() {
+    let emulator = Emulator::start(&["--accounts", "1"]);
+    assert_eq!(rollout(&emulator, "us-east-1", &[]).code(), 0);
+    let account = member(1);
+    emulator.boto3_as(&account, r#"
+events = client("events", "us-east-1")
+rule = events.describe_rule(Name="guardduty-finding")
+events.put_rule(Name="guardduty-finding", EventPattern=rule["EventPattern"], State="ENABLED", Description="someone's words")
+"#);
+    let plan = example_plan();
+    let audit = emulator.orgguard(&["audit", "--plan", plan.as_str(), "--regions", "us-east-1", "--format", "json"]);
+    assert_eq!(audit.code(), 2, "{}", audit.stderr());
+    let report: Value = serde_json::from_str(&audit.stdout()).unwrap();
+    let rule_fail = ("OG.Wiring.Rule/guardduty-finding".to_owned(), "us-east-1".to_owned(), "description differs".to_owned());
+    assert!(failing(&report).contains(&rule_fail), "{report}");
+    emulator.reset_counts();
+    assert_eq!(rollout(&emulator, "us-east-1", &[]).code(), 0);
+    assert_eq!((emulator.calls("PutRule", Some((&account, "us-east-1"))), emulator.mutating_calls()), (1, 1), "put again, nothing else");
+    assert_eq!(emulator.get("wiring")["rules"][&account]["us-east-1"]["guardduty-finding"]["description"], SEED_FINDING_DESCRIPTION);
+
+    let example = std::fs::read_to_string(root().join("plans/example.toml")).unwrap();
+    let (_dir, high) = plan_file(&example.replace("# min_severity = 7", "min_severity = 7"));
+    let narrowed = emulator.orgguard(&["rollout", "--plan", path_str(&high), "--regions", "us-east-1"]);
+    assert_eq!(narrowed.code(), 0, "{}", narrowed.stdout());
+    let pattern = &emulator.get("wiring")["rules"][&account]["us-east-1"]["guardduty-finding"]["pattern"];
+    assert_eq!(pattern["detail"]["severity"][0]["numeric"][1].as_f64(), Some(7.0), "{pattern}");
+    assert_eq!(pattern["detail"]["severity"][0]["numeric"][0], ">=", "{pattern}");
+    emulator.reset_counts();
+    assert_eq!(emulator.orgguard(&["rollout", "--plan", path_str(&high), "--regions", "us-east-1"]).code(), 0);
+    assert_eq!(emulator.mutating_calls(), 0, "the narrowed pattern compares equal after EventBridge's normalisation");
 }

@@ -36,6 +36,7 @@ impl Events {
             .map_err(|e| AwsError::from_sdk("events:ListTargetsByRule", e))?;
         Ok(Some(ObservedRule {
             enabled: rule.state() == Some(&RuleState::Enabled),
+            description: rule.description().map(str::to_owned),
             pattern: rule.event_pattern().and_then(json_document),
             targets: targets
                 .targets()
@@ -49,12 +50,13 @@ impl Events {
         }))
     }
 
-    /// Creates or replaces the rule: enabled, with this pattern.
-    pub async fn put_rule(&self, name: &str, pattern: &str) -> Result<(), AwsError> {
+    /// Creates or replaces the rule: enabled, with this pattern (and description, if given).
+    pub async fn put_rule(&self, name: &str, pattern: &str, description: Option<&str>) -> Result<(), AwsError> {
         self.api.get().await
             .put_rule()
             .name(name)
             .event_pattern(pattern)
+            .set_description(description.map(str::to_owned))
             .state(RuleState::Enabled)
             .send()
             .await

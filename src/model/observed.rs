@@ -47,6 +47,7 @@ pub struct ObservedSubscription {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ObservedRule {
     pub enabled: bool,
+    pub description: Option<String>,
     pub pattern: Option<serde_json::Value>,
     pub targets: Vec<ObservedTarget>,
 }

@@ -168,6 +168,19 @@ impl Plan {
         if let Some(notifications) = &self.notifications {
             let mut seen = BTreeSet::new();
             for rule in &notifications.rules {
+                if let Some(severity) = &rule.min_severity {
+                    if !(0.0..=10.0).contains(severity.get_ref()) {
+                        fail("notifications.rules.min_severity", severity.span(), format!("{}: expected 0 to 10 (GuardDuty's severities)", severity.get_ref()));
+                    } else if rule.event_pattern.0.pointer("/detail/severity").is_some() {
+                        let message = "the event pattern matches detail.severity already: set either it or min_severity".to_owned();
+                        fail("notifications.rules.min_severity", severity.span(), message);
+                    } else if !rule.event_pattern.0.get("detail").is_none_or(serde_json::Value::is_object) {
+                        fail("notifications.rules.min_severity", severity.span(), "the event pattern's detail is not an object".into());
+                    }
+                }
+                if rule.description.as_ref().is_some_and(|d| d.chars().count() > 512) {
+                    fail("notifications.rules.description", rule.name.span(), format!("{}: description over 512 characters (EventBridge's limit)", rule.name.get_ref()));
+                }
                 if !seen.insert(rule.name.get_ref()) {
                     fail(
                         "notifications.rules.name",
@@ -273,6 +286,9 @@ mod tests {
             rules,
             [("guardduty-finding", "guardduty-finding"), ("gdu-finding-archive-api", "guardduty-archive-notification")]
         );
+        let descriptions: Vec<_> = n.rules.iter().map(|r| r.description.as_deref()).collect();
+        assert_eq!(descriptions, [Some("GuardDutyのすべての検出結果(全重要度)をSNSトピックに送信"), Some("Notify when a GuardDuty finding is archived (API call)")]);
+        assert!(n.rules.iter().all(|r| r.min_severity.is_none()), "every severity, as the seed");
         assert_eq!(
             n.rules[1].event_pattern.0,
             serde_json::json!({

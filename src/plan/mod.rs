@@ -246,6 +246,25 @@ pub struct Rule {
     pub name: Spanned<String>,
     pub target_id: String,
     pub event_pattern: EventPattern,
+    /// What the rule is for, as the EventBridge console shows it; absent: left as it is.
+    pub description: Option<String>,
+    /// Only findings of at least this severity (0 to 10; GuardDuty's high findings are 7 and
+    /// up): numeric matching on `detail.severity`, added to the pattern. Absent: every severity.
+    pub min_severity: Option<Spanned<f64>>,
+}
+
+impl Rule {
+    /// The pattern EventBridge holds: the plan's, with the minimum severity if any.
+    pub fn pattern(&self) -> serde_json::Value {
+        let mut pattern = self.event_pattern.0.clone();
+        if let Some(severity) = &self.min_severity {
+            let detail = pattern.as_object_mut().expect("an event pattern is an object").entry("detail").or_insert_with(|| serde_json::json!({}));
+            if let Some(detail) = detail.as_object_mut() {
+                detail.insert("severity".into(), serde_json::json!([{"numeric": [">=", severity.get_ref()]}]));
+            }
+        }
+        pattern
+    }
 }
 
 /// An EventBridge event pattern; must be a JSON object.

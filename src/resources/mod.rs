@@ -192,7 +192,7 @@ impl fmt::Display for Change {
 }
 
 /// JSON documents compare by meaning: key order, whitespace, a one-element list versus
-/// its element, and the order of list items do not count as drift.
+/// its element, the order of list items and 7 against 7.0 do not count as drift.
 pub fn same_json(a: &Value, b: &Value) -> bool {
     canonical(a) == canonical(b)
 }
@@ -206,6 +206,8 @@ fn canonical(value: &Value) -> Value {
             Value::Array(items)
         }
         Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), canonical(v))).collect()),
+        // 7 and 7.0 are one number to EventBridge's numeric matching.
+        Value::Number(n) => n.as_f64().map_or_else(|| value.clone(), |f| serde_json::json!(f)),
         other => other.clone(),
     }
 }

@@ -32,6 +32,8 @@ pub enum Drift {
     Disabled,
     #[serde(rename = "event pattern differs")]
     PatternDiffers,
+    #[serde(rename = "description differs")]
+    DescriptionDiffers,
 }
 
 impl fmt::Display for Drift {
@@ -40,6 +42,7 @@ impl fmt::Display for Drift {
             Self::Missing => "missing",
             Self::Disabled => "disabled",
             Self::PatternDiffers => "event pattern differs",
+            Self::DescriptionDiffers => "description differs",
         })
     }
 }
@@ -51,7 +54,8 @@ pub fn plan(wiring: &Wiring, region: &Region, rule: &Rule, observed: Option<&Obs
     let reason = match observed {
         None => Some(Drift::Missing),
         Some(o) if !o.enabled => Some(Drift::Disabled),
-        Some(o) if differs(o.pattern.as_ref(), &rule.event_pattern.0) => Some(Drift::PatternDiffers),
+        Some(o) if differs(o.pattern.as_ref(), &rule.pattern()) => Some(Drift::PatternDiffers),
+        Some(o) if rule.description.as_ref().is_some_and(|d| o.description.as_ref() != Some(d)) => Some(Drift::DescriptionDiffers),
         Some(_) => None,
     };
     let mut changes: Vec<Change> = reason.map(|reason| Change::PutRule { rule: name.clone(), reason }).into_iter().collect();
@@ -93,7 +97,7 @@ pub async fn apply(events: &Events, wiring: &Wiring<'_>, region: &Region, change
     match change {
         Change::PutRule { rule, .. } => {
             let planned = wiring.plan.rules.iter().find(|r| r.name.get_ref() == rule).expect("a change names a planned rule");
-            events.put_rule(rule, &planned.event_pattern.0.to_string()).await
+            events.put_rule(rule, &planned.pattern().to_string(), planned.description.as_deref()).await
         }
         Change::PutTarget { rule, target_id } => events.put_target(rule, target_id, &wiring.topic_arn(region), &wiring.role_arn()).await,
         Change::RemoveTarget { rule, target_id } => events.remove_targets(rule, std::slice::from_ref(target_id)).await,
@@ -115,7 +119,7 @@ pub fn checks(plan: &Plan) -> Vec<Check> {
         .flat_map(|rule| {
             let name = rule.name.get_ref();
             [
-                Check::new(Place::Region, &rule_control(name), &format!("Rule {name} exists, enabled, with the planned pattern"), "orgguard"),
+                Check::new(Place::Region, &rule_control(name), &format!("Rule {name} exists, enabled, with the planned pattern and description"), "orgguard"),
                 Check::new(Place::Region, &target_control(name), &format!("Rule {name} targets the topic with the role, and nothing else"), "orgguard"),
             ]
         })
@@ -138,7 +142,7 @@ impl Kind for Change {
 
     fn failures(&self, _: &Plan) -> Vec<Failure> {
         match self {
-            Self::PutRule { rule, reason } => vec![Failure::new(rule_control(rule), "enabled, planned pattern", reason.to_string())],
+            Self::PutRule { rule, reason } => vec![Failure::new(rule_control(rule), "enabled, planned pattern and description", reason.to_string())],
             Self::PutTarget { rule, target_id } => {
                 vec![Failure::new(target_control(rule), format!("target {target_id} -> topic, with role"), "missing or different")]
             }
@@ -175,6 +179,7 @@ mod tests {
         let rule = &n.rules[0];
         let good = ObservedRule {
             enabled: true,
+            description: Some("GuardDutyのすべての検出結果(全重要度)をSNSトピックに送信".into()),
             // key order and a scalar in place of a one-element list are not drift
             pattern: Some(json!({"detail-type": "GuardDuty Finding", "source": ["aws.guardduty"]})),
             targets: vec![ObservedTarget { id: "guardduty-finding".into(), arn: wiring.topic_arn(&region), role_arn: Some(wiring.role_arn()) }],
@@ -190,6 +195,12 @@ mod tests {
         let (changes, _) = plan(&wiring, &region, rule, Some(&disabled));
         assert_eq!(changes, vec![Change::PutRule { rule: "guardduty-finding".into(), reason: Drift::Disabled }]);
         assert_eq!(serde_json::to_value(&changes[0]).unwrap()["reason"], "disabled");
+        let renamed = ObservedRule { description: Some("old words".into()), ..good.clone() };
+        assert_eq!(plan(&wiring, &region, rule, Some(&renamed)).0, vec![Change::PutRule { rule: "guardduty-finding".into(), reason: Drift::DescriptionDiffers }]);
+        let mut high = rule.clone();
+        high.min_severity = Some(toml::Spanned::new(0..0, 7.0));
+        assert_eq!(high.pattern()["detail"]["severity"], json!([{"numeric": [">=", 7.0]}]));
+        assert_eq!(plan(&wiring, &region, &high, Some(&good)).0, vec![Change::PutRule { rule: "guardduty-finding".into(), reason: Drift::PatternDiffers }]);
         let untargeted = ObservedRule { targets: vec![], ..good };
         assert_eq!(
             plan(&wiring, &region, rule, Some(&untargeted)).0,
@@ -203,7 +214,7 @@ mod tests {
         let plan_file = fixtures::plan();
         let rule = &plan_file.notifications.as_ref().unwrap().rules[0];
         let ours = ObservedTarget { id: "guardduty-finding".into(), arn: "arn:aws:sns:eu-west-1:111122223333:guardduty-finding".into(), role_arn: None };
-        let observed = ObservedRule { enabled: true, pattern: None, targets: vec![ours.clone()] };
+        let observed = ObservedRule { enabled: true, description: None, pattern: None, targets: vec![ours.clone()] };
         let name = "guardduty-finding".to_owned();
         let remove = Change::RemoveTarget { rule: name.clone(), target_id: name.clone() };
         assert_eq!(teardown(rule, Some(&observed)), (vec![remove.clone(), Change::DeleteRule { rule: name.clone() }], vec![]));

@@ -89,6 +89,7 @@ def _rules() -> dict[str, Any]:
         for rule in list(backend.event_buses["default"].rules.values()):
             result.setdefault(account, {}).setdefault(region, {})[rule.name] = {
                 "state": rule.state,
+                "description": rule.description,
                 "pattern": _parsed(rule.event_pattern.dump()),
                 "targets": [{"id": t["Id"], "arn": t["Arn"], "role_arn": t.get("RoleArn")} for t in rule.targets],
             }
