@@ -84,3 +84,60 @@ fn runtime_agents_are_set_and_a_feature_not_offered_in_a_region_is_not_drift() {
     let west: BTreeSet<_> = (1..=3).map(|i| (member(i), "eu-west-1".to_owned(), reason.clone())).collect();
     assert_eq!(rows("NOT_EVALUATED"), west);
 }
+
+/// RUNTIME_MONITORING planned, EKS_RUNTIME_MONITORING not named: the plan of a team moving off
+/// EKS Runtime Monitoring.
+const MIGRATION_PLAN: &str = r#"
+[organization]
+regions = ["us-east-1"]
+
+[admin]
+account = "100000000001"
+auto_enable = "ALL"
+
+[detector]
+finding_publishing_frequency = "SIX_HOURS"
+
+[detector.features]
+RUNTIME_MONITORING = true
+"#;
+
+#[test]
+fn accounts_on_eks_runtime_monitoring_move_to_runtime_monitoring_in_two_calls_and_a_move_cut_short_is_finished() {
+    let emulator = Emulator::start(&["--accounts", "3"]);
+    let (moving, halfway) = (member(2), member(3));
+    // As an older script set them up: EKS Runtime Monitoring with its add-on; and an account
+    // a run stopped between the two steps, with both on.
+    emulator.boto3_as(&moving, r#"
+client("guardduty", "us-east-1").create_detector(Enable=True, Features=[{"Name": "EKS_RUNTIME_MONITORING", "Status": "ENABLED",
+    "AdditionalConfiguration": [{"Name": "EKS_ADDON_MANAGEMENT", "Status": "ENABLED"}]}])
+"#);
+    emulator.boto3_as(&halfway, r#"
+gd = client("guardduty", "us-east-1")
+detector = gd.create_detector(Enable=True, Features=[{"Name": "EKS_RUNTIME_MONITORING", "Status": "ENABLED"}])["DetectorId"]
+gd.update_detector(DetectorId=detector, Features=[{"Name": "RUNTIME_MONITORING", "Status": "ENABLED"}])
+"#);
+    let (_dir, plan) = plan_file(MIGRATION_PLAN);
+    let plan = path_str(&plan);
+    let audit = emulator.orgguard(&["audit", "--plan", plan, "--format", "json"]);
+    assert_eq!(audit.code(), 2, "{}", audit.stderr());
+    let report: Value = serde_json::from_str(&audit.stdout()).unwrap();
+    let twice = report["results"].as_array().unwrap().iter().find(|r| r["account"] == halfway.as_str() && r["control"] == "GuardDuty.11").unwrap();
+    assert_eq!((&twice["verdict"], &twice["actual"]), (&json!("FAIL"), &json!("EKS_RUNTIME_MONITORING on too (billed twice)")), "{twice}");
+
+    let dry = emulator.orgguard(&["rollout", "--plan", plan, "--dry-run"]);
+    assert!(dry.stdout().contains("migrate detector to RUNTIME_MONITORING (2, would change)"), "{}", dry.stdout());
+    emulator.reset_counts();
+    let rollout = emulator.orgguard(&["rollout", "--plan", plan]);
+    assert_eq!(rollout.code(), 0, "{}", rollout.stdout());
+    assert_eq!(emulator.calls("UpdateDetector", Some((&moving, "us-east-1"))), 2, "Runtime Monitoring on, then EKS Runtime Monitoring off");
+    assert_eq!(emulator.calls("UpdateDetector", Some((&halfway, "us-east-1"))), 1, "only what was left");
+    for account in [&moving, &halfway] {
+        let detector = detector(&emulator, account, "us-east-1");
+        let features = (&detector["features"]["RUNTIME_MONITORING"], &detector["features"]["EKS_RUNTIME_MONITORING"]);
+        assert_eq!(features, (&json!("ENABLED"), &json!("DISABLED")), "{account}: {detector}");
+    }
+    let moved = detector(&emulator, &moving, "us-east-1");
+    assert_eq!(moved["additional_configuration"]["RUNTIME_MONITORING"]["EKS_ADDON_MANAGEMENT"], "ENABLED", "the add-on carried over: {moved}");
+    assert_eq!(emulator.orgguard(&["audit", "--plan", plan]).code(), 0, "no account is billed twice");
+}

@@ -61,7 +61,37 @@ pub fn plan(desired: &DetectorSettings, observed: Option<&ObservedDetector>) -> 
             }
         }
     }
+    fields.extend(migration(desired, observed));
     (!fields.is_empty()).then(|| Change::UpdateDetector { detector_id: observed.id.clone(), fields })
+}
+
+/// Off EKS Runtime Monitoring: the plan turns RUNTIME_MONITORING on and does not name
+/// EKS_RUNTIME_MONITORING, which is still on (both bill). RUNTIME_MONITORING takes over the
+/// EKS add-on management EKS Runtime Monitoring had, unless the plan says; then EKS Runtime
+/// Monitoring goes off, in a call of its own (`update`), so the account is never uncovered and
+/// a run stopped between the two finishes on the next.
+fn migration(desired: &DetectorSettings, observed: &ObservedDetector) -> Vec<Field> {
+    let (runtime, eks) = (Feature::RuntimeMonitoring, Feature::EksRuntimeMonitoring);
+    let migrating = desired.features.get(&runtime) == Some(&true)
+        && !desired.features.contains_key(&eks)
+        && observed.features.get(&eks) == Some(&true);
+    if !migrating {
+        return Vec::new();
+    }
+    let mut fields = Vec::new();
+    let addon = Agent::EksAddonManagement;
+    let had = observed.agents.get(&eks).and_then(|a| a.get(&addon)).copied().unwrap_or(false);
+    let has = observed.agents.get(&runtime).and_then(|a| a.get(&addon)).copied().unwrap_or(false);
+    if had && !has && !desired.agents.contains_key(&addon) {
+        fields.push(Field::Agent { feature: runtime, agent: addon, from: false, to: true });
+    }
+    fields.push(Field::Feature { feature: eks, from: true, to: false });
+    fields
+}
+
+/// Whether the fields move the detector off EKS Runtime Monitoring.
+fn is_migration(fields: &[Field]) -> bool {
+    fields.iter().any(|f| matches!(f, Field::Feature { feature: Feature::EksRuntimeMonitoring, to: false, .. }))
 }
 
 /// Teardown: the account-region's detector, if it has one.
@@ -123,7 +153,20 @@ async fn update(guardduty: &GuardDuty, detector_id: &str, fields: &[Field]) -> R
             }
         }
     }
-    guardduty.update_detector(detector_id, enable, frequency, &features, &agents).await
+    // GuardDuty refuses both runtime features in one request: EKS Runtime Monitoring goes
+    // off in a call of its own, after RUNTIME_MONITORING is on.
+    let eks_off = features.get(&Feature::EksRuntimeMonitoring) == Some(&false) && is_migration(fields);
+    if eks_off {
+        features.remove(&Feature::EksRuntimeMonitoring);
+    }
+    if enable.is_some() || frequency.is_some() || !features.is_empty() || !agents.is_empty() {
+        guardduty.update_detector(detector_id, enable, frequency, &features, &agents).await?;
+    }
+    if eks_off {
+        let off = BTreeMap::from([(Feature::EksRuntimeMonitoring, false)]);
+        guardduty.update_detector(detector_id, None, None, &off, &BTreeMap::new()).await?;
+    }
+    Ok(())
 }
 
 /// The detectors of the planned members that are Enabled members, as the delegated admin
@@ -180,13 +223,20 @@ impl Kind for Change {
     fn kind(&self) -> &'static str {
         match self {
             Self::CreateDetector { .. } => "create detector",
+            Self::UpdateDetector { fields, .. } if is_migration(fields) => "migrate detector to RUNTIME_MONITORING",
             Self::UpdateDetector { .. } => "update detector",
             Self::DeleteDetector { .. } => "delete detector",
         }
     }
 
     fn calls(&self) -> Calls {
-        Calls::here(Service::GuardDuty, 1)
+        match self {
+            Self::UpdateDetector { fields, .. } if is_migration(fields) => {
+                let more = fields.iter().any(|f| !matches!(f, Field::Feature { feature: Feature::EksRuntimeMonitoring, .. }));
+                Calls::here(Service::GuardDuty, 1 + u32::from(more))
+            }
+            _ => Calls::here(Service::GuardDuty, 1),
+        }
     }
 
     fn summary(&self) -> String {
@@ -218,6 +268,11 @@ impl Kind for Change {
                 .map(|field| match field {
                     Field::Enable { from, to } => Failure::new(ENABLED, state(*to), state(*from)),
                     Field::Frequency { from, to } => Failure::new(FREQUENCY, to.as_str(), from.map_or("unknown", Frequency::as_str)),
+                    Field::Feature { feature: Feature::EksRuntimeMonitoring, to: false, .. } if is_migration(fields) => Failure::new(
+                        feature_control(Feature::RuntimeMonitoring).0,
+                        "RUNTIME_MONITORING alone",
+                        "EKS_RUNTIME_MONITORING on too (billed twice)",
+                    ),
                     Field::Feature { feature, from, to } => Failure::new(feature_control(*feature).0, state(*to), state(*from)),
                     Field::Agent { feature, agent, from, to } => {
                         Failure::new(feature_control(*feature).0, format!("{agent} {}", state(*to)), format!("{agent} {}", state(*from)))
@@ -289,6 +344,27 @@ mod tests {
             features: features.iter().copied().collect(),
             agents: BTreeMap::new(),
         }
+    }
+
+    #[test]
+    fn a_detector_on_eks_runtime_monitoring_migrates_with_its_addon_and_one_cut_short_only_finishes() {
+        let desired = DetectorSettings { features: BTreeMap::from([(Feature::RuntimeMonitoring, true)]), ..crate::resources::fixtures::settings() };
+        let mut observed = crate::resources::fixtures::detector();
+        observed.features = BTreeMap::from([(Feature::EksRuntimeMonitoring, true), (Feature::RuntimeMonitoring, false)]);
+        observed.agents = BTreeMap::from([(Feature::EksRuntimeMonitoring, BTreeMap::from([(Agent::EksAddonManagement, true)]))]);
+        let change = plan(&desired, Some(&observed)).unwrap();
+        let Change::UpdateDetector { fields, .. } = &change else { panic!() };
+        assert_eq!(fields, &vec![
+            Field::Feature { feature: Feature::RuntimeMonitoring, from: false, to: true },
+            Field::Agent { feature: Feature::RuntimeMonitoring, agent: Agent::EksAddonManagement, from: false, to: true },
+            Field::Feature { feature: Feature::EksRuntimeMonitoring, from: true, to: false },
+        ]);
+        assert_eq!((change.kind(), change.calls().count), ("migrate detector to RUNTIME_MONITORING", 2));
+        observed.features.insert(Feature::RuntimeMonitoring, true);
+        observed.agents.insert(Feature::RuntimeMonitoring, BTreeMap::from([(Agent::EksAddonManagement, true)]));
+        let change = plan(&desired, Some(&observed)).unwrap();
+        assert_eq!(change.calls().count, 1, "only EKS Runtime Monitoring off is left");
+        assert_eq!(change.failures(&crate::resources::fixtures::plan())[0].actual, "EKS_RUNTIME_MONITORING on too (billed twice)");
     }
 
     #[test]

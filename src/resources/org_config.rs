@@ -55,6 +55,13 @@ pub fn plan(desired: &Organization, side: Option<&AdminSide>, admin_detector: Op
             features.entry(*feature).or_insert(*mode);
         }
     }
+    // Off EKS Runtime Monitoring: the plan auto-enables RUNTIME_MONITORING and does not name
+    // EKS_RUNTIME_MONITORING, whose auto-enable is still on: it goes to NONE, after (`apply`).
+    let (runtime, eks) = (Feature::RuntimeMonitoring, Feature::EksRuntimeMonitoring);
+    let eks_on = side.and_then(|s| *s.feature_auto_enable.get(&eks)?).is_some_and(|m| m != AutoEnable::None);
+    if desired.feature_auto_enable.get(&runtime).is_some_and(|m| *m != AutoEnable::None) && !desired.feature_auto_enable.contains_key(&eks) && eks_on {
+        features.insert(eks, AutoEnable::None);
+    }
     (auto_enable.is_some() || !features.is_empty() || !agents.is_empty())
         .then_some(Change::UpdateOrganization { auto_enable, features, agents })
 }
@@ -67,9 +74,19 @@ pub fn teardown(side: &AdminSide, mode: AutoEnable) -> Option<Change> {
 
 /// AWS wants the members' mode in every update, even when only a feature differs:
 /// `members` when the change leaves it as it is.
+/// GuardDuty refuses both runtime features in one request: EKS Runtime Monitoring's goes in a
+/// call of its own, after.
 pub async fn apply(admin: &GuardDuty, detector_id: &str, members: AutoEnable, change: &Change) -> Result<(), AwsError> {
     let Change::UpdateOrganization { auto_enable, features, agents } = change;
-    admin.update_organization(detector_id, auto_enable.unwrap_or(members), features, agents).await
+    let mode = auto_enable.unwrap_or(members);
+    let (runtime, eks) = (Feature::RuntimeMonitoring, Feature::EksRuntimeMonitoring);
+    if !(features.contains_key(&runtime) && features.contains_key(&eks)) {
+        return admin.update_organization(detector_id, mode, features, agents).await;
+    }
+    let mut first = features.clone();
+    let eks_mode = first.remove(&eks).expect("checked");
+    admin.update_organization(detector_id, mode, &first, agents).await?;
+    admin.update_organization(detector_id, mode, &BTreeMap::from([(eks, eks_mode)]), &BTreeMap::new()).await
 }
 
 pub const AUTO_ENABLE: &str = "OG.Org.AutoEnable";
@@ -85,7 +102,10 @@ impl Kind for Change {
     }
 
     fn calls(&self) -> Calls {
-        Calls::here(Service::GuardDuty, 1)
+        // Two when EKS Runtime Monitoring's auto-enable goes off after RUNTIME_MONITORING's.
+        let Self::UpdateOrganization { features, .. } = self;
+        let both = features.contains_key(&Feature::RuntimeMonitoring) && features.contains_key(&Feature::EksRuntimeMonitoring);
+        Calls::here(Service::GuardDuty, 1 + u32::from(both))
     }
 
     fn failures(&self, _: &Plan) -> Vec<Failure> {
@@ -153,6 +173,19 @@ mod tests {
         unknown.feature_auto_enable.insert(Feature::S3DataEvents, None);
         let Some(Change::UpdateOrganization { features, .. }) = plan(&desired(&admin), Some(&unknown), None) else { panic!() };
         assert_eq!(features, BTreeMap::from([(Feature::S3DataEvents, AutoEnable::All)]), "a mode this version does not know is drift");
+    }
+
+    #[test]
+    fn eks_runtime_monitorings_auto_enable_goes_off_after_runtime_monitorings_in_a_call_of_its_own() {
+        let admin = AccountId::parse("100000000001").unwrap();
+        let mut side = side();
+        side.feature_auto_enable.insert(Feature::EksRuntimeMonitoring, Some(AutoEnable::All));
+        let Some(change) = plan(&desired(&admin), Some(&side), None) else { panic!("a migration") };
+        let Change::UpdateOrganization { features, .. } = &change;
+        assert_eq!(features, &BTreeMap::from([(Feature::EksRuntimeMonitoring, AutoEnable::None)]));
+        side.feature_auto_enable.insert(Feature::RuntimeMonitoring, Some(AutoEnable::None));
+        let Some(change) = plan(&desired(&admin), Some(&side), None) else { panic!("a migration") };
+        assert_eq!(change.calls().count, 2, "RUNTIME_MONITORING's first, then EKS_RUNTIME_MONITORING's");
     }
 
     #[test]

@@ -135,6 +135,9 @@ def _additional_from_request(features: list | None) -> dict[tuple[str, str], str
     }
 
 
+BOTH_RUNTIME = "The request is rejected because EKS_RUNTIME_MONITORING and RUNTIME_MONITORING cannot both be specified."
+
+
 def check_features(region: str, features: list | None, data_sources: dict | None) -> None:
     """Create/UpdateDetector's rules for the features a request names: agents only where
     ADDITIONAL lists them, and no feature the Region does not offer."""
@@ -147,6 +150,9 @@ def check_features(region: str, features: list | None, data_sources: dict | None
         for configuration in feature.get("additionalConfiguration") or []:
             if configuration.get("name") not in ADDITIONAL.get(name, ()):
                 raise BadRequestException(INVALID)
+    if {"EKS_RUNTIME_MONITORING", "RUNTIME_MONITORING"} <= named:
+        # AWS: a request may name one of the two runtime features (CAPABILITIES.md section 4).
+        raise BadRequestException(BOTH_RUNTIME)
     for name in sorted(n for n in named if isinstance(n, str)):
         if not available(region, name):
             raise BadRequestException(UNAVAILABLE_MESSAGE.format(name))
