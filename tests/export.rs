@@ -72,6 +72,11 @@ open({path:?}, "w").write(key)
     assert!(stdout.contains(r#""Action":"s3:PutObject""#) && stdout.contains("arn:aws:s3:::org-findings/guardduty/*"), "{stdout}");
     assert!(!stdout.contains("GetBucketLocation"), "only what is missing is named: {stdout}");
     assert_eq!(emulator.calls("CreatePublishingDestination", None), 0, "nothing was asked of GuardDuty");
+    emulator.reset_counts();
+    let dry = with_plan(&emulator, &text, &["rollout", "--dry-run"]);
+    assert_eq!(dry.code(), 1, "once the admin's detector exists, the dry run says it too: {}", dry.stdout());
+    assert!(dry.stdout().contains("PolicyMissing"), "{}", dry.stdout());
+    assert_eq!(emulator.mutating_calls(), 0);
 
     bucket_policy(&emulator, true);
     let rollout = with_plan(&emulator, &text, &["rollout"]);

@@ -58,6 +58,8 @@ pub struct Planned {
     pub export: Vec<export::Change>,
     /// Drift reported but deliberately not changed.
     pub notes: Vec<Note>,
+    /// The bucket and key policies were found to let the destination publish (`check`).
+    pub policies_checked: bool,
 }
 
 impl Planned {
@@ -95,7 +97,7 @@ pub fn teardown(sections: Sections<'_>, held: &Held) -> Planned {
         suppression: sections.rules.map(|r| suppression::teardown(r, &held.filters)).unwrap_or_default(),
         ip_lists: sections.lists.map(|l| ip_lists::teardown(l, &held.lists)).unwrap_or_default(),
         export: sections.export.map(|e| export::teardown(e, &held.destinations)).unwrap_or_default(),
-        notes: Vec::new(),
+        ..Planned::default()
     }
 }
 
@@ -120,11 +122,22 @@ pub async fn apply(
     }
     if let Some(destination) = sections.export {
         for change in &planned.export {
-            if !matches!(change, export::Change::DeleteDestination { .. }) {
+            if !matches!(change, export::Change::DeleteDestination { .. }) && !planned.policies_checked {
                 check_policies(cx, destination, region, detector_id).await?;
             }
             export::apply(guardduty, detector_id, destination, change).await?;
         }
+    }
+    Ok(())
+}
+
+/// When a destination is to be created or moved and the admin's detector exists: its
+/// policies, checked as the plan is made, so that a dry run says what they lack.
+pub async fn check(cx: &Context<'_>, region: &Region, detector_id: &str, sections: Sections<'_>, planned: &mut Planned) -> Result<(), TargetError> {
+    let writes = planned.export.iter().any(|c| !matches!(c, export::Change::DeleteDestination { .. }));
+    if let (Some(destination), true) = (sections.export, writes) {
+        check_policies(cx, destination, region, detector_id).await?;
+        planned.policies_checked = true;
     }
     Ok(())
 }

@@ -169,10 +169,17 @@ pub async fn reconcile(
     };
     let desired = Organization::new(admin, admin_plan.auto_enable, &cx.desired, members(scope, results, admin, region));
     let sections = Sections::of(cx.plan);
-    let planned = match plan(&desired, &cx.desired, scope.admin_is_target, cx.options.replace_admin, sections, &observed) {
+    let mut planned = match plan(&desired, &cx.desired, scope.admin_is_target, cx.options.replace_admin, sections, &observed) {
         Ok(planned) => planned,
         Err(conflict) => return (in_layer(Status::failed(TargetError::OtherAdmin(conflict))), None),
     };
+    // A rollout's dry run too says what the bucket and key policies lack (the audit judges the
+    // destination's status instead).
+    if let (Some(detector), false) = (&observed.admin_detector, cx.options.detectors_from_admin) {
+        if let Err(error) = central::check(cx, region, &detector.id, sections, &mut planned.central).await {
+            return (TargetResult { changes: shared(planned.changes()), ..in_layer(Status::failed(error)) }, None);
+        }
+    }
     let view = match (&observed.side, &observed.admin_detector) {
         (Some(side), Some(detector)) if cx.options.detectors_from_admin => {
             match detector::observe_members(&guardduty, detector, side, &desired.members).await {

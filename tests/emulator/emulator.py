@@ -149,7 +149,7 @@ import odd_answers
 
 MANAGEMENT_ACCOUNT = DEFAULT_ACCOUNT_ID
 REGIONAL_SERVICES = {"guardduty", "sns", "events"}
-READ_ONLY_PREFIXES = ("Get", "List", "Describe")
+READ_ONLY_PREFIXES = ("Get", "List", "Describe", "Head")
 NOT_MUTATING = {"AssumeRole", "GetCallerIdentity"}
 MEMBER_ROLE = "OrganizationAccountAccessRole"  # the role moto's CreateAccount makes in each member
 # AWS's constraint on AssumeRole's ExternalId (STS API reference): 2-1224 of [\w+=,.@:/-].
@@ -595,7 +595,22 @@ def operation_name(service: str, environ, form: dict) -> str:
         for m, pattern, name in GUARDDUTY_OPERATIONS:
             if m == method and re.fullmatch(pattern, path):
                 return name
+    if service == "s3":
+        return s3_operation(method, path, environ.get("QUERY_STRING", ""))
     return f"{method} {path}"
+
+
+def s3_operation(method: str, path: str, query: str) -> str:
+    """S3's REST calls (path style) by AWS's operation names, as far as orgguard and its tests
+    use them: GetBucketPolicy, PutBucketPolicy, GetObject, PutObject, CreateBucket, ..."""
+    verb = {"GET": "Get", "HEAD": "Head", "PUT": "Put", "DELETE": "Delete", "POST": "Post"}.get(method, method)
+    keys = parse_qs(query, keep_blank_values=True)
+    for sub in ("policy", "lifecycle", "encryption", "publicAccessBlock", "location"):
+        if sub in keys:
+            return f"{verb}Bucket{sub[0].upper()}{sub[1:]}"
+    if path.strip("/").count("/") >= 1:
+        return f"{verb}Object"
+    return "CreateBucket" if verb == "Put" else f"{verb}Bucket"
 
 
 def aws_error(environ, start_response, service: str, status: int, code: str, message: str):
