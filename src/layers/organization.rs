@@ -218,10 +218,13 @@ async fn execute(
     if let Some(change) = &planned.config {
         org_config::apply(guardduty, &detector_id, desired.auto_enable, change).await?;
     }
-    if let Some(change) = &planned.members {
-        membership::apply(guardduty, &detector_id, emails, change).await?;
-    }
-    central::apply(cx, guardduty, region, &detector_id, Sections::of(cx.plan), &planned.central).await
+    // An account that could not join does not hold back what the admin holds for the others.
+    let members = match &planned.members {
+        Some(change) => membership::apply(guardduty, &detector_id, emails, change).await,
+        None => Ok(()),
+    };
+    let central = central::apply(cx, guardduty, region, &detector_id, Sections::of(cx.plan), &planned.central).await;
+    members.and(central)
 }
 
 #[cfg(test)]

@@ -149,8 +149,9 @@ impl Plan {
             let mut seen = BTreeSet::new();
             for (kind, list) in lists.all() {
                 let name = list.name.get_ref();
-                if name.is_empty() || name.chars().count() > 300 {
-                    fail("ip_lists.name", list.name.span(), format!("{name:?}: expected 1 to 300 characters"));
+                let allowed = |c: char| c.is_ascii_alphanumeric() || c.is_whitespace() || c == '-' || c == '_';
+                if name.is_empty() || name.chars().count() > 300 || !name.chars().all(allowed) {
+                    fail("ip_lists.name", list.name.span(), format!("{name:?}: expected 1 to 300 of letters, digits, spaces, - and _"));
                     continue;
                 }
                 if !seen.insert((kind, name)) {
@@ -159,7 +160,9 @@ impl Plan {
                 }
                 let location = list.location.get_ref();
                 let (scheme, rest) = location.split_once("://").unwrap_or_default();
-                if !matches!(scheme, "s3" | "https") || !rest.contains('/') {
+                let (host, key) = rest.split_once('/').unwrap_or_default();
+                let s3_host = host.ends_with(".amazonaws.com") && (host.starts_with("s3") || host.contains(".s3"));
+                if key.is_empty() || !(scheme == "s3" || (scheme == "https" && s3_host)) {
                     let message = format!("{location:?}: expected s3://bucket/key or https://s3.amazonaws.com/bucket/key");
                     fail("ip_lists.location", list.location.span(), message);
                 }
@@ -339,6 +342,19 @@ endpoint = "arn:aws:sqs:us-east-1:999999999999:findings"
         let fields: Vec<&str> = error.lines().map(|l| l.split(": ").nth(1).unwrap_or_default()).collect();
         assert_eq!(fields, ["admin.account", "suppression.rules.name", "suppression.rules.criteria"], "{error}");
         assert!(error.lines().all(|l| l.starts_with("p.toml:")), "each with file:line:column: {error}");
+    }
+
+    #[test]
+    fn ip_lists_take_guardduty_names_and_s3_locations_only() {
+        let text = |name: &str, location: &str| {
+            format!("[organization]\nregions = \"all\"\n[admin]\naccount = \"100000000001\"\n[detector]\nfinding_publishing_frequency = \"SIX_HOURS\"\n\
+                     [ip_lists]\ntrusted = {{ name = \"{name}\", location = \"{location}\" }}\n")
+        };
+        assert!(Plan::parse(&text("corporate egress_1", "https://s3.amazonaws.com/lists/ips.txt"), Path::new("p.toml")).is_ok());
+        assert!(Plan::parse(&text("ok", "https://lists.s3.eu-west-1.amazonaws.com/ips.txt"), Path::new("p.toml")).is_ok());
+        let field = |name, location| Plan::parse(&text(name, location), Path::new("p.toml")).unwrap_err().to_string().split(": ").nth(1).unwrap_or_default().to_owned();
+        assert_eq!(field("corp.egress", "s3://lists/ips.txt"), "ip_lists.name");
+        assert_eq!(field("egress", "https://example.com/ips.txt"), "ip_lists.location", "GuardDuty reads from S3 only");
     }
 
     #[test]
