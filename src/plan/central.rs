@@ -1,0 +1,111 @@
+//! The plan's sections for what the delegated admin holds for the whole organization:
+//! suppression rules, the trusted IP list and threat lists, the findings export.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::model::{AccountId, Criteria, FilterAction, ListFormat, ListKind, Region};
+
+/// Suppression rules the delegated admin holds in every target region, applied to every
+/// member's findings, in this order (the first has rank 1).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Suppression {
+    /// Remove rules the plan does not name; otherwise they are reported.
+    #[serde(default)]
+    pub prune: bool,
+    pub rules: Spanned<Vec<SuppressionRule>>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuppressionRule {
+    pub name: Spanned<String>,
+    #[serde(default)]
+    pub action: FilterAction,
+    #[serde(default)]
+    pub description: String,
+    pub criteria: Spanned<Criteria>,
+}
+
+/// Findings exported to S3 from the delegated admin's detector in every target region,
+/// which covers every member's findings there.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Export {
+    /// The bucket's ARN (one bucket serves every region): arn:aws:s3:::name.
+    pub bucket: Spanned<String>,
+    /// Where in the bucket; an object named `prefix/` must exist.
+    pub prefix: Option<Spanned<String>>,
+    /// The KMS key's ARN, in the bucket's region.
+    pub kms_key: Spanned<String>,
+    /// The account that owns the bucket (a log-archive account), where orgguard reads the
+    /// bucket policy before GuardDuty is asked to publish there (default: the admin).
+    pub bucket_account: Option<AccountId>,
+}
+
+impl Export {
+    /// The bucket's name.
+    pub fn bucket_name(&self) -> &str {
+        self.bucket.get_ref().split_once(":::").map_or("", |(_, name)| name)
+    }
+
+    /// The key's region and account, from its ARN (checked when the plan is read).
+    pub fn key_place(&self) -> Option<(Region, AccountId)> {
+        let parts: Vec<&str> = self.kms_key.get_ref().split(':').collect();
+        Some((Region::parse(parts.get(3)?).ok()?, AccountId::parse(parts.get(4)?).ok()?))
+    }
+
+    /// The destination's ARN as GuardDuty takes it: the bucket's, with the prefix.
+    pub fn destination_arn(&self) -> String {
+        match &self.prefix {
+            Some(prefix) => format!("{}/{}", self.bucket.get_ref(), prefix.get_ref()),
+            None => self.bucket.get_ref().clone(),
+        }
+    }
+}
+
+/// The trusted IP list and threat lists the delegated admin holds in every target region,
+/// applied to every member.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IpLists {
+    /// Remove lists the plan does not name; otherwise they are reported.
+    #[serde(default)]
+    pub prune: bool,
+    /// At most one: addresses GuardDuty raises no finding for.
+    pub trusted: Option<IpList>,
+    /// At most six: addresses that make a finding.
+    #[serde(default = "no_lists")]
+    pub threat: Spanned<Vec<IpList>>,
+}
+
+fn no_lists() -> Spanned<Vec<IpList>> {
+    Spanned::new(0..0, Vec::new())
+}
+
+impl IpLists {
+    /// Every planned list, with its kind.
+    pub fn all(&self) -> impl Iterator<Item = (ListKind, &IpList)> {
+        let trusted = self.trusted.iter().map(|l| (ListKind::Trusted, l));
+        trusted.chain(self.threat.get_ref().iter().map(|l| (ListKind::Threat, l)))
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IpList {
+    pub name: Spanned<String>,
+    #[serde(default = "default_list_format")]
+    pub format: ListFormat,
+    /// Where GuardDuty reads the file: s3://bucket/key or https://s3.amazonaws.com/bucket/key.
+    pub location: Spanned<String>,
+    /// The account that must own the bucket: GuardDuty then refuses the file of a bucket that
+    /// someone else took under the same name (a trusted list read from there would silence
+    /// findings for their addresses).
+    pub bucket_owner: Option<AccountId>,
+}
+
+fn default_list_format() -> ListFormat {
+    ListFormat::Txt
+}
