@@ -226,3 +226,45 @@ client("events", "eu-west-1").put_targets(Rule="guardduty-finding", Targets=[{{"
     );
     assert!(report["results"].as_array().unwrap().iter().filter(|r| r["verdict"] == "FAIL").all(|r| r["account"] == hostile.as_str() && r["region"] == "eu-west-1"));
 }
+
+#[test]
+fn a_planned_subscription_left_pending_confirmation_fails_the_audit() {
+    let emulator = Emulator::start(&["--accounts", "2"]);
+    rollout(&emulator);
+    let hostile = member(1);
+    let topic = format!("arn:aws:sns:us-east-1:{hostile}:guardduty-finding");
+    // The member unsubscribes the planned address and subscribes it again: AWS mails a new
+    // confirmation link, which nobody at that address answers.
+    emulator.post("drift", json!({"action": "silent_recipient", "endpoint": "security-alerts@example.com"}));
+    emulator.boto3_as(
+        &hostile,
+        &format!(
+            r#"
+sns = client("sns", "us-east-1")
+planned = next(s for s in sns.list_subscriptions_by_topic(TopicArn="{topic}")["Subscriptions"] if s["Protocol"] == "email")
+sns.unsubscribe(SubscriptionArn=planned["SubscriptionArn"])
+sns.subscribe(TopicArn="{topic}", Protocol="email", Endpoint="security-alerts@example.com")
+again = sns.list_subscriptions_by_topic(TopicArn="{topic}")["Subscriptions"]
+assert [s["SubscriptionArn"] for s in again] == ["PendingConfirmation"], again
+"#
+        ),
+    );
+    let subscriptions = &emulator.get("wiring")["topics"][&hostile]["us-east-1"]["guardduty-finding"]["subscriptions"];
+    assert_eq!(subscriptions[0]["pending"], true, "{subscriptions}");
+    emulator.reset_counts();
+    let (code, report) = audit(&emulator, &[]);
+    assert_eq!(code, 2, "drift: {report}");
+    assert_eq!(emulator.mutating_calls(), 0);
+    let failed: Vec<_> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["verdict"] == "FAIL")
+        .map(|r| (r["control"].as_str().unwrap(), r["account"].as_str().unwrap(), r["region"].as_str().unwrap(), r["actual"].as_str().unwrap()))
+        .collect();
+    assert_eq!(failed, [("OG.Wiring.Subscriptions", hostile.as_str(), "us-east-1", "pending confirmation")]);
+    // A rollout has nothing to change: subscribing again would only mail the link once more.
+    let plan = example_plan();
+    let run = emulator.orgguard(&["rollout", "--plan", &plan, "--regions", REGIONS_ARG]);
+    assert_eq!((run.code(), emulator.mutating_calls()), (0, 0), "{}", run.stderr());
+}

@@ -88,6 +88,15 @@ pub fn plan(wiring: &Wiring, region: &Region, observed: Option<&ObservedTopic>) 
             changes.push(Change::Subscribe { protocol: (*protocol).to_owned(), endpoint: (*endpoint).to_owned() });
             continue;
         };
+        // A subscription still pending confirmation delivers nothing until its recipient
+        // confirms (and AWS deletes it unconfirmed after three days; the next run subscribes
+        // again): reported, there is nothing to change.
+        if !found.arn.starts_with("arn:") {
+            notes.push(Note {
+                text: format!("subscription {protocol}:{endpoint} is pending confirmation: nothing reaches it until its recipient confirms"),
+                fails: Some(Failure::new(SUBSCRIPTIONS, format!("{protocol}:{endpoint} confirmed"), "pending confirmation")),
+            });
+        }
         // A filter policy can make a planned subscription receive nothing, and a redrive
         // policy sends what is not delivered elsewhere: both are reported, not undone.
         let attributes = [("filter policy", &found.filter_policy), ("redrive policy", &found.redrive_policy)];
@@ -275,6 +284,35 @@ mod tests {
         let (changes, notes) = observed(&plan_file);
         assert_eq!(notes.len(), 1, "the filter policy is still reported: {notes:?}");
         assert!(matches!(changes[0], Change::Unsubscribe { .. }), "{changes:?}");
+    }
+
+    #[test]
+    fn a_planned_subscription_pending_confirmation_fails_subscriptions_and_changes_nothing() {
+        let plan_file = fixtures::plan();
+        let (account, region) = (fixtures::account(), fixtures::region());
+        let wiring = Wiring { plan: plan_file.notifications.as_ref().unwrap(), account: &account, partition: Partition::Aws };
+        let subscriptions = wiring
+            .subscriptions()
+            .into_iter()
+            .map(|(protocol, endpoint)| ObservedSubscription {
+                arn: "PendingConfirmation".into(),
+                protocol: protocol.into(),
+                endpoint: endpoint.into(),
+                filter_policy: None,
+                redrive_policy: None,
+            })
+            .collect();
+        let topic = ObservedTopic {
+            arn: wiring.topic_arn(&region),
+            display_name: wiring.display_name().to_owned(),
+            policy: Some(wiring.topic_policy(&region)),
+            tags: plan_file.notifications.as_ref().unwrap().tags.clone(),
+            subscriptions,
+        };
+        let (changes, notes) = plan(&wiring, &region, Some(&topic));
+        assert_eq!(changes, []);
+        let failures: Vec<_> = notes.iter().filter_map(|n| Some((n.fails.as_ref()?.control.as_str(), n.fails.as_ref()?.actual.as_str()))).collect();
+        assert_eq!(failures, [(SUBSCRIPTIONS, "pending confirmation")]);
     }
 
     #[test]

@@ -19,6 +19,7 @@ from moto.sns.utils import make_arn_for_topic
 
 import guardduty_ext
 import guardduty_org
+import sns_ext
 
 SERVICE_ROLE_PATH = "/aws-service-role/"
 
@@ -68,7 +69,7 @@ def _topics() -> dict[str, Any]:
     for _, _, backend in _backends(sns_backends):
         for sub in list(backend.subscriptions.values()):
             subscriptions.setdefault(sub.topic.arn, []).append(
-                {"protocol": sub.protocol, "endpoint": sub.endpoint, "arn": sub.arn}
+                {"protocol": sub.protocol, "endpoint": sub.endpoint, "arn": sub.arn, "pending": sns_ext.pending(sub)}
             )
     result: dict[str, Any] = {}
     for account, region, backend in _backends(sns_backends):
@@ -142,6 +143,12 @@ def _delete_subscription(request: dict) -> None:
         backend.unsubscribe(subscription)
 
 
+def _silent_recipient(request: dict) -> None:
+    """{"action": "silent_recipient", "endpoint"}: world-wide, no account or region: the
+    endpoint's recipient never confirms, so its subscriptions made from now on stay pending."""
+    sns_ext.SILENT_RECIPIENTS.add(request["endpoint"])
+
+
 def _feature_off(request: dict) -> None:
     backend, feature = guardduty_backends[request["account"]][request["region"]], request["feature"]
     if not backend.detectors:
@@ -194,6 +201,7 @@ DRIFT: dict[str, Callable[[dict], None]] = {
     "remove_target": _remove_target,
     "set_topic_policy": _set_topic_policy,
     "delete_subscription": _delete_subscription,
+    "silent_recipient": _silent_recipient,
     "feature_off": _feature_off,
     "agent_off": _agent_off,
     "legacy_administrator": _legacy_administrator,

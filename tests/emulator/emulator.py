@@ -146,6 +146,7 @@ import guardduty_org
 import iam_ext
 import lists_ext
 import odd_answers
+import sns_ext
 
 MANAGEMENT_ACCOUNT = DEFAULT_ACCOUNT_ID
 REGIONAL_SERVICES = {"guardduty", "sns", "events"}
@@ -894,6 +895,7 @@ def main() -> None:
     export_ext.install()
     lists_ext.install()
     iam_ext.install()
+    sns_ext.install()
     fastpath.warm_up()
     gc.freeze()  # the seeded organization and loaded models stay: keep them out of GC passes
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
