@@ -47,10 +47,10 @@ SCENARIOS = {
 }
 
 
-def start_emulator(accounts):
+def start_emulator(accounts, *extra):
     started = time.monotonic()
     process = subprocess.Popen(
-        [str(ROOT / "scripts/emulator"), "--port", "0", "--accounts", str(accounts)],
+        [str(ROOT / "scripts/emulator"), "--port", "0", "--accounts", str(accounts), *extra],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )
     for line in process.stdout:
@@ -199,7 +199,39 @@ def table(rows):
     return "\n".join(out)
 
 
+def coverage(accounts=5000, every=10):
+    """Runtime Monitoring coverage at scale: every `every`-th member has an EKS and an ECS
+    cluster and an EC2 instance in us-east-1; the audit's coverage calls, after a rollout."""
+    (ROOT / "target/bench").mkdir(parents=True, exist_ok=True)
+    emulator, endpoint, _ = start_emulator(accounts, "--coverage-every", str(every), "--coverage-regions", "us-east-1")
+    env = dict(os.environ, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_REGION="us-east-1")
+    base = ["--plan", str(ROOT / "plans/runtime-monitoring.toml"), "--regions", "us-east-1", "--endpoint-url", endpoint]
+    try:
+        subprocess.run([str(ORGGUARD), "rollout", *base, "--concurrency", "64"], env=env, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT / "target/bench")
+        control(endpoint, "counts/reset", {})
+        started = time.monotonic()
+        audit = subprocess.run([str(ORGGUARD), "audit", *base, "--format", "json"], env=env, capture_output=True, text=True)
+        wall = time.monotonic() - started
+        counts = control(endpoint, "counts")
+    finally:
+        emulator.terminate()
+        emulator.wait()
+    report = json.loads(audit.stdout)
+    calls = Counter()
+    for row in counts["requests"]:
+        calls[row["operation"]] += row["count"]
+    resources = sum(r["healthy"] + r["unhealthy"] for r in report.get("coverage", []))
+    failing = {r["account"] for r in report["results"] if r["control"] == "OG.Runtime.Coverage" and r["verdict"] == "FAIL"}
+    return (f"coverage ({accounts}x1): audit exit {audit.returncode} in {wall:.1f} s, {counts['total']} calls; "
+            f"{resources} resources read with {calls['GetCoverageStatistics']} GetCoverageStatistics and "
+            f"{calls['ListCoverage']} ListCoverage; {len(failing)} accounts FAIL OG.Runtime.Coverage")
+
+
 def main(names):
+    if names == ["coverage"]:
+        print(coverage())
+        return
     if names == ["all"]:
         names = list(SCENARIOS)
     unknown = [n for n in names if n not in SCENARIOS]

@@ -143,6 +143,7 @@ mod tests {
             notes: vec![],
             detector_read_from: None,
             unavailable: vec![],
+            coverage: None,
         }
     }
 

@@ -19,6 +19,7 @@ use crate::outcome::{SkipReason, Status, TargetResult};
 use crate::plan::{Plan, PlanError};
 use crate::progress::Progress;
 use crate::report::{AuditReport, BaselineComparison, Metadata};
+use crate::resources::coverage::Coverage;
 use crate::summary::Summary;
 
 #[derive(Debug, thiserror::Error)]
@@ -278,7 +279,7 @@ pub async fn audit(targeting: &Targeting, baseline: Option<&Path>) -> Result<Aud
     let run = engine(targeting, Use::Audit).await?;
     let plan_name = targeting.plan.file_stem().map_or("plan".into(), |s| s.to_string_lossy().into_owned());
     let results = audit::judge(&run.plan, &plan_name, &run.results);
-    let incomplete = run.results.iter().any(|r| matches!(&r.status, Status::Failed(e) if !e.is_conflict()));
+    let incomplete = run.results.iter().any(|r| matches!(&r.status, Status::Failed(e) if !e.is_conflict()) || matches!(r.coverage, Some(Coverage::Failed(_))));
     let interrupted = run.results.iter().any(|r| r.status == Status::Skipped(SkipReason::Interrupted));
     let report = AuditReport {
         metadata: Metadata {
@@ -293,6 +294,7 @@ pub async fn audit(targeting: &Targeting, baseline: Option<&Path>) -> Result<Aud
         controls: audit::controls(&run.plan),
         baseline: baseline.as_ref().map(|b| BaselineComparison::new(b, &results)),
         account_names: run.scope.names,
+        coverage: run.results.iter().flat_map(|r| match &r.coverage { Some(Coverage::Read(rows)) => rows.as_slice(), _ => &[] }).cloned().collect(),
         results,
     };
     Ok(Audit { report, incomplete, interrupted })

@@ -255,6 +255,9 @@ pub struct TargetResult {
     /// Planned features GuardDuty does not offer in this region: left out, not drift.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unavailable: Vec<crate::model::Feature>,
+    /// Runtime Monitoring coverage, as a region's delegated admin reports it (audit only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<crate::resources::coverage::Coverage>,
 }
 
 impl TargetResult {

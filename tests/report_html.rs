@@ -92,6 +92,7 @@ impl Organization<'_> {
             results,
             baseline: None,
             account_names: Default::default(),
+            coverage: Vec::new(),
         }
     }
 }

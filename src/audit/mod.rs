@@ -11,6 +11,7 @@ use crate::model::{AccountId, Feature, Region};
 use crate::outcome::{Layer, Status, TargetError, TargetResult};
 use crate::plan::Plan;
 use crate::resources::admin::ADMIN;
+use crate::resources::coverage::{Coverage, COVERAGE};
 use crate::resources::detector::feature_control;
 use crate::resources::membership::MEMBER;
 use crate::resources::{self, Place};
@@ -180,8 +181,11 @@ pub fn judge(plan: &Plan, plan_name: &str, results: &[TargetResult]) -> Vec<Cont
     for (result, region) in results.iter().filter(|r| r.layer == Layer::Organization).filter_map(|r| Some((r, r.target.region.as_ref()?))) {
         let members: Vec<&AccountId> =
             member_places.iter().filter(|(_, r, reason)| r == region && reason.is_none()).map(|(a, _, _)| a).collect();
+        // Coverage is the one member control the admin answers for its own account too.
+        let admin_too: &[&str] = if member.contains(&COVERAGE) { &[COVERAGE] } else { &[] };
         let unjudged = |out: &mut Judgement, reason: &str| {
             out.not_evaluated(&organization, admin, Some(region), reason);
+            out.not_evaluated(admin_too, admin, Some(region), reason);
             for account in &members {
                 out.not_evaluated(&member, account, Some(region), reason);
             }
@@ -197,8 +201,15 @@ pub fn judge(plan: &Plan, plan_name: &str, results: &[TargetResult]) -> Vec<Cont
             Status::Skipped(reason) => unjudged(&mut out, &reason.to_string()),
             Status::Unchanged | Status::Planned | Status::Applied => {
                 out.pass(&organization, admin, Some(region));
+                out.pass(admin_too, admin, Some(region));
                 for account in &members {
                     out.pass(&member, account, Some(region));
+                }
+                if let Some(reason) = result.coverage.as_ref().and_then(Coverage::unread) {
+                    out.not_evaluated(admin_too, admin, Some(region), &reason);
+                    for account in &members {
+                        out.not_evaluated(admin_too, account, Some(region), &reason);
+                    }
                 }
                 // The organization's own controls, and its members'; an admin's detector created
                 // here belongs to an account outside the run, which the audit does not judge.
@@ -206,6 +217,9 @@ pub fn judge(plan: &Plan, plan_name: &str, results: &[TargetResult]) -> Vec<Cont
                 for failure in result.changes.iter().flat_map(|change| change.failures(plan)).chain(left_alone) {
                     match failure.account {
                         Some(account) if member.contains(&failure.control.as_str()) && members.contains(&&account) => {
+                            out.fail(&failure.control, &account, Some(region), failure.expected, failure.actual)
+                        }
+                        Some(account) if admin_too.contains(&failure.control.as_str()) && account == *admin => {
                             out.fail(&failure.control, &account, Some(region), failure.expected, failure.actual)
                         }
                         None if organization.contains(&failure.control.as_str()) => {

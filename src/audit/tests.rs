@@ -21,6 +21,7 @@ fn at(account: AccountId, region: Option<Region>, layer: Layer, status: Status, 
         notes: vec![],
         detector_read_from: region.map(|_| ReadFrom::Account),
         unavailable: vec![],
+        coverage: None,
     }
 }
 

@@ -115,7 +115,7 @@ impl<'a> Context<'a> {
 
 /// A result with nothing but its status.
 pub fn result(target: Target, layer: Layer, status: Status) -> TargetResult {
-    TargetResult { target, layer, status, changes: Vec::new(), notes: Vec::new(), detector_read_from: None, unavailable: Vec::new() }
+    TargetResult { target, layer, status, changes: Vec::new(), notes: Vec::new(), detector_read_from: None, unavailable: Vec::new(), coverage: None }
 }
 
 /// The status a layer's plan ends with: unchanged, planned (a dry run), stale (not what was

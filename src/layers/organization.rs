@@ -14,6 +14,7 @@ use crate::discover::Scope;
 use crate::model::{AccountId, AdminSide, DetectorSettings, ObservedDetector, Region, Target};
 use crate::outcome::{shared, Layer, SkipReason, Status, TargetError, TargetResult};
 use crate::resources::admin::OtherAdmin;
+use crate::resources::coverage::{self, Coverage};
 use crate::resources::{admin, detector, membership, org_config, Change};
 
 /// What the organization looks like in a region, before the accounts are entered: the
@@ -189,10 +190,27 @@ pub async fn reconcile(
         }
         _ => None,
     };
+    let coverage = match cx.options.detectors_from_admin && coverage::wanted(cx.plan) {
+        true => Some(read_coverage(&guardduty, region, observed.admin_detector.as_ref()).await),
+        false => None,
+    };
     let changes = planned.changes();
     let execute = execute(cx, &guardduty, region, &desired, &scope.emails, &observed, &planned);
     let status = settle(cx, &target, Layer::Organization, &changes, execute).await;
-    (TargetResult { changes: shared(changes), notes: planned.central.notes, ..in_layer(status) }, view)
+    let mut notes = planned.central.notes;
+    if let Some(Coverage::Read(rows)) = &coverage {
+        notes.extend(coverage::notes(rows));
+    }
+    (TargetResult { changes: shared(changes), notes, coverage, ..in_layer(status) }, view)
+}
+
+/// The region's Runtime Monitoring coverage, or why it could not be read.
+async fn read_coverage(guardduty: &GuardDuty, region: &Region, detector: Option<&ObservedDetector>) -> Coverage {
+    let Some(detector) = detector else { return Coverage::NoDetector };
+    match guardduty.coverage(&detector.id).await {
+        Ok(resources) => Coverage::Read(coverage::summarize(region, &resources)),
+        Err(error) => Coverage::Failed(format!("{}: {}", error.operation, error.code)),
+    }
 }
 
 async fn execute(

@@ -193,6 +193,7 @@ pub async fn reconcile(cx: &Context<'_>, session: &AccountSession, region: &Regi
         notes: planned.notes,
         detector_read_from: Some(observed.read_from),
         unavailable: planned.unavailable,
+        coverage: None,
     }
 }
 

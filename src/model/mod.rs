@@ -7,7 +7,7 @@ mod settings;
 mod suppression;
 
 pub use observed::{
-    AdminSide, MemberStatus, ObservedDetector, ObservedIam, ObservedPolicy, ObservedRelationship, ObservedRule, ObservedSubscription,
+    AdminSide, CoveredResource, MemberStatus, ObservedDetector, ObservedIam, ObservedPolicy, ObservedRelationship, ObservedRule, ObservedSubscription,
     ObservedTarget, ObservedTopic, Unprocessed,
 };
 pub use lists::{ListFormat, ListKind, ObservedDestination, ObservedList};

@@ -142,3 +142,17 @@ impl fmt::Display for Unprocessed {
         f.write_str(&each.join("; "))
     }
 }
+
+/// One resource Runtime Monitoring covers (an EKS or ECS cluster, an EC2 instance), as the
+/// delegated admin's ListCoverage reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CoveredResource {
+    pub account: AccountId,
+    /// EKS, ECS or EC2 (GuardDuty's resource type).
+    pub resource_type: String,
+    /// The cluster's name or the instance's id.
+    pub id: String,
+    pub healthy: bool,
+    /// GuardDuty's text for what keeps an unhealthy resource uncovered.
+    pub issue: Option<String>,
+}

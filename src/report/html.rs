@@ -36,6 +36,7 @@ pub fn render(report: &AuditReport) -> String {
     );
     header(&mut html, report);
     summary(&mut html, report, &matrix);
+    runtime_coverage(&mut html, report);
     html.push_str(MATRIX_SECTION);
     let _ = write!(
         html,
@@ -104,6 +105,36 @@ fn summary(html: &mut String, report: &AuditReport, matrix: &Matrix) {
             escape(mapping),
             coverage(pass, fail),
             id = escape(id),
+        );
+    }
+    html.push_str("</tbody>\n</table>\n</section>\n");
+}
+
+/// Runtime Monitoring's coverage, when the audit read it: per account, region and resource
+/// type, the healthy and unhealthy resources, the unhealthy first, each with GuardDuty's issue.
+fn runtime_coverage(html: &mut String, report: &AuditReport) {
+    if report.coverage.is_empty() {
+        return;
+    }
+    let mut rows: Vec<_> = report.coverage.iter().collect();
+    rows.sort_by_key(|row| row.unhealthy == 0);
+    html.push_str(
+        "<section id=\"runtime-coverage\">\n<h2>Runtime Monitoring coverage</h2>\n<table>\n<thead><tr><th>Account</th>\
+         <th>Region</th><th>Type</th><th>HEALTHY</th><th>UNHEALTHY</th><th>Issues</th></tr></thead>\n<tbody>\n",
+    );
+    for row in rows {
+        let name = report.name(&row.account);
+        let _ = writeln!(
+            html,
+            "<tr{}><td>{}{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
+            if row.unhealthy > 0 { " class=\"fail\"" } else { "" },
+            row.account,
+            if name.is_empty() { String::new() } else { format!(" ({})", escape(name)) },
+            row.region,
+            escape(&row.resource_type),
+            row.healthy,
+            row.unhealthy,
+            escape(&row.issues.join("; ")),
         );
     }
     html.push_str("</tbody>\n</table>\n</section>\n");

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::{Control, ControlResult, Verdict};
 use crate::model::{AccountId, Region};
+use crate::resources::coverage::Covered;
 
 pub use table::render_table;
 
@@ -30,6 +31,9 @@ pub struct AuditReport {
     /// Account id -> the name people know it by (from ListAccounts), where known.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub account_names: BTreeMap<AccountId, String>,
+    /// Runtime Monitoring coverage per account, region and resource type, where it was read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub coverage: Vec<Covered>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -235,6 +239,7 @@ mod tests {
             ],
             baseline: None,
             account_names: BTreeMap::from([(AccountId::parse("100000000001").unwrap(), "prod, \"web\"".to_owned())]),
+            coverage: Vec::new(),
             results,
         }
     }

@@ -28,7 +28,9 @@ Control API (JSON; the Rust tests' helper is tests/common/mod.rs):
       "features_unavailable": {region: [FEATURE]}, "suppression_rules": {account: {region: [{name,
       action, description, criterion, rank}]}} in rank order, "ip_lists": {account: {region: [{kind,
       id, name, format, location, status}]}}, "destinations": {account: {region: [{id,
-      destinationArn, kmsKeyArn, status}]}}}; guardduty-org: {region: {admins, members,
+      destinationArn, kmsKeyArn, status}]}}, "coverage": {account: {region: [{type, name, status,
+      issue, updatedAt}]}}}; POST /_orgguard/coverage seeds an account-region's Runtime
+      Monitoring resources (coverage_ext.py); guardduty-org: {region: {admins, members,
       configuration, invited_members: {member: {administrator, status}}, invitations:
       {account: [inviter]}}} (guardduty_org.organization_state); drift actions: control_ext.py;
       detector: {account, region, enable?, frequency?, features?, additional_configuration?,
@@ -63,6 +65,8 @@ then the other keys of the same body apply):
   per_key_rps {"guardduty": 50, "sns:Subscribe": 100}     token bucket per (account, region,
       service[, operation]); per_key_burst likewise (default: one second's worth)
   server_errors rate | {rate, services?, operations?, statuses?: [500, 503]}
+  denied rate | {rate, services?, operations?}   the service's access-denied error (not retried),
+      as for a caller whose policy lacks the action
   drop_rate rate, or drop {rate, services?, operations?, after_processing?: bool}
       the connection is closed without a response (after moto acted, with after_processing)
   session_seconds int | null    AssumeRole sessions last this long; expired tokens are refused
@@ -137,6 +141,7 @@ import werkzeug.serving
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 import control_ext
+import coverage_ext
 import fastpath
 import export_ext
 import faults as faults_module
@@ -402,6 +407,9 @@ class Gate:
             error = faults.server_error(key, n)
             if error:
                 return refuse("server_error", error)
+            error = faults.denial(key, n, caller_arn(access_key, account))
+            if error:
+                return refuse("denied", error)
         if service == "sts" and operation == "AssumeRole":
             arn = (form.get("RoleArn") or [""])[0]
             target = arn.split(":")
@@ -567,6 +575,8 @@ GUARDDUTY_OPERATIONS = [
     ("GET", r"/detector/[^/]+/publishingDestination/[^/]+", "DescribePublishingDestination"),
     ("POST", r"/detector/[^/]+/publishingDestination/[^/]+", "UpdatePublishingDestination"),
     ("DELETE", r"/detector/[^/]+/publishingDestination/[^/]+", "DeletePublishingDestination"),
+    ("POST", r"/detector/[^/]+/coverage", "ListCoverage"),
+    ("POST", r"/detector/[^/]+/coverage/statistics", "GetCoverageStatistics"),
     ("POST", r"/detector/[^/]+/ipset", "CreateIPSet"),
     ("GET", r"/detector/[^/]+/ipset", "ListIPSets"),
     ("GET", r"/detector/[^/]+/ipset/[^/]+", "GetIPSet"),
@@ -659,6 +669,7 @@ def control(world: World, environ, start_response):
                 "suppression_rules": filters_ext.state(),
                 "ip_lists": lists_ext.state(),
                 "destinations": export_ext.state(),
+                "coverage": coverage_ext.state(),
             }
         elif method == "GET" and path == "/_orgguard/guardduty-org":
             result = guardduty_org.organization_state()
@@ -671,6 +682,9 @@ def control(world: World, environ, start_response):
             result = {"detectorId": guardduty_ext.put_detector(**request)}
         elif method == "GET" and path == "/_orgguard/wiring":
             result = control_ext.wiring_state()
+        elif method == "POST" and path == "/_orgguard/coverage":
+            coverage_ext.put(request["account"], request["region"], request["resources"])
+            result = {}
         elif method == "POST" and path == "/_orgguard/drift":
             result = control_ext.drift(request)
         else:
@@ -687,7 +701,7 @@ ORGANIZATION_KEYS = {
     "disabled_regions", "role_missing", "suspended", "features_unavailable", "external_id", "external_id_for",
 }
 FAULT_KEYS = {
-    "reset", "seed", "latency_ms", "latency_jitter_ms", "throttle", "server_errors", "drop_rate", "drop",
+    "reset", "seed", "latency_ms", "latency_jitter_ms", "throttle", "server_errors", "denied", "drop_rate", "drop",
     "per_key_rps", "per_key_burst", "session_seconds", "suspend_after_requests", "suspended_error",
     "leave_after_requests", "join_after_requests", "odd_answers",
 }
@@ -872,6 +886,12 @@ def main() -> None:
         "--external-id-for", action="append", default=[],
         help="ACCOUNT=VALUE: the external id one account's roles require (12-digit id or member index; repeatable)",
     )
+    parser.add_argument(
+        "--coverage-every", type=int, default=0,
+        help="every N-th member has an EKS and an ECS cluster and an EC2 instance under Runtime Monitoring "
+             "in each --coverage-regions region, every third such member's EKS cluster UNHEALTHY (coverage_ext.py)",
+    )
+    parser.add_argument("--coverage-regions", default="us-east-1,eu-west-1", help="the regions --coverage-every seeds")
     faults.add_argument("--odd-answers", action="store_true", help="valid but unusual answers (odd_answers.py)")
     faults.add_argument("--faults", default="", help="a JSON object of fault keys, applied first")
     args = parser.parse_args()
@@ -896,6 +916,9 @@ def main() -> None:
     lists_ext.install()
     iam_ext.install()
     sns_ext.install()
+    coverage_ext.install()
+    if args.coverage_every > 0:
+        coverage_ext.seed(members, args.coverage_regions.split(","), args.coverage_every)
     fastpath.warm_up()
     gc.freeze()  # the seeded organization and loaded models stay: keep them out of GC passes
     logging.getLogger("werkzeug").setLevel(logging.ERROR)

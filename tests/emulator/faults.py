@@ -151,6 +151,7 @@ class Faults:
         self.latency_jitter_ms = 0.0
         self.throttle: Selector | None = None
         self.server_errors: Selector | None = None
+        self.denied: Selector | None = None
         self.drop: Selector | None = None
         self.per_key_rps: dict[str, float] = {}
         self.per_key_burst: dict[str, float] = {}
@@ -193,6 +194,8 @@ class Faults:
             statuses = self.server_errors.extra.get("statuses", [500, 503])
             if not statuses or not set(statuses) <= {500, 503}:
                 raise ValueError("server_errors.statuses: a non-empty subset of [500, 503]")
+        if "denied" in request:
+            self.denied = Selector(request["denied"], "denied")
         if "drop_rate" in request:
             self.drop = Selector(request["drop_rate"], "drop_rate")
         if "drop" in request:
@@ -241,7 +244,7 @@ class Faults:
     def _update_active(self) -> None:
         self.active = bool(
             self.latency_ms or self.latency_jitter_ms or self.throttle or self.server_errors
-            or self.drop or self.per_key_rps or self.suspend_after or self.leave_after or self.join_after
+            or self.denied or self.drop or self.per_key_rps or self.suspend_after or self.leave_after or self.join_after
         )
 
     def describe(self) -> dict:
@@ -252,6 +255,7 @@ class Faults:
                 "latency_jitter_ms": self.latency_jitter_ms,
                 "throttle": self.throttle.describe() if self.throttle else None,
                 "server_errors": self.server_errors.describe() if self.server_errors else None,
+                "denied": self.denied.describe() if self.denied else None,
                 "drop": self.drop.describe() if self.drop else None,
                 "per_key_rps": dict(self.per_key_rps),
                 "per_key_burst": dict(self.per_key_burst),
@@ -293,6 +297,16 @@ class Faults:
         if status == 503:
             return UNAVAILABLE
         return 500, INTERNAL.get(key[2], "InternalFailure"), INTERNAL_MESSAGE
+
+    def denial(self, key: tuple, n: int, caller: str) -> tuple[int, str, str] | None:
+        """What AWS answers a caller whose policy does not allow the operation (an older
+        policy without an action added since, for example)."""
+        if not self.hits(self.denied, "denied", key, n):
+            return None
+        service, operation = key[2], key[3]
+        code = {"sns": "AuthorizationError", "sts": "AccessDenied", "iam": "AccessDenied"}.get(service, "AccessDeniedException")
+        status = 400 if service in ("events", "organizations") else 403
+        return status, code, f"User: {caller} is not authorized to perform: {service}:{operation}"
 
     def rate_limited(self, key: tuple) -> bool:
         """True when the (account, region, service) bucket - or the (..., operation) bucket

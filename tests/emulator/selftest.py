@@ -507,6 +507,41 @@ def publishing_destinations(emulator: Emulator) -> None:
     check("DeletePublishingDestination", gd.list_publishing_destinations(DetectorId=d)["Destinations"], [])
 
 
+def coverage(emulator: Emulator) -> None:
+    """Runtime Monitoring coverage: the administrator sees its members' resources, pages of
+    at most 50, filters and sort as AWS has them; EKS only under EKS Runtime Monitoring."""
+    region = "ap-south-1"
+    gd = emulator.guardduty(M3, region)
+    d = gd.create_detector(Enable=True, Features=[{"Name": "RUNTIME_MONITORING", "Status": "ENABLED"}])["DetectorId"]
+    gd.create_members(DetectorId=d, AccountDetails=[{"AccountId": M4, "Email": "m4@example.com"}])
+    gd.invite_members(DetectorId=d, AccountIds=[M4])
+    member = emulator.guardduty(M4, region)
+    md = member.create_detector(Enable=True, Features=[{"Name": "EKS_RUNTIME_MONITORING", "Status": "ENABLED"}])["DetectorId"]
+    invitation = member.list_invitations()["Invitations"][0]
+    member.accept_administrator_invitation(DetectorId=md, AdministratorId=M3, InvitationId=invitation["InvitationId"])
+    emulator.control("coverage", {"account": M3, "region": region, "resources": [
+        {"type": "EC2", "name": f"i-{n:04d}", "status": "HEALTHY"} for n in range(60)]})
+    emulator.control("coverage", {"account": M4, "region": region, "resources": [
+        {"type": "EKS", "name": "prod", "status": "UNHEALTHY", "issue": "Addon not installed"},
+        {"type": "ECS", "name": "batch", "status": "HEALTHY"}]})
+    first = gd.list_coverage(DetectorId=d)
+    rest = gd.list_coverage(DetectorId=d, NextToken=first["NextToken"])
+    check("ListCoverage pages of 50", (len(first["Resources"]), len(rest["Resources"]), "NextToken" in rest), (50, 11, False))
+    unhealthy = gd.list_coverage(DetectorId=d, FilterCriteria={"FilterCriterion": [
+        {"CriterionKey": "COVERAGE_STATUS", "FilterCondition": {"Equals": ["UNHEALTHY"]}}]})["Resources"]
+    check("a member's unhealthy EKS cluster, with its issue (its ECS cluster is not under EKS Runtime Monitoring)",
+          [(r["AccountId"], r["ResourceDetails"]["ResourceType"], r["ResourceId"], r["Issue"]) for r in unhealthy],
+          [(M4, "EKS", "prod", "Addon not installed")])
+    ordered = gd.list_coverage(DetectorId=d, SortCriteria={"AttributeName": "ACCOUNT_ID", "OrderBy": "DESC"}, MaxResults=1)
+    check("sorted by account, descending", ordered["Resources"][0]["AccountId"], M4)
+    statistics = gd.get_coverage_statistics(DetectorId=d, StatisticsType=["COUNT_BY_RESOURCE_TYPE", "COUNT_BY_COVERAGE_STATUS"])
+    check("GetCoverageStatistics", statistics["CoverageStatistics"],
+          {"CountByResourceType": {"EC2": 60, "EKS": 1}, "CountByCoverageStatus": {"HEALTHY": 60, "UNHEALTHY": 1}})
+    check("the member sees only its own", [r["ResourceId"] for r in member.list_coverage(DetectorId=md)["Resources"]], ["prod"])
+    check("an unknown criterion", error_of(lambda: gd.list_coverage(DetectorId=d, FilterCriteria={"FilterCriterion": [
+        {"CriterionKey": "NOPE", "FilterCondition": {"Equals": ["x"]}}]}))[1], "BadRequestException")
+
+
 def list_account_ids(emulator: Emulator, page: int = 20) -> list[str]:
     client, ids, token = emulator.client("organizations"), [], None
     while True:
@@ -574,6 +609,7 @@ def organization() -> None:
         suppression_rules(emulator)
         ip_lists(emulator)
         publishing_destinations(emulator)
+        coverage(emulator)
         leave_and_join(emulator)
     finally:
         emulator.stop()
@@ -749,6 +785,9 @@ def main() -> None:
         emulator.control("faults", {"reset": True, "server_errors": {"rate": 1.0, "statuses": [503]}})
         for service in CALLS:
             check(f"503 {service}", outcome(emulator, service), (503, "ServiceUnavailable"))
+        emulator.control("faults", {"reset": True, "denied": {"rate": 1.0, "services": ["guardduty", "sns"]}})
+        check("denied guardduty, sns", [outcome(emulator, s) for s in ("guardduty", "sns")],
+              [(403, "AccessDeniedException"), (403, "AuthorizationError")])
         emulator.control("faults", {"reset": True, "drop_rate": 1.0})
         check("drop", outcome(emulator, "sns"), ("io", "ConnectionClosedError"))
         emulator.control("faults", {"reset": True, "per_key_rps": {"sns": 2}, "per_key_burst": {"sns": 2}})
@@ -782,7 +821,7 @@ def main() -> None:
 
         counts = emulator.control("counts")
         check("faults counted", sorted(counts["faults"]), sorted([
-            "throttle", "server_error", "drop", "per_key_rps", "latency", "expired_token", "suspend", "suspended",
+            "throttle", "server_error", "denied", "drop", "per_key_rps", "latency", "expired_token", "suspend", "suspended",
         ]))
         check("faulted requests counted", counts["total"] >= sum(counts["faults"].values()) - counts["faults"]["latency"], True)
         try:

@@ -1,6 +1,7 @@
 //! GuardDuty in one account and region: read and change the detector. The organization's
 //! side (designation, configuration, members, relationships) is in `organization`.
 
+mod coverage;
 mod export;
 mod filters;
 mod lists;
