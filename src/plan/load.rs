@@ -26,20 +26,29 @@ impl Plan {
         Self::parse(&text, path)
     }
 
+    /// Every error at once: all TOML syntax errors; else the first type error of the file and
+    /// of each section (each section read on its own); else every rule `check` finds broken.
     pub fn parse(text: &str, path: &Path) -> Result<Self, PlanError> {
+        let (_, syntax) = toml::de::DeTable::parse_recoverable(text);
+        if !syntax.is_empty() {
+            // The parser may report one mistake twice as it recovers: the first of a line stands.
+            let mut errors: Vec<PlanError> = syntax.iter().map(|e| invalid(text, path, "(file)", e)).collect();
+            errors.sort_by_key(PlanError::place);
+            errors.dedup_by_key(|e| e.place().0);
+            return Err(PlanError::all(errors));
+        }
         let deserializer = toml::Deserializer::parse(text).map_err(|e| invalid(text, path, "(file)", &e))?;
-        let plan: Plan = serde_path_to_error::deserialize(deserializer).map_err(|e| {
-            let error = e.inner();
-            let mut field = e.path().to_string().replace(".$__serde_spanned_private_value", "");
-            // A map key that is not a plain string (a feature name) shows as `?`: name it.
-            if let (Some(stem), Some(span)) = (field.strip_suffix(".?"), error.span()) {
-                let line = text[..span.start].rsplit('\n').next().unwrap_or_default();
-                let key = line.split('=').next().unwrap_or_default().trim();
-                let key = if key.is_empty() { &text[span] } else { key };
-                field = format!("{stem}.{key}");
+        let plan: Plan = match typed(text, path, "", deserializer) {
+            Ok(plan) => plan,
+            Err(first) => {
+                let mut errors = section_errors(text, path);
+                if !errors.iter().any(|e| e.to_string() == first.to_string()) {
+                    errors.push(first);
+                }
+                errors.sort_by_key(PlanError::place);
+                return Err(PlanError::all(errors));
             }
-            invalid(text, path, &field, error)
-        })?;
+        };
         plan.check(text, path)?;
         Ok(plan)
     }
@@ -193,17 +202,34 @@ impl Plan {
                 }
             }
         }
-        let mut errors: Vec<PlanError> = problems
+        let errors: Vec<PlanError> = problems
             .into_iter()
             .map(|(field, span, message)| {
                 let (line, column) = line_column(text, span.start);
                 PlanError::Invalid { path: path.to_owned(), line, column, field: field.into(), message }
             })
             .collect();
+        match errors.is_empty() {
+            true => Ok(()),
+            false => Err(PlanError::all(errors)),
+        }
+    }
+}
+
+impl PlanError {
+    /// Line and column, where the error has them.
+    fn place(&self) -> (usize, usize) {
+        match self {
+            Self::Invalid { line, column, .. } => (*line, *column),
+            _ => (0, 0),
+        }
+    }
+
+    /// One error as itself, several as `Several`. Not empty.
+    fn all(mut errors: Vec<PlanError>) -> Self {
         match errors.len() {
-            0 => Ok(()),
-            1 => Err(errors.remove(0)),
-            _ => Err(PlanError::Several(errors)),
+            1 => errors.remove(0),
+            _ => Self::Several(errors),
         }
     }
 }
@@ -234,6 +260,53 @@ fn criteria_problem(criteria: &crate::model::Criteria) -> Option<String> {
         }
     }
     None
+}
+
+/// `T` from `deserializer`, an error located and named by its field (`prefix` first).
+fn typed<'de, T: serde::Deserialize<'de>>(
+    text: &str,
+    path: &Path,
+    prefix: &str,
+    deserializer: impl serde::Deserializer<'de, Error = toml::de::Error>,
+) -> Result<T, PlanError> {
+    serde_path_to_error::deserialize(deserializer).map_err(|e| {
+        let error = e.inner();
+        let mut field = format!("{prefix}{}", e.path()).replace(".$__serde_spanned_private_value", "");
+        // A map key that is not a plain string (a feature name) shows as `?`: name it.
+        if let (Some(stem), Some(span)) = (field.strip_suffix(".?"), error.span()) {
+            let line = text[..span.start].rsplit('\n').next().unwrap_or_default();
+            let key = line.split('=').next().unwrap_or_default().trim();
+            let key = if key.is_empty() { &text[span] } else { key };
+            field = format!("{stem}.{key}");
+        }
+        invalid(text, path, &field, error)
+    })
+}
+
+/// The first type error of each section, each section read on its own (spans stay the file's).
+fn section_errors(text: &str, path: &Path) -> Vec<PlanError> {
+    use super::{Admin, DetectorPlan, Limits, Notifications, Organization};
+    use super::{Export, IpLists, Suppression};
+    let Ok(table) = toml::de::DeTable::parse(text) else { return Vec::new() };
+    let mut errors = Vec::new();
+    for (key, value) in table.get_ref() {
+        let section = key.get_ref().as_ref();
+        let prefix = format!("{section}.");
+        let value = || toml::de::ValueDeserializer::from(value.clone());
+        let error = match section {
+            "organization" => typed::<Organization>(text, path, &prefix, value()).err(),
+            "admin" => typed::<Admin>(text, path, &prefix, value()).err(),
+            "detector" => typed::<DetectorPlan>(text, path, &prefix, value()).err(),
+            "notifications" => typed::<Notifications>(text, path, &prefix, value()).err(),
+            "suppression" => typed::<Suppression>(text, path, &prefix, value()).err(),
+            "ip_lists" => typed::<IpLists>(text, path, &prefix, value()).err(),
+            "export" => typed::<Export>(text, path, &prefix, value()).err(),
+            "limits" => typed::<Limits>(text, path, &prefix, value()).err(),
+            _ => None,
+        };
+        errors.extend(error);
+    }
+    errors
 }
 
 fn invalid(text: &str, path: &Path, field: &str, error: &toml::de::Error) -> PlanError {
@@ -342,6 +415,28 @@ endpoint = "arn:aws:sqs:us-east-1:999999999999:findings"
         let fields: Vec<&str> = error.lines().map(|l| l.split(": ").nth(1).unwrap_or_default()).collect();
         assert_eq!(fields, ["admin.account", "suppression.rules.name", "suppression.rules.criteria"], "{error}");
         assert!(error.lines().all(|l| l.starts_with("p.toml:")), "each with file:line:column: {error}");
+    }
+
+    #[test]
+    fn every_syntax_error_and_each_sections_type_error_are_reported_at_once() {
+        let example = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/example.toml")).unwrap();
+        let syntax = example.replace("auto_enable = \"ALL\"", "auto_enable = \"ALL").replace("enable = true", "enable = = true");
+        let error = Plan::parse(&syntax, Path::new("p.toml")).unwrap_err().to_string();
+        let lines: Vec<&str> = error.lines().map(|l| l.split(": ").next().unwrap_or_default()).collect();
+        assert_eq!(lines, ["p.toml:16:51", "p.toml:19:10"], "both syntax errors, each at its place: {error}");
+
+        let types = example
+            .replace("include_management_account = true", "include_management_account = \"yes\"")
+            .replace("finding_publishing_frequency = \"SIX_HOURS\"", "finding_publishing_frequency = \"HOURLY\"")
+            .replace("prune_subscriptions = false", "prune_subscriptions = false\ncolour = \"red\"");
+        let error = Plan::parse(&types, Path::new("p.toml")).unwrap_err().to_string();
+        let fields: Vec<&str> = error.lines().map(|l| l.split(": ").nth(1).unwrap_or_default()).collect();
+        assert_eq!(
+            fields,
+            ["organization.include_management_account", "detector.finding_publishing_frequency", "notifications.colour"],
+            "one a section, in file order: {error}"
+        );
+        assert!(error.lines().all(|l| l.starts_with("p.toml:")), "{error}");
     }
 
     #[test]
