@@ -99,6 +99,19 @@ fn the_nightly_audit_workflow_is_a_valid_github_workflow_and_the_check_can_fail(
     let broken = dir.path().join("broken.yml");
     std::fs::write(&broken, text.replace("runs-on: ubuntu-latest", "runs_on: ubuntu-latest")).unwrap();
     assert!(!check(&broken).status.success(), "a misspelt key fails the check");
+    // zizmor, GitHub Actions' static analyser (actionlint's PyPI package fetches its binary from
+    // GitHub at install, which this project's machines cannot reach): no finding, and an action
+    // moved back to a tag is one.
+    let zizmor = |file: &std::path::Path| {
+        let run = Command::new(root().join(".venv/emulator/bin/zizmor")).args(["--offline", path_str(file)]).output();
+        run.expect("scripts/emulator --install-only installs zizmor")
+    };
+    let linted = zizmor(&workflow);
+    assert!(linted.status.success(), "{}{}", String::from_utf8_lossy(&linted.stdout), String::from_utf8_lossy(&linted.stderr));
+    let unpinned = dir.path().join("unpinned.yml");
+    std::fs::write(&unpinned, text.replace("actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683", "actions/checkout@v4")).unwrap();
+    let linted = zizmor(&unpinned);
+    assert!(!linted.status.success() && String::from_utf8_lossy(&linted.stdout).contains("unpinned-uses"), "an unpinned action is a finding");
 }
 
 /// Builds the image and runs `orgguard --version` in it where a container engine can build
