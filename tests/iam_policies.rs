@@ -79,6 +79,7 @@ fn actions(file: &str) -> BTreeSet<String> {
 /// Reference lists no resource type for them, or a condition key narrows them instead).
 const STAR_WRITES: &[(&str, &str)] = &[
     ("guardduty:CreateDetector", "no resource type: the detector does not exist yet"),
+    ("kms:CreateKey", "no resource type: the key does not exist yet"),
     ("guardduty:DeclineInvitations", "no resource type"),
     ("guardduty:EnableOrganizationAdminAccount", "no resource type"),
     ("guardduty:DisableOrganizationAdminAccount", "no resource type"),

@@ -22,6 +22,8 @@ pub enum Service {
     /// The run's own budgets (management account): no per-key limiter.
     Sts,
     Organizations,
+    /// S3 and KMS for the findings archive: a few calls a run, no limiter of their own.
+    Storage,
 }
 
 impl Service {
@@ -33,6 +35,7 @@ impl Service {
             Self::Iam => "iam",
             Self::Sts => "sts",
             Self::Organizations => "organizations",
+            Self::Storage => "s3/kms",
         }
     }
 
@@ -45,6 +48,8 @@ impl Service {
             Self::Iam => rates.iam,
             Self::Sts => rates.sts,
             Self::Organizations => rates.organizations,
+            // S3's and KMS's request quotas are thousands a second: never the bound here.
+            Self::Storage => 1000,
         }
     }
 }

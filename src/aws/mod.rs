@@ -7,7 +7,7 @@ mod guardduty;
 mod iam;
 mod limits;
 mod organizations;
-mod policies;
+mod storage;
 mod retry;
 mod sns;
 
@@ -30,7 +30,7 @@ pub use events::Events;
 pub use guardduty::{Destination, Filter, GuardDuty, ListFile, MemberDetectors};
 pub use iam::Iam;
 pub use organizations::OrgAccount;
-pub use policies::Policies;
+pub use storage::{ObservedBucket, Storage};
 pub use sns::Sns;
 
 use limits::{Gate, Gated, Limits};
@@ -299,14 +299,18 @@ impl AccountSession {
         Events::new(self.gated(client, Service::Events, Some(region)))
     }
 
-    /// S3 and KMS in the region of the findings bucket and its key, for their policies.
-    pub fn policies(&self, region: &Region) -> Policies {
+    /// S3 and KMS in the region of the findings bucket and its key: the archive, and its policies.
+    pub fn storage(&self, region: &Region) -> Storage {
         let config = self.regional(region);
         // An endpoint of our own (the emulator) has no bucket subdomains.
         let path_style = config.endpoint_url().is_some();
         let s3 = aws_sdk_s3::config::Builder::from(&config).force_path_style(path_style).retry_partition(self.retry_partition());
+        // Checksums where S3 requires them (encryption, lifecycle) only: the empty `prefix/`
+        // object needs none, and some S3-compatible endpoints refuse the chunked upload that
+        // carries one.
+        let s3 = s3.request_checksum_calculation(aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired);
         let s3 = s3.retry_classifier(TooManyRequests).build();
-        Policies::new(aws_sdk_s3::Client::from_conf(s3), client!(aws_sdk_kms, &config, self.retry_partition()))
+        Storage::new(aws_sdk_s3::Client::from_conf(s3), client!(aws_sdk_kms, &config, self.retry_partition()))
     }
 
     /// IAM is global: one client per account, in the home region.

@@ -91,8 +91,14 @@ pub async fn run(
         result(Target { account: *account, region: None }, Layer::Account, Status::Skipped(reason.clone()))
     }));
     if plan.admin.is_some() && !organization_first {
-        let organization = driver.regions.iter().map(|region| driver.organization(region, scope, &results));
-        let organization = futures::future::join_all(organization).await;
+        // A region the others depend on (where the findings archive is made) goes first.
+        let first = organization::first_region(plan).filter(|r| driver.regions.contains(r));
+        let mut organization = Vec::new();
+        if let Some(region) = &first {
+            organization.push(driver.organization(region, scope, &results).await);
+        }
+        let rest = driver.regions.iter().filter(|r| Some(**r) != first).map(|region| driver.organization(region, scope, &results));
+        organization.extend(futures::future::join_all(rest).await);
         driver.record(&organization);
         results.extend(organization);
     }

@@ -2,12 +2,14 @@
 //! suppression rules, the IP lists and the findings export of a region. Read, planned and
 //! applied alike by a rollout (the organization layer) and a teardown.
 
+use std::borrow::Cow;
+
 use super::Context;
 use crate::aws::{AwsError, GuardDuty};
 use crate::model::{ObservedDestination, ObservedFilter, ObservedList, Region};
 use crate::outcome::{Note, TargetError};
-use crate::plan::{Export, IpLists, Plan, Suppression};
-use crate::resources::{export, ip_lists, suppression, Change};
+use crate::plan::{Export, IpLists, Plan, RegionSelection, Suppression};
+use crate::resources::{archive, export, ip_lists, suppression, Change};
 
 /// The plan's sections for the admin's detector (a teardown may leave them out).
 #[derive(Clone, Copy, Default)]
@@ -33,6 +35,63 @@ pub struct Held {
     pub filters: Vec<ObservedFilter>,
     pub lists: Vec<ObservedList>,
     pub destinations: Vec<ObservedDestination>,
+    /// The export's key, when the plan names it by an alias that names one now.
+    pub key: Option<String>,
+    /// The archive, read in the region where it is made (`archive_region`).
+    pub archive: Option<archive::Observed>,
+}
+
+/// With `[export.archive]`, the region where the archive is made: the key's, which GuardDuty
+/// wants the bucket's to be. A run's organization layer does this region first.
+pub fn archive_region(plan: &Plan) -> Option<Region> {
+    let export = plan.export.as_ref().filter(|e| e.archive.is_some())?;
+    export.key_place().map(|(region, _)| region)
+}
+
+/// What the archive should be (with `[export.archive]` and an admin).
+fn archive_desired<'a>(cx: &'a Context<'_>) -> Option<archive::Desired<'a>> {
+    let export = cx.plan.export.as_ref()?;
+    let partition = cx.aws.caller.partition;
+    // GuardDuty's principal, and each opt-in region's own, for the regions the plan names.
+    let regions: Vec<Region> = match &cx.plan.organization.regions {
+        RegionSelection::All => partition.guardduty_regions().iter().filter_map(|r| Region::parse(r).ok()).collect(),
+        RegionSelection::List(regions) => regions.iter().copied().collect(),
+    };
+    let mut principals: Vec<String> = regions.iter().map(Region::guardduty_principal).collect();
+    principals.sort();
+    principals.dedup();
+    Some(archive::Desired { export, archive: export.archive.as_ref()?, admin: *cx.plan.admin.as_ref()?.account.get_ref(), principals, partition: partition.name() })
+}
+
+/// The export's key and, in the archive's region, the archive: read in the accounts that own
+/// them. Only with `[export.archive]` (otherwise the plan names the key's ARN).
+pub async fn observe_archive(cx: &Context<'_>, region: &Region, held: &mut Held) -> Result<(), AwsError> {
+    let Some(export) = cx.plan.export.as_ref().filter(|e| e.archive.is_some()) else { return Ok(()) };
+    let Some((key_region, key_account)) = export.key_place() else { return Ok(()) };
+    let keys = cx.session(&key_account).storage(&key_region);
+    held.key = keys.find_key(export.kms_key.get_ref()).await?;
+    if archive_region(cx.plan) == Some(*region) {
+        let key_policy = match &held.key {
+            Some(key) => keys.key_policy(key).await?,
+            None => None,
+        };
+        let bucket_account = export.bucket_account.or(cx.plan.admin.as_ref().map(|a| *a.account.get_ref())).expect("an export has an admin");
+        let prefix = export.prefix.as_ref().map(|p| p.get_ref().as_str());
+        let bucket = cx.session(&bucket_account).storage(&key_region).bucket(export.bucket_name(), prefix).await?;
+        held.archive = Some(archive::Observed { key: held.key.clone(), key_policy, bucket });
+    }
+    Ok(())
+}
+
+/// The plan's export with the key its alias names now (unchanged without one).
+fn with_key<'a>(export: &'a Export, key: Option<&str>) -> Cow<'a, Export> {
+    match key {
+        Some(key) if key != export.kms_key.get_ref() => {
+            let kms_key = toml::Spanned::new(export.kms_key.span(), key.to_owned());
+            Cow::Owned(Export { kms_key, ..export.clone() })
+        }
+        _ => Cow::Borrowed(export),
+    }
 }
 
 /// Reads only what the plan has sections for.
@@ -53,6 +112,7 @@ pub async fn observe(guardduty: &GuardDuty, detector_id: &str, sections: Section
 /// The changes to the admin's detector, by kind, in the order they are made.
 #[derive(Debug, Default, PartialEq)]
 pub struct Planned {
+    pub archive: Vec<archive::Change>,
     pub suppression: Vec<suppression::Change>,
     pub ip_lists: Vec<ip_lists::Change>,
     pub export: Vec<export::Change>,
@@ -64,15 +124,22 @@ pub struct Planned {
 
 impl Planned {
     pub fn changes(&self) -> impl Iterator<Item = Change> + '_ {
+        let archive = self.archive.iter().cloned().map(Change::from);
         let rules = self.suppression.iter().cloned().map(Change::from);
         let lists = self.ip_lists.iter().cloned().map(Change::from);
-        rules.chain(lists).chain(self.export.iter().cloned().map(Change::from))
+        archive.chain(rules).chain(lists).chain(self.export.iter().cloned().map(Change::from))
     }
 }
 
-/// Pure: what makes the admin's detector hold what the sections say.
-pub fn plan(sections: Sections<'_>, held: &Held) -> Planned {
+/// What makes the admin's detector hold what the sections say, and the archive what the
+/// plan says where it is made.
+pub fn plan(cx: &Context<'_>, sections: Sections<'_>, held: &Held) -> Planned {
     let mut planned = Planned::default();
+    if let (Some(desired), Some(observed)) = (archive_desired(cx), &held.archive) {
+        let (changes, notes) = archive::plan(&desired, observed);
+        planned.archive = changes;
+        planned.notes.extend(notes);
+    }
     if let Some(rules) = sections.rules {
         let (changes, notes) = suppression::plan(rules, &held.filters);
         planned.suppression = changes;
@@ -84,7 +151,7 @@ pub fn plan(sections: Sections<'_>, held: &Held) -> Planned {
         planned.notes.extend(notes);
     }
     if let Some(destination) = sections.export {
-        let (changes, notes) = export::plan(destination, &held.destinations);
+        let (changes, notes) = export::plan(&with_key(destination, held.key.as_deref()), &held.destinations);
         planned.export = changes;
         planned.notes.extend(notes);
     }
@@ -108,8 +175,16 @@ pub async fn apply(
     region: &Region,
     detector_id: &str,
     sections: Sections<'_>,
+    held: &Held,
     planned: &Planned,
 ) -> Result<(), TargetError> {
+    let mut key = held.key.clone();
+    if let (Some(desired), Some(observed), false) = (archive_desired(cx), &held.archive, planned.archive.is_empty()) {
+        let (key_region, key_account) = desired.export.key_place().expect("checked when the plan was read");
+        let bucket_account = desired.export.bucket_account.unwrap_or(desired.admin);
+        let (keys, buckets) = (cx.session(&key_account).storage(&key_region), cx.session(&bucket_account).storage(&key_region));
+        key = archive::apply(&desired, &keys, &buckets, region, observed, &planned.archive).await?;
+    }
     if let Some(rules) = sections.rules {
         for change in &planned.suppression {
             suppression::apply(guardduty, detector_id, rules, change).await?;
@@ -121,11 +196,12 @@ pub async fn apply(
         }
     }
     if let Some(destination) = sections.export {
+        let destination = with_key(destination, key.as_deref());
         for change in &planned.export {
             if !matches!(change, export::Change::DeleteDestination { .. }) && !planned.policies_checked {
-                check_policies(cx, destination, region, detector_id).await?;
+                check_policies(cx, &destination, region, detector_id).await?;
             }
-            export::apply(guardduty, detector_id, destination, change).await?;
+            export::apply(guardduty, detector_id, &destination, change).await?;
         }
     }
     Ok(())
@@ -133,10 +209,11 @@ pub async fn apply(
 
 /// When a destination is to be created or moved and the admin's detector exists: its
 /// policies, checked as the plan is made, so that a dry run says what they lack.
-pub async fn check(cx: &Context<'_>, region: &Region, detector_id: &str, sections: Sections<'_>, planned: &mut Planned) -> Result<(), TargetError> {
+/// Where orgguard makes the archive's policies itself in this run, they are not checked.
+pub async fn check(cx: &Context<'_>, region: &Region, detector_id: &str, sections: Sections<'_>, held: &Held, planned: &mut Planned) -> Result<(), TargetError> {
     let writes = planned.export.iter().any(|c| !matches!(c, export::Change::DeleteDestination { .. }));
-    if let (Some(destination), true) = (sections.export, writes) {
-        check_policies(cx, destination, region, detector_id).await?;
+    if let (Some(destination), true, true) = (sections.export, writes, planned.archive.is_empty()) {
+        check_policies(cx, &with_key(destination, held.key.as_deref()), region, detector_id).await?;
         planned.policies_checked = true;
     }
     Ok(())
@@ -151,8 +228,8 @@ async fn check_policies(cx: &Context<'_>, export: &Export, region: &Region, dete
     let admin = *admin.account.get_ref();
     let bucket_account = export.bucket_account.unwrap_or(admin);
     let read = async {
-        let bucket = cx.session(&bucket_account).policies(&key_region).bucket_policy(export.bucket_name()).await?;
-        let key = cx.session(&key_account).policies(&key_region).key_policy(export.kms_key.get_ref()).await?;
+        let bucket = cx.session(&bucket_account).storage(&key_region).bucket_policy(export.bucket_name()).await?;
+        let key = cx.session(&key_account).storage(&key_region).key_policy(export.kms_key.get_ref()).await?;
         Ok::<_, AwsError>((bucket, key))
     };
     let (bucket, key) = match read.await {

@@ -43,6 +43,12 @@ pub async fn before(cx: &Context<'_>, regions: &[Region]) -> HashMap<Region, Bef
     futures::future::join_all(read).await.into_iter().collect()
 }
 
+/// The region whose organization layer a rollout does before the others: where the findings
+/// archive is made, which the other regions' exports write to.
+pub fn first_region(plan: &crate::plan::Plan) -> Option<Region> {
+    central::archive_region(plan)
+}
+
 /// What the admin's side holds now.
 struct Observed {
     pub admin_detector: Option<ObservedDetector>,
@@ -82,7 +88,6 @@ fn plan(
     settings: &DetectorSettings,
     admin_is_target: bool,
     replace: bool,
-    sections: Sections<'_>,
     observed: &Observed,
 ) -> Result<Planned, OtherAdmin> {
     let side = observed.side.as_ref();
@@ -95,7 +100,7 @@ fn plan(
         admin: admin::plan(desired.admin, &observed.designated, replace)?,
         config: org_config::plan(desired, side, observed.admin_detector.as_ref()),
         members: membership::plan(&desired.members, side),
-        central: central::plan(sections, &observed.held),
+        central: central::Planned::default(),
     })
 }
 
@@ -115,10 +120,11 @@ async fn observe(
         Some(detector) if designated.contains(admin) => Some(guardduty.admin_side(&detector.id).await?),
         _ => None,
     };
-    let held = match &admin_detector {
+    let mut held = match &admin_detector {
         Some(detector) => central::observe(guardduty, &detector.id, Sections::of(cx.plan)).await?,
         None => Held::default(),
     };
+    central::observe_archive(cx, region, &mut held).await?;
     Ok(Observed { admin_detector, designated, side, held })
 }
 
@@ -170,14 +176,15 @@ pub async fn reconcile(
     };
     let desired = Organization::new(admin, admin_plan.auto_enable, &cx.desired, members(scope, results, admin, region));
     let sections = Sections::of(cx.plan);
-    let mut planned = match plan(&desired, &cx.desired, scope.admin_is_target, cx.options.replace_admin, sections, &observed) {
+    let mut planned = match plan(&desired, &cx.desired, scope.admin_is_target, cx.options.replace_admin, &observed) {
         Ok(planned) => planned,
         Err(conflict) => return (in_layer(Status::failed(TargetError::OtherAdmin(conflict))), None),
     };
+    planned.central = central::plan(cx, sections, &observed.held);
     // A rollout's dry run too says what the bucket and key policies lack (the audit judges the
     // destination's status instead).
     if let (Some(detector), false) = (&observed.admin_detector, cx.options.detectors_from_admin) {
-        if let Err(error) = central::check(cx, region, &detector.id, sections, &mut planned.central).await {
+        if let Err(error) = central::check(cx, region, &detector.id, sections, &observed.held, &mut planned.central).await {
             return (TargetResult { changes: shared(planned.changes()), ..in_layer(Status::failed(error)) }, None);
         }
     }
@@ -241,7 +248,7 @@ async fn execute(
         Some(change) => membership::apply(guardduty, &detector_id, emails, change).await,
         None => Ok(()),
     };
-    let central = central::apply(cx, guardduty, region, &detector_id, Sections::of(cx.plan), &planned.central).await;
+    let central = central::apply(cx, guardduty, region, &detector_id, Sections::of(cx.plan), &observed.held, &planned.central).await;
     members.and(central)
 }
 
@@ -256,16 +263,16 @@ mod tests {
         let [admin, other, member] = ["100000000001", "100000000002", "100000000003"].map(|a| AccountId::parse(a).unwrap());
         let desired = Organization::new(&admin, AutoEnable::All, &settings(), vec![member]);
         let fresh = Observed { admin_detector: None, designated: vec![], side: None, held: Held::default() };
-        let planned = plan(&desired, &settings(), true, false, Sections::default(), &fresh).unwrap();
+        let planned = plan(&desired, &settings(), true, false, &fresh).unwrap();
         assert_eq!(planned.detector, None, "the admin's own account work creates its detector");
         assert_eq!(planned.admin, Some(admin::Change::EnableAdmin { account: admin }));
         assert!(planned.config.is_some());
         assert_eq!(planned.members, Some(membership::Change::CreateMembers { accounts: vec![member] }));
-        let outside = plan(&desired, &settings(), false, false, Sections::default(), &fresh).unwrap();
+        let outside = plan(&desired, &settings(), false, false, &fresh).unwrap();
         assert!(matches!(outside.detector, Some(detector::Change::CreateDetector { .. })), "an admin outside the run gets its detector here");
         let held = Observed { admin_detector: None, designated: vec![other], side: None, held: Held::default() };
-        assert_eq!(plan(&desired, &settings(), true, false, Sections::default(), &held), Err(OtherAdmin { current: other, planned: admin }));
-        let replaced = plan(&desired, &settings(), true, true, Sections::default(), &held).unwrap();
+        assert_eq!(plan(&desired, &settings(), true, false, &held), Err(OtherAdmin { current: other, planned: admin }));
+        let replaced = plan(&desired, &settings(), true, true, &held).unwrap();
         assert_eq!(replaced.admin, Some(admin::Change::ReplaceAdmin { from: other, to: admin }));
     }
 
@@ -282,6 +289,6 @@ mod tests {
             member_detectors: BTreeMap::new(),
         };
         let observed = Observed { admin_detector: Some(detector), designated: vec![admin], side: Some(side), held: Held::default() };
-        assert_eq!(plan(&desired, &settings(), true, false, Sections::default(), &observed), Ok(Planned::default()));
+        assert_eq!(plan(&desired, &settings(), true, false, &observed), Ok(Planned::default()));
     }
 }

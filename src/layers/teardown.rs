@@ -222,7 +222,7 @@ async fn execute(
     planned: &Planned,
 ) -> Result<(), TargetError> {
     if let Some(detector_id) = detector_id {
-        central::apply(cx, guardduty, region, detector_id, sections, &planned.central).await?;
+        central::apply(cx, guardduty, region, detector_id, sections, &Held::default(), &planned.central).await?;
         if let Some(change) = &planned.config {
             org_config::apply(guardduty, detector_id, AutoEnable::None, change).await?;
         }

@@ -42,6 +42,20 @@ pub struct Export {
     /// The account that owns the bucket (a log-archive account), where orgguard reads the
     /// bucket policy before GuardDuty is asked to publish there (default: the admin).
     pub bucket_account: Option<AccountId>,
+    /// orgguard prepares the bucket and the key itself.
+    pub archive: Option<Archive>,
+}
+
+/// The archive orgguard prepares, as SRA and Landing Zone Accelerator do: the bucket (in
+/// `bucket_account`, in the key's region) encrypted with the key, public access blocked, TLS
+/// only, objects expiring after the retention, the `prefix/` object; the key (found by its
+/// alias, or made with it) in its account; each with the statements GuardDuty needs from the
+/// admin's detectors of every region.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Archive {
+    /// Days a finding is kept: the bucket's lifecycle expires objects after them.
+    pub retention_days: Spanned<u32>,
 }
 
 impl Export {

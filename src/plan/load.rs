@@ -142,8 +142,17 @@ impl Plan {
             }
             let key = export.kms_key.get_ref();
             let parts: Vec<&str> = key.split(':').collect();
-            if parts.len() != 6 || parts[0] != "arn" || parts[2] != "kms" || !parts[5].starts_with("key/") || export.key_place().is_none() {
-                fail("export.kms_key", export.kms_key.span(), format!("{key:?}: expected a key's ARN, arn:aws:kms:region:account:key/id (GuardDuty needs the key, not an alias)"));
+            let alias = parts.get(5).is_some_and(|p| p.strip_prefix("alias/").is_some_and(|name| !name.is_empty() && !name.starts_with("aws/")));
+            let named = parts.get(5).is_some_and(|p| p.starts_with("key/")) || (alias && export.archive.is_some());
+            if parts.len() != 6 || parts[0] != "arn" || parts[2] != "kms" || !named || export.key_place().is_none() {
+                let message = match export.archive {
+                    Some(_) => format!("{key:?}: expected a key's ARN, arn:aws:kms:region:account:key/id, or the ARN of the alias orgguard finds or makes the key by, arn:aws:kms:region:account:alias/name"),
+                    None => format!("{key:?}: expected a key's ARN, arn:aws:kms:region:account:key/id (an alias only with [export.archive], where orgguard makes the key)"),
+                };
+                fail("export.kms_key", export.kms_key.span(), message);
+            }
+            if let Some(days) = export.archive.as_ref().map(|a| &a.retention_days).filter(|d| !(1..=36500).contains(d.get_ref())) {
+                fail("export.archive.retention_days", days.span(), format!("{}: expected 1 to 36500 days", days.get_ref()));
             }
         }
         if let Some(lists) = &self.ip_lists {

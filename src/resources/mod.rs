@@ -5,6 +5,7 @@
 //! Adding a kind: a new file with those parts, and one line in `kinds!` below.
 
 pub mod admin;
+pub mod archive;
 pub mod coverage;
 pub mod detector;
 pub mod export;
@@ -159,6 +160,7 @@ kinds! {
     Organization(org_config),
     Suppression(suppression),
     IpLists(ip_lists),
+    Archive(archive),
     Export(export),
     Topic(topic),
     Iam(iam),

@@ -151,6 +151,7 @@ import guardduty_org
 import iam_ext
 import lists_ext
 import odd_answers
+import s3_ext
 import sns_ext
 
 MANAGEMENT_ACCOUNT = DEFAULT_ACCOUNT_ID
@@ -916,6 +917,7 @@ def main() -> None:
     lists_ext.install()
     iam_ext.install()
     sns_ext.install()
+    s3_ext.install()
     coverage_ext.install()
     if args.coverage_every > 0:
         coverage_ext.seed(members, args.coverage_regions.split(","), args.coverage_every)

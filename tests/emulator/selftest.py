@@ -505,6 +505,13 @@ def publishing_destinations(emulator: Emulator) -> None:
     check("ListPublishingDestinations", [x["DestinationId"] for x in gd.list_publishing_destinations(DetectorId=d)["Destinations"]], [destination])
     gd.delete_publishing_destination(DetectorId=d, DestinationId=destination)
     check("DeletePublishingDestination", gd.list_publishing_destinations(DetectorId=d)["Destinations"], [])
+    deny = lambda condition: {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "arn:aws:s3:::orgguard-findings/*", **condition}  # noqa: E731
+    tls_only = {"Version": "2012-10-17", "Statement": [deny({"Condition": {"Bool": {"aws:SecureTransport": "false"}}})]}
+    s3.put_bucket_policy(Bucket="orgguard-findings", Policy=json.dumps(tls_only))
+    s3.put_object(Bucket="orgguard-findings", Key="guardduty/tls", Body=b"x")
+    check("a TLS-only deny lets a request over TLS write", s3.head_object(Bucket="orgguard-findings", Key="guardduty/tls")["ContentLength"], 1)
+    s3.put_bucket_policy(Bucket="orgguard-findings", Policy=json.dumps({"Version": "2012-10-17", "Statement": [deny({})]}))
+    check("a deny without condition still refuses", error_of(lambda: s3.put_object(Bucket="orgguard-findings", Key="guardduty/no", Body=b"x"))[1], "403")
 
 
 def coverage(emulator: Emulator) -> None:

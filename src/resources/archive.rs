@@ -1,0 +1,276 @@
+//! The findings archive orgguard prepares with `[export.archive]`: the KMS key (found by its
+//! alias, or made with it) and the bucket in the log-archive account, encrypted with the key,
+//! public access blocked, TLS only, objects expiring after the retention, and the `prefix/`
+//! object; each policy with the statements GuardDuty needs from the admin's detectors of
+//! every region (opt-in regions' own principals too). orgguard's statements are known by their
+//! Sid: others in the policies are kept. Made once a run, in the key's region, before any
+//! region's export; a teardown keeps the archive (it holds the organization's findings).
+
+use std::fmt;
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::{same_json, Calls, Failure, Kind};
+use crate::aws::{AwsError, ObservedBucket, Service, Storage};
+use crate::model::{AccountId, Region};
+use crate::outcome::Note;
+use crate::plan::{Archive, Export, Plan};
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Change {
+    /// A key with orgguard's policy, and the plan's alias on it.
+    CreateKey { alias: String },
+    PutKeyPolicy { key: String, why: String },
+    CreateBucket { bucket: String },
+    PutEncryption { bucket: String, why: String },
+    BlockPublicAccess { bucket: String },
+    PutBucketPolicy { bucket: String, why: String },
+    PutRetention { bucket: String, days: u32, why: String },
+    PutFolder { bucket: String, prefix: String },
+}
+
+/// The archive as it is.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Observed {
+    /// The ARN of the key the plan's ARN (or alias) names.
+    pub key: Option<String>,
+    pub key_policy: Option<Value>,
+    pub bucket: Option<ObservedBucket>,
+}
+
+/// What the archive should be, for the plan's export.
+pub struct Desired<'a> {
+    pub export: &'a Export,
+    pub archive: &'a Archive,
+    pub admin: AccountId,
+    /// GuardDuty's principals in the regions the plan names.
+    pub principals: Vec<String>,
+    pub partition: &'static str,
+}
+
+impl Desired<'_> {
+    fn bucket(&self) -> &str {
+        self.export.bucket_name()
+    }
+
+    /// The statements' conditions: GuardDuty acting for the admin's detectors, any region.
+    fn condition(&self) -> Value {
+        let detectors = format!("arn:{}:guardduty:*:{}:detector/*", self.partition, self.admin);
+        json!({"StringEquals": {"aws:SourceAccount": self.admin.as_str()}, "ArnLike": {"aws:SourceArn": detectors}})
+    }
+
+    fn key_statements(&self) -> Vec<Value> {
+        vec![json!({
+            "Sid": "OrgguardGuardDutyFindings",
+            "Effect": "Allow",
+            "Principal": {"Service": self.principals},
+            "Action": "kms:GenerateDataKey",
+            "Resource": "*",
+            "Condition": self.condition(),
+        })]
+    }
+
+    /// A new key's whole policy: its account administers it (without that statement a key
+    /// can be left unmanageable), and GuardDuty's statement.
+    pub fn new_key_policy(&self) -> String {
+        let account = self.export.key_place().map_or(self.admin, |(_, account)| account);
+        let admin = json!({
+            "Sid": "OrgguardKeyAdministration",
+            "Effect": "Allow",
+            "Principal": {"AWS": format!("arn:{}:iam::{account}:root", self.partition)},
+            "Action": "kms:*",
+            "Resource": "*",
+        });
+        let statements: Vec<Value> = std::iter::once(admin).chain(self.key_statements()).collect();
+        json!({"Version": "2012-10-17", "Statement": statements}).to_string()
+    }
+
+    fn bucket_statements(&self) -> Vec<Value> {
+        let bucket = self.export.bucket.get_ref();
+        let folder = self.export.prefix.as_ref().map_or(bucket.clone(), |p| format!("{bucket}/{}", p.get_ref()));
+        let guardduty = |sid: &str, action: &str, resource: String| {
+            json!({"Sid": sid, "Effect": "Allow", "Principal": {"Service": self.principals}, "Action": action, "Resource": resource, "Condition": self.condition()})
+        };
+        vec![
+            json!({
+                "Sid": "OrgguardDenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [bucket, format!("{bucket}/*")],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }),
+            guardduty("OrgguardGuardDutyGetBucketLocation", "s3:GetBucketLocation", bucket.clone()),
+            guardduty("OrgguardGuardDutyPutObject", "s3:PutObject", format!("{folder}/*")),
+        ]
+    }
+
+    fn days(&self) -> u32 {
+        *self.archive.retention_days.get_ref()
+    }
+}
+
+/// The policy with orgguard's statements in it (by Sid, the others kept), when it lacks one
+/// of them or has one different; None when it has them all.
+pub fn merged(policy: Option<&Value>, ours: &[Value]) -> Option<String> {
+    let mut statements: Vec<Value> = match policy.map(|p| &p["Statement"]) {
+        Some(Value::Array(items)) => items.clone(),
+        Some(Value::Object(one)) => vec![Value::Object(one.clone())],
+        _ => Vec::new(),
+    };
+    let mut changed = false;
+    for statement in ours {
+        match statements.iter().position(|s| s["Sid"] == statement["Sid"]) {
+            Some(i) if same_json(&statements[i], statement) => continue,
+            Some(i) => statements[i] = statement.clone(),
+            None => statements.push(statement.clone()),
+        }
+        changed = true;
+    }
+    let version = policy.and_then(|p| p.get("Version").cloned()).unwrap_or_else(|| json!("2012-10-17"));
+    changed.then(|| json!({"Version": version, "Statement": statements}).to_string())
+}
+
+/// Pure: what makes the archive as planned; a key ARN (not an alias) that names no key is a
+/// note: orgguard makes keys only by alias.
+pub fn plan(desired: &Desired, observed: &Observed) -> (Vec<Change>, Vec<Note>) {
+    let mut changes = Vec::new();
+    let mut notes = Vec::new();
+    let planned_key = desired.export.kms_key.get_ref();
+    match &observed.key {
+        None if planned_key.contains(":alias/") => {
+            changes.push(Change::CreateKey { alias: planned_key.rsplit_once(':').map_or(planned_key.as_str(), |(_, a)| a).to_owned() })
+        }
+        None => notes.push(Note {
+            text: format!("the key {planned_key} does not exist: orgguard makes a key only by an alias ARN"),
+            fails: Some(Failure::new(EXPORT, format!("key {planned_key}"), "no such key")),
+        }),
+        Some(key) => {
+            if merged(observed.key_policy.as_ref(), &desired.key_statements()).is_some() {
+                changes.push(Change::PutKeyPolicy { key: key.clone(), why: "its policy lacks GuardDuty's statement, or has another".into() });
+            }
+        }
+    }
+    let bucket = desired.bucket().to_owned();
+    let found = observed.bucket.clone().unwrap_or_default();
+    if observed.bucket.is_none() {
+        changes.push(Change::CreateBucket { bucket: bucket.clone() });
+    }
+    let key_matches = |used: &str| {
+        observed.key.as_deref().is_some_and(|key| used == key || key.ends_with(&format!("/{used}"))) || used == planned_key
+    };
+    if !found.encryption_key.as_deref().is_some_and(key_matches) {
+        let why = found.encryption_key.as_ref().map_or("not SSE-KMS".into(), |k| format!("encrypted with {k}"));
+        changes.push(Change::PutEncryption { bucket: bucket.clone(), why });
+    }
+    if !found.public_access_blocked {
+        changes.push(Change::BlockPublicAccess { bucket: bucket.clone() });
+    }
+    if merged(found.policy.as_ref(), &desired.bucket_statements()).is_some() {
+        changes.push(Change::PutBucketPolicy { bucket: bucket.clone(), why: "its policy lacks orgguard's statements (TLS only, GuardDuty's), or has others under their names".into() });
+    }
+    if found.retention_days != i32::try_from(desired.days()).ok() {
+        let why = found.retention_days.map_or("no retention rule".into(), |d| format!("{d} days"));
+        changes.push(Change::PutRetention { bucket: bucket.clone(), days: desired.days(), why });
+    }
+    if let (Some(prefix), false) = (&desired.export.prefix, found.folder) {
+        changes.push(Change::PutFolder { bucket, prefix: prefix.get_ref().clone() });
+    }
+    (changes, notes)
+}
+
+/// Makes the changes in order (the key first: the bucket is encrypted with it); the key's ARN.
+pub async fn apply(
+    desired: &Desired<'_>,
+    key_storage: &Storage,
+    bucket_storage: &Storage,
+    region: &Region,
+    observed: &Observed,
+    changes: &[Change],
+) -> Result<Option<String>, AwsError> {
+    let mut key = observed.key.clone();
+    let merged_policy = |policy: Option<&Value>, ours: &[Value]| merged(policy, ours).unwrap_or_default();
+    let bucket_policy = merged_policy(observed.bucket.as_ref().and_then(|b| b.policy.as_ref()), &desired.bucket_statements());
+    for change in changes {
+        match change {
+            Change::CreateKey { alias } => key = Some(key_storage.create_key(alias, &desired.new_key_policy()).await?),
+            Change::PutKeyPolicy { key, .. } => key_storage.put_key_policy(key, &merged_policy(observed.key_policy.as_ref(), &desired.key_statements())).await?,
+            Change::CreateBucket { bucket } => bucket_storage.create_bucket(bucket, region).await?,
+            Change::PutEncryption { bucket, .. } => {
+                let key = key.as_deref().unwrap_or(desired.export.kms_key.get_ref());
+                bucket_storage.put_encryption(bucket, key).await?
+            }
+            Change::BlockPublicAccess { bucket } => bucket_storage.block_public_access(bucket).await?,
+            Change::PutBucketPolicy { bucket, .. } => bucket_storage.put_bucket_policy(bucket, &bucket_policy).await?,
+            Change::PutRetention { bucket, days, .. } => {
+                let prefix = desired.export.prefix.as_ref().map(|p| p.get_ref().as_str());
+                bucket_storage.put_retention(bucket, prefix, i32::try_from(*days).unwrap_or(i32::MAX)).await?
+            }
+            Change::PutFolder { bucket, prefix } => bucket_storage.put_folder(bucket, prefix).await?,
+        }
+    }
+    Ok(key)
+}
+
+/// The archive's drift fails the export's control: GuardDuty's findings land there.
+const EXPORT: &str = "OG.Org.FindingsExport";
+
+/// No control of its own: the export's.
+pub fn checks(_: &Plan) -> Vec<super::Check> {
+    Vec::new()
+}
+
+impl Kind for Change {
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::CreateKey { .. } => "create archive key",
+            Self::PutKeyPolicy { .. } => "set archive key policy",
+            Self::CreateBucket { .. } => "create archive bucket",
+            Self::PutEncryption { .. } => "set archive bucket encryption",
+            Self::BlockPublicAccess { .. } => "block archive bucket public access",
+            Self::PutBucketPolicy { .. } => "set archive bucket policy",
+            Self::PutRetention { .. } => "set archive retention",
+            Self::PutFolder { .. } => "create archive prefix object",
+        }
+    }
+
+    fn calls(&self) -> Calls {
+        // A new key is CreateKey and CreateAlias; the retention rule is read, then put whole.
+        let count = match self {
+            Self::CreateKey { .. } | Self::PutRetention { .. } => 2,
+            _ => 1,
+        };
+        Calls::here(Service::Storage, count)
+    }
+
+    fn failures(&self, _: &Plan) -> Vec<Failure> {
+        let (expected, actual) = match self {
+            Self::CreateKey { alias } => (format!("key {alias}"), "none".to_owned()),
+            Self::PutKeyPolicy { key, why } => (format!("key {key} lets GuardDuty encrypt"), why.clone()),
+            Self::CreateBucket { bucket } => (format!("bucket {bucket}"), "none".to_owned()),
+            Self::PutEncryption { bucket, why } => (format!("bucket {bucket} encrypted with the plan's key"), why.clone()),
+            Self::BlockPublicAccess { bucket } => (format!("bucket {bucket} blocks public access"), "not blocked".to_owned()),
+            Self::PutBucketPolicy { bucket, why } => (format!("bucket {bucket}'s policy as planned"), why.clone()),
+            Self::PutRetention { bucket, days, why } => (format!("bucket {bucket} keeps findings {days} days"), why.clone()),
+            Self::PutFolder { bucket, prefix } => (format!("object {prefix}/ in {bucket}"), "none".to_owned()),
+        };
+        vec![Failure::new(EXPORT, expected, actual)]
+    }
+}
+
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::CreateKey { alias } => write!(f, "create the archive key {alias}"),
+            Self::PutKeyPolicy { key, why } => write!(f, "set the policy of the archive key {key} ({why})"),
+            Self::CreateBucket { bucket } => write!(f, "create the archive bucket {bucket}"),
+            Self::PutEncryption { bucket, why } => write!(f, "encrypt {bucket} with the plan's key ({why})"),
+            Self::BlockPublicAccess { bucket } => write!(f, "block public access to {bucket}"),
+            Self::PutBucketPolicy { bucket, .. } => write!(f, "set the policy of {bucket} (TLS only, GuardDuty's statements)"),
+            Self::PutRetention { bucket, days, why } => write!(f, "keep findings in {bucket} {days} days ({why})"),
+            Self::PutFolder { bucket, prefix } => write!(f, "create the object {prefix}/ in {bucket}"),
+        }
+    }
+}
