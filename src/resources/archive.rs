@@ -274,3 +274,21 @@ impl fmt::Display for Change {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn orgguards_statements_are_put_by_sid_and_the_others_kept() {
+        let ours = [json!({"Sid": "Orgguard", "Effect": "Allow", "Action": "kms:GenerateDataKey"})];
+        let theirs = json!({"Sid": "Theirs", "Effect": "Allow", "Action": "kms:Decrypt"});
+        let policy = json!({"Version": "2012-10-17", "Statement": [theirs.clone(), ours[0].clone()]});
+        assert_eq!(merged(Some(&policy), &ours), None, "as planned: nothing to put");
+        let changed = json!({"Version": "2012-10-17", "Statement": [theirs.clone(), {"Sid": "Orgguard", "Effect": "Deny", "Action": "kms:GenerateDataKey"}]});
+        let put: Value = serde_json::from_str(&merged(Some(&changed), &ours).unwrap()).unwrap();
+        assert_eq!(put["Statement"], json!([theirs, ours[0]]), "replaced in place, theirs kept");
+        let fresh: Value = serde_json::from_str(&merged(None, &ours).unwrap()).unwrap();
+        assert_eq!(fresh, json!({"Version": "2012-10-17", "Statement": [ours[0]]}));
+    }
+}
