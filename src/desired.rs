@@ -25,6 +25,11 @@ impl Wiring<'_> {
         format!("arn:{}:iam::{}:role/{}", self.partition.name(), self.account, self.plan.role)
     }
 
+    /// The role the rules' targets name: none for wiring without one (central alerts).
+    pub fn target_role(&self) -> Option<String> {
+        (!self.plan.role.is_empty()).then(|| self.role_arn())
+    }
+
     pub fn policy_arn(&self) -> String {
         format!("arn:{}:iam::{}:policy/{}", self.partition.name(), self.account, self.plan.policy)
     }

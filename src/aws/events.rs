@@ -44,7 +44,7 @@ impl Events {
                 .map(|t| ObservedTarget {
                     id: t.id().to_owned(),
                     arn: t.arn().to_owned(),
-                    role_arn: t.role_arn().map(str::to_owned),
+                    role_arn: t.role_arn().filter(|r| !r.is_empty()).map(str::to_owned),
                 })
                 .collect(),
         }))
@@ -64,10 +64,11 @@ impl Events {
         Ok(())
     }
 
-    /// Creates or replaces one target; a partial failure comes back as an error.
-    pub async fn put_target(&self, rule: &str, id: &str, arn: &str, role_arn: &str) -> Result<(), AwsError> {
+    /// Creates or replaces one target (with the role EventBridge assumes for it, if any); a
+    /// partial failure comes back as an error.
+    pub async fn put_target(&self, rule: &str, id: &str, arn: &str, role_arn: Option<&str>) -> Result<(), AwsError> {
         const OPERATION: &str = "events:PutTargets";
-        let target = Target::builder().id(id).arn(arn).role_arn(role_arn).build().map_err(|e| AwsError {
+        let target = Target::builder().id(id).arn(arn).set_role_arn(role_arn.map(str::to_owned)).build().map_err(|e| AwsError {
             operation: OPERATION,
             code: "InvalidParameter".into(),
             message: e.to_string(),

@@ -8,8 +8,9 @@ use super::Context;
 use crate::aws::{AwsError, GuardDuty};
 use crate::model::{ObservedDestination, ObservedFilter, ObservedList, Region};
 use crate::outcome::{Note, TargetError};
-use crate::plan::{Export, IpLists, Plan, RegionSelection, Suppression};
-use crate::resources::{archive, export, ip_lists, suppression, Change};
+use crate::plan::{Alerts, Export, IpLists, Notifications, Plan, RegionSelection, Suppression};
+use crate::desired::Wiring;
+use crate::resources::{alerts, archive, export, ip_lists, suppression, Change};
 
 /// The plan's sections for the admin's detector (a teardown may leave them out).
 #[derive(Clone, Copy, Default)]
@@ -17,16 +18,37 @@ pub struct Sections<'a> {
     pub rules: Option<&'a Suppression>,
     pub lists: Option<&'a IpLists>,
     pub export: Option<&'a Export>,
+    pub alerts: Option<&'a Alerts>,
 }
 
 impl<'a> Sections<'a> {
     pub fn of(plan: &'a Plan) -> Self {
-        Self { rules: plan.suppression.as_ref(), lists: plan.ip_lists.as_ref(), export: plan.export.as_ref() }
+        Self { rules: plan.suppression.as_ref(), lists: plan.ip_lists.as_ref(), export: plan.export.as_ref(), alerts: plan.alerts.as_ref() }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.rules.is_none() && self.lists.is_none() && self.export.is_none()
+        self.rules.is_none() && self.lists.is_none() && self.export.is_none() && self.alerts.is_none()
     }
+}
+
+/// Central alerting's wiring in the admin account.
+fn alert_wiring<'a>(cx: &'a Context<'_>, plan: &'a Notifications) -> Option<Wiring<'a>> {
+    Some(Wiring { plan, account: cx.plan.admin.as_ref()?.account.get_ref(), partition: cx.aws.caller.partition })
+}
+
+/// The central topic and rules the admin holds now (with `[alerts]`).
+pub async fn observe_alerts(cx: &Context<'_>, region: &Region, held: &mut Held) -> Result<(), AwsError> {
+    let (Some(alerts), Some(session)) = (&cx.plan.alerts, cx.admin.as_ref()) else { return Ok(()) };
+    let plan = alerts.wiring();
+    let wiring = alert_wiring(cx, &plan).expect("an admin session with an admin plan");
+    let topic = session.sns(region).find_topic(&wiring.topic_arn(region)).await?;
+    let events = session.events(region);
+    let mut rules = Vec::new();
+    for rule in &alerts.rules {
+        rules.push(events.find_rule(rule.name.get_ref()).await?);
+    }
+    held.alerts = Some(alerts::Observed { topic, rules });
+    Ok(())
 }
 
 /// What the admin's detector holds, for the sections planned.
@@ -39,6 +61,7 @@ pub struct Held {
     pub key: Option<String>,
     /// The archive, read in the region where it is made (`archive_region`).
     pub archive: Option<archive::Observed>,
+    pub alerts: Option<alerts::Observed>,
 }
 
 /// With `[export.archive]`, the region where the archive is made: the key's, which GuardDuty
@@ -113,6 +136,7 @@ pub async fn observe(guardduty: &GuardDuty, detector_id: &str, sections: Section
 #[derive(Debug, Default, PartialEq)]
 pub struct Planned {
     pub archive: Vec<archive::Change>,
+    pub alerts: Vec<alerts::Change>,
     pub suppression: Vec<suppression::Change>,
     pub ip_lists: Vec<ip_lists::Change>,
     pub export: Vec<export::Change>,
@@ -125,19 +149,26 @@ pub struct Planned {
 impl Planned {
     pub fn changes(&self) -> impl Iterator<Item = Change> + '_ {
         let archive = self.archive.iter().cloned().map(Change::from);
+        let alerts = self.alerts.iter().cloned().map(Change::from);
         let rules = self.suppression.iter().cloned().map(Change::from);
         let lists = self.ip_lists.iter().cloned().map(Change::from);
-        archive.chain(rules).chain(lists).chain(self.export.iter().cloned().map(Change::from))
+        archive.chain(alerts).chain(rules).chain(lists).chain(self.export.iter().cloned().map(Change::from))
     }
 }
 
 /// What makes the admin's detector hold what the sections say, and the archive what the
 /// plan says where it is made.
-pub fn plan(cx: &Context<'_>, sections: Sections<'_>, held: &Held) -> Planned {
+pub fn plan(cx: &Context<'_>, region: &Region, sections: Sections<'_>, held: &Held) -> Planned {
     let mut planned = Planned::default();
     if let (Some(desired), Some(observed)) = (archive_desired(cx), &held.archive) {
         let (changes, notes) = archive::plan(&desired, observed);
         planned.archive = changes;
+        planned.notes.extend(notes);
+    }
+    if let (Some(alerts), Some(observed)) = (sections.alerts, &held.alerts) {
+        let plan = alerts.wiring();
+        let (changes, notes) = alerts::plan(&alert_wiring(cx, &plan).expect("alerts with an admin"), region, observed);
+        planned.alerts = changes;
         planned.notes.extend(notes);
     }
     if let Some(rules) = sections.rules {
@@ -158,9 +189,16 @@ pub fn plan(cx: &Context<'_>, sections: Sections<'_>, held: &Held) -> Planned {
     planned
 }
 
-/// Pure: what the sections put there, to take out.
-pub fn teardown(sections: Sections<'_>, held: &Held) -> Planned {
+/// What the sections put there, to take out.
+pub fn teardown(cx: &Context<'_>, sections: Sections<'_>, held: &Held, prune: bool) -> Planned {
+    let alerts = sections.alerts.zip(held.alerts.as_ref()).map(|(alerts, observed)| {
+        let plan = alerts.wiring();
+        alerts::teardown(&alert_wiring(cx, &plan).expect("alerts with an admin"), observed, prune)
+    });
+    let (alerts, notes) = alerts.unwrap_or_default();
     Planned {
+        alerts,
+        notes,
         suppression: sections.rules.map(|r| suppression::teardown(r, &held.filters)).unwrap_or_default(),
         ip_lists: sections.lists.map(|l| ip_lists::teardown(l, &held.lists)).unwrap_or_default(),
         export: sections.export.map(|e| export::teardown(e, &held.destinations)).unwrap_or_default(),
@@ -184,6 +222,14 @@ pub async fn apply(
         let bucket_account = desired.export.bucket_account.unwrap_or(desired.admin);
         let (keys, buckets) = (cx.session(&key_account).storage(&key_region), cx.session(&bucket_account).storage(&key_region));
         key = archive::apply(&desired, &keys, &buckets, region, observed, &planned.archive).await?;
+    }
+    if let (Some(alerts), Some(session)) = (sections.alerts, cx.admin.as_ref()) {
+        let plan = alerts.wiring();
+        let wiring = alert_wiring(cx, &plan).expect("alerts with an admin");
+        let (sns, events) = (session.sns(region), session.events(region));
+        for change in &planned.alerts {
+            alerts::apply(&sns, &events, &wiring, region, change).await?;
+        }
     }
     if let Some(rules) = sections.rules {
         for change in &planned.suppression {

@@ -125,6 +125,7 @@ async fn observe(
         None => Held::default(),
     };
     central::observe_archive(cx, region, &mut held).await?;
+    central::observe_alerts(cx, region, &mut held).await?;
     Ok(Observed { admin_detector, designated, side, held })
 }
 
@@ -180,7 +181,7 @@ pub async fn reconcile(
         Ok(planned) => planned,
         Err(conflict) => return (in_layer(Status::failed(TargetError::OtherAdmin(conflict))), None),
     };
-    planned.central = central::plan(cx, sections, &observed.held);
+    planned.central = central::plan(cx, region, sections, &observed.held);
     // A rollout's dry run too says what the bucket and key policies lack (the audit judges the
     // destination's status instead).
     if let (Some(detector), false) = (&observed.admin_detector, cx.options.detectors_from_admin) {

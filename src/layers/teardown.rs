@@ -163,6 +163,9 @@ pub async fn organization(cx: &Context<'_>, region: &Region, scope: &Scope, tear
             }
             held = central::observe(&guardduty, &detector.id, sections).await?;
         }
+        if sections.alerts.is_some() {
+            central::observe_alerts(cx, region, &mut held).await?;
+        }
         Ok::<_, AwsError>((designated, detector.map(|d| d.id), side, held))
     };
     let (designated, detector_id, side, held) = match observed.await {
@@ -171,7 +174,8 @@ pub async fn organization(cx: &Context<'_>, region: &Region, scope: &Scope, tear
         Err(error) => return in_layer(Status::failed(error)),
     };
     let mut planned = plan(teardown, &admin, scope, &designated, side.as_ref());
-    planned.central = central::teardown(sections, &held);
+    planned.central = central::teardown(cx, sections, &held, teardown.prune_subscriptions);
+    planned.notes.append(&mut planned.central.notes);
     let config_list = planned.config.iter().cloned().map(Change::from);
     let member_list = planned.members.iter().cloned().map(Change::from);
     let designation_list = planned.designation.iter().cloned().map(Change::from);

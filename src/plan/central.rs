@@ -1,6 +1,8 @@
 //! The plan's sections for what the delegated admin holds for the whole organization:
 //! suppression rules, the trusted IP list and threat lists, the findings export.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -122,4 +124,43 @@ pub struct IpList {
 
 fn default_list_format() -> ListFormat {
     ListFormat::Txt
+}
+
+/// Central alerting: in each region's delegated admin, rules on the default bus (where every
+/// member's findings arrive, `detail.accountId` telling them apart) targeting one topic.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Alerts {
+    #[serde(default = "default_alerts_topic")]
+    pub topic: String,
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    #[serde(default)]
+    pub subscriptions: Vec<super::Subscription>,
+    /// Remove subscriptions the plan does not name; otherwise they are only reported.
+    #[serde(default)]
+    pub prune_subscriptions: bool,
+    pub rules: Vec<super::Rule>,
+}
+
+fn default_alerts_topic() -> String {
+    "guardduty-findings-central".into()
+}
+
+impl Alerts {
+    /// The same wiring as a per-account one, in the admin account, without a role: the
+    /// rules publish through the topic's policy (EventBridge needs no role for SNS).
+    pub fn wiring(&self) -> super::Notifications {
+        super::Notifications {
+            topic: self.topic.clone(),
+            display_name: self.display_name.clone(),
+            tags: self.tags.clone(),
+            subscriptions: self.subscriptions.clone(),
+            prune_subscriptions: self.prune_subscriptions,
+            rules: self.rules.clone(),
+            role: String::new(),
+            policy: String::new(),
+        }
+    }
 }

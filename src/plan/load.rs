@@ -186,29 +186,42 @@ impl Plan {
                 }
             }
         }
-        if let Some(notifications) = &self.notifications {
-            let mut seen = BTreeSet::new();
-            for rule in &notifications.rules {
+        // Rules of both sections share the admin's default bus: one name, one rule.
+        let sections = [
+            (["notifications.rules.min_severity", "notifications.rules.description", "notifications.rules.name"], self.notifications.as_ref().map(|n| &n.rules)),
+            (["alerts.rules.min_severity", "alerts.rules.description", "alerts.rules.name"], self.alerts.as_ref().map(|a| &a.rules)),
+        ];
+        let mut seen = BTreeSet::new();
+        for ([severity_field, description_field, name_field], rules) in sections {
+            for rule in rules.into_iter().flatten() {
                 if let Some(severity) = &rule.min_severity {
                     if !(0.0..=10.0).contains(severity.get_ref()) {
-                        fail("notifications.rules.min_severity", severity.span(), format!("{}: expected 0 to 10 (GuardDuty's severities)", severity.get_ref()));
+                        fail(severity_field, severity.span(), format!("{}: expected 0 to 10 (GuardDuty's severities)", severity.get_ref()));
                     } else if rule.event_pattern.0.pointer("/detail/severity").is_some() {
                         let message = "the event pattern matches detail.severity already: set either it or min_severity".to_owned();
-                        fail("notifications.rules.min_severity", severity.span(), message);
+                        fail(severity_field, severity.span(), message);
                     } else if !rule.event_pattern.0.get("detail").is_none_or(serde_json::Value::is_object) {
-                        fail("notifications.rules.min_severity", severity.span(), "the event pattern's detail is not an object".into());
+                        fail(severity_field, severity.span(), "the event pattern's detail is not an object".into());
                     }
                 }
                 if rule.description.as_ref().is_some_and(|d| d.chars().count() > 512) {
-                    fail("notifications.rules.description", rule.name.span(), format!("{}: description over 512 characters (EventBridge's limit)", rule.name.get_ref()));
+                    fail(description_field, rule.name.span(), format!("{}: description over 512 characters (EventBridge's limit)", rule.name.get_ref()));
                 }
                 if !seen.insert(rule.name.get_ref()) {
-                    fail(
-                        "notifications.rules.name",
-                        rule.name.span(),
-                        format!("rule name {:?} appears twice", rule.name.get_ref()),
-                    );
+                    fail(name_field, rule.name.span(), format!("rule name {:?} appears twice (the admin's default bus holds both sections' rules)", rule.name.get_ref()));
                 }
+            }
+        }
+        if let Some(alerts) = &self.alerts {
+            let span = alerts.rules.first().map_or(0..0, |r| r.name.span());
+            if self.admin.is_none() {
+                fail("alerts", span.clone(), "central alerts are at the delegated admin: the plan needs an [admin] section".into());
+            }
+            if alerts.rules.is_empty() {
+                fail("alerts.rules", span.clone(), "no rule: central alerting needs at least one".into());
+            }
+            if self.notifications.as_ref().is_some_and(|n| n.topic == alerts.topic) {
+                fail("alerts.topic", span, format!("{:?} is the per-account topic too: the admin account holds both, name them apart", alerts.topic));
             }
         }
         let errors: Vec<PlanError> = problems
@@ -295,7 +308,7 @@ fn typed<'de, T: serde::Deserialize<'de>>(
 /// The first type error of each section, each section read on its own (spans stay the file's).
 fn section_errors(text: &str, path: &Path) -> Vec<PlanError> {
     use super::{Admin, DetectorPlan, Limits, Notifications, Organization};
-    use super::{Export, IpLists, Suppression};
+    use super::{Alerts, Export, IpLists, Suppression};
     let Ok(table) = toml::de::DeTable::parse(text) else { return Vec::new() };
     let mut errors = Vec::new();
     for (key, value) in table.get_ref() {
@@ -310,6 +323,7 @@ fn section_errors(text: &str, path: &Path) -> Vec<PlanError> {
             "suppression" => typed::<Suppression>(text, path, &prefix, value()).err(),
             "ip_lists" => typed::<IpLists>(text, path, &prefix, value()).err(),
             "export" => typed::<Export>(text, path, &prefix, value()).err(),
+            "alerts" => typed::<Alerts>(text, path, &prefix, value()).err(),
             "limits" => typed::<Limits>(text, path, &prefix, value()).err(),
             _ => None,
         };

@@ -9,7 +9,7 @@ use toml::Spanned;
 mod central;
 mod load;
 
-pub use central::{Archive, Export, IpList, IpLists, Suppression, SuppressionRule};
+pub use central::{Alerts, Archive, Export, IpList, IpLists, Suppression, SuppressionRule};
 pub use load::PlanError;
 
 use crate::model::{AccountId, Agent, AutoEnable, DetectorSettings, Feature, Frequency, Rates, Region};
@@ -24,6 +24,7 @@ pub struct Plan {
     pub suppression: Option<Suppression>,
     pub ip_lists: Option<IpLists>,
     pub export: Option<Export>,
+    pub alerts: Option<Alerts>,
     #[serde(default)]
     pub limits: Limits,
 }

@@ -5,6 +5,7 @@
 //! Adding a kind: a new file with those parts, and one line in `kinds!` below.
 
 pub mod admin;
+pub mod alerts;
 pub mod archive;
 pub mod coverage;
 pub mod detector;
@@ -161,6 +162,7 @@ kinds! {
     Suppression(suppression),
     IpLists(ip_lists),
     Archive(archive),
+    Alerts(alerts),
     Export(export),
     Topic(topic),
     Iam(iam),

@@ -59,10 +59,8 @@ pub fn plan(wiring: &Wiring, region: &Region, rule: &Rule, observed: Option<&Obs
         Some(_) => None,
     };
     let mut changes: Vec<Change> = reason.map(|reason| Change::PutRule { rule: name.clone(), reason }).into_iter().collect();
-    let (topic, role) = (wiring.topic_arn(region), wiring.role_arn());
-    let target_ok = observed.is_some_and(|o| {
-        o.targets.iter().any(|t| t.id == rule.target_id && t.arn == topic && t.role_arn.as_deref() == Some(role.as_str()))
-    });
+    let (topic, role) = (wiring.topic_arn(region), wiring.target_role());
+    let target_ok = observed.is_some_and(|o| o.targets.iter().any(|t| t.id == rule.target_id && t.arn == topic && t.role_arn == role));
     if !target_ok {
         changes.push(Change::PutTarget { rule: name.clone(), target_id: rule.target_id.clone() });
     }
@@ -99,7 +97,7 @@ pub async fn apply(events: &Events, wiring: &Wiring<'_>, region: &Region, change
             let planned = wiring.plan.rules.iter().find(|r| r.name.get_ref() == rule).expect("a change names a planned rule");
             events.put_rule(rule, &planned.pattern().to_string(), planned.description.as_deref()).await
         }
-        Change::PutTarget { rule, target_id } => events.put_target(rule, target_id, &wiring.topic_arn(region), &wiring.role_arn()).await,
+        Change::PutTarget { rule, target_id } => events.put_target(rule, target_id, &wiring.topic_arn(region), wiring.target_role().as_deref()).await,
         Change::RemoveTarget { rule, target_id } => events.remove_targets(rule, std::slice::from_ref(target_id)).await,
         Change::DeleteRule { rule } => events.delete_rule(rule).await,
     }

@@ -143,6 +143,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 import control_ext
 import coverage_ext
 import fastpath
+import events_ext
 import export_ext
 import faults as faults_module
 import filters_ext
@@ -918,6 +919,7 @@ def main() -> None:
     iam_ext.install()
     sns_ext.install()
     s3_ext.install()
+    events_ext.install()
     coverage_ext.install()
     if args.coverage_every > 0:
         coverage_ext.seed(members, args.coverage_regions.split(","), args.coverage_every)

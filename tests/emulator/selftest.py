@@ -783,6 +783,15 @@ def main() -> None:
     try:
         for service in CALLS:
             check(f"no fault {service}", outcome(emulator, service), ("ok", None))
+        events = emulator.client("events")
+        finding = lambda severity: json.dumps({"id": "1", "account": MEMBER, "source": "aws.guardduty", "time": "2026-11-30T00:00:00Z",  # noqa: E731
+                                               "region": "us-east-1", "resources": [], "detail-type": "GuardDuty Finding",
+                                               "detail": {"accountId": MEMBER, "severity": severity}})
+        high = json.dumps({"source": ["aws.guardduty"], "detail": {"severity": [{"numeric": [">=", 7]}]}})
+        check("TestEventPattern: severity 8 and 2 against >= 7",
+              [events.test_event_pattern(EventPattern=high, Event=finding(s))["Result"] for s in (8, 2)], [True, False])
+        check("TestEventPattern: an event without its envelope", error_of(lambda: events.test_event_pattern(EventPattern=high, Event="{}"))[1],
+              "ValidationException")
         emulator.control("faults", {"throttle": 1.0})
         for service, want in THROTTLED.items():
             check(f"throttle {service}", outcome(emulator, service), want)

@@ -1,0 +1,114 @@
+//! Central alerting (`[alerts]`): in each region's delegated admin, the plan's rules on the
+//! default bus, where every member's findings arrive, publishing to one topic with its
+//! subscriptions. The same topic and rules as the per-account wiring (`topic`, `rules`), made
+//! in the admin account without a role (EventBridge publishes to SNS through the topic's
+//! policy), and judged as one organization control.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use super::{rules, topic, Calls, Check, Failure, Kind, Place};
+use crate::aws::{AwsError, Events, Sns};
+use crate::desired::Wiring;
+use crate::model::{ObservedRule, ObservedTopic, Region};
+use crate::outcome::Note;
+use crate::plan::Plan;
+
+pub const ALERTS: &str = "OG.Org.Alerts";
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(untagged)]
+pub enum Change {
+    Topic(topic::Change),
+    Rule(rules::Change),
+}
+
+/// What the admin holds now: the central topic, and each planned rule in plan order.
+#[derive(Debug, Default)]
+pub struct Observed {
+    pub topic: Option<ObservedTopic>,
+    pub rules: Vec<Option<ObservedRule>>,
+}
+
+/// The topic's and each rule's changes; drift left alone fails the alerts control.
+pub fn plan(wiring: &Wiring, region: &Region, observed: &Observed) -> (Vec<Change>, Vec<Note>) {
+    let (topic_changes, mut notes) = topic::plan(wiring, region, observed.topic.as_ref());
+    let mut changes: Vec<Change> = topic_changes.into_iter().map(Change::Topic).collect();
+    for (rule, found) in wiring.plan.rules.iter().zip(&observed.rules) {
+        let (rule_changes, rule_notes) = rules::plan(wiring, region, rule, found.as_ref());
+        changes.extend(rule_changes.into_iter().map(Change::Rule));
+        notes.extend(rule_notes);
+    }
+    (changes, notes.into_iter().map(central).collect())
+}
+
+/// Teardown: the rules (their planned targets first), then the topic.
+pub fn teardown(wiring: &Wiring, observed: &Observed, prune: bool) -> (Vec<Change>, Vec<Note>) {
+    let mut changes = Vec::new();
+    let mut notes = Vec::new();
+    for (rule, found) in wiring.plan.rules.iter().zip(&observed.rules) {
+        let (rule_changes, rule_notes) = rules::teardown(rule, found.as_ref());
+        changes.extend(rule_changes.into_iter().map(Change::Rule));
+        notes.extend(rule_notes);
+    }
+    let (topic_changes, topic_notes) = topic::teardown(wiring, observed.topic.as_ref(), prune);
+    changes.extend(topic_changes.into_iter().map(Change::Topic));
+    notes.extend(topic_notes);
+    (changes, notes)
+}
+
+pub async fn apply(sns: &Sns, events: &Events, wiring: &Wiring<'_>, region: &Region, change: &Change) -> Result<(), AwsError> {
+    match change {
+        Change::Topic(change) => topic::apply(sns, wiring, region, change).await,
+        Change::Rule(change) => rules::apply(events, wiring, region, change).await,
+    }
+}
+
+/// A per-account control's failure, as the central alerts control's.
+fn central(note: Note) -> Note {
+    let fails = note.fails.map(|f| Failure { control: ALERTS.into(), expected: format!("central: {}", f.expected), ..f });
+    Note { text: format!("central alerts: {}", note.text), fails }
+}
+
+pub fn checks(plan: &Plan) -> Vec<Check> {
+    let description = "Each region's delegated admin holds the central rules, targeting the central topic with its subscriptions, and nothing else";
+    plan.alerts.iter().map(|_| Check::new(Place::Organization, ALERTS, description, "orgguard")).collect()
+}
+
+impl Kind for Change {
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::Topic(topic::Change::CreateTopic { .. }) => "create central alert topic",
+            Self::Topic(topic::Change::DeleteTopic { .. }) => "delete central alert topic",
+            Self::Topic(topic::Change::Subscribe { .. } | topic::Change::Unsubscribe { .. }) => "central alert subscription",
+            Self::Topic(_) => "set central alert topic",
+            Self::Rule(rules::Change::PutRule { .. } | rules::Change::PutTarget { .. }) => "put central alert rule",
+            Self::Rule(_) => "delete central alert rule",
+        }
+    }
+
+    fn calls(&self) -> Calls {
+        match self {
+            Self::Topic(change) => change.calls(),
+            Self::Rule(change) => change.calls(),
+        }
+    }
+
+    fn failures(&self, plan: &Plan) -> Vec<Failure> {
+        let inner = match self {
+            Self::Topic(change) => change.failures(plan),
+            Self::Rule(change) => change.failures(plan),
+        };
+        inner.into_iter().map(|f| Failure { control: ALERTS.into(), expected: format!("central: {}", f.expected), ..f }).collect()
+    }
+}
+
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Topic(change) => write!(f, "central: {change}"),
+            Self::Rule(change) => write!(f, "central: {change}"),
+        }
+    }
+}

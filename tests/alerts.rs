@@ -1,0 +1,110 @@
+//! Central alerting (`[alerts]`) on the emulator: each region's delegated admin holds the
+//! rule and the central topic, checked in the emulator's backends; the rule's pattern, read
+//! back with boto3, matches a member's severity-8 finding and not a severity-2 one
+//! (EventBridge's TestEventPattern); a rerun changes nothing; a second target made through the
+//! public API fails the audit; a teardown removes both.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
+
+fn plan() -> String {
+    format!(
+        r#"[organization]
+regions = ["us-east-1", "eu-west-1"]
+[admin]
+account = "{admin}"
+[detector]
+finding_publishing_frequency = "SIX_HOURS"
+[alerts]
+topic = "guardduty-central"
+display_name = "put-slack"
+[[alerts.subscriptions]]
+protocol = "email"
+endpoint = "soc@example.com"
+[[alerts.rules]]
+name = "guardduty-central-high"
+target_id = "central-topic"
+description = "High GuardDuty findings of every member account"
+event_pattern = '{{"source":["aws.guardduty"],"detail-type":["GuardDuty Finding"]}}'
+min_severity = 7
+"#,
+        admin = member(1)
+    )
+}
+
+#[test]
+fn each_admin_region_holds_the_central_rule_and_topic_and_only_high_findings_match() {
+    let emulator = Emulator::start(&["--accounts", "3"]);
+    let text = plan();
+    let admin = member(1);
+    emulator.reset_counts();
+    let dry = with_plan(&emulator, &text, &["rollout", "--dry-run"]);
+    assert_eq!((dry.code(), emulator.mutating_calls()), (0, 0), "{}", dry.stdout());
+    let run = with_plan(&emulator, &text, &["rollout"]);
+    assert_eq!(run.code(), 0, "{}{}", run.stdout(), run.stderr());
+
+    let wiring = emulator.get("wiring");
+    for region in REGIONS {
+        let topic = &wiring["topics"][&admin][region]["guardduty-central"];
+        let arn = format!("arn:aws:sns:{region}:{admin}:guardduty-central");
+        assert_eq!(topic["arn"], arn.as_str());
+        assert_eq!(topic["display_name"], "put-slack");
+        let subscribed: Vec<(&str, &str)> = topic["subscriptions"].as_array().unwrap().iter().map(|s| (s["protocol"].as_str().unwrap(), s["endpoint"].as_str().unwrap())).collect();
+        assert_eq!(subscribed, [("email", "soc@example.com")]);
+        let rule = &wiring["rules"][&admin][region]["guardduty-central-high"];
+        assert_eq!((rule["state"].as_str(), rule["description"].as_str()), (Some("ENABLED"), Some("High GuardDuty findings of every member account")));
+        assert_eq!(rule["pattern"]["detail"]["severity"], serde_json::json!([{"numeric": [">=", 7.0]}]));
+        assert_eq!(rule["targets"], serde_json::json!([{"id": "central-topic", "arn": arn, "role_arn": null}]), "no role: the topic's policy lets EventBridge publish");
+        let statement = &topic["policy"]["Statement"][1];
+        assert_eq!(statement["Condition"]["StringEquals"]["aws:SourceAccount"], admin.as_str(), "only the admin's rules may publish");
+    }
+    for account in [member(2), member(3)] {
+        assert!(wiring["topics"][&account].is_null() && wiring["rules"][&account].is_null(), "nothing in the members: {account}");
+    }
+    // The pattern as EventBridge holds it, against findings of a member account.
+    emulator.boto3_as(
+        &admin,
+        &format!(
+            r#"
+import json
+events = client("events", "eu-west-1")
+pattern = events.describe_rule(Name="guardduty-central-high")["EventPattern"]
+def finding(severity):
+    return json.dumps({{"id": "f", "account": "{admin}", "source": "aws.guardduty", "time": "2026-11-30T02:00:00Z", "region": "eu-west-1",
+                       "resources": [], "detail-type": "GuardDuty Finding", "detail": {{"accountId": "{member}", "severity": severity}}}})
+assert [events.test_event_pattern(EventPattern=pattern, Event=finding(s))["Result"] for s in (8, 7, 2)] == [True, True, False]
+"#,
+            member = member(2)
+        ),
+    );
+
+    emulator.reset_counts();
+    let again = with_plan(&emulator, &text, &["rollout"]);
+    assert_eq!((again.code(), emulator.mutating_calls()), (0, 0), "a rerun changes nothing: {}", again.stdout());
+
+    // A second target, made with the admin's own credentials, is a way out for every finding.
+    emulator.boto3_as(
+        &admin,
+        r#"client("events", "us-east-1").put_targets(Rule="guardduty-central-high", Targets=[{"Id": "copy", "Arn": "arn:aws:sqs:us-east-1:999999999999:loot"}])"#,
+    );
+    let audit = with_plan(&emulator, &text, &["audit", "--format", "json"]);
+    assert_eq!(audit.code(), 2, "{}", audit.stderr());
+    let report: Value = serde_json::from_str(&audit.stdout()).unwrap();
+    assert_eq!(
+        failing(&report),
+        [("OG.Org.Alerts".to_owned(), "us-east-1".to_owned(), "also copy -> arn:aws:sqs:us-east-1:999999999999:loot".to_owned())]
+    );
+    emulator.boto3_as(&admin, r#"client("events", "us-east-1").remove_targets(Rule="guardduty-central-high", Ids=["copy"])"#);
+
+    let teardown = with_plan(&emulator, &text, &["teardown", "--only", "central", "--yes"]);
+    assert_eq!(teardown.code(), 0, "{}{}", teardown.stdout(), teardown.stderr());
+    let wiring = emulator.get("wiring");
+    for region in REGIONS {
+        assert!(wiring["topics"][&admin][region]["guardduty-central"].is_null(), "{region}: {}", wiring["topics"]);
+        assert!(wiring["rules"][&admin][region]["guardduty-central-high"].is_null(), "{region}: {}", wiring["rules"]);
+    }
+}
