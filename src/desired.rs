@@ -9,6 +9,15 @@ use crate::model::{AccountId, Agent, DetectorSettings, Feature, Partition, Regio
 use crate::model::AutoEnable;
 use crate::plan::{Notifications, Protocol};
 
+/// An IAM role orgguard owns, with the one customer-managed policy attached to it.
+pub struct Role {
+    pub role: String,
+    pub policy: String,
+    pub policy_arn: String,
+    pub trust: Value,
+    pub document: Value,
+}
+
 /// The EventBridge-to-SNS wiring of one account.
 pub struct Wiring<'a> {
     pub plan: &'a Notifications,
@@ -32,6 +41,17 @@ impl Wiring<'_> {
 
     pub fn policy_arn(&self) -> String {
         format!("arn:{}:iam::{}:policy/{}", self.partition.name(), self.account, self.plan.policy)
+    }
+
+    /// The role EventBridge assumes for the rules' targets, and its publish policy.
+    pub fn role(&self) -> Role {
+        Role {
+            role: self.plan.role.clone(),
+            policy: self.plan.policy.clone(),
+            policy_arn: self.policy_arn(),
+            trust: self.trust_policy(),
+            document: self.publish_policy(),
+        }
     }
 
     pub fn display_name(&self) -> &str {

@@ -108,3 +108,65 @@ assert [events.test_event_pattern(EventPattern=pattern, Event=finding(s))["Resul
         assert!(wiring["rules"][&admin][region]["guardduty-central-high"].is_null(), "{region}: {}", wiring["rules"]);
     }
 }
+
+fn slack_plan() -> String {
+    plan() + "[alerts.slack]\nconfiguration_name = \"guardduty-alerts\"\nteam_id = \"T07ORG\"\nchannel_id = \"C07SEC\"\nlogging_level = \"INFO\"\n"
+}
+
+#[test]
+fn chatbot_delivers_every_regions_central_topic_to_slack_with_a_read_only_guardrail() {
+    let emulator = Emulator::start(&["--accounts", "2"]);
+    let (text, admin) = (slack_plan(), member(1));
+    // A workspace never authorised in the console: a clear error naming that step, and no
+    // configuration (in the dry run too).
+    let refused = with_plan(&emulator, &text, &["rollout", "--dry-run"]);
+    assert_eq!(refused.code(), 1, "{}", refused.stdout());
+    assert!(refused.stdout().contains("WorkspaceNotAuthorized") && refused.stdout().contains("authorise it once in the AWS Chatbot console"), "{}", refused.stdout());
+
+    emulator.post("slack-workspace", serde_json::json!({"account": admin, "team_id": "T07ORG", "team_name": "example"}));
+    let run = with_plan(&emulator, &text, &["rollout"]);
+    assert_eq!(run.code(), 0, "{}{}", run.stdout(), run.stderr());
+    let configurations = &emulator.get("state")["chatbot"][&admin];
+    assert_eq!(configurations.as_array().unwrap().len(), 1);
+    let made = &configurations[0];
+    assert_eq!(made["ConfigurationName"], "guardduty-alerts");
+    assert_eq!((made["SlackTeamId"].as_str(), made["SlackChannelId"].as_str(), made["LoggingLevel"].as_str()), (Some("T07ORG"), Some("C07SEC"), Some("INFO")));
+    assert_eq!(made["GuardrailPolicyArns"], serde_json::json!(["arn:aws:iam::aws:policy/ReadOnlyAccess"]));
+    let topics: Vec<String> = ["eu-west-1", "us-east-1"].iter().map(|r| format!("arn:aws:sns:{r}:{admin}:guardduty-central")).collect();
+    assert_eq!(made["SnsTopicArns"], serde_json::json!(topics), "every region's central topic");
+    assert_eq!(made["IamRoleArn"], format!("arn:aws:iam::{admin}:role/guardduty-chatbot"));
+    let role = &emulator.get("wiring")["iam"][&admin]["roles"]["guardduty-chatbot"];
+    assert_eq!(role["trust"]["Statement"][0]["Principal"]["Service"], "chatbot.amazonaws.com", "{role}");
+    assert_eq!(role["trust"]["Statement"][0]["Condition"]["StringEquals"]["aws:SourceAccount"], admin.as_str());
+
+    emulator.reset_counts();
+    let again = with_plan(&emulator, &text, &["rollout"]);
+    assert_eq!((again.code(), emulator.mutating_calls()), (0, 0), "{}", again.stdout());
+
+    // Someone widens the channel to AdministratorAccess by hand: the audit fails it, the rollout
+    // puts the guardrail back.
+    emulator.boto3_as(
+        &admin,
+        r#"
+bot = client("chatbot", "us-east-2")
+arn = bot.describe_slack_channel_configurations()["SlackChannelConfigurations"][0]["ChatConfigurationArn"]
+bot.update_slack_channel_configuration(ChatConfigurationArn=arn, SlackChannelId="C07SEC", GuardrailPolicyArns=["arn:aws:iam::aws:policy/AdministratorAccess"])
+"#,
+    );
+    let audit = with_plan(&emulator, &text, &["audit", "--format", "json"]);
+    assert_eq!(audit.code(), 2, "{}", audit.stderr());
+    let report: Value = serde_json::from_str(&audit.stdout()).unwrap();
+    let failed = failing(&report);
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0].0, "OG.Org.Slack");
+    assert!(failed[0].2.contains("guardrails arn:aws:iam::aws:policy/AdministratorAccess"), "{failed:?}");
+    emulator.reset_counts();
+    assert_eq!(with_plan(&emulator, &text, &["rollout"]).code(), 0);
+    assert_eq!(emulator.calls("UpdateSlackChannelConfiguration", None), 1);
+    assert_eq!(emulator.get("state")["chatbot"][&admin][0]["GuardrailPolicyArns"], serde_json::json!(["arn:aws:iam::aws:policy/ReadOnlyAccess"]));
+
+    let teardown = with_plan(&emulator, &text, &["teardown", "--only", "central", "--yes"]);
+    assert_eq!(teardown.code(), 0, "{}{}", teardown.stdout(), teardown.stderr());
+    assert!(emulator.get("state")["chatbot"][&admin].is_null(), "the configuration is gone");
+    assert!(emulator.get("wiring")["iam"][&admin]["roles"]["guardduty-chatbot"].is_null(), "and its role");
+}

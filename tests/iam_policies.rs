@@ -38,6 +38,7 @@ const TEARDOWN_ONLY: &[&str] = &[
     "iam:DeletePolicy",
     "iam:DeleteRole",
     "guardduty:DeletePublishingDestination",
+    "chatbot:DeleteSlackChannelConfiguration",
 ];
 
 /// Writes the teardown makes as well as the rollout.
@@ -57,7 +58,7 @@ fn operations() -> BTreeSet<String> {
         let text = std::fs::read_to_string(path).unwrap();
         for piece in text.split('"').skip(1).step_by(2) {
             let Some((service, operation)) = piece.split_once(':') else { continue };
-            let known = ["sts", "organizations", "guardduty", "sns", "events", "iam", "s3", "kms"].contains(&service);
+            let known = ["sts", "organizations", "guardduty", "sns", "events", "iam", "s3", "kms", "chatbot"].contains(&service);
             if known && !operation.is_empty() && operation.chars().all(|c| c.is_ascii_alphabetic()) {
                 found.insert(piece.to_owned());
             }

@@ -22,8 +22,8 @@ pub enum Service {
     /// The run's own budgets (management account): no per-key limiter.
     Sts,
     Organizations,
-    /// S3 and KMS for the findings archive: a few calls a run, no limiter of their own.
-    Storage,
+    /// S3 and KMS for the findings archive, Chatbot: a few calls a run, no limiter of their own.
+    Direct,
 }
 
 impl Service {
@@ -35,7 +35,7 @@ impl Service {
             Self::Iam => "iam",
             Self::Sts => "sts",
             Self::Organizations => "organizations",
-            Self::Storage => "s3/kms",
+            Self::Direct => "s3/kms/chatbot",
         }
     }
 
@@ -48,8 +48,8 @@ impl Service {
             Self::Iam => rates.iam,
             Self::Sts => rates.sts,
             Self::Organizations => rates.organizations,
-            // S3's and KMS's request quotas are thousands a second: never the bound here.
-            Self::Storage => 1000,
+            // A few calls a run, against quotas of many a second: never the bound here.
+            Self::Direct => 1000,
         }
     }
 }

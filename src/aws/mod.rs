@@ -7,6 +7,7 @@ mod guardduty;
 mod iam;
 mod limits;
 mod organizations;
+mod chatbot;
 mod storage;
 mod retry;
 mod sns;
@@ -30,6 +31,7 @@ pub use events::Events;
 pub use guardduty::{Destination, Filter, GuardDuty, ListFile, MemberDetectors};
 pub use iam::Iam;
 pub use organizations::OrgAccount;
+pub use chatbot::{Chatbot, Configuration, ObservedConfiguration};
 pub use storage::{ObservedBucket, Storage};
 pub use sns::Sns;
 
@@ -311,6 +313,13 @@ impl AccountSession {
         let s3 = s3.request_checksum_calculation(aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired);
         let s3 = s3.retry_classifier(TooManyRequests).build();
         Storage::new(aws_sdk_s3::Client::from_conf(s3), client!(aws_sdk_kms, &config, self.retry_partition()))
+    }
+
+    /// AWS Chatbot, whose configurations are global, through one of the regions that serve
+    /// its API.
+    pub fn chatbot(&self) -> Chatbot {
+        let config = self.config.to_builder().region(SdkRegion::new("us-east-2")).build();
+        Chatbot::new(client!(aws_sdk_chatbot, &config, self.retry_partition()))
     }
 
     /// IAM is global: one client per account, in the home region.

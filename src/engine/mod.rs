@@ -92,7 +92,7 @@ pub async fn run(
     }));
     if plan.admin.is_some() && !organization_first {
         // A region the others depend on (where the findings archive is made) goes first.
-        let first = organization::first_region(plan).filter(|r| driver.regions.contains(r));
+        let first = organization::first_region(plan, &driver.regions);
         let mut organization = Vec::new();
         if let Some(region) = &first {
             organization.push(driver.organization(region, scope, &results).await);

@@ -23,8 +23,9 @@ pub async fn reconcile(cx: &Context<'_>, session: &AccountSession, wiring: &Wiri
         return result(target, Layer::Account, Status::failed(TargetError::Dependency { operation: "iam:DeleteRole", reason }));
     }
     let client = session.iam();
+    let role = wiring.role();
     let observed = async {
-        let mut observed = client.observe(&wiring.plan.role, &wiring.policy_arn()).await?;
+        let mut observed = client.observe(&role.role, &role.policy_arn).await?;
         if teardown && observed.role_trust.is_some() {
             // IAM refuses to delete a role that still has any of these.
             observed.others_attached.extend(client.role_holds(&wiring.plan.role).await?);
@@ -36,13 +37,13 @@ pub async fn reconcile(cx: &Context<'_>, session: &AccountSession, wiring: &Wiri
         Err(error) => return result(target, Layer::Account, Status::failed(error)),
     };
     let (planned, notes) = match teardown {
-        true => iam::teardown(wiring, &observed),
-        false => (iam::plan(wiring, &observed), Vec::new()),
+        true => iam::teardown(&role, &observed),
+        false => (iam::plan(&role, &observed), Vec::new()),
     };
     let changes: Vec<Change> = planned.iter().cloned().map(Change::from).collect();
     let status = settle(cx, &target, Layer::Account, &changes, async {
         for change in &planned {
-            iam::apply(&client, wiring, change).await?;
+            iam::apply(&client, &role, change).await?;
         }
         Ok(())
     })

@@ -10,7 +10,7 @@ use crate::model::{ObservedDestination, ObservedFilter, ObservedList, Region};
 use crate::outcome::{Note, TargetError};
 use crate::plan::{Alerts, Export, IpLists, Notifications, Plan, RegionSelection, Suppression};
 use crate::desired::Wiring;
-use crate::resources::{alerts, archive, export, ip_lists, suppression, Change};
+use crate::resources::{alerts, archive, export, ip_lists, slack, suppression, Change};
 
 /// The plan's sections for the admin's detector (a teardown may leave them out).
 #[derive(Clone, Copy, Default)]
@@ -62,13 +62,58 @@ pub struct Held {
     /// The archive, read in the region where it is made (`archive_region`).
     pub archive: Option<archive::Observed>,
     pub alerts: Option<alerts::Observed>,
+    /// Read in the first region (`first_region`) only.
+    pub slack: Option<slack::Observed>,
 }
 
 /// With `[export.archive]`, the region where the archive is made: the key's, which GuardDuty
-/// wants the bucket's to be. A run's organization layer does this region first.
-pub fn archive_region(plan: &Plan) -> Option<Region> {
+/// wants the bucket's to be.
+fn archive_region(plan: &Plan) -> Option<Region> {
     let export = plan.export.as_ref().filter(|e| e.archive.is_some())?;
     export.key_place().map(|(region, _)| region)
+}
+
+/// The region of the run whose organization layer goes first and makes what is made once
+/// (the findings archive, in its region; the Slack channel configuration, with the archive
+/// or in the first region).
+pub fn first_region(plan: &Plan, regions: &[Region]) -> Option<Region> {
+    let archive = archive_region(plan).filter(|r| regions.contains(r));
+    let slack = plan.alerts.as_ref().and_then(|a| a.slack.as_ref()).and_then(|_| regions.first().copied());
+    archive.or(slack)
+}
+
+/// Slack through Chatbot, for the run's regions' central topics (with `[alerts.slack]`).
+fn slack_desired<'a>(cx: &'a Context<'_>, regions: &[Region]) -> Option<slack::Desired<'a>> {
+    let alerts = cx.plan.alerts.as_ref()?;
+    let admin = cx.plan.admin.as_ref()?.account.get_ref();
+    let plan = alerts.wiring();
+    let wiring = alert_wiring(cx, &plan)?;
+    let topics = regions.iter().map(|r| wiring.topic_arn(r)).collect();
+    Some(slack::Desired::new(alerts.slack.as_ref()?, admin, cx.aws.caller.partition, topics))
+}
+
+/// The Chatbot role and the plan's channel's configuration, in the first region only; a
+/// Slack workspace the account never authorised stops here, naming that one-time step.
+pub async fn observe_slack(cx: &Context<'_>, region: &Region, regions: &[Region], held: &mut Held) -> Result<(), AwsError> {
+    let (Some(desired), Some(session)) = (slack_desired(cx, regions), cx.admin.as_ref()) else { return Ok(()) };
+    if first_region(cx.plan, regions) != Some(*region) {
+        return Ok(());
+    }
+    let chatbot = session.chatbot();
+    let team = desired.slack.team_id.get_ref();
+    if !chatbot.workspaces().await?.contains(team) {
+        let message = format!(
+            "the Slack workspace {team} is not authorised for AWS Chatbot in the admin account {}: authorise it once in the \
+             AWS Chatbot console (Configure new client, Slack), then run again",
+            session.account
+        );
+        return Err(AwsError { operation: "chatbot:DescribeSlackWorkspaces", code: "WorkspaceNotAuthorized".into(), message });
+    }
+    let channel = desired.slack.channel_id.get_ref();
+    let configuration = chatbot.configurations().await?.into_iter().find(|c| &c.channel_id == channel);
+    let role = session.iam().observe(&desired.role.role, &desired.role.policy_arn).await?;
+    held.slack = Some(slack::Observed { role, configuration });
+    Ok(())
 }
 
 /// What the archive should be (with `[export.archive]` and an admin).
@@ -137,6 +182,7 @@ pub async fn observe(guardduty: &GuardDuty, detector_id: &str, sections: Section
 pub struct Planned {
     pub archive: Vec<archive::Change>,
     pub alerts: Vec<alerts::Change>,
+    pub slack: Vec<slack::Change>,
     pub suppression: Vec<suppression::Change>,
     pub ip_lists: Vec<ip_lists::Change>,
     pub export: Vec<export::Change>,
@@ -150,15 +196,16 @@ impl Planned {
     pub fn changes(&self) -> impl Iterator<Item = Change> + '_ {
         let archive = self.archive.iter().cloned().map(Change::from);
         let alerts = self.alerts.iter().cloned().map(Change::from);
+        let slack = self.slack.iter().cloned().map(Change::from);
         let rules = self.suppression.iter().cloned().map(Change::from);
         let lists = self.ip_lists.iter().cloned().map(Change::from);
-        archive.chain(alerts).chain(rules).chain(lists).chain(self.export.iter().cloned().map(Change::from))
+        archive.chain(alerts).chain(slack).chain(rules).chain(lists).chain(self.export.iter().cloned().map(Change::from))
     }
 }
 
 /// What makes the admin's detector hold what the sections say, and the archive what the
 /// plan says where it is made.
-pub fn plan(cx: &Context<'_>, region: &Region, sections: Sections<'_>, held: &Held) -> Planned {
+pub fn plan(cx: &Context<'_>, region: &Region, regions: &[Region], sections: Sections<'_>, held: &Held) -> Planned {
     let mut planned = Planned::default();
     if let (Some(desired), Some(observed)) = (archive_desired(cx), &held.archive) {
         let (changes, notes) = archive::plan(&desired, observed);
@@ -169,6 +216,11 @@ pub fn plan(cx: &Context<'_>, region: &Region, sections: Sections<'_>, held: &He
         let plan = alerts.wiring();
         let (changes, notes) = alerts::plan(&alert_wiring(cx, &plan).expect("alerts with an admin"), region, observed);
         planned.alerts = changes;
+        planned.notes.extend(notes);
+    }
+    if let (Some(desired), Some(observed)) = (slack_desired(cx, regions), &held.slack) {
+        let (changes, notes) = slack::plan(&desired, observed);
+        planned.slack = changes;
         planned.notes.extend(notes);
     }
     if let Some(rules) = sections.rules {
@@ -190,14 +242,18 @@ pub fn plan(cx: &Context<'_>, region: &Region, sections: Sections<'_>, held: &He
 }
 
 /// What the sections put there, to take out.
-pub fn teardown(cx: &Context<'_>, sections: Sections<'_>, held: &Held, prune: bool) -> Planned {
+pub fn teardown(cx: &Context<'_>, regions: &[Region], sections: Sections<'_>, held: &Held, prune: bool) -> Planned {
     let alerts = sections.alerts.zip(held.alerts.as_ref()).map(|(alerts, observed)| {
         let plan = alerts.wiring();
         alerts::teardown(&alert_wiring(cx, &plan).expect("alerts with an admin"), observed, prune)
     });
-    let (alerts, notes) = alerts.unwrap_or_default();
+    let (alerts, mut notes) = alerts.unwrap_or_default();
+    let slack = slack_desired(cx, regions).zip(held.slack.as_ref()).filter(|_| sections.alerts.is_some()).map(|(desired, observed)| slack::teardown(&desired, observed));
+    let (slack, slack_notes) = slack.unwrap_or_default();
+    notes.extend(slack_notes);
     Planned {
         alerts,
+        slack,
         notes,
         suppression: sections.rules.map(|r| suppression::teardown(r, &held.filters)).unwrap_or_default(),
         ip_lists: sections.lists.map(|l| ip_lists::teardown(l, &held.lists)).unwrap_or_default(),
@@ -211,6 +267,7 @@ pub async fn apply(
     cx: &Context<'_>,
     guardduty: &GuardDuty,
     region: &Region,
+    regions: &[Region],
     detector_id: &str,
     sections: Sections<'_>,
     held: &Held,
@@ -229,6 +286,12 @@ pub async fn apply(
         let (sns, events) = (session.sns(region), session.events(region));
         for change in &planned.alerts {
             alerts::apply(&sns, &events, &wiring, region, change).await?;
+        }
+    }
+    if let (Some(desired), Some(session), false) = (slack_desired(cx, regions), cx.admin.as_ref(), planned.slack.is_empty()) {
+        let (iam, chatbot) = (session.iam(), session.chatbot());
+        for change in &planned.slack {
+            slack::apply(&iam, &chatbot, &desired, change).await?;
         }
     }
     if let Some(rules) = sections.rules {

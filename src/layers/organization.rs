@@ -45,8 +45,8 @@ pub async fn before(cx: &Context<'_>, regions: &[Region]) -> HashMap<Region, Bef
 
 /// The region whose organization layer a rollout does before the others: where the findings
 /// archive is made, which the other regions' exports write to.
-pub fn first_region(plan: &crate::plan::Plan) -> Option<Region> {
-    central::archive_region(plan)
+pub fn first_region(plan: &crate::plan::Plan, regions: &[Region]) -> Option<Region> {
+    central::first_region(plan, regions)
 }
 
 /// What the admin's side holds now.
@@ -110,6 +110,7 @@ async fn observe(
     region: &Region,
     admin: &AccountId,
     designated: Option<&[AccountId]>,
+    regions: &[Region],
 ) -> Result<Observed, AwsError> {
     let admin_detector = guardduty.find_detector().await?;
     let designated = match designated {
@@ -126,6 +127,7 @@ async fn observe(
     };
     central::observe_archive(cx, region, &mut held).await?;
     central::observe_alerts(cx, region, &mut held).await?;
+    central::observe_slack(cx, region, regions, &mut held).await?;
     Ok(Observed { admin_detector, designated, side, held })
 }
 
@@ -170,7 +172,7 @@ pub async fn reconcile(
         return (in_layer(Status::Skipped(SkipReason::RegionNotEnabled)), None);
     }
     let guardduty = cx.admin.as_ref().expect("set with an admin plan").guardduty(region);
-    let observed = match observe(cx, &guardduty, region, admin, designated).await {
+    let observed = match observe(cx, &guardduty, region, admin, designated, &scope.regions).await {
         Ok(observed) => observed,
         Err(error) if error.is_region_not_enabled() => return (in_layer(Status::Skipped(SkipReason::RegionNotEnabled)), None),
         Err(error) => return (in_layer(Status::failed(error)), None),
@@ -181,7 +183,7 @@ pub async fn reconcile(
         Ok(planned) => planned,
         Err(conflict) => return (in_layer(Status::failed(TargetError::OtherAdmin(conflict))), None),
     };
-    planned.central = central::plan(cx, region, sections, &observed.held);
+    planned.central = central::plan(cx, region, &scope.regions, sections, &observed.held);
     // A rollout's dry run too says what the bucket and key policies lack (the audit judges the
     // destination's status instead).
     if let (Some(detector), false) = (&observed.admin_detector, cx.options.detectors_from_admin) {
@@ -203,7 +205,7 @@ pub async fn reconcile(
         false => None,
     };
     let changes = planned.changes();
-    let execute = execute(cx, &guardduty, region, &desired, &scope.emails, &observed, &planned);
+    let execute = execute(cx, &guardduty, (region, &scope.regions), &desired, &scope.emails, &observed, &planned);
     let status = settle(cx, &target, Layer::Organization, &changes, execute).await;
     let mut notes = planned.central.notes;
     if let Some(Coverage::Read(rows)) = &coverage {
@@ -224,7 +226,7 @@ async fn read_coverage(guardduty: &GuardDuty, region: &Region, detector: Option<
 async fn execute(
     cx: &Context<'_>,
     guardduty: &GuardDuty,
-    region: &Region,
+    (region, regions): (&Region, &[Region]),
     desired: &Organization<'_>,
     emails: &BTreeMap<AccountId, String>,
     observed: &Observed,
@@ -249,7 +251,7 @@ async fn execute(
         Some(change) => membership::apply(guardduty, &detector_id, emails, change).await,
         None => Ok(()),
     };
-    let central = central::apply(cx, guardduty, region, &detector_id, Sections::of(cx.plan), &observed.held, &planned.central).await;
+    let central = central::apply(cx, guardduty, region, regions, &detector_id, Sections::of(cx.plan), &observed.held, &planned.central).await;
     members.and(central)
 }
 

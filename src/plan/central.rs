@@ -142,10 +142,50 @@ pub struct Alerts {
     #[serde(default)]
     pub prune_subscriptions: bool,
     pub rules: Vec<super::Rule>,
+    /// The central topics of every region delivered to a Slack channel by AWS Chatbot.
+    pub slack: Option<Slack>,
 }
 
 fn default_alerts_topic() -> String {
     "guardduty-findings-central".into()
+}
+
+/// AWS Chatbot's Slack channel configuration in the admin account, subscribed to the central
+/// topic of every region, with its role (as seed 002 has it: trusted by Chatbot, read-only
+/// CloudWatch) and a guardrail that is never left out (without one the channel's users get
+/// AdministratorAccess).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Slack {
+    pub configuration_name: Spanned<String>,
+    /// The Slack workspace (team) id, T...; authorised once in the Chatbot console.
+    pub team_id: Spanned<String>,
+    pub channel_id: Spanned<String>,
+    #[serde(default = "default_chatbot_role")]
+    pub role: String,
+    #[serde(default = "default_chatbot_policy")]
+    pub policy: String,
+    /// ERROR, INFO or NONE.
+    #[serde(default = "default_logging_level")]
+    pub logging_level: Spanned<String>,
+    #[serde(default = "default_guardrails")]
+    pub guardrail_policies: Spanned<Vec<String>>,
+}
+
+fn default_chatbot_role() -> String {
+    "guardduty-chatbot".into()
+}
+
+fn default_chatbot_policy() -> String {
+    "GuardDutyChatbotReadOnly".into()
+}
+
+fn default_logging_level() -> Spanned<String> {
+    Spanned::new(0..0, "ERROR".into())
+}
+
+fn default_guardrails() -> Spanned<Vec<String>> {
+    Spanned::new(0..0, vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".into()])
 }
 
 impl Alerts {

@@ -223,6 +223,25 @@ impl Plan {
             if self.notifications.as_ref().is_some_and(|n| n.topic == alerts.topic) {
                 fail("alerts.topic", span, format!("{:?} is the per-account topic too: the admin account holds both, name them apart", alerts.topic));
             }
+            if let Some(slack) = &alerts.slack {
+                let name = slack.configuration_name.get_ref();
+                if name.is_empty() || name.len() > 128 || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+                    fail("alerts.slack.configuration_name", slack.configuration_name.span(), format!("{name:?}: expected 1 to 128 of letters, digits, - and _"));
+                }
+                for (field, value) in [("alerts.slack.team_id", &slack.team_id), ("alerts.slack.channel_id", &slack.channel_id)] {
+                    if value.get_ref().is_empty() || !value.get_ref().chars().all(|c| c.is_ascii_alphanumeric()) {
+                        fail(field, value.span(), format!("{:?}: expected Slack's id (letters and digits, as the channel's details show it)", value.get_ref()));
+                    }
+                }
+                if !["ERROR", "INFO", "NONE"].contains(&slack.logging_level.get_ref().as_str()) {
+                    fail("alerts.slack.logging_level", slack.logging_level.span(), format!("{:?}: expected ERROR, INFO or NONE", slack.logging_level.get_ref()));
+                }
+                let guardrails = slack.guardrail_policies.get_ref();
+                if guardrails.is_empty() || guardrails.iter().any(|g| g.ends_with(":policy/AdministratorAccess") || !g.starts_with("arn:") || !g.contains(":policy/")) {
+                    let message = "expected IAM policy ARNs, at least one, AdministratorAccess not among them: without a guardrail Chatbot gives the channel AdministratorAccess";
+                    fail("alerts.slack.guardrail_policies", slack.guardrail_policies.span(), message.into());
+                }
+            }
         }
         let errors: Vec<PlanError> = problems
             .into_iter()

@@ -9,7 +9,7 @@ use toml::Spanned;
 mod central;
 mod load;
 
-pub use central::{Alerts, Archive, Export, IpList, IpLists, Suppression, SuppressionRule};
+pub use central::{Alerts, Archive, Export, IpList, IpLists, Slack, Suppression, SuppressionRule};
 pub use load::PlanError;
 
 use crate::model::{AccountId, Agent, AutoEnable, DetectorSettings, Feature, Frequency, Rates, Region};

@@ -242,7 +242,7 @@ impl Kind for Change {
             Self::CreateKey { .. } | Self::PutRetention { .. } => 2,
             _ => 1,
         };
-        Calls::here(Service::Storage, count)
+        Calls::here(Service::Direct, count)
     }
 
     fn failures(&self, _: &Plan) -> Vec<Failure> {

@@ -1,6 +1,7 @@
-//! The account's IAM role that EventBridge assumes, and its publishing policy attached to
-//! it (IAM is global: once per account). A changed policy document gets a new default
-//! version; the oldest non-default one goes first when IAM's five are used.
+//! An IAM role orgguard owns and the one policy attached to it: the account's role that
+//! EventBridge assumes with its publishing policy (IAM is global: once per account), or
+//! Chatbot's at the delegated admin. A changed policy document gets a new default version;
+//! the oldest non-default one goes first when IAM's five are used.
 
 use std::fmt;
 
@@ -8,7 +9,7 @@ use serde::Serialize;
 
 use super::{same_json, Calls, Check, Failure, Kind, Place};
 use crate::aws::{AwsError, Iam, Service};
-use crate::desired::Wiring;
+use crate::desired::Role;
 use crate::model::ObservedIam;
 use crate::outcome::Note;
 use crate::plan::Plan;
@@ -30,18 +31,18 @@ pub enum Change {
     DeleteRole { role: String },
 }
 
-pub fn plan(wiring: &Wiring, observed: &ObservedIam) -> Vec<Change> {
-    let role = wiring.plan.role.clone();
-    let policy = wiring.plan.policy.clone();
+pub fn plan(desired: &Role, observed: &ObservedIam) -> Vec<Change> {
+    let role = desired.role.clone();
+    let policy = desired.policy.clone();
     let mut changes = Vec::new();
     match &observed.role_trust {
         None => changes.push(Change::CreateRole { role: role.clone() }),
-        Some(trust) if !same_json(trust, &wiring.trust_policy()) => changes.push(Change::UpdateRoleTrust { role: role.clone() }),
+        Some(trust) if !same_json(trust, &desired.trust) => changes.push(Change::UpdateRoleTrust { role: role.clone() }),
         Some(_) => {}
     }
     match &observed.policy {
         None => changes.push(Change::CreatePolicy { policy: policy.clone() }),
-        Some(current) if !same_json(&current.document, &wiring.publish_policy()) => {
+        Some(current) if !same_json(&current.document, &desired.document) => {
             // IAM keeps five versions; the default one is never among old_versions.
             let delete_version = (current.old_versions.len() >= 4).then(|| current.old_versions[0].clone());
             changes.push(Change::UpdatePolicy { policy: policy.clone(), delete_version })
@@ -56,8 +57,8 @@ pub fn plan(wiring: &Wiring, observed: &ObservedIam) -> Vec<Change> {
 
 /// Teardown: the policy detached and deleted (every version), then the role. A policy
 /// attached elsewhere too, or a role with other policies attached, is kept and reported.
-pub fn teardown(wiring: &Wiring, observed: &ObservedIam) -> (Vec<Change>, Vec<Note>) {
-    let (role, policy) = (wiring.plan.role.clone(), wiring.plan.policy.clone());
+pub fn teardown(desired: &Role, observed: &ObservedIam) -> (Vec<Change>, Vec<Note>) {
+    let (role, policy) = (desired.role.clone(), desired.policy.clone());
     let (mut changes, mut notes) = (Vec::new(), Vec::new());
     if observed.attached {
         changes.push(Change::DetachPolicy { role: role.clone(), policy: policy.clone() });
@@ -80,18 +81,16 @@ pub fn teardown(wiring: &Wiring, observed: &ObservedIam) -> (Vec<Change>, Vec<No
     (changes, notes)
 }
 
-pub async fn apply(iam: &Iam, wiring: &Wiring<'_>, change: &Change) -> Result<(), AwsError> {
-    let role = &wiring.plan.role;
+pub async fn apply(iam: &Iam, desired: &Role, change: &Change) -> Result<(), AwsError> {
+    let (role, policy_arn) = (&desired.role, &desired.policy_arn);
     match change {
-        Change::CreateRole { .. } => iam.create_role(role, &wiring.trust_policy().to_string()).await,
-        Change::UpdateRoleTrust { .. } => iam.update_trust(role, &wiring.trust_policy().to_string()).await,
-        Change::CreatePolicy { policy } => iam.create_policy(policy, &wiring.publish_policy().to_string()).await,
-        Change::UpdatePolicy { delete_version, .. } => {
-            iam.new_policy_version(&wiring.policy_arn(), &wiring.publish_policy().to_string(), delete_version.as_deref()).await
-        }
-        Change::AttachPolicy { .. } => iam.attach(role, &wiring.policy_arn()).await,
-        Change::DetachPolicy { .. } => iam.detach(role, &wiring.policy_arn()).await,
-        Change::DeletePolicy { old_versions, .. } => iam.delete_policy(&wiring.policy_arn(), old_versions).await,
+        Change::CreateRole { .. } => iam.create_role(role, &desired.trust.to_string()).await,
+        Change::UpdateRoleTrust { .. } => iam.update_trust(role, &desired.trust.to_string()).await,
+        Change::CreatePolicy { policy } => iam.create_policy(policy, &desired.document.to_string()).await,
+        Change::UpdatePolicy { delete_version, .. } => iam.new_policy_version(policy_arn, &desired.document.to_string(), delete_version.as_deref()).await,
+        Change::AttachPolicy { .. } => iam.attach(role, policy_arn).await,
+        Change::DetachPolicy { .. } => iam.detach(role, policy_arn).await,
+        Change::DeletePolicy { old_versions, .. } => iam.delete_policy(policy_arn, old_versions).await,
         Change::DeleteRole { .. } => iam.delete_role(role).await,
     }
 }
@@ -173,6 +172,7 @@ mod tests {
 
     use super::super::fixtures;
     use super::*;
+    use crate::desired::Wiring;
     use crate::model::{ObservedPolicy, Partition};
 
     #[test]
@@ -191,12 +191,12 @@ mod tests {
             others_attached: vec![],
         };
         let policy = "EventBridgePublishGuarddutyFinding".to_owned();
-        assert_eq!(plan(&wiring, &observed(&["v1"])), vec![Change::UpdatePolicy { policy: policy.clone(), delete_version: None }]);
-        let full = plan(&wiring, &observed(&["v1", "v2", "v3", "v4"]));
+        assert_eq!(plan(&wiring.role(), &observed(&["v1"])), vec![Change::UpdatePolicy { policy: policy.clone(), delete_version: None }]);
+        let full = plan(&wiring.role(), &observed(&["v1", "v2", "v3", "v4"]));
         assert_eq!(full, vec![Change::UpdatePolicy { policy, delete_version: Some("v1".into()) }]);
         assert_eq!(full[0].calls(), Calls::here(Service::Iam, 2), "the delete is a call of its own");
         let (policy, role) = (wiring.plan.policy.clone(), wiring.plan.role.clone());
-        let (changes, notes) = teardown(&wiring, &observed(&["v1", "v2"]));
+        let (changes, notes) = teardown(&wiring.role(), &observed(&["v1", "v2"]));
         assert!(notes.is_empty());
         assert_eq!(changes, vec![
             Change::DetachPolicy { role: role.clone(), policy: policy.clone() },
@@ -207,7 +207,7 @@ mod tests {
         let mut shared = observed(&[]);
         shared.policy.as_mut().unwrap().attachments = 2;
         shared.others_attached = vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".into()];
-        let (changes, notes) = teardown(&wiring, &shared);
+        let (changes, notes) = teardown(&wiring.role(), &shared);
         assert_eq!(changes, vec![Change::DetachPolicy { role, policy }], "what others use is kept");
         assert_eq!(notes.len(), 2, "{notes:?}");
     }
@@ -218,7 +218,7 @@ mod tests {
         let plan_file = fixtures::plan();
         let account = fixtures::account();
         let wiring = Wiring { plan: plan_file.notifications.as_ref().unwrap(), account: &account, partition: Partition::Aws };
-        let changes = plan(&wiring, &ObservedIam { role_trust: None, policy: None, attached: false, others_attached: vec![] });
+        let changes = plan(&wiring.role(), &ObservedIam { role_trust: None, policy: None, attached: false, others_attached: vec![] });
         let kinds: Vec<&str> = changes.iter().map(Kind::kind).collect();
         assert_eq!(kinds, ["create IAM role", "create IAM policy", "attach IAM policy"]);
     }

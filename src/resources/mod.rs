@@ -15,6 +15,7 @@ pub mod ip_lists;
 pub mod membership;
 pub mod org_config;
 pub mod relationship;
+pub mod slack;
 pub mod rules;
 pub mod suppression;
 pub mod topic;
@@ -163,6 +164,7 @@ kinds! {
     IpLists(ip_lists),
     Archive(archive),
     Alerts(alerts),
+    Slack(slack),
     Export(export),
     Topic(topic),
     Iam(iam),

@@ -30,7 +30,9 @@ Control API (JSON; the Rust tests' helper is tests/common/mod.rs):
       id, name, format, location, status}]}}, "destinations": {account: {region: [{id,
       destinationArn, kmsKeyArn, status}]}}, "coverage": {account: {region: [{type, name, status,
       issue, updatedAt}]}}}; POST /_orgguard/coverage seeds an account-region's Runtime
-      Monitoring resources (coverage_ext.py); guardduty-org: {region: {admins, members,
+      Monitoring resources (coverage_ext.py); "chatbot": {account: [Slack channel configuration]};
+      POST /_orgguard/slack-workspace {account, team_id, team_name} authorises a Slack workspace
+      for the account, the console's one-time step (chatbot_ext.py); guardduty-org: {region: {admins, members,
       configuration, invited_members: {member: {administrator, status}}, invitations:
       {account: [inviter]}}} (guardduty_org.organization_state); drift actions: control_ext.py;
       detector: {account, region, enable?, frequency?, features?, additional_configuration?,
@@ -140,6 +142,7 @@ from moto.sts.models import sts_backends
 import werkzeug.serving
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+import chatbot_ext
 import control_ext
 import coverage_ext
 import fastpath
@@ -429,7 +432,14 @@ class Gate:
         leave_now = faults.active and faults.leave_due(account)
         joins = faults.joins_due() if faults.active and account == MANAGEMENT_ACCOUNT else 0
         rewrite = odd_answers.rewrites(service, operation) if faults.odd_answers else None
-        if not drop_after:
+        if service == "chatbot":  # moto has no Chatbot: the emulator's own (chatbot_ext.py)
+            status, answer, code = chatbot_ext.answer(account, region, path, body)
+            if code is not None:
+                return aws_error(environ, start_response, service, status, code, answer["Message"])
+            encoded = json.dumps(answer).encode()
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(encoded)))])
+            response = [encoded]
+        elif not drop_after:
             if rewrite is None:
                 response = self.app(environ, start_response)
             else:
@@ -610,6 +620,8 @@ def operation_name(service: str, environ, form: dict) -> str:
                 return name
     if service == "s3":
         return s3_operation(method, path, environ.get("QUERY_STRING", ""))
+    if service == "chatbot":
+        return chatbot_ext.operation(path)
     return f"{method} {path}"
 
 
@@ -672,6 +684,7 @@ def control(world: World, environ, start_response):
                 "ip_lists": lists_ext.state(),
                 "destinations": export_ext.state(),
                 "coverage": coverage_ext.state(),
+                "chatbot": chatbot_ext.state(),
             }
         elif method == "GET" and path == "/_orgguard/guardduty-org":
             result = guardduty_org.organization_state()
@@ -684,6 +697,9 @@ def control(world: World, environ, start_response):
             result = {"detectorId": guardduty_ext.put_detector(**request)}
         elif method == "GET" and path == "/_orgguard/wiring":
             result = control_ext.wiring_state()
+        elif method == "POST" and path == "/_orgguard/slack-workspace":
+            chatbot_ext.authorise(request["account"], request["team_id"], request.get("team_name", "workspace"))
+            result = {}
         elif method == "POST" and path == "/_orgguard/coverage":
             coverage_ext.put(request["account"], request["region"], request["resources"])
             result = {}

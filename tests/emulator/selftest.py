@@ -549,6 +549,27 @@ def coverage(emulator: Emulator) -> None:
         {"CriterionKey": "NOPE", "FilterCondition": {"Equals": ["x"]}}]}))[1], "BadRequestException")
 
 
+def chatbot(emulator: Emulator) -> None:
+    """Slack channel configurations: an unauthorised workspace refused, one per channel, the
+    default guardrail AdministratorAccess, served in Chatbot's four regions only."""
+    bot = emulator.client("chatbot", emulator.credentials(M2), region="us-east-2")
+    role, topic = f"arn:aws:iam::{M2}:role/chatbot", f"arn:aws:sns:eu-west-1:{M2}:alerts"
+    create = lambda name, channel, **extra: bot.create_slack_channel_configuration(  # noqa: E731
+        ConfigurationName=name, IamRoleArn=role, SlackTeamId="T0SELF", SlackChannelId=channel, SnsTopicArns=[topic], **extra)
+    check("a workspace never authorised", error_of(lambda: create("alerts", "C1"))[1], "InvalidRequestException")
+    emulator.control("slack-workspace", {"account": M2, "team_id": "T0SELF", "team_name": "selftest"})
+    made = create("alerts", "C1")["ChannelConfiguration"]
+    check("created, without a guardrail: AdministratorAccess", (made["ChatConfigurationArn"], made["GuardrailPolicyArns"]),
+          (f"arn:aws:chatbot::{M2}:chat-configuration/slack-channel/alerts", ["arn:aws:iam::aws:policy/AdministratorAccess"]))
+    check("one configuration per channel", error_of(lambda: create("other", "C1"))[1], "ConflictException")
+    check("a name outside the pattern", error_of(lambda: create("no spaces", "C2"))[1], "InvalidParameterException")
+    bot.update_slack_channel_configuration(ChatConfigurationArn=made["ChatConfigurationArn"], SlackChannelId="C1", GuardrailPolicyArns=["arn:aws:iam::aws:policy/ReadOnlyAccess"])
+    listed = bot.describe_slack_channel_configurations()["SlackChannelConfigurations"]
+    check("described with the update", [(c["ConfigurationName"], c["GuardrailPolicyArns"]) for c in listed], [("alerts", ["arn:aws:iam::aws:policy/ReadOnlyAccess"])])
+    elsewhere = emulator.client("chatbot", emulator.credentials(M2), region="eu-central-1")
+    check("not served in eu-central-1", error_of(lambda: elsewhere.describe_slack_channel_configurations())[1], "InvalidRequestException")
+
+
 def list_account_ids(emulator: Emulator, page: int = 20) -> list[str]:
     client, ids, token = emulator.client("organizations"), [], None
     while True:
@@ -617,6 +638,7 @@ def organization() -> None:
         ip_lists(emulator)
         publishing_destinations(emulator)
         coverage(emulator)
+        chatbot(emulator)
         leave_and_join(emulator)
     finally:
         emulator.stop()

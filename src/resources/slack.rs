@@ -1,0 +1,194 @@
+//! Slack through AWS Chatbot (`[alerts.slack]`): in the delegated admin's account, the role
+//! Chatbot assumes (seed 002's: trusted by chatbot.amazonaws.com for this account only,
+//! read-only CloudWatch) and the Slack channel configuration subscribed to the central topic
+//! of every region, with a read-only guardrail always set. One configuration per channel: a
+//! configuration of the channel under another name is not orgguard's; orgguard adds its
+//! topics to it (and a guardrail if it has only AdministratorAccess) and reports it. Made once
+//! a run, in the first region's organization layer.
+
+use std::fmt;
+
+use serde::Serialize;
+use serde_json::json;
+
+use super::{iam, Calls, Check, Failure, Kind, Place};
+use crate::aws::{AwsError, Chatbot, Configuration, Iam, ObservedConfiguration, Service};
+use crate::desired::Role;
+use crate::model::{AccountId, ObservedIam, Partition};
+use crate::outcome::Note;
+use crate::plan::{Plan, Slack};
+
+pub const SLACK: &str = "OG.Org.Slack";
+const ADMINISTRATOR: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Change {
+    Role(iam::Change),
+    CreateConfiguration { name: String, topics: Vec<String> },
+    /// Every value the configuration is set to (the role, logging and guardrails of one that is
+    /// not orgguard's are kept but for AdministratorAccess alone).
+    UpdateConfiguration { name: String, arn: String, role_arn: String, topics: Vec<String>, logging_level: String, guardrails: Vec<String>, why: String },
+    DeleteConfiguration { name: String, arn: String },
+}
+
+/// What the admin account holds now.
+#[derive(Debug)]
+pub struct Observed {
+    pub role: ObservedIam,
+    /// The configuration of the plan's channel, whatever its name.
+    pub configuration: Option<ObservedConfiguration>,
+}
+
+/// What the plan asks for, spelled out for the admin account.
+pub struct Desired<'a> {
+    pub slack: &'a Slack,
+    pub role: Role,
+    pub role_arn: String,
+    /// The central topic of every region of the run.
+    pub topics: Vec<String>,
+}
+
+impl<'a> Desired<'a> {
+    pub fn new(slack: &'a Slack, admin: &AccountId, partition: Partition, topics: Vec<String>) -> Self {
+        let p = partition.name();
+        let role = Role {
+            role: slack.role.clone(),
+            policy: slack.policy.clone(),
+            policy_arn: format!("arn:{p}:iam::{admin}:policy/{}", slack.policy),
+            trust: json!({
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Effect": "Allow",
+                    "Principal": {"Service": "chatbot.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                    "Condition": {"StringEquals": {"aws:SourceAccount": admin.as_str()}},
+                }],
+            }),
+            document: json!({
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": ["cloudwatch:Describe*", "cloudwatch:Get*", "cloudwatch:List*"], "Resource": "*"}],
+            }),
+        };
+        Self { slack, role_arn: format!("arn:{p}:iam::{admin}:role/{}", slack.role), role, topics }
+    }
+}
+
+/// Pure: the role's changes, then the configuration's.
+pub fn plan(desired: &Desired, observed: &Observed) -> (Vec<Change>, Vec<Note>) {
+    let mut changes: Vec<Change> = iam::plan(&desired.role, &observed.role).into_iter().map(Change::Role).collect();
+    let mut notes = Vec::new();
+    let slack = desired.slack;
+    let name = slack.configuration_name.get_ref().clone();
+    let guardrails = slack.guardrail_policies.get_ref().clone();
+    let Some(found) = &observed.configuration else {
+        changes.push(Change::CreateConfiguration { name, topics: desired.topics.clone() });
+        return (changes, notes);
+    };
+    let mut topics = found.topics.clone();
+    topics.extend(desired.topics.iter().filter(|t| !found.topics.contains(t)).cloned());
+    let ours = found.name == name;
+    let (role_arn, logging_level, guardrails) = match ours {
+        true => (desired.role_arn.clone(), slack.logging_level.get_ref().clone(), guardrails),
+        false => {
+            notes.push(Note::new(format!("Slack channel {} has the configuration {} (kept, not orgguard's: orgguard adds its topics to it)", found.channel_id, found.name)));
+            let unguarded = found.guardrails.is_empty() || found.guardrails.iter().any(|g| g == ADMINISTRATOR);
+            (found.role_arn.clone(), found.logging_level.clone(), if unguarded { guardrails } else { found.guardrails.clone() })
+        }
+    };
+    let mut why = Vec::new();
+    if topics != found.topics {
+        why.push(format!("{} topics missing", topics.len() - found.topics.len()));
+    }
+    if role_arn != found.role_arn {
+        why.push(format!("role {}", found.role_arn));
+    }
+    if logging_level != found.logging_level {
+        why.push(format!("logging {}", found.logging_level));
+    }
+    let mut sorted = (guardrails.clone(), found.guardrails.clone());
+    sorted.0.sort();
+    sorted.1.sort();
+    if sorted.0 != sorted.1 {
+        why.push(format!("guardrails {}", if found.guardrails.is_empty() { "none (AdministratorAccess)".into() } else { found.guardrails.join(", ") }));
+    }
+    if !why.is_empty() {
+        changes.push(Change::UpdateConfiguration { name: found.name.clone(), arn: found.arn.clone(), role_arn, topics, logging_level, guardrails, why: why.join("; ") });
+    }
+    (changes, notes)
+}
+
+/// Teardown: orgguard's configuration, then its role and policy; another's is left alone.
+pub fn teardown(desired: &Desired, observed: &Observed) -> (Vec<Change>, Vec<Note>) {
+    let mut changes = Vec::new();
+    if let Some(found) = observed.configuration.as_ref().filter(|c| &c.name == desired.slack.configuration_name.get_ref()) {
+        changes.push(Change::DeleteConfiguration { name: found.name.clone(), arn: found.arn.clone() });
+    }
+    let (role, notes) = iam::teardown(&desired.role, &observed.role);
+    changes.extend(role.into_iter().map(Change::Role));
+    (changes, notes)
+}
+
+pub async fn apply(iam_client: &Iam, chatbot: &Chatbot, desired: &Desired<'_>, change: &Change) -> Result<(), AwsError> {
+    let slack = desired.slack;
+    match change {
+        Change::Role(change) => iam::apply(iam_client, &desired.role, change).await,
+        Change::CreateConfiguration { name, topics } => {
+            let configuration = Configuration {
+                role_arn: &desired.role_arn,
+                topics,
+                logging_level: slack.logging_level.get_ref(),
+                guardrails: slack.guardrail_policies.get_ref(),
+            };
+            chatbot.create(name, slack.team_id.get_ref(), slack.channel_id.get_ref(), &configuration).await
+        }
+        Change::UpdateConfiguration { arn, role_arn, topics, logging_level, guardrails, .. } => {
+            let configuration = Configuration { role_arn, topics, logging_level, guardrails };
+            chatbot.update(arn, slack.channel_id.get_ref(), &configuration).await
+        }
+        Change::DeleteConfiguration { arn, .. } => chatbot.delete(arn).await,
+    }
+}
+
+pub fn checks(plan: &Plan) -> Vec<Check> {
+    let description = "The Slack channel's Chatbot configuration holds every region's central topic, with a read-only guardrail";
+    plan.alerts.iter().filter(|a| a.slack.is_some()).map(|_| Check::new(Place::Organization, SLACK, description, "orgguard")).collect()
+}
+
+impl Kind for Change {
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::Role(_) => "Chatbot role",
+            Self::CreateConfiguration { .. } => "create Slack channel configuration",
+            Self::UpdateConfiguration { .. } => "update Slack channel configuration",
+            Self::DeleteConfiguration { .. } => "delete Slack channel configuration",
+        }
+    }
+
+    fn calls(&self) -> Calls {
+        match self {
+            Self::Role(change) => change.calls(),
+            _ => Calls::here(Service::Direct, 1),
+        }
+    }
+
+    fn failures(&self, plan: &Plan) -> Vec<Failure> {
+        match self {
+            Self::Role(change) => change.failures(plan).into_iter().map(|f| Failure { control: SLACK.into(), expected: format!("Chatbot: {}", f.expected), ..f }).collect(),
+            Self::CreateConfiguration { name, .. } => vec![Failure::new(SLACK, format!("Slack channel configuration {name}"), "none")],
+            Self::UpdateConfiguration { name, why, .. } => vec![Failure::new(SLACK, format!("Slack channel configuration {name} as planned"), why.clone())],
+            Self::DeleteConfiguration { .. } => Vec::new(),
+        }
+    }
+}
+
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Role(change) => write!(f, "Chatbot: {change}"),
+            Self::CreateConfiguration { name, topics } => write!(f, "Slack channel configuration {name} with {} central topics", topics.len()),
+            Self::UpdateConfiguration { name, why, .. } => write!(f, "Slack channel configuration {name} ({why})"),
+            Self::DeleteConfiguration { name, .. } => write!(f, "Slack channel configuration {name}"),
+        }
+    }
+}
