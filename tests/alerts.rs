@@ -135,6 +135,13 @@ fn chatbot_delivers_every_regions_central_topic_to_slack_with_a_read_only_guardr
     let topics: Vec<String> = ["eu-west-1", "us-east-1"].iter().map(|r| format!("arn:aws:sns:{r}:{admin}:guardduty-central")).collect();
     assert_eq!(made["SnsTopicArns"], serde_json::json!(topics), "every region's central topic");
     assert_eq!(made["IamRoleArn"], format!("arn:aws:iam::{admin}:role/guardduty-chatbot"));
+    // Chatbot subscribes itself to each topic: part of the plan, not drift (the rerun and the
+    // audit below would say otherwise).
+    for region in REGIONS {
+        let subscriptions = &emulator.get("wiring")["topics"][&admin][region]["guardduty-central"]["subscriptions"];
+        let endpoints: Vec<&str> = subscriptions.as_array().unwrap().iter().map(|s| s["endpoint"].as_str().unwrap()).collect();
+        assert!(endpoints.contains(&"https://global.sns-api.chatbot.amazonaws.com"), "{region}: {endpoints:?}");
+    }
     let role = &emulator.get("wiring")["iam"][&admin]["roles"]["guardduty-chatbot"];
     assert_eq!(role["trust"]["Statement"][0]["Principal"]["Service"], "chatbot.amazonaws.com", "{role}");
     assert_eq!(role["trust"]["Statement"][0]["Condition"]["StringEquals"]["aws:SourceAccount"], admin.as_str());

@@ -40,7 +40,7 @@ assert sids == ["OrgguardDenyInsecureTransport", "OrgguardGuardDutyGetBucketLoca
 put = next(s for s in policy["Statement"] if s["Sid"] == "OrgguardGuardDutyPutObject")
 assert put["Resource"] == "arn:aws:s3:::org-archive/guardduty/*" and put["Condition"]["StringEquals"]["aws:SourceAccount"] == "{admin}", put
 rules = s3.get_bucket_lifecycle_configuration(Bucket="org-archive")["Rules"]
-assert [(r["ID"], r["Expiration"]["Days"], r["Filter"]["Prefix"]) for r in rules] == [("orgguard-findings-retention", {days}, "guardduty/")], rules
+assert [(r["ID"], r["Expiration"]["Days"], r["Filter"]["Prefix"]) for r in rules] == [("orgguard-findings-retention", {days}, "guardduty/AWSLogs/")], rules
 s3.head_object(Bucket="org-archive", Key="guardduty/")
 key_policy = json.loads(kms.get_key_policy(KeyId=key, PolicyName="default")["Policy"])
 statements = {{s["Sid"]: s for s in key_policy["Statement"]}}
@@ -91,7 +91,7 @@ fn orgguard_prepares_the_archive_once_every_region_publishes_there_and_drift_is_
 s3 = client("s3", "eu-west-1")
 s3.delete_public_access_block(Bucket="org-archive")
 s3.put_bucket_lifecycle_configuration(Bucket="org-archive", LifecycleConfiguration={"Rules": [
-    {"ID": "orgguard-findings-retention", "Status": "Enabled", "Filter": {"Prefix": "guardduty/"}, "Expiration": {"Days": 30}},
+    {"ID": "orgguard-findings-retention", "Status": "Enabled", "Filter": {"Prefix": "guardduty/AWSLogs/"}, "Expiration": {"Days": 30}},
     {"ID": "theirs", "Status": "Enabled", "Filter": {"Prefix": "other/"}, "Expiration": {"Days": 7}}]})
 "#,
     );

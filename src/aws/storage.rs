@@ -77,7 +77,14 @@ impl Storage {
         let key = made.key_metadata().ok_or_else(|| AwsError::malformed("kms:CreateKey", "KeyMetadata"))?;
         let arn = key.arn().ok_or_else(|| AwsError::malformed("kms:CreateKey", "Arn"))?.to_owned();
         let aliased = self.kms.create_alias().alias_name(alias).target_key_id(key.key_id()).send().await;
-        aliased.map_err(|e| AwsError::from_sdk("kms:CreateAlias", e))?;
+        if let Err(error) = aliased {
+            // Without its alias the next run would not find it, and make another: this one goes.
+            let scheduled = self.kms.schedule_key_deletion().key_id(&arn).pending_window_in_days(7).send().await;
+            if let Err(scheduled) = scheduled.map_err(|e| AwsError::from_sdk("kms:ScheduleKeyDeletion", e)) {
+                tracing::warn!("the key {arn}, made without its alias, is left: {scheduled}");
+            }
+            return Err(AwsError::from_sdk("kms:CreateAlias", error));
+        }
         Ok(arn)
     }
 
@@ -87,6 +94,12 @@ impl Storage {
     }
 
     /// The bucket as the archive needs it; None when there is no such bucket.
+    /// The objects GuardDuty writes, which the retention rule expires: under `prefix/AWSLogs/`,
+    /// so that the `prefix/` object GuardDuty checks for stays.
+    pub fn findings_prefix(prefix: Option<&str>) -> String {
+        prefix.map_or("AWSLogs/".into(), |p| format!("{p}/AWSLogs/"))
+    }
+
     pub async fn bucket(&self, bucket: &str, prefix: Option<&str>) -> Result<Option<ObservedBucket>, AwsError> {
         let head = self.s3.head_bucket().bucket(bucket).send().await.map_err(|e| AwsError::from_sdk("s3:ListBucket", e));
         if none_if(head, &["NotFound", "NoSuchBucket"])?.is_none() {
@@ -103,7 +116,11 @@ impl Storage {
         let public_access_blocked = blocked.and_then(|b| b.public_access_block_configuration().cloned()).is_some_and(|c| {
             [c.block_public_acls(), c.ignore_public_acls(), c.block_public_policy(), c.restrict_public_buckets()].iter().all(|v| *v == Some(true))
         });
-        let retention_days = self.lifecycle(bucket).await?.iter().find(|r| r.id() == Some(RETENTION_RULE) && r.status() == &ExpirationStatus::Enabled).and_then(|r| r.expiration()?.days());
+        let findings = Self::findings_prefix(prefix);
+        let ours = |r: &&LifecycleRule| {
+            r.id() == Some(RETENTION_RULE) && r.status() == &ExpirationStatus::Enabled && r.filter().and_then(|f| f.prefix()) == Some(findings.as_str())
+        };
+        let retention_days = self.lifecycle(bucket).await?.iter().find(ours).and_then(|r| r.expiration()?.days());
         let folder = match prefix {
             None => true,
             Some(prefix) => {
@@ -156,7 +173,7 @@ impl Storage {
     pub async fn put_retention(&self, bucket: &str, prefix: Option<&str>, days: i32) -> Result<(), AwsError> {
         let malformed = |_| AwsError::malformed("s3:PutLifecycleConfiguration", "a valid configuration");
         let mut rules: Vec<LifecycleRule> = self.lifecycle(bucket).await?.into_iter().filter(|r| r.id() != Some(RETENTION_RULE)).collect();
-        let filter = LifecycleRuleFilter::builder().prefix(prefix.map_or(String::new(), |p| format!("{p}/"))).build();
+        let filter = LifecycleRuleFilter::builder().prefix(Self::findings_prefix(prefix)).build();
         let expiration = LifecycleExpiration::builder().days(days).build();
         rules.push(LifecycleRule::builder().id(RETENTION_RULE).status(ExpirationStatus::Enabled).filter(filter).expiration(expiration).build().map_err(malformed)?);
         let configuration = BucketLifecycleConfiguration::builder().set_rules(Some(rules)).build().map_err(malformed)?;

@@ -91,14 +91,17 @@ pub async fn run(
         result(Target { account: *account, region: None }, Layer::Account, Status::Skipped(reason.clone()))
     }));
     if plan.admin.is_some() && !organization_first {
-        // A region the others depend on (where the findings archive is made) goes first.
-        let first = organization::first_region(plan, &driver.regions);
+        // A region the others depend on goes first, one that depends on them last.
+        let (first, last) = organization::first_and_last(plan, &driver.regions);
         let mut organization = Vec::new();
         if let Some(region) = &first {
             organization.push(driver.organization(region, scope, &results).await);
         }
-        let rest = driver.regions.iter().filter(|r| Some(**r) != first).map(|region| driver.organization(region, scope, &results));
-        organization.extend(futures::future::join_all(rest).await);
+        let rest = driver.regions.iter().filter(|r| ![first, last].contains(&Some(**r)));
+        organization.extend(futures::future::join_all(rest.map(|region| driver.organization(region, scope, &results))).await);
+        if let Some(region) = &last {
+            organization.push(driver.organization(region, scope, &results).await);
+        }
         driver.record(&organization);
         results.extend(organization);
     }

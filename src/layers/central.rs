@@ -62,7 +62,7 @@ pub struct Held {
     /// The archive, read in the region where it is made (`archive_region`).
     pub archive: Option<archive::Observed>,
     pub alerts: Option<alerts::Observed>,
-    /// Read in the first region (`first_region`) only.
+    /// Read in the last region (`last_region`) only.
     pub slack: Option<slack::Observed>,
 }
 
@@ -73,32 +73,47 @@ fn archive_region(plan: &Plan) -> Option<Region> {
     export.key_place().map(|(region, _)| region)
 }
 
-/// The region of the run whose organization layer goes first and makes what is made once
-/// (the findings archive, in its region; the Slack channel configuration, with the archive
-/// or in the first region).
+/// The region of the run whose organization layer goes first: where the findings archive is
+/// made, which the other regions' exports write to.
 pub fn first_region(plan: &Plan, regions: &[Region]) -> Option<Region> {
-    let archive = archive_region(plan).filter(|r| regions.contains(r));
-    let slack = plan.alerts.as_ref().and_then(|a| a.slack.as_ref()).and_then(|_| regions.first().copied());
-    archive.or(slack)
+    archive_region(plan).filter(|r| regions.contains(r))
 }
 
-/// Slack through Chatbot, for the run's regions' central topics (with `[alerts.slack]`).
-fn slack_desired<'a>(cx: &'a Context<'_>, regions: &[Region]) -> Option<slack::Desired<'a>> {
+/// The region whose organization layer goes last: where the Slack channel configuration is
+/// made, once every other region's central topic is there to subscribe.
+pub fn last_region(plan: &Plan, regions: &[Region]) -> Option<Region> {
+    plan.alerts.as_ref()?.slack.as_ref()?;
+    let first = first_region(plan, regions);
+    regions.iter().rev().copied().find(|r| Some(*r) != first).or(first)
+}
+
+/// Slack through Chatbot for these central topics (with `[alerts.slack]`).
+fn slack_desired<'a>(cx: &'a Context<'_>, topics: Vec<String>) -> Option<slack::Desired<'a>> {
     let alerts = cx.plan.alerts.as_ref()?;
     let admin = cx.plan.admin.as_ref()?.account.get_ref();
-    let plan = alerts.wiring();
-    let wiring = alert_wiring(cx, &plan)?;
-    let topics = regions.iter().map(|r| wiring.topic_arn(r)).collect();
     Some(slack::Desired::new(alerts.slack.as_ref()?, admin, cx.aws.caller.partition, topics))
 }
 
-/// The Chatbot role and the plan's channel's configuration, in the first region only; a
-/// Slack workspace the account never authorised stops here, naming that one-time step.
+/// In the last region only: the central topics there are (this region's is made before the
+/// configuration), the Chatbot role and the configuration of the plan's channel (or, if the
+/// plan moved the channel, of its name). A Slack workspace the account never authorised stops
+/// here, naming that one-time step.
 pub async fn observe_slack(cx: &Context<'_>, region: &Region, regions: &[Region], held: &mut Held) -> Result<(), AwsError> {
-    let (Some(desired), Some(session)) = (slack_desired(cx, regions), cx.admin.as_ref()) else { return Ok(()) };
-    if first_region(cx.plan, regions) != Some(*region) {
+    let (Some(alerts), Some(session)) = (&cx.plan.alerts, cx.admin.as_ref()) else { return Ok(()) };
+    if last_region(cx.plan, regions) != Some(*region) {
         return Ok(());
     }
+    let plan = alerts.wiring();
+    let wiring = alert_wiring(cx, &plan).expect("an admin session with an admin plan");
+    // (A teardown needs none: the other regions are taking theirs out meanwhile.)
+    let mut topics = Vec::new();
+    for other in regions.iter().filter(|_| cx.options.teardown.is_none()) {
+        let arn = wiring.topic_arn(other);
+        if other == region || session.sns(other).find_topic(&arn).await?.is_some() {
+            topics.push(arn);
+        }
+    }
+    let desired = slack_desired(cx, topics.clone()).expect("alerts with slack");
     let chatbot = session.chatbot();
     let team = desired.slack.team_id.get_ref();
     if !chatbot.workspaces().await?.contains(team) {
@@ -109,10 +124,12 @@ pub async fn observe_slack(cx: &Context<'_>, region: &Region, regions: &[Region]
         );
         return Err(AwsError { operation: "chatbot:DescribeSlackWorkspaces", code: "WorkspaceNotAuthorized".into(), message });
     }
-    let channel = desired.slack.channel_id.get_ref();
-    let configuration = chatbot.configurations().await?.into_iter().find(|c| &c.channel_id == channel);
+    let (channel, name) = (desired.slack.channel_id.get_ref(), desired.slack.configuration_name.get_ref());
+    let configurations = chatbot.configurations().await?;
+    let by_channel = configurations.iter().find(|c| &c.channel_id == channel);
+    let configuration = by_channel.or_else(|| configurations.iter().find(|c| &c.name == name)).cloned();
     let role = session.iam().observe(&desired.role.role, &desired.role.policy_arn).await?;
-    held.slack = Some(slack::Observed { role, configuration });
+    held.slack = Some(slack::Observed { role, configuration, topics });
     Ok(())
 }
 
@@ -205,7 +222,7 @@ impl Planned {
 
 /// What makes the admin's detector hold what the sections say, and the archive what the
 /// plan says where it is made.
-pub fn plan(cx: &Context<'_>, region: &Region, regions: &[Region], sections: Sections<'_>, held: &Held) -> Planned {
+pub fn plan(cx: &Context<'_>, region: &Region, sections: Sections<'_>, held: &Held) -> Planned {
     let mut planned = Planned::default();
     if let (Some(desired), Some(observed)) = (archive_desired(cx), &held.archive) {
         let (changes, notes) = archive::plan(&desired, observed);
@@ -214,11 +231,11 @@ pub fn plan(cx: &Context<'_>, region: &Region, regions: &[Region], sections: Sec
     }
     if let (Some(alerts), Some(observed)) = (sections.alerts, &held.alerts) {
         let plan = alerts.wiring();
-        let (changes, notes) = alerts::plan(&alert_wiring(cx, &plan).expect("alerts with an admin"), region, observed);
+        let (changes, notes) = alerts::plan(&alert_wiring(cx, &plan).expect("alerts with an admin"), region, observed, alerts.slack.is_some());
         planned.alerts = changes;
         planned.notes.extend(notes);
     }
-    if let (Some(desired), Some(observed)) = (slack_desired(cx, regions), &held.slack) {
+    if let Some((desired, observed)) = held.slack.as_ref().and_then(|o| Some((slack_desired(cx, o.topics.clone())?, o))) {
         let (changes, notes) = slack::plan(&desired, observed);
         planned.slack = changes;
         planned.notes.extend(notes);
@@ -242,13 +259,13 @@ pub fn plan(cx: &Context<'_>, region: &Region, regions: &[Region], sections: Sec
 }
 
 /// What the sections put there, to take out.
-pub fn teardown(cx: &Context<'_>, regions: &[Region], sections: Sections<'_>, held: &Held, prune: bool) -> Planned {
+pub fn teardown(cx: &Context<'_>, sections: Sections<'_>, held: &Held, prune: bool) -> Planned {
     let alerts = sections.alerts.zip(held.alerts.as_ref()).map(|(alerts, observed)| {
         let plan = alerts.wiring();
-        alerts::teardown(&alert_wiring(cx, &plan).expect("alerts with an admin"), observed, prune)
+        alerts::teardown(&alert_wiring(cx, &plan).expect("alerts with an admin"), observed, prune, alerts.slack.is_some())
     });
     let (alerts, mut notes) = alerts.unwrap_or_default();
-    let slack = slack_desired(cx, regions).zip(held.slack.as_ref()).filter(|_| sections.alerts.is_some()).map(|(desired, observed)| slack::teardown(&desired, observed));
+    let slack = held.slack.as_ref().filter(|_| sections.alerts.is_some()).and_then(|o| Some(slack::teardown(&slack_desired(cx, o.topics.clone())?, o)));
     let (slack, slack_notes) = slack.unwrap_or_default();
     notes.extend(slack_notes);
     Planned {
@@ -267,7 +284,6 @@ pub async fn apply(
     cx: &Context<'_>,
     guardduty: &GuardDuty,
     region: &Region,
-    regions: &[Region],
     detector_id: &str,
     sections: Sections<'_>,
     held: &Held,
@@ -288,7 +304,8 @@ pub async fn apply(
             alerts::apply(&sns, &events, &wiring, region, change).await?;
         }
     }
-    if let (Some(desired), Some(session), false) = (slack_desired(cx, regions), cx.admin.as_ref(), planned.slack.is_empty()) {
+    let slack = held.slack.as_ref().and_then(|o| slack_desired(cx, o.topics.clone()));
+    if let (Some(desired), Some(session), false) = (slack, cx.admin.as_ref(), planned.slack.is_empty()) {
         let (iam, chatbot) = (session.iam(), session.chatbot());
         for change in &planned.slack {
             slack::apply(&iam, &chatbot, &desired, change).await?;

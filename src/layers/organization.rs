@@ -43,10 +43,12 @@ pub async fn before(cx: &Context<'_>, regions: &[Region]) -> HashMap<Region, Bef
     futures::future::join_all(read).await.into_iter().collect()
 }
 
-/// The region whose organization layer a rollout does before the others: where the findings
-/// archive is made, which the other regions' exports write to.
-pub fn first_region(plan: &crate::plan::Plan, regions: &[Region]) -> Option<Region> {
-    central::first_region(plan, regions)
+/// The regions whose organization layer a rollout does before and after the others: where
+/// the findings archive is made (the other regions' exports write to it), and where the Slack
+/// configuration is (it subscribes every region's central topic).
+pub fn first_and_last(plan: &crate::plan::Plan, regions: &[Region]) -> (Option<Region>, Option<Region>) {
+    let first = central::first_region(plan, regions);
+    (first, central::last_region(plan, regions).filter(|last| Some(*last) != first))
 }
 
 /// What the admin's side holds now.
@@ -183,7 +185,7 @@ pub async fn reconcile(
         Ok(planned) => planned,
         Err(conflict) => return (in_layer(Status::failed(TargetError::OtherAdmin(conflict))), None),
     };
-    planned.central = central::plan(cx, region, &scope.regions, sections, &observed.held);
+    planned.central = central::plan(cx, region, sections, &observed.held);
     // A rollout's dry run too says what the bucket and key policies lack (the audit judges the
     // destination's status instead).
     if let (Some(detector), false) = (&observed.admin_detector, cx.options.detectors_from_admin) {
@@ -205,7 +207,7 @@ pub async fn reconcile(
         false => None,
     };
     let changes = planned.changes();
-    let execute = execute(cx, &guardduty, (region, &scope.regions), &desired, &scope.emails, &observed, &planned);
+    let execute = execute(cx, &guardduty, region, &desired, &scope.emails, &observed, &planned);
     let status = settle(cx, &target, Layer::Organization, &changes, execute).await;
     let mut notes = planned.central.notes;
     if let Some(Coverage::Read(rows)) = &coverage {
@@ -226,7 +228,7 @@ async fn read_coverage(guardduty: &GuardDuty, region: &Region, detector: Option<
 async fn execute(
     cx: &Context<'_>,
     guardduty: &GuardDuty,
-    (region, regions): (&Region, &[Region]),
+    region: &Region,
     desired: &Organization<'_>,
     emails: &BTreeMap<AccountId, String>,
     observed: &Observed,
@@ -251,7 +253,7 @@ async fn execute(
         Some(change) => membership::apply(guardduty, &detector_id, emails, change).await,
         None => Ok(()),
     };
-    let central = central::apply(cx, guardduty, region, regions, &detector_id, Sections::of(cx.plan), &observed.held, &planned.central).await;
+    let central = central::apply(cx, guardduty, region, &detector_id, Sections::of(cx.plan), &observed.held, &planned.central).await;
     members.and(central)
 }
 

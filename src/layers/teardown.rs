@@ -175,13 +175,13 @@ pub async fn organization(cx: &Context<'_>, region: &Region, scope: &Scope, tear
         Err(error) => return in_layer(Status::failed(error)),
     };
     let mut planned = plan(teardown, &admin, scope, &designated, side.as_ref());
-    planned.central = central::teardown(cx, &scope.regions, sections, &held, teardown.prune_subscriptions);
+    planned.central = central::teardown(cx, sections, &held, teardown.prune_subscriptions);
     planned.notes.append(&mut planned.central.notes);
     let config_list = planned.config.iter().cloned().map(Change::from);
     let member_list = planned.members.iter().cloned().map(Change::from);
     let designation_list = planned.designation.iter().cloned().map(Change::from);
     let changes: Vec<Change> = planned.central.changes().chain(config_list).chain(member_list).chain(designation_list).collect();
-    let execute = execute(cx, &guardduty, (region, &scope.regions), detector_id.as_deref(), sections, &planned);
+    let execute = execute(cx, &guardduty, region, detector_id.as_deref(), sections, &held, &planned);
     let status = settle(cx, &target, Layer::Organization, &changes, execute).await;
     TargetResult { changes: shared(changes), notes: planned.notes, ..in_layer(status) }
 }
@@ -221,13 +221,14 @@ fn plan(teardown: &Teardown, admin: &AccountId, scope: &Scope, designated: &[Acc
 async fn execute(
     cx: &Context<'_>,
     guardduty: &GuardDuty,
-    (region, regions): (&Region, &[Region]),
+    region: &Region,
     detector_id: Option<&str>,
     sections: Sections<'_>,
+    held: &Held,
     planned: &Planned,
 ) -> Result<(), TargetError> {
     if let Some(detector_id) = detector_id {
-        central::apply(cx, guardduty, region, regions, detector_id, sections, &Held::default(), &planned.central).await?;
+        central::apply(cx, guardduty, region, detector_id, sections, held, &planned.central).await?;
         if let Some(change) = &planned.config {
             org_config::apply(guardduty, detector_id, AutoEnable::None, change).await?;
         }

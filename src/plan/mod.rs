@@ -7,6 +7,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 mod central;
+mod check;
 mod load;
 
 pub use central::{Alerts, Archive, Export, IpList, IpLists, Slack, Suppression, SuppressionRule};

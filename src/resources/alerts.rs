@@ -31,9 +31,22 @@ pub struct Observed {
     pub rules: Vec<Option<ObservedRule>>,
 }
 
+/// AWS Chatbot's own subscription to each topic of its configurations.
+const CHATBOT: (&str, &str) = ("https", "https://global.sns-api.chatbot.amazonaws.com");
+
+/// The topic without Chatbot's subscription, which `[alerts.slack]` plans (Chatbot makes and
+/// removes it with its configuration).
+fn without_chatbot(topic: Option<&ObservedTopic>, slack: bool) -> Option<ObservedTopic> {
+    let mut topic = topic?.clone();
+    if slack {
+        topic.subscriptions.retain(|s| (s.protocol.as_str(), s.endpoint.as_str()) != CHATBOT);
+    }
+    Some(topic)
+}
+
 /// The topic's and each rule's changes; drift left alone fails the alerts control.
-pub fn plan(wiring: &Wiring, region: &Region, observed: &Observed) -> (Vec<Change>, Vec<Note>) {
-    let (topic_changes, mut notes) = topic::plan(wiring, region, observed.topic.as_ref());
+pub fn plan(wiring: &Wiring, region: &Region, observed: &Observed, slack: bool) -> (Vec<Change>, Vec<Note>) {
+    let (topic_changes, mut notes) = topic::plan(wiring, region, without_chatbot(observed.topic.as_ref(), slack).as_ref());
     let mut changes: Vec<Change> = topic_changes.into_iter().map(Change::Topic).collect();
     for (rule, found) in wiring.plan.rules.iter().zip(&observed.rules) {
         let (rule_changes, rule_notes) = rules::plan(wiring, region, rule, found.as_ref());
@@ -44,7 +57,7 @@ pub fn plan(wiring: &Wiring, region: &Region, observed: &Observed) -> (Vec<Chang
 }
 
 /// Teardown: the rules (their planned targets first), then the topic.
-pub fn teardown(wiring: &Wiring, observed: &Observed, prune: bool) -> (Vec<Change>, Vec<Note>) {
+pub fn teardown(wiring: &Wiring, observed: &Observed, prune: bool, slack: bool) -> (Vec<Change>, Vec<Note>) {
     let mut changes = Vec::new();
     let mut notes = Vec::new();
     for (rule, found) in wiring.plan.rules.iter().zip(&observed.rules) {
@@ -52,7 +65,7 @@ pub fn teardown(wiring: &Wiring, observed: &Observed, prune: bool) -> (Vec<Chang
         changes.extend(rule_changes.into_iter().map(Change::Rule));
         notes.extend(rule_notes);
     }
-    let (topic_changes, topic_notes) = topic::teardown(wiring, observed.topic.as_ref(), prune);
+    let (topic_changes, topic_notes) = topic::teardown(wiring, without_chatbot(observed.topic.as_ref(), slack).as_ref(), prune);
     changes.extend(topic_changes.into_iter().map(Change::Topic));
     notes.extend(topic_notes);
     (changes, notes)

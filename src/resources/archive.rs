@@ -62,14 +62,28 @@ impl Desired<'_> {
     }
 
     fn key_statements(&self) -> Vec<Value> {
-        vec![json!({
+        let mut statements = vec![json!({
             "Sid": "OrgguardGuardDutyFindings",
             "Effect": "Allow",
             "Principal": {"Service": self.principals},
             "Action": "kms:GenerateDataKey",
             "Resource": "*",
             "Condition": self.condition(),
-        })]
+        })];
+        // The bucket's own account writes with the key too (the prefix/ object, under the
+        // bucket's default encryption) when the key is elsewhere.
+        let key_account = self.export.key_place().map(|(_, account)| account);
+        let bucket_account = self.export.bucket_account.unwrap_or(self.admin);
+        if key_account.is_some_and(|a| a != bucket_account) {
+            statements.push(json!({
+                "Sid": "OrgguardBucketAccountEncrypt",
+                "Effect": "Allow",
+                "Principal": {"AWS": format!("arn:{}:iam::{bucket_account}:root", self.partition)},
+                "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+                "Resource": "*",
+            }));
+        }
+        statements
     }
 
     /// A new key's whole policy: its account administers it (without that statement a key
@@ -161,9 +175,18 @@ pub fn plan(desired: &Desired, observed: &Observed) -> (Vec<Change>, Vec<Note>) 
     let key_matches = |used: &str| {
         observed.key.as_deref().is_some_and(|key| used == key || key.ends_with(&format!("/{used}"))) || used == planned_key
     };
-    if !found.encryption_key.as_deref().is_some_and(key_matches) {
-        let why = found.encryption_key.as_ref().map_or("not SSE-KMS".into(), |k| format!("encrypted with {k}"));
-        changes.push(Change::PutEncryption { bucket: bucket.clone(), why });
+    // A bucket orgguard did not make may serve other writers: its encryption is reported,
+    // not changed (they may have no right to the key).
+    match (&observed.bucket, found.encryption_key.as_deref().is_some_and(key_matches)) {
+        (_, true) => {}
+        (None, false) => changes.push(Change::PutEncryption { bucket: bucket.clone(), why: "new bucket".into() }),
+        (Some(_), false) => {
+            let found = found.encryption_key.as_ref().map_or("not SSE-KMS".into(), |k| format!("encrypted with {k}"));
+            notes.push(Note {
+                text: format!("bucket {bucket} is {found}, not with the plan's key: kept (another writer may need it); encrypt it with the key to export there"),
+                fails: Some(Failure::new(EXPORT, format!("bucket {bucket} encrypted with the plan's key"), found)),
+            });
+        }
     }
     if !found.public_access_blocked {
         changes.push(Change::BlockPublicAccess { bucket: bucket.clone() });

@@ -3,8 +3,9 @@
 //! read-only CloudWatch) and the Slack channel configuration subscribed to the central topic
 //! of every region, with a read-only guardrail always set. One configuration per channel: a
 //! configuration of the channel under another name is not orgguard's; orgguard adds its
-//! topics to it (and a guardrail if it has only AdministratorAccess) and reports it. Made once
-//! a run, in the first region's organization layer.
+//! topics to it (and its guardrail if it has none, or AdministratorAccess among them) and
+//! reports it. Made once a run, in the last region's organization layer, once every other
+//! region's central topic is there.
 
 use std::fmt;
 
@@ -19,7 +20,10 @@ use crate::outcome::Note;
 use crate::plan::{Plan, Slack};
 
 pub const SLACK: &str = "OG.Org.Slack";
-const ADMINISTRATOR: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
+/// AWS's AdministratorAccess, in any partition.
+fn administrator(policy: &str) -> bool {
+    policy.ends_with(":iam::aws:policy/AdministratorAccess")
+}
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -27,7 +31,7 @@ pub enum Change {
     Role(iam::Change),
     CreateConfiguration { name: String, topics: Vec<String> },
     /// Every value the configuration is set to (the role, logging and guardrails of one that is
-    /// not orgguard's are kept but for AdministratorAccess alone).
+    /// not orgguard's are kept, but guardrails that are none or include AdministratorAccess).
     UpdateConfiguration { name: String, arn: String, role_arn: String, topics: Vec<String>, logging_level: String, guardrails: Vec<String>, why: String },
     DeleteConfiguration { name: String, arn: String },
 }
@@ -36,8 +40,10 @@ pub enum Change {
 #[derive(Debug)]
 pub struct Observed {
     pub role: ObservedIam,
-    /// The configuration of the plan's channel, whatever its name.
+    /// The configuration of the plan's channel, whatever its name (or of its name).
     pub configuration: Option<ObservedConfiguration>,
+    /// The central topics there are to subscribe.
+    pub topics: Vec<String>,
 }
 
 /// What the plan asks for, spelled out for the admin account.
@@ -45,7 +51,7 @@ pub struct Desired<'a> {
     pub slack: &'a Slack,
     pub role: Role,
     pub role_arn: String,
-    /// The central topic of every region of the run.
+    /// The central topic of every region of the run that has it.
     pub topics: Vec<String>,
 }
 
@@ -92,7 +98,7 @@ pub fn plan(desired: &Desired, observed: &Observed) -> (Vec<Change>, Vec<Note>) 
         true => (desired.role_arn.clone(), slack.logging_level.get_ref().clone(), guardrails),
         false => {
             notes.push(Note::new(format!("Slack channel {} has the configuration {} (kept, not orgguard's: orgguard adds its topics to it)", found.channel_id, found.name)));
-            let unguarded = found.guardrails.is_empty() || found.guardrails.iter().any(|g| g == ADMINISTRATOR);
+            let unguarded = found.guardrails.is_empty() || found.guardrails.iter().any(|g| administrator(g));
             (found.role_arn.clone(), found.logging_level.clone(), if unguarded { guardrails } else { found.guardrails.clone() })
         }
     };

@@ -7,11 +7,13 @@ rules (CAPABILITIES.md section 6; Chatbot API reference):
   ChatConfigurationArn), UpdateSlackChannelConfiguration, DeleteSlackChannelConfiguration,
   DescribeSlackWorkspaces. Configurations are global: the API is served in us-east-2,
   us-west-2, eu-west-1 and ap-southeast-1 and each answers for all of them.
-- One configuration per Slack channel per account, and per name (ConflictException).
+- One configuration per Slack channel per account (InvalidRequestException "has already been
+  configured for AWS account"), and per name (ConflictException).
 - A Slack workspace is authorised once per account in the console (no API): the emulator
   holds the authorised ones (POST /_orgguard/slack-workspace {"account", "team_id",
   "team_name"}), and refuses a configuration for another with InvalidRequestException.
 - A configuration without GuardrailPolicyArns gets AdministratorAccess, as AWS documents.
+- Chatbot subscribes its endpoint (https) to the configuration's topics, and unsubscribes it.
 Messages marked "ours" are the emulator's wording where AWS's is not documented.
 """
 
@@ -29,6 +31,25 @@ ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$")
 POLICY_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(aws|\d{12}):policy/[\w+=,.@/-]+$")
 ADMINISTRATOR = "arn:aws:iam::aws:policy/AdministratorAccess"
+# Chatbot subscribes this endpoint to each topic of a configuration, and unsubscribes it when
+# the topic leaves the configuration (the subscriptions a Chatbot channel shows in SNS).
+ENDPOINT = "https://global.sns-api.chatbot.amazonaws.com"
+
+
+def _subscriptions(account: str, before: list[str], after: list[str]) -> None:
+    """Chatbot's subscriptions follow the configuration's topics (those that exist)."""
+    from moto.sns.models import sns_backends
+
+    for arn in set(before) | set(after):
+        region = arn.split(":")[3]
+        backend = sns_backends[account][region]
+        if arn not in backend.topics:
+            continue
+        found = backend._find_subscription(arn, ENDPOINT, "https")
+        if arn in after and found is None:
+            backend.subscribe(arn, ENDPOINT, "https")
+        elif arn not in after and found is not None:
+            backend.unsubscribe(found.arn)
 
 
 class ChatbotError(Exception):
@@ -68,7 +89,7 @@ def _create(account: str, request: dict[str, Any]) -> dict[str, Any]:
                            f"Slack workspace {team} is not authorized for this account: authorize it in the AWS Chatbot console first.")  # ours
     existing = CONFIGURATIONS.setdefault(account, {})
     if any(c["SlackChannelId"] == channel for c in existing.values()):
-        raise ChatbotError(409, "ConflictException", f"Slack channel {channel} already has a configuration in this account.")  # ours
+        raise ChatbotError(400, "InvalidRequestException", f"Slack channel {channel} has already been configured for AWS account {account}.")
     arn = f"arn:aws:chatbot::{account}:chat-configuration/slack-channel/{name}"
     if arn in existing:
         raise ChatbotError(409, "ConflictException", f"A configuration named {name} already exists.")  # ours
@@ -80,6 +101,7 @@ def _create(account: str, request: dict[str, Any]) -> dict[str, Any]:
         "GuardrailPolicyArns": list(request.get("GuardrailPolicyArns") or [ADMINISTRATOR]),
         "UserAuthorizationRequired": bool(request.get("UserAuthorizationRequired", False)), "State": "ENABLED",
     }
+    _subscriptions(account, [], existing[arn]["SnsTopicArns"])
     return {"ChannelConfiguration": existing[arn]}
 
 
@@ -93,6 +115,7 @@ def _found(account: str, request: dict[str, Any]) -> dict[str, Any]:
 def _update(account: str, request: dict[str, Any]) -> dict[str, Any]:
     found = _found(account, request)
     _check(request, creating=False)
+    _subscriptions(account, found["SnsTopicArns"], request.get("SnsTopicArns", found["SnsTopicArns"]))
     for key in ("SlackChannelName", "SnsTopicArns", "IamRoleArn", "LoggingLevel", "GuardrailPolicyArns", "UserAuthorizationRequired"):
         if key in request:
             found[key] = request[key]
@@ -115,7 +138,7 @@ def _workspaces(account: str, _: dict[str, Any]) -> dict[str, Any]:
 
 
 def _delete(account: str, request: dict[str, Any]) -> dict[str, Any]:
-    _found(account, request)
+    _subscriptions(account, _found(account, request)["SnsTopicArns"], [])
     del CONFIGURATIONS[account][request["ChatConfigurationArn"]]
     return {}
 

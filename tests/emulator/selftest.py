@@ -561,7 +561,7 @@ def chatbot(emulator: Emulator) -> None:
     made = create("alerts", "C1")["ChannelConfiguration"]
     check("created, without a guardrail: AdministratorAccess", (made["ChatConfigurationArn"], made["GuardrailPolicyArns"]),
           (f"arn:aws:chatbot::{M2}:chat-configuration/slack-channel/alerts", ["arn:aws:iam::aws:policy/AdministratorAccess"]))
-    check("one configuration per channel", error_of(lambda: create("other", "C1"))[1], "ConflictException")
+    check("one configuration per channel", error_of(lambda: create("other", "C1"))[1], "InvalidRequestException")
     check("a name outside the pattern", error_of(lambda: create("no spaces", "C2"))[1], "InvalidParameterException")
     bot.update_slack_channel_configuration(ChatConfigurationArn=made["ChatConfigurationArn"], SlackChannelId="C1", GuardrailPolicyArns=["arn:aws:iam::aws:policy/ReadOnlyAccess"])
     listed = bot.describe_slack_channel_configurations()["SlackChannelConfigurations"]
