@@ -115,3 +115,25 @@ fn a_region_without_covered_resources_costs_one_call_and_an_unreadable_one_is_no
     assert!(coverage.iter().all(|r| r["verdict"] == "NOT_EVALUATED" && r["reason"] == "guardduty:GetCoverageStatistics: AccessDeniedException"), "{coverage:?}");
     assert!(rows.iter().filter(|r| r["control"] != "OG.Runtime.Coverage").all(|r| r["verdict"] == "PASS"));
 }
+
+#[test]
+fn a_region_that_does_not_offer_runtime_monitoring_is_not_evaluated_without_failing_the_audit() {
+    let unavailable = "RUNTIME_MONITORING@eu-west-1,EKS_RUNTIME_MONITORING@eu-west-1";
+    let emulator = Emulator::start(&["--accounts", "2", "--feature-unavailable", unavailable]);
+    let run = emulator.orgguard(&["rollout", "--plan", &plan(), "--regions", REGIONS_ARG]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    emulator.reset_counts();
+    let run = emulator.orgguard(&["audit", "--plan", &plan(), "--regions", REGIONS_ARG, "--format", "json"]);
+    assert_eq!(run.code(), 0, "nothing failed and nothing could not be read: {}", run.stderr());
+    assert_eq!(emulator.calls("GetCoverageStatistics", Some((&member(1), "eu-west-1"))), 0, "not asked where it is not offered");
+    let report: Value = serde_json::from_str(&run.stdout()).unwrap();
+    let reasons: BTreeMap<String, String> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["control"] == "OG.Runtime.Coverage" && r["region"] == "eu-west-1")
+        .map(|r| (r["account"].as_str().unwrap().to_owned(), r["reason"].as_str().unwrap_or("judged").to_owned()))
+        .collect();
+    assert_eq!(reasons.len(), 3);
+    assert!(reasons.values().all(|r| r == "GuardDuty does not offer Runtime Monitoring in this region"), "{reasons:?}");
+}

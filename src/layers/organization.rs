@@ -11,7 +11,7 @@ use super::{result, settle, Before, Context};
 use crate::aws::{AwsError, GuardDuty};
 use crate::desired::Organization;
 use crate::discover::Scope;
-use crate::model::{AccountId, AdminSide, DetectorSettings, ObservedDetector, Region, Target};
+use crate::model::{AccountId, AdminSide, DetectorSettings, Feature, ObservedDetector, Region, Target};
 use crate::outcome::{shared, Layer, SkipReason, Status, TargetError, TargetResult};
 use crate::resources::admin::OtherAdmin;
 use crate::resources::coverage::{self, Coverage};
@@ -219,6 +219,10 @@ pub async fn reconcile(
 /// The region's Runtime Monitoring coverage, or why it could not be read.
 async fn read_coverage(guardduty: &GuardDuty, region: &Region, detector: Option<&ObservedDetector>) -> Coverage {
     let Some(detector) = detector else { return Coverage::NoDetector };
+    // A feature GuardDuty leaves out of the detector is one it does not offer here.
+    if ![Feature::RuntimeMonitoring, Feature::EksRuntimeMonitoring].iter().any(|f| detector.features.contains_key(f)) {
+        return Coverage::NotOffered;
+    }
     match guardduty.coverage(&detector.id).await {
         Ok(resources) => Coverage::Read(coverage::summarize(region, &resources)),
         Err(error) => Coverage::Failed(format!("{}: {}", error.operation, error.code)),

@@ -142,7 +142,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::model::Frequency;
+    use crate::model::{Feature, Frequency};
     use crate::plan::RegionSelection;
 
     #[test]

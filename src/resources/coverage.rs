@@ -38,6 +38,8 @@ pub enum Coverage {
     Failed(String),
     /// Nothing to read: the delegated admin has no detector in the region.
     NoDetector,
+    /// GuardDuty does not offer Runtime Monitoring in the region.
+    NotOffered,
 }
 
 impl Coverage {
@@ -47,6 +49,7 @@ impl Coverage {
             Self::Read(_) => None,
             Self::Failed(reason) => Some(reason.clone()),
             Self::NoDetector => Some("the delegated admin has no detector in the region".into()),
+            Self::NotOffered => Some("GuardDuty does not offer Runtime Monitoring in this region".into()),
         }
     }
 }
