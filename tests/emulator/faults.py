@@ -304,7 +304,7 @@ class Faults:
         if not self.hits(self.denied, "denied", key, n):
             return None
         service, operation = key[2], key[3]
-        code = {"sns": "AuthorizationError", "sts": "AccessDenied", "iam": "AccessDenied"}.get(service, "AccessDeniedException")
+        code = {"sns": "AuthorizationError", "sts": "AccessDenied", "iam": "AccessDenied", "s3": "AccessDenied"}.get(service, "AccessDeniedException")
         status = 400 if service in ("events", "organizations") else 403
         return status, code, f"User: {caller} is not authorized to perform: {service}:{operation}"
 
