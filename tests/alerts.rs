@@ -123,6 +123,14 @@ fn chatbot_delivers_every_regions_central_topic_to_slack_with_a_read_only_guardr
     assert_eq!(refused.code(), 1, "{}", refused.stdout());
     assert!(refused.stdout().contains("WorkspaceNotAuthorized") && refused.stdout().contains("authorise it once in the AWS Chatbot console"), "{}", refused.stdout());
 
+    // The rollout does the GuardDuty work all the same, and fails the region on Slack alone.
+    let refused = with_plan(&emulator, &text, &["rollout"]);
+    assert_eq!(refused.code(), 1, "{}", refused.stdout());
+    assert!(emulator.get("state")["chatbot"][&admin].is_null());
+    for region in REGIONS {
+        assert_eq!(emulator.get("guardduty-org")[region]["members"][member(2)], "Enabled", "{region}");
+    }
+
     emulator.post("slack-workspace", serde_json::json!({"account": admin, "team_id": "T07ORG", "team_name": "example"}));
     let run = with_plan(&emulator, &text, &["rollout"]);
     assert_eq!(run.code(), 0, "{}{}", run.stdout(), run.stderr());

@@ -64,6 +64,8 @@ pub struct Held {
     pub alerts: Option<alerts::Observed>,
     /// Read in the last region (`last_region`) only.
     pub slack: Option<slack::Observed>,
+    /// Why the Slack configuration could not be read there.
+    pub slack_error: Option<AwsError>,
 }
 
 /// With `[export.archive]`, the region where the archive is made: the key's, which GuardDuty
@@ -105,11 +107,12 @@ pub async fn observe_slack(cx: &Context<'_>, region: &Region, regions: &[Region]
     }
     let plan = alerts.wiring();
     let wiring = alert_wiring(cx, &plan).expect("an admin session with an admin plan");
-    // (A teardown needs none: the other regions are taking theirs out meanwhile.)
+    // (A teardown takes them all out of the configuration without looking: the other regions
+    // are deleting theirs meanwhile.)
     let mut topics = Vec::new();
-    for other in regions.iter().filter(|_| cx.options.teardown.is_none()) {
+    for other in regions {
         let arn = wiring.topic_arn(other);
-        if other == region || session.sns(other).find_topic(&arn).await?.is_some() {
+        if other == region || cx.options.teardown.is_some() || session.sns(other).find_topic(&arn).await?.is_some() {
             topics.push(arn);
         }
     }

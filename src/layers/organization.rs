@@ -129,7 +129,11 @@ async fn observe(
     };
     central::observe_archive(cx, region, &mut held).await?;
     central::observe_alerts(cx, region, &mut held).await?;
-    central::observe_slack(cx, region, regions, &mut held).await?;
+    // Slack that cannot be read (a workspace never authorised) fails the region's result, but
+    // after the GuardDuty work, which does not depend on it.
+    if let Err(error) = central::observe_slack(cx, region, regions, &mut held).await {
+        held.slack_error = Some(error);
+    }
     Ok(Observed { admin_detector, designated, side, held })
 }
 
@@ -208,7 +212,11 @@ pub async fn reconcile(
     };
     let changes = planned.changes();
     let execute = execute(cx, &guardduty, region, &desired, &scope.emails, &observed, &planned);
-    let status = settle(cx, &target, Layer::Organization, &changes, execute).await;
+    let status = match (settle(cx, &target, Layer::Organization, &changes, execute).await, &observed.held.slack_error) {
+        (Status::Failed(error), _) => Status::Failed(error),
+        (_, Some(error)) => Status::failed(error.clone()),
+        (status, None) => status,
+    };
     let mut notes = planned.central.notes;
     if let Some(Coverage::Read(rows)) = &coverage {
         notes.extend(coverage::notes(rows));

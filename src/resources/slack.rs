@@ -124,11 +124,27 @@ pub fn plan(desired: &Desired, observed: &Observed) -> (Vec<Change>, Vec<Note>) 
     (changes, notes)
 }
 
-/// Teardown: orgguard's configuration, then its role and policy; another's is left alone.
+/// Teardown: orgguard's configuration, then its role and policy; another's keeps everything
+/// but orgguard's topics.
 pub fn teardown(desired: &Desired, observed: &Observed) -> (Vec<Change>, Vec<Note>) {
     let mut changes = Vec::new();
-    if let Some(found) = observed.configuration.as_ref().filter(|c| &c.name == desired.slack.configuration_name.get_ref()) {
-        changes.push(Change::DeleteConfiguration { name: found.name.clone(), arn: found.arn.clone() });
+    match &observed.configuration {
+        Some(found) if &found.name == desired.slack.configuration_name.get_ref() => {
+            changes.push(Change::DeleteConfiguration { name: found.name.clone(), arn: found.arn.clone() })
+        }
+        Some(found) if found.topics.iter().any(|t| desired.topics.contains(t)) => {
+            let topics = found.topics.iter().filter(|t| !desired.topics.contains(t)).cloned().collect();
+            changes.push(Change::UpdateConfiguration {
+                name: found.name.clone(),
+                arn: found.arn.clone(),
+                role_arn: found.role_arn.clone(),
+                topics,
+                logging_level: found.logging_level.clone(),
+                guardrails: found.guardrails.clone(),
+                why: "orgguard's topics taken out".into(),
+            })
+        }
+        _ => {}
     }
     let (role, notes) = iam::teardown(&desired.role, &observed.role);
     changes.extend(role.into_iter().map(Change::Role));
@@ -196,5 +212,50 @@ impl fmt::Display for Change {
             Self::UpdateConfiguration { name, why, .. } => write!(f, "Slack channel configuration {name} ({why})"),
             Self::DeleteConfiguration { name, .. } => write!(f, "Slack channel configuration {name}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::AccountId;
+
+    fn slack() -> Slack {
+        let text = "configuration_name = \"guardduty-alerts\"\nteam_id = \"T1\"\nchannel_id = \"C1\"\n";
+        toml::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn another_configuration_of_the_channel_gets_the_topics_and_a_guardrail_and_loses_only_the_topics_at_teardown() {
+        let (slack, admin) = (slack(), AccountId::parse("100000000001").unwrap());
+        let ours = |r: &str| format!("arn:aws:sns:{r}:100000000001:guardduty-findings-central");
+        let desired = Desired::new(&slack, &admin, Partition::Aws, vec![ours("eu-west-1"), ours("us-east-1")]);
+        let theirs = ObservedConfiguration {
+            arn: "arn:aws:chatbot::100000000001:chat-configuration/slack-channel/theirs".into(),
+            name: "theirs".into(),
+            channel_id: "C1".into(),
+            role_arn: "arn:aws:iam::100000000001:role/theirs".into(),
+            topics: vec!["arn:aws:sns:us-east-1:100000000001:theirs".into(), ours("eu-west-1")],
+            logging_level: "NONE".into(),
+            guardrails: vec!["arn:aws:iam::aws:policy/AdministratorAccess".into()],
+        };
+        let role = ObservedIam { role_trust: Some(desired.role.trust.clone()), policy: None, attached: false, others_attached: vec![] };
+        let observed = Observed { role, configuration: Some(theirs.clone()), topics: desired.topics.clone() };
+        let (changes, notes) = plan(&desired, &observed);
+        let update = changes.iter().find_map(|c| match c {
+            Change::UpdateConfiguration { role_arn, topics, guardrails, .. } => Some((role_arn, topics, guardrails)),
+            _ => None,
+        });
+        let (role_arn, topics, guardrails) = update.expect("an update of theirs");
+        assert_eq!(role_arn, &theirs.role_arn, "their role is kept");
+        assert_eq!(topics, &vec![theirs.topics[0].clone(), ours("eu-west-1"), ours("us-east-1")], "theirs first, ours added");
+        assert_eq!(guardrails, &vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".to_owned()], "AdministratorAccess replaced");
+        assert_eq!(notes.len(), 1);
+        let (changes, _) = teardown(&desired, &observed);
+        assert!(
+            matches!(&changes[0], Change::UpdateConfiguration { topics, guardrails, .. } if topics == &vec![theirs.topics[0].clone()] && guardrails == &theirs.guardrails),
+            "{changes:?}"
+        );
+        assert!(!changes.iter().any(|c| matches!(c, Change::DeleteConfiguration { .. })), "theirs is never deleted");
     }
 }
