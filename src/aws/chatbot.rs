@@ -29,6 +29,17 @@ pub struct Configuration<'a> {
     pub guardrails: &'a [String],
 }
 
+/// The role, topics, logging level and guardrails on a Create or Update call.
+macro_rules! configured {
+    ($call:expr, $configuration:expr) => {
+        $call
+            .iam_role_arn($configuration.role_arn)
+            .set_sns_topic_arns(Some($configuration.topics.to_vec()))
+            .logging_level($configuration.logging_level)
+            .set_guardrail_policy_arns(Some($configuration.guardrails.to_vec()))
+    };
+}
+
 impl Chatbot {
     pub(super) fn new(client: aws_sdk_chatbot::Client) -> Self {
         Self { client }
@@ -64,21 +75,13 @@ impl Chatbot {
 
     pub async fn create(&self, name: &str, team_id: &str, channel_id: &str, configuration: &Configuration<'_>) -> Result<(), AwsError> {
         let call = self.client.create_slack_channel_configuration().configuration_name(name).slack_team_id(team_id).slack_channel_id(channel_id);
-        let call = call
-            .iam_role_arn(configuration.role_arn)
-            .set_sns_topic_arns(Some(configuration.topics.to_vec()))
-            .logging_level(configuration.logging_level)
-            .set_guardrail_policy_arns(Some(configuration.guardrails.to_vec()));
+        let call = configured!(call, configuration);
         call.send().await.map(drop).map_err(|e| AwsError::from_sdk("chatbot:CreateSlackChannelConfiguration", e))
     }
 
     pub async fn update(&self, arn: &str, channel_id: &str, configuration: &Configuration<'_>) -> Result<(), AwsError> {
         let call = self.client.update_slack_channel_configuration().chat_configuration_arn(arn).slack_channel_id(channel_id);
-        let call = call
-            .iam_role_arn(configuration.role_arn)
-            .set_sns_topic_arns(Some(configuration.topics.to_vec()))
-            .logging_level(configuration.logging_level)
-            .set_guardrail_policy_arns(Some(configuration.guardrails.to_vec()));
+        let call = configured!(call, configuration);
         call.send().await.map(drop).map_err(|e| AwsError::from_sdk("chatbot:UpdateSlackChannelConfiguration", e))
     }
 
