@@ -573,6 +573,7 @@ GUARDDUTY_OPERATIONS = [
     ("POST", r"/detector/[^/]+/member", "CreateMembers"),
     ("POST", r"/detector/[^/]+/member/get", "GetMembers"),
     ("POST", r"/detector/[^/]+/member/detector/get", "GetMemberDetectors"),
+    ("POST", r"/detector/[^/]+/member/detector/update", "UpdateMemberDetectors"),
     ("GET", r"/detector/[^/]+/member", "ListMembers"),
     ("POST", r"/detector/[^/]+/member/disassociate", "DisassociateMembers"),
     ("POST", r"/detector/[^/]+/member/delete", "DeleteMembers"),

@@ -21,6 +21,8 @@ rules and botocore's wire shapes (camelCase JSON):
 - Update/DescribeOrganizationConfiguration (designated admin only); features the Region does
   not offer (guardduty_ext.UNAVAILABLE) are left out of the description and refused in updates.
 - GetAdministratorAccount on a member names its administrator while associated, else {}.
+- UpdateMemberDetectors: an administrator sets its associated members' detector features,
+  with Create/UpdateDetector's rules (both runtime features in one request refused).
 
 Invitation-era ("legacy") relationships, per account and Region, which predate Organizations:
 an administrator (any account with a detector, designated or not) invites an account, which
@@ -69,6 +71,7 @@ from guardduty_ext import (
     UNAVAILABLE_MESSAGE,
     BadRequestException,
     available,
+    check_features,
 )
 
 MANAGEMENT = DEFAULT_ACCOUNT_ID  # where emulator.py seeds the organization
@@ -83,6 +86,7 @@ ROUTES = (
     "/detector/(?P<detector_id>[^/]+)/member",
     "/detector/(?P<detector_id>[^/]+)/member/get",
     "/detector/(?P<detector_id>[^/]+)/member/detector/get",
+    "/detector/(?P<detector_id>[^/]+)/member/detector/update",
     "/detector/(?P<detector_id>[^/]+)/member/disassociate",
     "/detector/(?P<detector_id>[^/]+)/member/delete",
     "/detector/(?P<detector_id>[^/]+)/member/invite",
@@ -469,6 +473,23 @@ class OrganizationHandlers(GuardDutyResponse):
                 "features": detector.features_json(PROTECTION_PLANS),
             })
         return json.dumps({"members": configurations, "unprocessedAccounts": unprocessed})
+
+    def update_member_detectors(self) -> str:
+        """The administrator sets its associated members' detector features, with
+        Create/UpdateDetector's rules (both runtime features in one request refused)."""
+        self._own_detector()
+        request = self._request()
+        features, data_sources = request.get("features"), request.get("dataSources")
+        check_features(self.region, features, data_sources)
+        unprocessed = []
+        for account in self._account_ids():
+            member = self.guardduty_backend.org_members.get(account)
+            backend = guardduty_backends[account][self.region]
+            if not member or member["relationshipStatus"] not in ASSOCIATED or not backend.detectors:
+                unprocessed.append({"accountId": account, "result": NOT_ASSOCIATED if backend.detectors else NO_DETECTOR})
+                continue
+            backend.update_detector(next(iter(backend.detectors)), None, None, data_sources, features)
+        return json.dumps({"unprocessedAccounts": unprocessed})
 
     def disassociate_members(self) -> str:
         """Any administrator, of its own members. An invitation-based member's pending

@@ -547,6 +547,13 @@ def coverage(emulator: Emulator) -> None:
     check("the member sees only its own", [r["ResourceId"] for r in member.list_coverage(DetectorId=md)["Resources"]], ["prod"])
     check("an unknown criterion", error_of(lambda: gd.list_coverage(DetectorId=d, FilterCriteria={"FilterCriterion": [
         {"CriterionKey": "NOPE", "FilterCondition": {"Equals": ["x"]}}]}))[1], "BadRequestException")
+    runtime = {"Name": "RUNTIME_MONITORING", "Status": "ENABLED"}
+    both = [runtime, {"Name": "EKS_RUNTIME_MONITORING", "Status": "DISABLED"}]
+    check("UpdateMemberDetectors refuses both runtime features",
+          error_of(lambda: gd.update_member_detectors(DetectorId=d, AccountIds=[M4], Features=both))[1], "BadRequestException")
+    check("UpdateMemberDetectors", gd.update_member_detectors(DetectorId=d, AccountIds=[M4], Features=[runtime])["UnprocessedAccounts"], [])
+    features = {f["Name"]: f["Status"] for f in member.get_detector(DetectorId=md)["Features"]}
+    check("the member's detector as the administrator set it", features["RUNTIME_MONITORING"], "ENABLED")
 
 
 def chatbot(emulator: Emulator) -> None:
