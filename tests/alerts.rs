@@ -173,7 +173,9 @@ bot.update_slack_channel_configuration(ChatConfigurationArn=arn, SlackChannelId=
     let report: Value = serde_json::from_str(&audit.stdout()).unwrap();
     let failed = failing(&report);
     assert_eq!(failed.len(), 1, "{failed:?}");
-    assert_eq!(failed[0].0, "OG.Org.Slack");
+    assert_eq!((failed[0].0.as_str(), failed[0].1.as_str()), ("OG.Org.Slack", "us-east-1"), "where the configuration is read");
+    let slack_rows = report["results"].as_array().unwrap().iter().filter(|r| r["control"] == "OG.Org.Slack").count();
+    assert_eq!(slack_rows, 1, "judged where it is read, not passed in the other region");
     assert!(failed[0].2.contains("guardrails arn:aws:iam::aws:policy/AdministratorAccess"), "{failed:?}");
     emulator.reset_counts();
     assert_eq!(with_plan(&emulator, &text, &["rollout"]).code(), 0);

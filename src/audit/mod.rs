@@ -11,7 +11,9 @@ use crate::model::{AccountId, Feature, Region};
 use crate::outcome::{Layer, Status, TargetError, TargetResult};
 use crate::plan::Plan;
 use crate::resources::admin::ADMIN;
+use crate::layers::organization::first_and_last;
 use crate::resources::coverage::{Coverage, COVERAGE};
+use crate::resources::slack::SLACK;
 use crate::resources::detector::feature_control;
 use crate::resources::membership::MEMBER;
 use crate::resources::{self, Place};
@@ -177,10 +179,15 @@ pub fn judge(plan: &Plan, plan_name: &str, results: &[TargetResult]) -> Vec<Cont
             out.not_evaluated(&member, account, Some(region), reason);
         }
     }
+    // The Slack configuration is made and read in one region of the run: judged there only.
+    let run_regions: Vec<Region> = regions.iter().map(|r| **r).collect();
+    let (first, last) = first_and_last(plan, &run_regions);
+    let slack_region = last.or(first);
     // A region's delegated admin (the organization's account list has no region).
     for (result, region) in results.iter().filter(|r| r.layer == Layer::Organization).filter_map(|r| Some((r, r.target.region.as_ref()?))) {
         let members: Vec<&AccountId> =
             member_places.iter().filter(|(_, r, reason)| r == region && reason.is_none()).map(|(a, _, _)| a).collect();
+        let organization: Vec<&str> = organization.iter().copied().filter(|c| *c != SLACK || slack_region == Some(*region)).collect();
         // Coverage is the one member control the admin answers for its own account too.
         let admin_too: &[&str] = if member.contains(&COVERAGE) { &[COVERAGE] } else { &[] };
         let unjudged = |out: &mut Judgement, reason: &str| {
