@@ -79,9 +79,12 @@ pub async fn apply(sns: &Sns, events: &Events, wiring: &Wiring<'_>, region: &Reg
 }
 
 /// A per-account control's failure, as the central alerts control's.
+fn central_failure(failure: Failure) -> Failure {
+    Failure { control: ALERTS.into(), expected: format!("central: {}", failure.expected), ..failure }
+}
+
 fn central(note: Note) -> Note {
-    let fails = note.fails.map(|f| Failure { control: ALERTS.into(), expected: format!("central: {}", f.expected), ..f });
-    Note { text: format!("central alerts: {}", note.text), fails }
+    Note { text: format!("central alerts: {}", note.text), fails: note.fails.map(central_failure) }
 }
 
 pub fn checks(plan: &Plan) -> Vec<Check> {
@@ -113,7 +116,7 @@ impl Kind for Change {
             Self::Topic(change) => change.failures(plan),
             Self::Rule(change) => change.failures(plan),
         };
-        inner.into_iter().map(|f| Failure { control: ALERTS.into(), expected: format!("central: {}", f.expected), ..f }).collect()
+        inner.into_iter().map(central_failure).collect()
     }
 }
 
