@@ -29,14 +29,18 @@ ORGGUARD = ROOT / "target/release/orgguard"
 SDK_FLOOR = ROOT / "target/release/examples/sdk_floor"
 PLAN = ROOT / "plans/example.toml"
 DETECTORS_ONLY = ROOT / "plans/detectors-only.toml"
+EXFILTRATION = ROOT / "plans/network-exfiltration.toml"
 THREE = "us-east-1,eu-west-1,ap-northeast-1"
 # The 17 Regions every account has enabled by default (the others are opt-in).
 DEFAULT_17 = ("us-east-1,us-east-2,us-west-1,us-west-2,ca-central-1,sa-east-1,eu-west-1,eu-west-2,eu-west-3,"
               "eu-central-1,eu-north-1,ap-south-1,ap-northeast-1,ap-northeast-2,ap-northeast-3,ap-southeast-1,ap-southeast-2")
 
-# name -> (accounts, regions or None for the plan's "all", faults (POST /_orgguard/faults), concurrency, plan)
+# name -> (accounts, regions or None for the plan's "all", faults (POST /_orgguard/faults), concurrency, plan,
+# and optionally the emulator's startup flags)
 SCENARIOS = {
     "quick": (500, THREE, {}, 64, PLAN),
+    # The same with seed 004's exfiltration alarm: 0, 1 or 2 VPCs per account-region. `quick` runs it too.
+    "quick-exfiltration": (500, THREE, {}, 64, EXFILTRATION, ("--vpcs-per-region", "0,1,2")),
     "5000x3": (5000, THREE, {}, 64, PLAN),
     "5000x17": (5000, DEFAULT_17, {"latency_ms": 50}, 256, PLAN),
     # Every Region the plan's "all" names (34), each one enabled in every account.
@@ -145,8 +149,8 @@ def progress(name, label, run):
 
 
 def scenario(name):
-    accounts, regions, faults, concurrency, plan = SCENARIOS[name]
-    emulator, endpoint, seeding = start_emulator(accounts)
+    accounts, regions, faults, concurrency, plan, *extra = SCENARIOS[name]
+    emulator, endpoint, seeding = start_emulator(accounts, *(extra[0] if extra else ()))
     try:
         # The emulator's best: its threads share one interpreter, so more clients can mean less.
         served = max(capacity(endpoint, seconds=3.0, threads=n) for n in (1, 2, 4, 8))
@@ -196,6 +200,14 @@ def table(rows):
             f'the AWS SDK alone {r["sdk_floor_us_per_call"]:.0f} us CPU per call (examples/sdk_floor.rs); '
             f'fresh calls by service: {by_service}'
         )
+    by_name = {r["scenario"]: r for r in rows}
+    if "quick" in by_name and "quick-exfiltration" in by_name:
+        base, with_alarm = by_name["quick"], by_name["quick-exfiltration"]
+        # example.toml includes the management account.
+        places = (base["accounts"] + 1) * len(base["regions"].split(","))
+        added = {label: (with_alarm[label]["calls"] - base[label]["calls"]) / places for label in ("fresh", "no_change")}
+        out.append(f'[exfiltration] adds {added["fresh"]:.2f} calls per account-region fresh and {added["no_change"]:.2f} '
+                   f'with no change ({places} account-regions, 0 to 2 VPCs each)')
     return "\n".join(out)
 
 
@@ -234,6 +246,8 @@ def main(names):
         return
     if names == ["all"]:
         names = list(SCENARIOS)
+    if "quick" in names and "quick-exfiltration" not in names:
+        names.append("quick-exfiltration")
     unknown = [n for n in names if n not in SCENARIOS]
     if unknown:
         raise SystemExit(f"unknown scenario {unknown}; known: {', '.join(SCENARIOS)}, all")

@@ -164,6 +164,9 @@ pub enum TeardownLayer {
     Central,
     /// Per account-region the plan's rules and topic; per account its IAM role and policy.
     Wiring,
+    /// Per account-region the exfiltration alarm, metric filter, orgguard's flow logs and the
+    /// log group; per account the flow-log delivery role and policy.
+    Exfiltration,
     /// Per account-region the detector (needs --delete-detectors).
     Detectors,
 }

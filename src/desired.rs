@@ -23,6 +23,8 @@ pub struct Wiring<'a> {
     pub plan: &'a Notifications,
     pub account: &'a AccountId,
     pub partition: Partition,
+    /// The account's exfiltration alarm notifies the topic: CloudWatch may publish to it.
+    pub alarms: bool,
 }
 
 impl Wiring<'_> {
@@ -86,10 +88,10 @@ impl Wiring<'_> {
     }
 
     /// The topic's resource policy: the owner keeps full control, EventBridge may publish for
-    /// this account's rules.
+    /// this account's rules (and CloudWatch for its alarms, with an exfiltration alarm).
     pub fn topic_policy(&self, region: &Region) -> Value {
         let topic = self.topic_arn(region);
-        json!({
+        let mut policy = json!({
             "Version": "2012-10-17",
             "Statement": [
                 {
@@ -114,7 +116,22 @@ impl Wiring<'_> {
                     },
                 },
             ],
-        })
+        });
+        if self.alarms {
+            let statements = policy["Statement"].as_array_mut().expect("a list");
+            statements.push(json!({
+                "Sid": "AllowCloudWatchAlarmsPublish",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                "Action": "sns:Publish",
+                "Resource": topic,
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": self.account.as_str()},
+                    "ArnLike": {"aws:SourceArn": format!("arn:{}:cloudwatch:{region}:{}:alarm:*", self.partition.name(), self.account)},
+                },
+            }));
+        }
+        policy
     }
 
     pub fn subscriptions(&self) -> Vec<(&'static str, &str)> {
@@ -175,7 +192,7 @@ mod tests {
         let plan = Plan::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/example.toml")).unwrap();
         let account = AccountId::parse("111122223333").unwrap();
         let partition = Partition::from_arn("arn:aws-cn:iam::111122223333:user/ops").unwrap();
-        let wiring = Wiring { plan: plan.notifications.as_ref().unwrap(), account: &account, partition };
+        let wiring = Wiring { plan: plan.notifications.as_ref().unwrap(), account: &account, partition, alarms: false };
         let region = Region::parse("cn-north-1").unwrap();
         assert_eq!(wiring.topic_arn(&region), "arn:aws-cn:sns:cn-north-1:111122223333:guardduty-finding");
         assert_eq!(wiring.role_arn(), "arn:aws-cn:iam::111122223333:role/eventbridge_to_sns");

@@ -174,7 +174,8 @@ fn teardown(args: cli::TeardownArgs) -> Result<u8> {
     }
     let teardown = orgguard::layers::teardown::Teardown {
         wiring: only(L::Wiring),
-        iam: only(L::Wiring),
+        iam: only(L::Wiring) || only(L::Exfiltration),
+        exfiltration: only(L::Exfiltration),
         membership: only(L::Membership),
         admin: only(L::Admin) && !some_accounts,
         detectors: args.delete_detectors,

@@ -206,10 +206,10 @@ async fn engine(targeting: &Targeting, runs_for: Use<'_>) -> Result<Engine, OpsE
         migrate_invitations,
         teardown: match runs_for {
             Use::Teardown(options) => {
-                // The IAM role and policy serve the rules of every region, not only these.
+                // The IAM roles serve the rules and flow logs of every region, not only these.
                 let iam = options.teardown.iam && !discovery.scope.regions_narrowed;
                 if options.teardown.iam && !iam {
-                    eprintln!("note: --regions leaves regions of the plan out: the IAM role and policy stay (their rules use them)");
+                    eprintln!("note: --regions leaves regions of the plan out: the IAM roles and policies stay (their rules and flow logs use them)");
                 }
                 Some(Teardown { iam, ..options.teardown })
             }

@@ -13,6 +13,7 @@ use serde_json::Value;
 const ON_BEHALF: &[&str] = &[
     "iam:CreateServiceLinkedRole",
     "iam:PassRole",
+    "ec2:CreateTags",
     "iam:PutRolePolicy",
     "iam:DeleteRolePolicy",
     "s3:GetObject",
@@ -39,11 +40,14 @@ const TEARDOWN_ONLY: &[&str] = &[
     "iam:DeleteRole",
     "guardduty:DeletePublishingDestination",
     "chatbot:DeleteSlackChannelConfiguration",
+    "logs:DeleteMetricFilter",
+    "logs:DeleteLogGroup",
+    "cloudwatch:DeleteAlarms",
 ];
 
 /// Writes the teardown makes as well as the rollout.
 const TEARDOWN_SHARED: &[&str] =
-    &["guardduty:UpdateOrganizationConfiguration", "guardduty:DisableOrganizationAdminAccount", "guardduty:DeleteFilter", "guardduty:DeleteIPSet", "guardduty:DeleteThreatIntelSet", "sns:Unsubscribe", "iam:DeletePolicyVersion"];
+    &["guardduty:UpdateOrganizationConfiguration", "guardduty:DisableOrganizationAdminAccount", "guardduty:DeleteFilter", "guardduty:DeleteIPSet", "guardduty:DeleteThreatIntelSet", "sns:Unsubscribe", "iam:DeletePolicyVersion", "ec2:DeleteFlowLogs"];
 
 /// The files of a directory and of every directory below it.
 fn files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
@@ -58,7 +62,7 @@ fn operations() -> BTreeSet<String> {
         let text = std::fs::read_to_string(path).unwrap();
         for piece in text.split('"').skip(1).step_by(2) {
             let Some((service, operation)) = piece.split_once(':') else { continue };
-            let known = ["sts", "organizations", "guardduty", "sns", "events", "iam", "s3", "kms", "chatbot"].contains(&service);
+            let known = ["sts", "organizations", "guardduty", "sns", "events", "iam", "s3", "kms", "chatbot", "ec2", "logs", "cloudwatch"].contains(&service);
             if known && !operation.is_empty() && operation.chars().all(|c| c.is_ascii_alphabetic()) {
                 found.insert(piece.to_owned());
             }

@@ -240,7 +240,7 @@ fn narrowed_runs_keep_what_other_regions_or_accounts_still_use_and_odd_layer_cho
 
     let one_region = run(&emulator, "teardown", &["--regions", "us-east-1", "--only", "wiring", "--yes"]);
     assert_eq!(one_region.code(), 0, "{}\n{}", one_region.stdout(), one_region.stderr());
-    assert!(one_region.stderr().contains("the IAM role and policy stay"), "{}", one_region.stderr());
+    assert!(one_region.stderr().contains("the IAM roles and policies stay"), "{}", one_region.stderr());
     assert_eq!(emulator.calls("DeleteRole", None), 0);
     let left = planned_wiring(&emulator);
     assert!(left.iter().all(|(_, place, _)| place != "us-east-1"), "{left:?}");

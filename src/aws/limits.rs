@@ -19,6 +19,11 @@ pub enum Service {
     Sns,
     Events,
     Iam,
+    /// Per account and region: the exfiltration alarm's flow logs, log group and metric
+    /// filter, and alarm.
+    Ec2,
+    Logs,
+    CloudWatch,
     /// The run's own budgets (management account): no per-key limiter.
     Sts,
     Organizations,
@@ -33,6 +38,9 @@ impl Service {
             Self::Sns => "sns",
             Self::Events => "events",
             Self::Iam => "iam",
+            Self::Ec2 => "ec2",
+            Self::Logs => "logs",
+            Self::CloudWatch => "cloudwatch",
             Self::Sts => "sts",
             Self::Organizations => "organizations",
             Self::Direct => "s3/kms/chatbot",
@@ -46,6 +54,9 @@ impl Service {
             Self::Sns => rates.sns,
             Self::Events => rates.events,
             Self::Iam => rates.iam,
+            Self::Ec2 => rates.ec2,
+            Self::Logs => rates.logs,
+            Self::CloudWatch => rates.cloudwatch,
             Self::Sts => rates.sts,
             Self::Organizations => rates.organizations,
             // A few calls a run, against quotas of many a second: never the bound here.
@@ -69,7 +80,7 @@ const RUN: Key = (0, u16::MAX);
 
 #[derive(Debug)]
 pub struct Limits {
-    per_key: [DefaultKeyedRateLimiter<Key>; 4],
+    per_key: [DefaultKeyedRateLimiter<Key>; 7],
     sts: DefaultDirectRateLimiter,
     organizations: DefaultDirectRateLimiter,
     /// Calls that passed each (service, key): what a dry run forecasts the rollout from
@@ -84,7 +95,7 @@ fn quota(per_second: u32) -> Quota {
 impl Limits {
     pub fn new(rates: &Rates, count_calls: bool) -> Self {
         Self {
-            per_key: [rates.guardduty, rates.sns, rates.events, rates.iam].map(|r| RateLimiter::keyed(quota(r))),
+            per_key: [rates.guardduty, rates.sns, rates.events, rates.iam, rates.ec2, rates.logs, rates.cloudwatch].map(|r| RateLimiter::keyed(quota(r))),
             sts: RateLimiter::direct(quota(rates.sts)),
             organizations: RateLimiter::direct(quota(rates.organizations)),
             calls: count_calls.then(Mutex::default),

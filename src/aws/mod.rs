@@ -6,6 +6,7 @@ mod events;
 mod guardduty;
 mod iam;
 mod limits;
+mod network;
 mod organizations;
 mod chatbot;
 mod storage;
@@ -30,6 +31,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 pub use events::Events;
 pub use guardduty::{Destination, Filter, GuardDuty, ListFile, MemberDetectors};
 pub use iam::Iam;
+pub use network::{Alarm, FlowLog, FlowLogSpec, MetricFilter, Network};
 pub use organizations::OrgAccount;
 pub use chatbot::{Chatbot, Configuration, ObservedConfiguration};
 pub use storage::{ObservedBucket, Storage};
@@ -299,6 +301,15 @@ impl AccountSession {
     pub fn events(&self, region: &Region) -> Events {
         let client = client!(aws_sdk_eventbridge, &self.regional(region), self.retry_partition());
         Events::new(self.gated(client, Service::Events, Some(region)))
+    }
+
+    /// EC2 flow logs, CloudWatch Logs and CloudWatch alarms: the exfiltration alarm.
+    pub fn network(&self, region: &Region) -> Network {
+        let config = self.regional(region);
+        let ec2 = self.gated(client!(aws_sdk_ec2, &config, self.retry_partition()), Service::Ec2, Some(region));
+        let logs = self.gated(client!(aws_sdk_cloudwatchlogs, &config, self.retry_partition()), Service::Logs, Some(region));
+        let cloudwatch = self.gated(client!(aws_sdk_cloudwatch, &config, self.retry_partition()), Service::CloudWatch, Some(region));
+        Network::new(ec2, logs, cloudwatch)
     }
 
     /// S3 and KMS in the region of the findings bucket and its key: the archive, and its policies.

@@ -231,12 +231,13 @@ impl Driver<'_> {
             results.extend(regions.iter().filter_map(|r| region::unentered(cx, account, r, &error)));
             return results;
         }
-        // IAM first, since the rules' targets use the role; a teardown removes the rules first.
+        // IAM first, since the rules' targets and the flow logs use the roles; a teardown removes
+        // them first.
         let iam_last = cx.options.teardown.is_some();
         let mut results = Vec::new();
         let mut role_ready = true;
-        if let (Some(wiring), false) = (&iam, iam_last) {
-            let iam = self.unit(account_target.clone(), account::reconcile(cx, &session, wiring, true)).await;
+        if let (Some(roles), false) = (&iam, iam_last) {
+            let iam = self.unit(account_target.clone(), account::reconcile(cx, &session, roles, true)).await;
             role_ready = !matches!(iam.status, Status::Failed(_));
             self.progress.done(&iam, 0);
             results.push(iam);
@@ -251,9 +252,9 @@ impl Driver<'_> {
             }
         });
         results.extend(futures::future::join_all(targets).await);
-        if let (Some(wiring), true) = (&iam, iam_last) {
+        if let (Some(roles), true) = (&iam, iam_last) {
             let regions_done = results.iter().all(|r| !matches!(r.status, Status::Failed(_) | Status::Skipped(SkipReason::Interrupted)));
-            let iam = self.unit(account_target, account::reconcile(cx, &session, wiring, regions_done)).await;
+            let iam = self.unit(account_target, account::reconcile(cx, &session, roles, regions_done)).await;
             self.progress.done(&iam, 0);
             results.push(iam);
         }

@@ -1,52 +1,87 @@
-//! Per account: IAM, which is global. Only with a `[notifications]` plan: the role and
-//! policy exist for the EventBridge targets of every region.
+//! Per account: IAM, which is global. The role EventBridge assumes for the rules' targets of
+//! every region (with a `[notifications]` plan), and the role VPC Flow Logs assumes to
+//! deliver into every region's log group (with an `[exfiltration]` plan).
 
 use super::{result, settle, Context};
-use crate::aws::{AccountSession, AwsError};
-use crate::desired::Wiring;
-use crate::model::{AccountId, Target};
-use crate::outcome::{Layer, Status, TargetError, TargetResult};
-use crate::resources::{iam, Change};
+use crate::aws::{AccountSession, AwsError, Iam};
+use crate::desired::Role;
+use crate::model::{AccountId, ObservedIam, Target};
+use crate::outcome::{Layer, Note, Status, TargetError, TargetResult};
+use crate::resources::{exfiltration, iam, Change};
 
-/// What the plan asks of this layer in `account`, if anything.
-pub fn planned<'a>(cx: &'a Context, account: &'a AccountId) -> Option<Wiring<'a>> {
-    cx.wiring(account).filter(|_| cx.options.teardown.is_none_or(|t| t.iam))
+/// The roles the plan asks of this layer in one account.
+pub struct Roles {
+    /// EventBridge's role and its publish policy.
+    events: Option<Role>,
+    /// VPC Flow Logs' delivery role.
+    flow_logs: Option<Role>,
 }
 
-/// A teardown's (`regions_done`: every region of the account removed the rules that use the
-/// role) takes the role and policy out instead.
-pub async fn reconcile(cx: &Context<'_>, session: &AccountSession, wiring: &Wiring<'_>, regions_done: bool) -> TargetResult {
+/// What the plan asks of this layer in `account`, if anything.
+pub fn planned(cx: &Context, account: &AccountId) -> Option<Roles> {
+    let teardown = cx.options.teardown;
+    let events = cx.wiring(account).filter(|_| teardown.is_none_or(|t| t.iam && t.wiring)).map(|w| w.role());
+    let flow_logs = cx.plan.exfiltration.as_ref().filter(|_| teardown.is_none_or(|t| t.iam && t.exfiltration));
+    let flow_logs = flow_logs.map(|plan| exfiltration::role(plan, account, cx.aws.caller.partition));
+    (events.is_some() || flow_logs.is_some()).then_some(Roles { events, flow_logs })
+}
+
+/// A role as it is, with what a teardown must also know: what else IAM would refuse to
+/// delete it with.
+async fn observe(client: &Iam, role: &Role, teardown: bool) -> Result<ObservedIam, AwsError> {
+    let mut observed = client.observe(&role.role, &role.policy_arn).await?;
+    if teardown && observed.role_trust.is_some() {
+        observed.others_attached.extend(client.role_holds(&role.role).await?);
+    }
+    Ok(observed)
+}
+
+/// A teardown's (`regions_done`: every region of the account removed what uses the roles)
+/// takes the roles and policies out instead.
+pub async fn reconcile(cx: &Context<'_>, session: &AccountSession, roles: &Roles, regions_done: bool) -> TargetResult {
     let target = Target { account: session.account, region: None };
     let teardown = cx.options.teardown.is_some();
     if teardown && !regions_done {
-        let reason = format!("a region of the account did not remove the plan's rules (see its result); they use the role {}", wiring.plan.role);
+        let reason = "a region of the account did not remove the rules or flow logs that use the roles (see its result)".to_owned();
         return result(target, Layer::Account, Status::failed(TargetError::Dependency { operation: "iam:DeleteRole", reason }));
     }
     let client = session.iam();
-    let role = wiring.role();
     let observed = async {
-        let mut observed = client.observe(&role.role, &role.policy_arn).await?;
-        if teardown && observed.role_trust.is_some() {
-            // IAM refuses to delete a role that still has any of these.
-            observed.others_attached.extend(client.role_holds(&wiring.plan.role).await?);
-        }
-        Ok::<_, AwsError>(observed)
+        let events = match &roles.events {
+            Some(role) => Some(observe(&client, role, teardown).await?),
+            None => None,
+        };
+        let flow_logs = match &roles.flow_logs {
+            Some(role) => Some(observe(&client, role, teardown).await?),
+            None => None,
+        };
+        Ok::<_, AwsError>((events, flow_logs))
     };
-    let observed = match observed.await {
+    let (events, flow_logs) = match observed.await {
         Ok(observed) => observed,
         Err(error) => return result(target, Layer::Account, Status::failed(error)),
     };
-    let (planned, notes) = match teardown {
-        true => iam::teardown(&role, &observed),
-        false => (iam::plan(&role, &observed), Vec::new()),
-    };
-    let changes: Vec<Change> = planned.iter().cloned().map(Change::from).collect();
-    let status = settle(cx, &target, Layer::Account, &changes, async {
-        for change in &planned {
-            iam::apply(&client, &role, change).await?;
+    // Each role's IAM changes, and how the run reports them (the delivery role's as its kind's).
+    let (mut planned, mut notes): (Vec<(&Role, iam::Change, Change)>, Vec<Note>) = (Vec::new(), Vec::new());
+    let wrap_events = |c: iam::Change| Change::from(c);
+    let wrap_flow_logs = |c: iam::Change| Change::from(exfiltration::Change::Role(c));
+    let pairs = [(&roles.events, &events, &wrap_events as &dyn Fn(iam::Change) -> Change), (&roles.flow_logs, &flow_logs, &wrap_flow_logs)];
+    for (role, observed, wrap) in pairs {
+        let (Some(role), Some(observed)) = (role, observed) else { continue };
+        let (changes, kept) = match teardown {
+            true => iam::teardown(role, observed),
+            false => (iam::plan(role, observed), Vec::new()),
+        };
+        planned.extend(changes.into_iter().map(|c| (role, c.clone(), wrap(c))));
+        notes.extend(kept);
+    }
+    let all: Vec<Change> = planned.iter().map(|(_, _, c)| c.clone()).collect();
+    let status = settle(cx, &target, Layer::Account, &all, async {
+        for (role, change, _) in &planned {
+            iam::apply(&client, role, change).await?;
         }
         Ok(())
     })
     .await;
-    TargetResult { changes: crate::outcome::shared(changes), notes, ..result(target, Layer::Account, status) }
+    TargetResult { changes: crate::outcome::shared(all), notes, ..result(target, Layer::Account, status) }
 }

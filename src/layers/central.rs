@@ -33,7 +33,7 @@ impl<'a> Sections<'a> {
 
 /// Central alerting's wiring in the admin account.
 fn alert_wiring<'a>(cx: &'a Context<'_>, plan: &'a Notifications) -> Option<Wiring<'a>> {
-    Some(Wiring { plan, account: cx.plan.admin.as_ref()?.account.get_ref(), partition: cx.aws.caller.partition })
+    Some(Wiring { plan, account: cx.plan.admin.as_ref()?.account.get_ref(), partition: cx.aws.caller.partition, alarms: false })
 }
 
 /// The central topic and rules the admin holds now (with `[alerts]`).

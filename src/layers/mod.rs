@@ -95,7 +95,8 @@ impl<'a> Context<'a> {
 
     pub(crate) fn wiring<'w>(&'w self, account: &'w AccountId) -> Option<Wiring<'w>> {
         let plan = self.plan.notifications.as_ref()?;
-        Some(Wiring { plan, account, partition: self.aws.caller.partition })
+        let alarms = self.plan.exfiltration.as_ref().is_some_and(|e| e.topic(Some(plan)) == Some(plan.topic.as_str()));
+        Some(Wiring { plan, account, partition: self.aws.caller.partition, alarms })
     }
 
     /// The account-region's detector as the delegated admin saw it before the accounts.
@@ -109,7 +110,7 @@ impl<'a> Context<'a> {
         if let Some(teardown) = &self.options.teardown {
             return teardown.enters_accounts(self);
         }
-        self.plan.notifications.is_some() || regions.iter().any(|r| self.seen_by_admin(account, r).is_none())
+        self.plan.notifications.is_some() || self.plan.exfiltration.is_some() || regions.iter().any(|r| self.seen_by_admin(account, r).is_none())
     }
 }
 

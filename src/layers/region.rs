@@ -1,20 +1,23 @@
 //! Per account and region: the detector, the findings topic and its subscriptions, the
-//! rules and their targets, and the account's invitation-era relationships. Everything is
-//! read before anything is changed; changes go in dependency order: detector, topic, rules
-//! (whose targets need the account's IAM role), relationships.
+//! rules and their targets, the exfiltration alarm (log group, flow logs, metric filter,
+//! alarm), and the account's invitation-era relationships. Everything is read before
+//! anything is changed; changes go in dependency order: detector, topic, rules (whose
+//! targets need the account's IAM role), the alarm's parts (whose flow logs need the
+//! delivery role), relationships.
 
 use super::{result, settle, Context};
-use crate::aws::{AccountSession, AwsError, Events, GuardDuty, Sns};
+use crate::aws::{AccountSession, AwsError, Events, GuardDuty, Network, Sns};
 use crate::desired::Wiring;
 use crate::model::{AccountId, DetectorSettings, Feature, ObservedDetector, ObservedRelationship, ObservedRule, ObservedTopic, Region, Target};
 use crate::outcome::{shared, Layer, Note, ReadFrom, SkipReason, Status, TargetError, TargetResult};
 use crate::resources::relationship::Legacy;
-use crate::resources::{detector, relationship, rules, topic, Change};
+use crate::resources::{detector, exfiltration, relationship, rules, topic, Change};
 
 /// What the plan asks of one account-region.
 struct Desired<'a> {
     pub detector: &'a DetectorSettings,
     pub wiring: Option<Wiring<'a>>,
+    pub exfiltration: Option<exfiltration::Desired<'a>>,
     /// The planned delegated admin, and the admins designated in the region when they could
     /// be read (without them an organization member would look invited).
     pub admin: Option<(&'a AccountId, Option<&'a [AccountId]>)>,
@@ -31,6 +34,8 @@ struct Observed {
     pub relationship: Option<Result<ObservedRelationship, AwsError>>,
     /// The topic and each planned rule, with a `[notifications]` plan.
     pub wiring: Option<(Option<ObservedTopic>, Vec<Option<ObservedRule>>)>,
+    /// With an `[exfiltration]` plan.
+    pub exfiltration: Option<exfiltration::Observed>,
 }
 
 /// One account-region's changes, by kind.
@@ -39,6 +44,7 @@ struct Planned {
     pub detector: Option<detector::Change>,
     pub topic: Vec<topic::Change>,
     pub rules: Vec<rules::Change>,
+    pub exfiltration: Vec<exfiltration::Change>,
     pub relationship: Vec<relationship::Change>,
     /// An invitation-era administrator orgguard leaves alone (without --migrate-invitations).
     pub conflict: Option<Legacy>,
@@ -54,7 +60,8 @@ impl Planned {
         let detector = self.detector.iter().cloned().map(Change::from);
         let topic = self.topic.iter().cloned().map(Change::from);
         let rules = self.rules.iter().cloned().map(Change::from);
-        detector.chain(topic).chain(rules).chain(self.relationship.iter().cloned().map(Change::from)).collect()
+        let exfiltration = self.exfiltration.iter().cloned().map(Change::from);
+        detector.chain(topic).chain(rules).chain(exfiltration).chain(self.relationship.iter().cloned().map(Change::from)).collect()
     }
 }
 
@@ -76,6 +83,11 @@ fn plan(desired: &Desired, region: &Region, observed: &Observed) -> Planned {
             planned.notes.extend(notes);
         }
     }
+    if let (Some(desired), Some(observed)) = (&desired.exfiltration, &observed.exfiltration) {
+        let (changes, notes) = exfiltration::plan(desired, observed);
+        planned.exfiltration = changes;
+        planned.notes.extend(notes);
+    }
     match (&observed.relationship, desired.admin) {
         (Some(Ok(relationship)), Some((admin, Some(designated)))) => {
             match relationship::plan(admin, designated, relationship, desired.migrate_invitations) {
@@ -92,9 +104,15 @@ fn plan(desired: &Desired, region: &Region, observed: &Observed) -> Planned {
 impl Context<'_> {
     fn desired<'a>(&'a self, account: &'a AccountId, region: &Region) -> Desired<'a> {
         let designated = self.before.get(region).and_then(|b| b.designated.as_deref());
+        let notifications = self.plan.notifications.as_ref();
+        let exfiltration = self.plan.exfiltration.as_ref().map(|plan| {
+            let topic = plan.topic(notifications).expect("checked when the plan is read");
+            exfiltration::Desired::new(plan, topic, account, region, self.aws.caller.partition)
+        });
         Desired {
             detector: &self.desired,
             wiring: self.wiring(account),
+            exfiltration,
             admin: self.plan.admin.as_ref().map(|a| (a.account.get_ref(), designated)),
             migrate_invitations: self.options.migrate_invitations,
         }
@@ -112,6 +130,8 @@ struct Clients {
     guardduty: GuardDuty,
     /// SNS and EventBridge, with a `[notifications]` plan.
     wiring: Option<(Sns, Events)>,
+    /// EC2, CloudWatch Logs and CloudWatch, with an `[exfiltration]` plan.
+    network: Option<Network>,
 }
 
 /// Reads only. Err: the detector could not be read (a region not enabled among them);
@@ -133,11 +153,18 @@ async fn observe(
         Some(detector) if check_relationship => Some(guardduty.relationship(&detector.id).await),
         _ => None,
     };
-    let mut observed = Observed { detector, read_from, relationship, wiring: None };
-    let (Some(wiring), Some((sns, events))) = (&desired.wiring, &clients.wiring) else { return Ok((observed, None)) };
-    match read_wiring(sns, events, wiring, region).await {
-        Ok(wiring) => observed.wiring = Some(wiring),
-        Err(error) => return Ok((observed, Some(error))),
+    let mut observed = Observed { detector, read_from, relationship, wiring: None, exfiltration: None };
+    if let (Some(wiring), Some((sns, events))) = (&desired.wiring, &clients.wiring) {
+        match read_wiring(sns, events, wiring, region).await {
+            Ok(wiring) => observed.wiring = Some(wiring),
+            Err(error) => return Ok((observed, Some(error))),
+        }
+    }
+    if let (Some(desired), Some(network)) = (&desired.exfiltration, &clients.network) {
+        match exfiltration::observe(network, desired.plan).await {
+            Ok(found) => observed.exfiltration = Some(found),
+            Err(error) => return Ok((observed, Some(error))),
+        }
     }
     Ok((observed, None))
 }
@@ -166,7 +193,8 @@ pub async fn reconcile(cx: &Context<'_>, session: &AccountSession, region: &Regi
     let target = Target { account: session.account, region: Some(*region) };
     let desired = cx.desired(&session.account, region);
     let wiring = desired.wiring.as_ref().map(|_| (session.sns(region), session.events(region)));
-    let clients = Clients { guardduty: session.guardduty(region), wiring };
+    let network = desired.exfiltration.as_ref().map(|_| session.network(region));
+    let clients = Clients { guardduty: session.guardduty(region), wiring, network };
     let (observed, unread) = match observe(cx, &desired, &clients, &session.account, region).await {
         Ok(observed) => observed,
         Err(error) if error.is_region_not_enabled() => return result(target, Layer::Account, Status::Skipped(SkipReason::RegionNotEnabled)),
@@ -221,6 +249,16 @@ async fn execute(
             rules::apply(events, wiring, region, change).await?;
         }
     }
+    if let (Some(exfiltration), Some(network)) = (&desired.exfiltration, &clients.network) {
+        for change in &planned.exfiltration {
+            let delivers = matches!(change, exfiltration::Change::CreateFlowLogs { .. });
+            if delivers && !role_ready {
+                let reason = format!("the flow-log delivery role {} could not be made ready in this account", exfiltration.plan.role.get_ref());
+                return Err(TargetError::Dependency { operation: "ec2:CreateFlowLogs", reason });
+            }
+            exfiltration::apply(network, exfiltration, change).await?;
+        }
+    }
     if let Some(current) = &observed.detector {
         for change in &planned.relationship {
             relationship::apply(guardduty, &current.id, change).await?;
@@ -254,9 +292,9 @@ mod tests {
         let plan_file = fixtures::plan();
         let (account, region) = (fixtures::account(), fixtures::region());
         let settings = settings();
-        let wiring = Wiring { plan: plan_file.notifications.as_ref().unwrap(), account: &account, partition: Partition::Aws };
-        let desired = Desired { detector: &settings, wiring: Some(wiring), admin: None, migrate_invitations: false };
-        let observed = Observed { detector: None, read_from: ReadFrom::Account, relationship: None, wiring: Some((None, vec![None, None])) };
+        let wiring = Wiring { plan: plan_file.notifications.as_ref().unwrap(), account: &account, partition: Partition::Aws, alarms: false };
+        let desired = Desired { detector: &settings, wiring: Some(wiring), exfiltration: None, admin: None, migrate_invitations: false };
+        let observed = Observed { detector: None, read_from: ReadFrom::Account, relationship: None, wiring: Some((None, vec![None, None])), exfiltration: None };
         let planned = plan(&desired, &region, &observed);
         let kinds: Vec<&str> = planned.changes().iter().map(Change::kind).collect();
         assert_eq!(kinds[0], "create detector");
@@ -271,16 +309,16 @@ mod tests {
         let [admin, old] = ["100000000001", "100000000009"].map(|a| AccountId::parse(a).unwrap());
         let settings = settings();
         let designated = vec![admin];
-        let desired = Desired { detector: &settings, wiring: None, admin: Some((&admin, Some(&designated))), migrate_invitations: false };
+        let desired = Desired { detector: &settings, wiring: None, exfiltration: None, admin: Some((&admin, Some(&designated))), migrate_invitations: false };
         let detector = fixtures::detector();
         let held = ObservedRelationship { administrator: Some(old), invitations: vec![] };
         let observed =
-            Observed { detector: Some(detector.clone()), read_from: ReadFrom::Account, relationship: Some(Ok(held)), wiring: None };
+            Observed { detector: Some(detector.clone()), read_from: ReadFrom::Account, relationship: Some(Ok(held)), wiring: None, exfiltration: None };
         let planned = plan(&desired, &region, &observed);
         assert_eq!(planned.conflict, Some(Legacy { admin, administrator: Some(old), invitations: vec![] }));
         assert!(planned.changes().is_empty(), "nothing is changed for the conflict");
         let denied = AwsError { operation: "guardduty:ListInvitations", code: "AccessDenied".into(), message: "no".into() };
-        let observed = Observed { detector: Some(detector), read_from: ReadFrom::Account, relationship: Some(Err(denied)), wiring: None };
+        let observed = Observed { detector: Some(detector), read_from: ReadFrom::Account, relationship: Some(Err(denied)), wiring: None, exfiltration: None };
         let planned = plan(&desired, &region, &observed);
         assert_eq!(planned.conflict, None);
         assert_eq!(planned.notes, [Note::new("invitation-era relationships not checked: guardduty:ListInvitations: AccessDenied: no")]);

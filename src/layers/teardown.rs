@@ -12,16 +12,19 @@ use crate::aws::{AccountSession, AwsError, GuardDuty};
 use crate::discover::Scope;
 use crate::model::{AccountId, AdminSide, AutoEnable, Region, Target};
 use crate::outcome::{shared, Layer, Note, SkipReason, Status, TargetError, TargetResult};
-use crate::resources::{admin, detector, membership, org_config, rules, topic, Change};
+use crate::resources::{admin, detector, exfiltration, membership, org_config, rules, topic, Change};
 
 /// What a teardown removes; each layer can be chosen on its own.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Teardown {
     /// Per account-region the plan's rules and topic.
     pub wiring: bool,
-    /// Per account the IAM role and policy the rules use (not when the run leaves regions
-    /// out: their rules still use them).
+    /// Per account the IAM roles and policies of the layers chosen (not when the run leaves
+    /// regions out: their rules and flow logs still use them).
     pub iam: bool,
+    /// Per account-region the exfiltration alarm, its metric filter, orgguard's flow logs and
+    /// the log group.
+    pub exfiltration: bool,
     /// Per region: members' auto-enable off, the target accounts' memberships removed.
     pub membership: bool,
     /// Per region: the planned admin's designation.
@@ -40,7 +43,7 @@ pub struct Teardown {
 impl Teardown {
     /// Whether the accounts must be entered at all.
     pub fn enters_accounts(&self, cx: &Context<'_>) -> bool {
-        self.detectors || (self.wiring && cx.plan.notifications.is_some())
+        self.detectors || (self.wiring && cx.plan.notifications.is_some()) || (self.exfiltration && cx.plan.exfiltration.is_some())
     }
 
     /// What a resumed teardown must have been: its layers and settings.
@@ -48,6 +51,7 @@ impl Teardown {
         let layers = [
             ("wiring", self.wiring),
             ("iam", self.iam),
+            ("exfiltration", self.exfiltration),
             ("membership", self.membership),
             ("admin", self.admin),
             ("detectors", self.detectors),
@@ -59,7 +63,8 @@ impl Teardown {
     }
 }
 
-/// One account-region: the rules (planned target, then the rule), the topic, the detector.
+/// One account-region: the exfiltration alarm's parts, the rules (planned target, then the
+/// rule), the topic, the detector.
 pub async fn region(cx: &Context<'_>, session: &AccountSession, region: &Region, teardown: &Teardown) -> TargetResult {
     let target = Target { account: session.account, region: Some(*region) };
     let in_layer = |status| result(target.clone(), Layer::Account, status);
@@ -69,19 +74,27 @@ pub async fn region(cx: &Context<'_>, session: &AccountSession, region: &Region,
     }
     let guardduty = session.guardduty(region);
     let clients = wiring.as_ref().map(|_| (session.sns(region), session.events(region)));
+    let alarm = cx.plan.exfiltration.as_ref().filter(|_| teardown.exfiltration).map(|plan| {
+        let topic = plan.topic(cx.plan.notifications.as_ref()).expect("checked when the plan is read");
+        (exfiltration::Desired::new(plan, topic, &session.account, region, cx.aws.caller.partition), session.network(region))
+    });
     // A region that is not enabled answers the first read, whichever it is.
     let observed = async {
         let found = match (&wiring, &clients) {
             (Some(wiring), Some((sns, events))) => Some(super::region::read_wiring(sns, events, wiring, region).await?),
             _ => None,
         };
+        let network = match &alarm {
+            Some((desired, network)) => Some(exfiltration::observe(network, desired.plan).await?),
+            None => None,
+        };
         let detector = match teardown.detectors {
             true => guardduty.find_detector().await?,
             false => None,
         };
-        Ok::<_, AwsError>((detector, found))
+        Ok::<_, AwsError>((detector, found, network))
     };
-    let (detector, found) = match observed.await {
+    let (detector, found, network) = match observed.await {
         Ok(observed) => observed,
         Err(error) if error.is_region_not_enabled() => return in_layer(Status::Skipped(SkipReason::RegionNotEnabled)),
         Err(error) => return in_layer(Status::failed(error)),
@@ -102,10 +115,20 @@ pub async fn region(cx: &Context<'_>, session: &AccountSession, region: &Region,
         detector_change = None;
         notes.push(Note::new("detector kept: the region's organization layer failed, so the account may still be a member"));
     }
+    let alarm_changes = match (&alarm, &network) {
+        (Some((desired, _)), Some(observed)) => exfiltration::teardown(desired, observed),
+        _ => Vec::new(),
+    };
+    let alarm_list = alarm_changes.iter().cloned().map(Change::from);
     let rule_list = rule_changes.iter().cloned().map(Change::from);
     let topic_list = topic_changes.iter().cloned().map(Change::from);
-    let changes: Vec<Change> = rule_list.chain(topic_list).chain(detector_change.iter().cloned().map(Change::from)).collect();
+    let changes: Vec<Change> = alarm_list.chain(rule_list).chain(topic_list).chain(detector_change.iter().cloned().map(Change::from)).collect();
     let status = settle(cx, &target, Layer::Account, &changes, async {
+        if let Some((desired, network)) = &alarm {
+            for change in &alarm_changes {
+                exfiltration::apply(network, desired, change).await?;
+            }
+        }
         if let (Some(wiring), Some((sns, events))) = (&wiring, &clients) {
             for change in &rule_changes {
                 rules::apply(events, wiring, region, change).await?;

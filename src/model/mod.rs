@@ -227,11 +227,12 @@ impl fmt::Display for Target {
     }
 }
 
-/// Calls per second, per account and region (GuardDuty, SNS, EventBridge), per account
-/// (IAM), or for the whole run (STS AssumeRole and Organizations, from the management
-/// account). Defaults sit under AWS's published quotas: EventBridge 50/s, SNS 30/s in its
-/// smallest regions, STS 600/s, Organizations ListAccounts 8/s shared organization-wide;
-/// GuardDuty and IAM publish none.
+/// Calls per second, per account and region (GuardDuty, SNS, EventBridge, EC2, CloudWatch
+/// Logs, CloudWatch), per account (IAM), or for the whole run (STS AssumeRole and
+/// Organizations, from the management account). Defaults sit under AWS's published quotas:
+/// EventBridge 50/s, SNS 30/s in its smallest regions, EC2's describe refill 20/s, CloudWatch
+/// Logs 5/s (PutMetricFilter, PutRetentionPolicy), CloudWatch PutMetricAlarm 3/s, STS 600/s,
+/// Organizations ListAccounts 8/s shared organization-wide; GuardDuty and IAM publish none.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Rates {
@@ -239,12 +240,15 @@ pub struct Rates {
     pub sns: u32,
     pub events: u32,
     pub iam: u32,
+    pub ec2: u32,
+    pub logs: u32,
+    pub cloudwatch: u32,
     pub sts: u32,
     pub organizations: u32,
 }
 
 impl Default for Rates {
     fn default() -> Self {
-        Self { guardduty: 10, sns: 25, events: 40, iam: 10, sts: 200, organizations: 4 }
+        Self { guardduty: 10, sns: 25, events: 40, iam: 10, ec2: 20, logs: 5, cloudwatch: 3, sts: 200, organizations: 4 }
     }
 }

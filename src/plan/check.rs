@@ -199,6 +199,9 @@ impl Plan {
                 }
             }
         }
+        if let Some(exfiltration) = &self.exfiltration {
+            problems.extend(exfiltration.problems(self.notifications.as_ref()));
+        }
         let errors: Vec<PlanError> = problems
             .into_iter()
             .map(|(field, span, message)| {

@@ -95,7 +95,7 @@ fn typed<'de, T: serde::Deserialize<'de>>(
 /// The first type error of each section, each section read on its own (spans stay the file's).
 fn section_errors(text: &str, path: &Path) -> Vec<PlanError> {
     use super::{Admin, DetectorPlan, Limits, Notifications, Organization};
-    use super::{Alerts, Export, IpLists, Suppression};
+    use super::{Alerts, Exfiltration, Export, IpLists, Suppression};
     let Ok(table) = toml::de::DeTable::parse(text) else { return Vec::new() };
     let mut errors = Vec::new();
     for (key, value) in table.get_ref() {
@@ -111,6 +111,7 @@ fn section_errors(text: &str, path: &Path) -> Vec<PlanError> {
             "ip_lists" => typed::<IpLists>(text, path, &prefix, value()).err(),
             "export" => typed::<Export>(text, path, &prefix, value()).err(),
             "alerts" => typed::<Alerts>(text, path, &prefix, value()).err(),
+            "exfiltration" => typed::<Exfiltration>(text, path, &prefix, value()).err(),
             "limits" => typed::<Limits>(text, path, &prefix, value()).err(),
             _ => None,
         };

@@ -8,9 +8,11 @@ use toml::Spanned;
 
 mod central;
 mod check;
+mod exfiltration;
 mod load;
 
 pub use central::{Alerts, Archive, Export, IpList, IpLists, Slack, Suppression, SuppressionRule};
+pub use exfiltration::{Exfiltration, TrafficType};
 pub use load::PlanError;
 
 use crate::model::{AccountId, Agent, AutoEnable, DetectorSettings, Feature, Frequency, Rates, Region};
@@ -26,6 +28,7 @@ pub struct Plan {
     pub ip_lists: Option<IpLists>,
     pub export: Option<Export>,
     pub alerts: Option<Alerts>,
+    pub exfiltration: Option<Exfiltration>,
     #[serde(default)]
     pub limits: Limits,
 }

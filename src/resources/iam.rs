@@ -179,7 +179,7 @@ mod tests {
     fn a_changed_policy_gets_a_new_version_and_the_oldest_goes_when_five_exist() {
         let plan_file = fixtures::plan();
         let account = fixtures::account();
-        let wiring = Wiring { plan: plan_file.notifications.as_ref().unwrap(), account: &account, partition: Partition::Aws };
+        let wiring = Wiring { plan: plan_file.notifications.as_ref().unwrap(), account: &account, partition: Partition::Aws, alarms: false };
         let observed = |old: &[&str]| ObservedIam {
             role_trust: Some(wiring.trust_policy()),
             policy: Some(ObservedPolicy {
@@ -217,7 +217,7 @@ mod tests {
     fn nothing_there_means_role_policy_and_attachment() {
         let plan_file = fixtures::plan();
         let account = fixtures::account();
-        let wiring = Wiring { plan: plan_file.notifications.as_ref().unwrap(), account: &account, partition: Partition::Aws };
+        let wiring = Wiring { plan: plan_file.notifications.as_ref().unwrap(), account: &account, partition: Partition::Aws, alarms: false };
         let changes = plan(&wiring.role(), &ObservedIam { role_trust: None, policy: None, attached: false, others_attached: vec![] });
         let kinds: Vec<&str> = changes.iter().map(Kind::kind).collect();
         assert_eq!(kinds, ["create IAM role", "create IAM policy", "attach IAM policy"]);

@@ -9,6 +9,7 @@ pub mod alerts;
 pub mod archive;
 pub mod coverage;
 pub mod detector;
+pub mod exfiltration;
 pub mod export;
 pub mod iam;
 pub mod ip_lists;
@@ -169,6 +170,7 @@ kinds! {
     Topic(topic),
     Iam(iam),
     Rule(rules),
+    Exfiltration(exfiltration),
     Relationship(relationship),
 }
 

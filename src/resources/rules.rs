@@ -173,7 +173,7 @@ mod tests {
         let plan_file = fixtures::plan();
         let n = plan_file.notifications.as_ref().unwrap();
         let (account, region) = (fixtures::account(), fixtures::region());
-        let wiring = Wiring { plan: n, account: &account, partition: Partition::Aws };
+        let wiring = Wiring { plan: n, account: &account, partition: Partition::Aws, alarms: false };
         let rule = &n.rules[0];
         let good = ObservedRule {
             enabled: true,

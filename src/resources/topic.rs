@@ -251,7 +251,7 @@ mod tests {
         let mut plan_file = fixtures::plan();
         let (account, region) = (fixtures::account(), fixtures::region());
         let observed = |plan_file: &Plan| {
-            let wiring = Wiring { plan: plan_file.notifications.as_ref().unwrap(), account: &account, partition: Partition::Aws };
+            let wiring = Wiring { plan: plan_file.notifications.as_ref().unwrap(), account: &account, partition: Partition::Aws, alarms: false };
             let topic = ObservedTopic {
                 arn: wiring.topic_arn(&region),
                 display_name: "put-slack".into(),
@@ -290,7 +290,7 @@ mod tests {
     fn a_planned_subscription_pending_confirmation_fails_subscriptions_and_changes_nothing() {
         let plan_file = fixtures::plan();
         let (account, region) = (fixtures::account(), fixtures::region());
-        let wiring = Wiring { plan: plan_file.notifications.as_ref().unwrap(), account: &account, partition: Partition::Aws };
+        let wiring = Wiring { plan: plan_file.notifications.as_ref().unwrap(), account: &account, partition: Partition::Aws, alarms: false };
         let subscriptions = wiring
             .subscriptions()
             .into_iter()
@@ -319,7 +319,7 @@ mod tests {
     fn teardown_deletes_the_topic_unless_a_subscription_the_plan_does_not_name_keeps_it() {
         let plan_file = fixtures::plan();
         let account = fixtures::account();
-        let wiring = Wiring { plan: plan_file.notifications.as_ref().unwrap(), account: &account, partition: Partition::Aws };
+        let wiring = Wiring { plan: plan_file.notifications.as_ref().unwrap(), account: &account, partition: Partition::Aws, alarms: false };
         let subscription = |n: u8, endpoint: &str| ObservedSubscription {
             arn: format!("arn:aws:sns:eu-west-1:111122223333:guardduty-finding:{n}"),
             protocol: "email".into(),
@@ -348,7 +348,7 @@ mod tests {
     fn a_missing_topic_fails_topic_policy_and_subscriptions() {
         let plan_file = fixtures::plan();
         let account = fixtures::account();
-        let wiring = Wiring { plan: plan_file.notifications.as_ref().unwrap(), account: &account, partition: Partition::Aws };
+        let wiring = Wiring { plan: plan_file.notifications.as_ref().unwrap(), account: &account, partition: Partition::Aws, alarms: false };
         let (changes, notes) = plan(&wiring, &fixtures::region(), None);
         assert!(notes.is_empty());
         assert_eq!(changes[0], Change::CreateTopic { topic: "guardduty-finding".into() });

@@ -2,7 +2,9 @@
 AWS's behaviour added where moto is lenient.
 
 It runs moto's WSGI dispatcher in-process behind a gate that
-- attributes every request to (account, region, service, operation) and counts it;
+- attributes every request to (account, region, service, operation) and counts it (service:
+  the signing name, so CloudWatch is "monitoring", CloudWatch Logs "logs"; region "global" for
+  services outside REGIONAL_SERVICES: STS, IAM, Organizations, S3, Chatbot);
 - refuses calls into regions an account has not enabled (UnrecognizedClientException, 403);
 - refuses AssumeRole into accounts whose role cannot be assumed, or whose roles' trust
   requires an sts:ExternalId the call does not send (AccessDenied);
@@ -11,7 +13,10 @@ It runs moto's WSGI dispatcher in-process behind a gate that
 - injects faults on demand (faults.py): latency, throttling at a rate or past per-key
   request rates, server errors, dropped connections, short sessions, mid-run suspensions,
   accounts leaving or joining the organization mid-run, odd answers (odd_answers.py);
-- leaves GuardDuty features out of the Regions that do not offer them (features_unavailable).
+- leaves GuardDuty features out of the Regions that do not offer them (features_unavailable);
+- speaks CloudWatch's Smithy RPC v2 CBOR protocol, which the Rust SDK sends and moto does not
+  (rpcv2_cbor.py), and keeps VPC flow logs, log groups, metric filters and alarms as AWS does,
+  with VPCs seeded per account-region on request (flowlogs_ext.py, alarms_ext.py).
 
 Run it through scripts/emulator, which installs the pinned virtualenv first.
 
@@ -19,6 +24,16 @@ Control API (JSON; the Rust tests' helper is tests/common/mod.rs):
   GET  /_orgguard/counts        requests per (account, region, service, operation), total,
                                 mutating, and "faults": {kind: n} + "fault_requests" rows
   POST /_orgguard/counts/reset  clears request and fault counts
+  GET  /_orgguard/network       VPCs, flow logs, log groups, metric filters and alarms (flowlogs_ext.py):
+      {account: {region: {"vpcs": [vpc id, sorted], "flow_logs": [{id, resource_id, traffic_type,
+      destination_type, log_group, destination, role_arn, format, max_aggregation_interval, tags:
+      {key: value}}], "log_groups": {name: {retention_days}}, "metric_filters": {log group: [{name,
+      pattern, transformations: [{metricName, metricNamespace, metricValue, defaultValue}]}]},
+      "alarms": {name: {state, state_reason, metric, namespace, statistic, period,
+      evaluation_periods, datapoints_to_alarm, threshold, comparison, treat_missing_data,
+      actions}}}}}, for the account-regions whose EC2, CloudWatch Logs or CloudWatch backend exists
+      (any request to one of them in the account-region makes it; reading never does). Every
+      key is present; "vpcs" is [] also where only Logs or CloudWatch was called.
   GET  /_orgguard/faults        the faults in force
   POST /_orgguard/faults        changes them (keys below); answers the faults in force
   GET  /_orgguard/state, /_orgguard/guardduty-org, /_orgguard/wiring; POST /_orgguard/detector,
@@ -112,6 +127,22 @@ then the other keys of the same body apply):
       - EventBridge DescribeRule: unknown keys "OrgguardFutureSettings2030" (an object) and
         "OrgguardFutureFlag2030" (true); State and every other key as they are.
 
+Request counts: is_mutating() counts every operation but Get*, List*, Describe*, Head*,
+AssumeRole and GetCallerIdentity as mutating (Create*/Put*/Delete*/Set* of EC2, CloudWatch
+Logs and CloudWatch too). Faults answer in each service's protocol: EC2's XML errors
+(RequestLimitExceeded 503, InternalError, UnauthorizedOperation, AuthFailure 401 for a region
+not enabled), CloudWatch's awsQuery-compatible codes (Throttling, InternalServiceError,
+AccessDenied, InvalidClientTokenId) in CBOR or JSON with x-amzn-query-error, CloudWatch Logs'
+JSON (ThrottlingException, ServiceUnavailableException, AccessDeniedException 400). Fault
+"services" may name CloudWatch "cloudwatch" or "monitoring".
+
+VPC seeding: --vpcs-per-region COUNTS (e.g. 0,1,2) [--vpc-regions R1,R2 (default
+us-east-1,eu-west-1)]: the account with member index i (management account: 0) in the k-th
+region (from 0) has COUNTS[(i + k) % len(COUNTS)] VPCs, the default VPC (172.31.0.0/16) first
+and then 10.1.0.0/16, 10.2.0.0/16, ...; 0: none, not even the default. Seeded when the
+account-region's EC2 backend is made (its first EC2 request); 150 account-regions cost about
+0.3 s. Without the flag, and outside the regions: moto's default VPC per account-region.
+
 Startup flags mirror these keys (--seed, --latency-ms, --throttle-rate, --error-rate,
 --drop-rate, --per-key-rps, --session-seconds, --suspend-after, --leave-after ACCOUNT=N,
 --join-after N=COUNT, --feature-unavailable FEATURE@REGION[,...], --odd-answers, --external-id VALUE,
@@ -132,6 +163,7 @@ import time
 from collections import Counter
 from datetime import datetime, timedelta
 from urllib.parse import parse_qs
+from xml.sax.saxutils import escape
 
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.iam.models import iam_backends
@@ -150,16 +182,19 @@ import events_ext
 import export_ext
 import faults as faults_module
 import filters_ext
+import flowlogs_ext
 import guardduty_ext
 import guardduty_org
 import iam_ext
 import lists_ext
 import odd_answers
+import rpcv2_cbor
 import s3_ext
 import sns_ext
+import wsgi
 
 MANAGEMENT_ACCOUNT = DEFAULT_ACCOUNT_ID
-REGIONAL_SERVICES = {"guardduty", "sns", "events"}
+REGIONAL_SERVICES = {"guardduty", "sns", "events", "ec2", "logs", "monitoring"}
 READ_ONLY_PREFIXES = ("Get", "List", "Describe", "Head")
 NOT_MUTATING = {"AssumeRole", "GetCallerIdentity"}
 MEMBER_ROLE = "OrganizationAccountAccessRole"  # the role moto's CreateAccount makes in each member
@@ -401,9 +436,7 @@ class Gate:
         if account in world.suspended:
             return refuse("suspended", faults_module.suspended_call(service, faults.suspended_mode))
         if service in REGIONAL_SERVICES and region in world.disabled_regions.get(account, ()):
-            return refuse("region_not_enabled", (
-                403, "UnrecognizedClientException", "The security token included in the request is invalid.",
-            ))
+            return refuse("region_not_enabled", faults_module.invalid_token(service))
         if faults.active:
             if faults.hits(faults.throttle, "throttle", key, n):
                 return refuse("throttle", faults_module.THROTTLE.get(service, faults_module.DEFAULT_THROTTLE))
@@ -467,19 +500,7 @@ class Gate:
     def odd_answer(self, environ, start_response, rewrite, key: tuple):
         """The fault odd_answers: moto's answer, through its rewrite (odd_answers.py) when it
         is a success; counted as "odd_answer" when the rewrite changed it."""
-        answered: list = []
-
-        def capture(status, headers, exc_info=None):
-            answered[:] = [status, list(headers)]
-            return lambda data: None
-
-        chunks = self.app(environ, capture)
-        try:
-            body = b"".join(chunks)
-        finally:
-            if hasattr(chunks, "close"):
-                chunks.close()
-        status, headers = answered
+        status, headers, body = wsgi.call(self.app, environ)
         if status.startswith("2"):
             odd = rewrite(environ, body)
             if odd is not None:
@@ -614,6 +635,8 @@ def operation_name(service: str, environ, form: dict) -> str:
         return target.rsplit(".", 1)[-1]
     if "Action" in form:
         return form["Action"][0]
+    if rpcv2_cbor.is_cbor(environ):  # CloudWatch's Smithy RPC v2 CBOR: /service/S/operation/OP
+        return rpcv2_cbor.operation(environ)
     method, path = environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "")
     if service == "guardduty":
         for m, pattern, name in GUARDDUTY_OPERATIONS:
@@ -640,11 +663,26 @@ def s3_operation(method: str, path: str, query: str) -> str:
 
 
 def aws_error(environ, start_response, service: str, status: int, code: str, message: str):
-    """An error in the wire protocol the caller used, so the SDK parses its code: query XML
-    for form-encoded requests (STS, IAM, SNS), else JSON with __type and X-Amzn-ErrorType
-    (awsJson1.1: EventBridge, Organizations; restJson1: GuardDuty)."""
+    """An error in the wire protocol the caller used, so the SDK parses its code: EC2's XML
+    (Response/Errors/Error) for EC2, query XML for other form-encoded requests (STS, IAM, SNS),
+    CBOR for Smithy RPC v2 CBOR (CloudWatch from the Rust SDK; rpcv2_cbor.py), else JSON with
+    __type and X-Amzn-ErrorType (awsJson1.1: EventBridge, Organizations, CloudWatch Logs;
+    restJson1: GuardDuty; awsJson1.0: CloudWatch from boto3). CloudWatch's answers carry
+    x-amzn-query-error CODE;Sender|Receiver, its awsQuery-compatible code."""
     content_type = environ.get("CONTENT_TYPE", "")
-    if "x-www-form-urlencoded" in content_type:
+    if rpcv2_cbor.is_cbor(environ):
+        encoded = rpcv2_cbor.error_body(code, message)
+        headers = rpcv2_cbor.error_headers(code, status)
+        headers += [("Content-Length", str(len(encoded))), ("x-amzn-RequestId", "orgguard-emulator")]
+        start_response(f"{status} {REASONS.get(status, 'Error')}", headers)
+        return [encoded]
+    if service == "ec2":
+        body = (
+            f'<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>{escape(code)}</Code>'
+            f"<Message>{escape(message)}</Message></Error></Errors><RequestID>orgguard-emulator</RequestID></Response>"
+        )
+        headers = [("Content-Type", "text/xml")]
+    elif "x-www-form-urlencoded" in content_type:
         fault = "Receiver" if status >= 500 else "Sender"
         body = (
             f"<ErrorResponse><Error><Type>{fault}</Type>"
@@ -655,6 +693,8 @@ def aws_error(environ, start_response, service: str, status: int, code: str, mes
     else:
         body = json.dumps({"__type": code, "message": message, "Message": message})
         headers = [("Content-Type", "application/json"), ("X-Amzn-ErrorType", code)]
+        if service == "monitoring":
+            headers.append(("x-amzn-query-error", f"{code};{'Receiver' if status >= 500 else 'Sender'}"))
     encoded = body.encode()
     headers.append(("Content-Length", str(len(encoded))))
     headers.append(("x-amzn-RequestId", "orgguard-emulator"))
@@ -662,12 +702,12 @@ def aws_error(environ, start_response, service: str, status: int, code: str, mes
     return [encoded]
 
 
-REASONS = {400: "Bad Request", 403: "Forbidden", 429: "Too Many Requests", 500: "Internal Server Error",
+REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 429: "Too Many Requests", 500: "Internal Server Error",
            503: "Service Unavailable"}
 
 
 def control(world: World, environ, start_response):
-    """The test API: GET counts, state, guardduty-org, wiring; POST counts/reset, faults, detector, drift."""
+    """The test API: GET counts, state, guardduty-org, wiring, network; POST counts/reset, faults, detector, drift."""
     method, path = environ["REQUEST_METHOD"], environ["PATH_INFO"]
     body = read_body(environ)
     request = json.loads(body) if body else {}
@@ -687,6 +727,8 @@ def control(world: World, environ, start_response):
                 "coverage": coverage_ext.state(),
                 "chatbot": chatbot_ext.state(),
             }
+        elif method == "GET" and path == "/_orgguard/network":
+            result = flowlogs_ext.network_state()
         elif method == "GET" and path == "/_orgguard/guardduty-org":
             result = guardduty_org.organization_state()
         elif method == "POST" and path == "/_orgguard/faults":
@@ -911,11 +953,23 @@ def main() -> None:
              "in each --coverage-regions region, every third such member's EKS cluster UNHEALTHY (coverage_ext.py)",
     )
     parser.add_argument("--coverage-regions", default="us-east-1,eu-west-1", help="the regions --coverage-every seeds")
+    parser.add_argument(
+        "--vpcs-per-region", default="",
+        help="COUNTS, e.g. 0,1,2: member i (management: 0) in the k-th --vpc-regions region (from 0) has "
+             "COUNTS[(i + k) %% len] VPCs, the default VPC first (flowlogs_ext.py); default: moto's default VPC",
+    )
+    parser.add_argument("--vpc-regions", default="us-east-1,eu-west-1", help="the regions --vpcs-per-region seeds")
     faults.add_argument("--odd-answers", action="store_true", help="valid but unusual answers (odd_answers.py)")
     faults.add_argument("--faults", default="", help="a JSON object of fault keys, applied first")
     args = parser.parse_args()
 
     fastpath.install()
+    flowlogs_ext.install()  # before any EC2 backend exists: seeding happens as each is made
+    if args.vpcs_per_region:
+        try:
+            flowlogs_ext.configure_seeding(args.vpcs_per_region, args.vpc_regions)
+        except ValueError as error:
+            parser.error(str(error))
     indexes = lambda text: {int(x) for x in text.split(",") if x}  # noqa: E731
     started = time.monotonic()
     members = seed_organization(args.accounts, indexes(args.suspended))
@@ -940,11 +994,12 @@ def main() -> None:
     coverage_ext.install()
     if args.coverage_every > 0:
         coverage_ext.seed(members, args.coverage_regions.split(","), args.coverage_every)
-    fastpath.warm_up()
+    fastpath.warm_up(fastpath.WARM_SERVICES + ("ec2", "logs", "cloudwatch"))
+    rpcv2_cbor.warm_up()
     gc.freeze()  # the seeded organization and loaded models stay: keep them out of GC passes
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
-    app = Gate(DomainDispatcherApplication(create_backend_app), world)
+    app = Gate(rpcv2_cbor.Adapter(DomainDispatcherApplication(create_backend_app)), world)
     werkzeug.serving.selectors = _NoDrain
     server = make_server(args.host, args.port, app, threaded=True, request_handler=KeepAliveHandler)
     endpoint = f"http://{args.host}:{server.server_port}"

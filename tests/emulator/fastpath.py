@@ -210,7 +210,10 @@ def _request_id(headerdict: dict | None = None) -> str:
     return request_id
 
 
-def warm_up(services=("sts", "organizations", "iam", "guardduty", "sns", "events")) -> None:
+WARM_SERVICES = ("sts", "organizations", "iam", "guardduty", "sns", "events")
+
+
+def warm_up(services=WARM_SERVICES) -> None:
     """Load the botocore models and build GuardDuty's REST router before the first request:
     done lazily, 64 first requests at once each build them (a second or more of CPU each)."""
     from moto.core.routing import get_service_router

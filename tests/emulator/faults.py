@@ -33,6 +33,12 @@ THROTTLE: dict[str, tuple[int, str, str]] = {
         "denial-of-service attacks. Try again later.",
     ),
     "sns": (429, "Throttled", "Rate exceeded"),
+    # EC2 API reference, "Request throttling": RequestLimitExceeded, HTTP 503. CloudWatch
+    # (awsQuery-compatible) answers the query protocol's Throttling; CloudWatch Logs
+    # (awsJson1.1) ThrottlingException, 400.
+    "ec2": (503, "RequestLimitExceeded", "Request limit exceeded."),
+    "monitoring": (400, "Throttling", "Rate exceeded"),
+    "logs": (400, "ThrottlingException", "Rate exceeded"),
 }
 DEFAULT_THROTTLE = (400, "ThrottlingException", "Rate exceeded")
 
@@ -44,22 +50,46 @@ INTERNAL: dict[str, str] = {
     "iam": "ServiceFailure",
     "organizations": "ServiceException",
     "sns": "InternalError",
+    "ec2": "InternalError",  # EC2 API reference, "Error codes": InternalError, 500
+    "monitoring": "InternalServiceError",  # CloudWatch's InternalServiceFault (awsQueryError code)
+    "logs": "ServiceUnavailableException",  # CloudWatch Logs' modeled server fault
 }
 INTERNAL_MESSAGE = "The request processing has failed because of an unknown error, exception or failure."
 UNAVAILABLE = (503, "ServiceUnavailable", "The request has failed due to a temporary failure of the server.")
 
-# Query-protocol services name errors without the Exception suffix.
-QUERY_SERVICES = {"sts", "iam", "sns"}
+# Query-protocol services name errors without the Exception suffix (CloudWatch too: its
+# awsQueryCompatible errors keep the query codes).
+QUERY_SERVICES = {"sts", "iam", "sns", "monitoring"}
+# What AWS answers where the other services' access-denied codes (denial, suspended_call) differ.
+DENIED_CODES = {
+    "sns": "AuthorizationError", "sts": "AccessDenied", "iam": "AccessDenied", "s3": "AccessDenied",
+    "monitoring": "AccessDenied", "ec2": "UnauthorizedOperation",  # EC2 API reference, "Error codes"
+}
+JSON_400 = ("events", "organizations", "logs")  # awsJson1.1 models carry no status: 400
 EXPIRED_MESSAGE = "The security token included in the request is expired"
 INVALID_TOKEN_MESSAGE = "The security token included in the request is invalid."
 SUSPENDED_MESSAGE = "The AWS account that owns these credentials is suspended (closed)."
-ALIASES = {"eventbridge": "events"}
+ALIASES = {"eventbridge": "events", "cloudwatch": "monitoring", "cloudwatchlogs": "logs"}
 
 
 def expired_token(service: str) -> tuple[int, str, str]:
     """Requests signed with an expired session: 403, ExpiredToken (query) or
-    ExpiredTokenException (JSON), as AWS's common errors and its SDKs show them."""
+    ExpiredTokenException (JSON), as AWS's common errors and its SDKs show them; EC2 answers
+    RequestExpired (EC2 API reference, "Error codes")."""
+    if service == "ec2":
+        return 400, "RequestExpired", "Request has expired."
     return 403, "ExpiredToken" if service in QUERY_SERVICES else "ExpiredTokenException", EXPIRED_MESSAGE
+
+
+def invalid_token(service: str) -> tuple[int, str, str]:
+    """Credentials AWS does not recognise (a Region the account has not enabled): EC2 401
+    AuthFailure, CloudWatch 403 InvalidClientTokenId (EC2 API reference, "Error codes"; AWS's
+    common errors); the other services as the gate always answered them."""
+    if service == "ec2":
+        return 401, "AuthFailure", "AWS was not able to validate the provided access credentials"
+    if service == "monitoring":
+        return 403, "InvalidClientTokenId", INVALID_TOKEN_MESSAGE
+    return 403, "UnrecognizedClientException", INVALID_TOKEN_MESSAGE
 
 
 def suspended_call(service: str, mode: str) -> tuple[int, str, str]:
@@ -70,10 +100,9 @@ def suspended_call(service: str, mode: str) -> tuple[int, str, str]:
     if mode == "invalid_token":
         if service in QUERY_SERVICES:
             return 403, "InvalidClientTokenId", INVALID_TOKEN_MESSAGE
-        return 403, "UnrecognizedClientException", INVALID_TOKEN_MESSAGE
-    code = {"sns": "AuthorizationError", "sts": "AccessDenied", "iam": "AccessDenied"}.get(service, "AccessDeniedException")
-    status = 400 if service in ("events", "organizations") else 403  # awsJson1.1 models carry no status: 400
-    return status, code, SUSPENDED_MESSAGE
+        return invalid_token(service)
+    code = "AccessDeniedException" if service == "s3" else DENIED_CODES.get(service, "AccessDeniedException")
+    return 400 if service in JSON_400 else 403, code, SUSPENDED_MESSAGE
 
 
 def _service(name: str) -> str:
@@ -304,8 +333,8 @@ class Faults:
         if not self.hits(self.denied, "denied", key, n):
             return None
         service, operation = key[2], key[3]
-        code = {"sns": "AuthorizationError", "sts": "AccessDenied", "iam": "AccessDenied", "s3": "AccessDenied"}.get(service, "AccessDeniedException")
-        status = 400 if service in ("events", "organizations") else 403
+        code = DENIED_CODES.get(service, "AccessDeniedException")
+        status = 400 if service in JSON_400 else 403
         return status, code, f"User: {caller} is not authorized to perform: {service}:{operation}"
 
     def rate_limited(self, key: tuple) -> bool:

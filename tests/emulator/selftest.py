@@ -2,8 +2,10 @@
 protocol's errors as the Rust SDK does): `.venv/emulator/bin/python tests/emulator/selftest.py`.
 Starts scripts/emulator's launcher on a free port, checks every fault kind, then (organization())
 features a Region does not offer, runtime-monitoring agents, invitation-era GuardDuty
-relationships and accounts leaving and joining the organization mid-run, and (external())
-external ids and odd answers; exits non-zero on the first mismatch. About 20 seconds.
+relationships and accounts leaving and joining the organization mid-run, (external())
+external ids and odd answers, and (selftest_network.py) seeded VPCs, flow logs, metric filters
+and alarms, CloudWatch over Smithy RPC v2 CBOR; exits non-zero on the first mismatch. About 25
+seconds.
 """
 
 import json
@@ -16,6 +18,8 @@ from pathlib import Path
 import boto3
 import botocore
 from botocore.config import Config
+
+import selftest_network
 
 HERE = Path(__file__).resolve().parent
 MEMBER = "100000000002"
@@ -888,6 +892,7 @@ def main() -> None:
     check("same seed, same faults", patterns[0] == patterns[1] and "ok" in patterns[0] and 400 in patterns[0], True)
     organization()
     external()
+    selftest_network.network(sys.modules[__name__])
     print(f"selftest passed: {CHECKS[0]} checks")
 
 
