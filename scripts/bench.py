@@ -240,9 +240,41 @@ def coverage(accounts=5000, every=10):
             f"{calls['ListCoverage']} ListCoverage; {len(failing)} accounts FAIL OG.Runtime.Coverage")
 
 
+def model(accounts=100, latency_ms=100, concurrency=8):
+    """The dry run's forecast (src/estimate.rs) against the rollout it forecasts, where the model
+    can be checked: an emulator with injected latency and headroom (concurrency / latency well
+    under its capacity), the forecast told the injected latency plus the emulator's own time
+    per call (one plain client's)."""
+    (ROOT / "target/bench").mkdir(parents=True, exist_ok=True)
+    emulator, endpoint, _ = start_emulator(accounts)
+    env = dict(os.environ, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_REGION="us-east-1")
+    summary = ROOT / "target/bench/forecast.json"
+    try:
+        own_ms = 1000 / capacity(endpoint, seconds=2.0, threads=1)
+        control(endpoint, "faults", {"latency_ms": latency_ms})
+        forecast_ms = round(latency_ms + own_ms)
+        subprocess.run([str(ORGGUARD), "rollout", "--plan", str(PLAN), "--regions", THREE, "--concurrency", str(concurrency),
+                        "--endpoint-url", endpoint, "--dry-run", "--forecast-latency-ms", str(forecast_ms),
+                        "--summary-json", str(summary)], env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       cwd=ROOT / "target/bench")
+        estimate = json.loads(summary.read_text())["estimate"]
+        fresh = run_orgguard(endpoint, THREE, concurrency, PLAN)
+    finally:
+        emulator.terminate()
+        emulator.wait()
+    predicted, measured = estimate["seconds"], fresh["wall_s"]
+    return (f"model ({accounts}x3, {latency_ms} ms injected + {own_ms:.1f} ms the emulator's own, concurrency {concurrency}): "
+            f"forecast {predicted:.1f} s for {estimate['reads'] + estimate['writes']} calls (latency term {estimate['latency_seconds']:.1f} s, "
+            f"CPU term {estimate['cpu_seconds']:.1f} s, busiest key {estimate['busiest'][4]:.1f} s); the rollout made {fresh['calls']} calls "
+            f"in {measured:.1f} s: {100 * (measured - predicted) / predicted:+.1f}%")
+
+
 def main(names):
     if names == ["coverage"]:
         print(coverage())
+        return
+    if names == ["model"]:
+        print(model())
         return
     if names == ["all"]:
         names = list(SCENARIOS)

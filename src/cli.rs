@@ -91,6 +91,9 @@ pub struct RolloutArgs {
     /// With --dry-run: write the change set to this file, for review and `--apply`.
     #[arg(long, requires = "dry_run")]
     pub out: Option<PathBuf>,
+    /// With --dry-run: the latency of one AWS call the forecast assumes, in ms.
+    #[arg(long, requires = "dry_run", default_value_t = orgguard::estimate::LATENCY_MS)]
+    pub forecast_latency_ms: u64,
     /// Make exactly the changes of a reviewed change set (from `--dry-run --out`); a target
     /// that no longer plans what was reviewed is left alone and reported as stale.
     #[arg(long, conflicts_with = "dry_run")]

@@ -1,6 +1,9 @@
 //! A dry run's forecast of the rollout it stands for: the calls (the reads this dry run
 //! made, which the rollout makes again, plus the writes of every planned change) and the
-//! time they need at the run's rate limits, which sit under AWS's default quotas.
+//! time they need. The model: the largest of the busiest rate-limit key's calls at its rate
+//! (the plan's rates sit under AWS's default quotas; STS and Organizations are keys of the
+//! run), every call at a stated latency with the run's concurrency in flight, and orgguard's
+//! own CPU for every call on its one thread.
 
 use std::collections::HashMap;
 
@@ -13,7 +16,11 @@ use crate::model::Rates;
 use crate::resources::{At, Calls};
 
 /// What one AWS call costs in the forecast when the limits do not bind: a typical latency.
-const LATENCY_S: f64 = 0.05;
+pub const LATENCY_MS: u64 = 50;
+
+/// orgguard's own CPU per call (its thread, the AWS SDK's share included), as `scripts/bench`
+/// measures it on this project's machine: 270 to 360 us.
+const CPU_PER_CALL_S: f64 = 0.0003;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Estimate {
@@ -25,7 +32,11 @@ pub struct Estimate {
     /// The busiest rate-limit key: service, account (none for the run's STS and
     /// Organizations budgets), region, calls, and seconds at its rate.
     pub busiest: (String, Option<String>, Option<String>, u32, f64),
+    /// The latency each call is assumed to take.
+    pub latency_ms: u64,
     pub latency_seconds: f64,
+    /// orgguard's own CPU for every call, on its one thread.
+    pub cpu_seconds: f64,
 }
 
 pub fn rollout(
@@ -34,6 +45,7 @@ pub fn rollout(
     management: &AccountId,
     rates: &Rates,
     concurrency: usize,
+    latency_ms: u64,
 ) -> Estimate {
     let mut calls = reads;
     let read_total: u64 = calls.values().map(|&n| u64::from(n)).sum();
@@ -54,14 +66,18 @@ pub fn rollout(
     let ((service, (account, region)), busiest_calls) =
         calls.iter().max_by(|a, b| at_rate(a, rates).total_cmp(&at_rate(b, rates))).map_or(((Service::Sts, (0, u16::MAX)), 0), |(k, n)| (*k, *n));
     let busiest_seconds = f64::from(busiest_calls) / f64::from(service.rate(rates).max(1));
-    let latency_seconds = (read_total + write_total) as f64 * LATENCY_S / concurrency.max(1) as f64;
+    let all = (read_total + write_total) as f64;
+    let latency_seconds = all * latency_ms as f64 / 1000.0 / concurrency.max(1) as f64;
+    let cpu_seconds = all * CPU_PER_CALL_S;
     let region = crate::model::known_regions().nth(usize::from(region)).map(str::to_owned);
     Estimate {
         reads: read_total,
         writes: write_total,
-        seconds: busiest_seconds.max(latency_seconds),
+        seconds: busiest_seconds.max(latency_seconds).max(cpu_seconds),
         busiest: (service.name().to_owned(), (account != 0).then(|| format!("{account:012}")), region, busiest_calls, busiest_seconds),
+        latency_ms,
         latency_seconds,
+        cpu_seconds,
     }
 }
 

@@ -79,6 +79,7 @@ fn run(command: Command) -> Result<u8> {
                 migrate_invitations: args.migrate_invitations,
                 out: args.out,
                 apply: args.apply,
+                forecast_latency_ms: args.forecast_latency_ms,
             };
             let targeting = targeting(args.plan, &args.scope)?;
             let summary = runtime()?.block_on(ops::rollout(&targeting, &options))?;

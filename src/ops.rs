@@ -64,7 +64,8 @@ pub async fn init(out: &Path, endpoint_url: Option<String>, profile: Option<Stri
         true => crate::init::Found::default(),
         false => {
             let defaults = crate::plan::Limits::default();
-            let options = ConnectOptions { endpoint_url, max_attempts: 3, rates: defaults.rates, count_calls: false, profile };
+            let throttle_budget = std::time::Duration::from_secs(defaults.throttle_budget_seconds);
+            let options = ConnectOptions { endpoint_url, max_attempts: 3, throttle_budget, rates: defaults.rates, count_calls: false, profile };
             let aws = Aws::connect(&options).await.map_err(OpsError::Connect)?;
             let home = aws.home_region().unwrap_or_else(|| crate::model::Region::parse("us-east-1").expect("a known region"));
             crate::init::look(&aws, &home).await
@@ -102,6 +103,8 @@ pub struct RolloutOptions {
     pub out: Option<PathBuf>,
     /// Make exactly the changes of this reviewed change set.
     pub apply: Option<PathBuf>,
+    /// The latency a dry run's forecast assumes for every call.
+    pub forecast_latency_ms: u64,
 }
 
 /// How a teardown runs.
@@ -173,6 +176,7 @@ async fn engine(targeting: &Targeting, runs_for: Use<'_>) -> Result<Engine, OpsE
     let aws = Aws::connect(&ConnectOptions {
         endpoint_url: targeting.endpoint_url.clone(),
         max_attempts: plan.limits.max_attempts,
+        throttle_budget: std::time::Duration::from_secs(plan.limits.throttle_budget_seconds),
         rates: plan.limits.rates.clone(),
         profile: targeting.profile.clone(),
         count_calls: runs_for.dry_run() && !matches!(runs_for, Use::Audit),
@@ -223,7 +227,13 @@ async fn engine(targeting: &Targeting, runs_for: Use<'_>) -> Result<Engine, OpsE
     let scope = discovery.into_scope();
     progress.finish();
     let estimate = (runs_for.dry_run() && !matches!(runs_for, Use::Audit))
-        .then(|| estimate::rollout(aws.calls(), &results, &aws.caller.account, &plan.limits.rates, concurrency));
+        .then(|| {
+            let latency = match runs_for {
+                Use::Rollout(options) => options.forecast_latency_ms,
+                _ => estimate::LATENCY_MS,
+            };
+            estimate::rollout(aws.calls(), &results, &aws.caller.account, &plan.limits.rates, concurrency, latency)
+        });
     Ok(Engine { plan, plan_sha256, scope, results, started, journal: journal.map(|j| j.path().to_owned()), estimate })
 }
 

@@ -54,23 +54,28 @@ fn twenty_percent_throttling_everywhere_loses_no_target() {
     assert_eq!(emulator.mutating_calls(), 0, "a rerun under throttling changes nothing");
 }
 
+/// The example plan with two attempts per call and a throttling budget of `budget` seconds.
+fn patient_plan(budget: u64) -> String {
+    let text = std::fs::read_to_string(root().join("plans/example.toml")).unwrap();
+    let limits = format!("max_attempts = 2\nthrottle_budget_seconds = {budget}\n");
+    text.replace("max_attempts = 8                 # per AWS call, with backoff, before a target fails\n", &limits)
+}
+
 #[test]
-fn eighty_percent_throttling_fails_targets_with_reasons_and_a_rerun_completes() {
-    let emulator = Emulator::start(&["--accounts", "4", "--throttle-rate", "0.8", "--seed", "3"]);
-    let run = rollout(&emulator, &["--concurrency", "8"]);
-    let stdout = run.stdout();
-    assert!(!run.stderr().contains("panicked"), "{}", run.stderr());
-    let throttled = |text: &str| text.contains("Throttl") || text.contains("TooManyRequests");
-    if run.code() != 0 {
-        assert_eq!(run.code(), 1);
-        // Either targets failed with the reason, or discovery itself gave up, saying why.
-        let reported = (stdout.contains("failed (") && throttled(&stdout)) || (run.stderr().contains("error: ") && throttled(&run.stderr()));
-        assert!(reported, "{stdout}\n{}", run.stderr());
-    }
-    emulator.post("faults", serde_json::json!({"reset": true}));
-    let rerun = rollout(&emulator, &[]);
-    assert_eq!(rerun.code(), 0, "{}", rerun.stdout());
-    assert_converged(&emulator, 4);
+fn throttling_is_retried_for_a_time_budget_not_a_count_and_a_call_throttled_past_it_names_it() {
+    // Two attempts would lose a third of the calls to 60% throttling; the budget loses none.
+    let emulator = Emulator::start(&["--accounts", "3", "--throttle-rate", "0.6", "--seed", "3"]);
+    let run = with_plan(&emulator, &patient_plan(600), &["rollout", "--regions", REGIONS_ARG, "--concurrency", "8"]);
+    assert_eq!(run.code(), 0, "{}\n{}", run.stdout(), run.stderr());
+    assert_converged(&emulator, 3);
+    let throttled = faults(&emulator)["throttle"].as_u64().unwrap();
+    assert!(throttled > 50, "throttling was injected: {throttled}");
+
+    // One operation throttled for good: its targets fail, saying which budget they outlasted.
+    emulator.post("faults", serde_json::json!({"reset": true, "throttle": {"rate": 1.0, "operations": ["GetDetector"]}}));
+    let run = with_plan(&emulator, &patient_plan(2), &["rollout", "--regions", REGIONS_ARG]);
+    assert_eq!(run.code(), 1, "{}", run.stdout());
+    assert!(run.stdout().contains("still throttled after the 2 s retry budget (limits.throttle_budget_seconds)"), "{}", run.stdout());
 }
 
 #[test]

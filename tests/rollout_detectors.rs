@@ -160,3 +160,33 @@ fn the_management_account_is_a_target_only_when_the_plan_says_so() {
     assert!(emulator.detectors(MANAGEMENT, "us-east-1").is_empty());
     assert_eq!(emulator.detectors(&member(2), "us-east-1").len(), 1, "the members are");
 }
+
+#[test]
+fn a_no_change_rollout_takes_members_detectors_from_the_admin_and_enters_only_what_differs() {
+    let emulator = Emulator::start(&["--accounts", "5"]);
+    let plan = path_str(&root().join("plans/detectors-only.toml")).to_owned();
+    let args = ["rollout", "--plan", plan.as_str(), "--regions", "us-east-1,eu-west-1"];
+    assert_eq!(emulator.orgguard(&args).code(), 0);
+
+    emulator.reset_counts();
+    let again = emulator.orgguard(&args);
+    assert_eq!((again.code(), emulator.mutating_calls()), (0, 0), "{}", again.stdout());
+    // Four members (and the management account) per region: one GetMemberDetectors each, and
+    // no member's detector read in the member, whose role is not even assumed.
+    assert_eq!(emulator.calls("GetMemberDetectors", None), 2);
+    for account in [member(2), member(5)] {
+        assert_eq!(emulator.calls("ListDetectors", Some((&account, "us-east-1"))), 0, "{account}");
+    }
+    assert_eq!(emulator.calls("AssumeRole", None), 1, "only the admin's role");
+
+    // A feature turned off by hand: the admin's view differs from the plan, so that member is
+    // read where it is changed, and only it.
+    emulator.post("drift", serde_json::json!({"action": "feature_off", "account": member(3), "region": "us-east-1", "feature": "S3_DATA_EVENTS"}));
+    emulator.reset_counts();
+    let fix = emulator.orgguard(&args);
+    assert_eq!(fix.code(), 0, "{}", fix.stdout());
+    assert_eq!(emulator.calls("ListDetectors", Some((&member(3), "us-east-1"))), 1);
+    assert_eq!(emulator.calls("UpdateDetector", None), 1);
+    assert_eq!(emulator.calls("AssumeRole", None), 2, "the admin's and that member's");
+    assert_plan_detector(&emulator, &member(3), "us-east-1");
+}

@@ -18,9 +18,10 @@ use crate::model::{AccountId, Partition};
 const REFRESH_MARGIN: Duration = Duration::from_secs(300);
 const SESSION_NAME: &str = "orgguard";
 
-pub async fn caller_identity(config: &SdkConfig) -> Result<Caller, AwsError> {
+pub async fn caller_identity(config: &SdkConfig, throttle_budget: Duration) -> Result<Caller, AwsError> {
     const OPERATION: &str = "sts:GetCallerIdentity";
-    let output = aws_sdk_sts::Client::new(config)
+    let partition = super::retry::partition("orgguard-sts".into());
+    let output = super::client!(aws_sdk_sts, config, partition, super::retry::ThrottleBudget::new(throttle_budget, None))
         .get_caller_identity()
         .send()
         .await
@@ -73,7 +74,9 @@ impl Session {
 
 impl AssumedRole {
     pub fn new(base: &SdkConfig, role_arn: String, external_id: Option<String>, limits: Arc<Limits>) -> Self {
-        Self { sts: aws_sdk_sts::Client::new(base), limits, role_arn, external_id, current: Arc::default() }
+        let partition = super::retry::partition("orgguard-sts".into());
+        let sts = super::client!(aws_sdk_sts, base, partition, super::retry::ThrottleBudget::new(limits.throttle_budget, None));
+        Self { sts, limits, role_arn, external_id, current: Arc::default() }
     }
 
     /// Cached credentials, or a fresh AssumeRole when there are none or they near expiry.

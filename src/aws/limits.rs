@@ -86,6 +86,8 @@ pub struct Limits {
     /// Calls that passed each (service, key): what a dry run forecasts the rollout from
     /// (None when not counted: at 5000 accounts x 17 regions that is 300,000 keys).
     calls: Option<Mutex<HashMap<(Service, Key), u32>>>,
+    /// How long a throttled call is retried for.
+    pub throttle_budget: std::time::Duration,
 }
 
 fn quota(per_second: u32) -> Quota {
@@ -93,12 +95,13 @@ fn quota(per_second: u32) -> Quota {
 }
 
 impl Limits {
-    pub fn new(rates: &Rates, count_calls: bool) -> Self {
+    pub fn new(rates: &Rates, count_calls: bool, throttle_budget: std::time::Duration) -> Self {
         Self {
             per_key: [rates.guardduty, rates.sns, rates.events, rates.iam, rates.ec2, rates.logs, rates.cloudwatch].map(|r| RateLimiter::keyed(quota(r))),
             sts: RateLimiter::direct(quota(rates.sts)),
             organizations: RateLimiter::direct(quota(rates.organizations)),
             calls: count_calls.then(Mutex::default),
+            throttle_budget,
         }
     }
 
@@ -149,6 +152,11 @@ impl Gate {
     pub async fn wait(&self) {
         self.limits.per_key[self.service as usize].until_key_ready(&self.key).await;
         self.limits.count(self.service, self.key);
+    }
+
+    /// AWS throttled a call of this key: the key gives up its next slot.
+    pub fn slow_down(&self) {
+        let _ = self.limits.per_key[self.service as usize].check_key(&self.key);
     }
 }
 

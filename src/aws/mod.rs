@@ -39,7 +39,7 @@ pub use sns::Sns;
 
 use limits::{Gate, Gated, Limits};
 pub use limits::{key as limit_key, Key, Service};
-use retry::TooManyRequests;
+use retry::{ThrottleBudget, TooManyRequests};
 
 use crate::model::{AccountId, Partition, Region};
 use crate::model::Rates;
@@ -49,6 +49,8 @@ use crate::model::Rates;
 pub struct ConnectOptions {
     pub endpoint_url: Option<String>,
     pub max_attempts: u32,
+    /// How long a throttled call is retried for.
+    pub throttle_budget: Duration,
     pub rates: Rates,
     /// A named profile of ~/.aws/config (else the SDK's default chain, AWS_PROFILE included).
     pub profile: Option<String>,
@@ -115,10 +117,12 @@ impl AwsError {
         let (code, message) = match &error {
             SdkError::ServiceError(service) => {
                 let inner = service.err();
-                (
-                    inner.code().unwrap_or("Unknown").to_owned(),
-                    inner.message().map_or_else(|| inner.to_string(), str::to_owned),
-                )
+                let code = inner.code().unwrap_or("Unknown").to_owned();
+                let mut message = inner.message().map_or_else(|| inner.to_string(), str::to_owned);
+                if let Some(note) = retry::budget_note(&code) {
+                    message = format!("{message} ({note})");
+                }
+                (code, message)
             }
             SdkError::TimeoutError(_) => ("Timeout".to_owned(), "the call timed out".to_owned()),
             SdkError::DispatchFailure(_) => ("DispatchFailure".to_owned(), error_chain(&error)),
@@ -203,8 +207,9 @@ impl Aws {
         if base.region().is_none() {
             base = base.to_builder().region(SdkRegion::new(HOME_REGION)).build();
         }
-        let caller = credentials::caller_identity(&base).await?;
-        Ok(Self { base, caller, limits: Arc::new(Limits::new(&options.rates, options.count_calls)) })
+        let caller = credentials::caller_identity(&base, options.throttle_budget).await?;
+        retry::set_budget(options.throttle_budget);
+        Ok(Self { base, caller, limits: Arc::new(Limits::new(&options.rates, options.count_calls, options.throttle_budget)) })
     }
 
     /// The region the SDK was configured with (AWS_REGION, the profile), when GuardDuty has it.
@@ -224,7 +229,8 @@ impl Aws {
 
     /// The management account's session: the caller's own credentials.
     pub fn management(&self) -> AccountSession {
-        AccountSession { account: self.caller.account, config: self.base.clone(), assumed: None, limits: self.limits.clone() }
+        let retry_partition = retry::partition(format!("orgguard-{}", self.caller.account));
+        AccountSession { account: self.caller.account, config: self.base.clone(), assumed: None, limits: self.limits.clone(), retry_partition }
     }
 
     /// A session in `account`: the caller's own credentials for the management account,
@@ -242,18 +248,25 @@ impl Aws {
             .credentials_provider(SharedCredentialsProvider::new(provider.clone()))
             .identity_cache(IdentityCache::no_cache())
             .build();
-        AccountSession { account: *account, config, assumed: Some(provider), limits: self.limits.clone() }
+        let retry_partition = retry::partition(format!("orgguard-{account}"));
+        AccountSession { account: *account, config, assumed: Some(provider), limits: self.limits.clone(), retry_partition }
     }
 }
 
-/// A service client from a config, with orgguard's retry partition and classifier.
+/// A service client from a config, with orgguard's retry partition, classifier and
+/// throttling budget.
 macro_rules! client {
-    ($sdk:ident, $config:expr, $partition:expr) => {
+    ($sdk:ident, $config:expr, $partition:expr, $budget:expr) => {
         $sdk::Client::from_conf(
-            $sdk::config::Builder::from($config).retry_partition($partition).retry_classifier(TooManyRequests).build(),
+            $sdk::config::Builder::from($config)
+                .retry_partition($partition)
+                .retry_classifier($crate::aws::retry::TooManyRequests)
+                .interceptor($budget)
+                .build(),
         )
     };
 }
+pub(crate) use client;
 
 /// Credentials in one account, and clients built from them per region.
 #[derive(Clone, Debug)]
@@ -262,6 +275,9 @@ pub struct AccountSession {
     config: SdkConfig,
     assumed: Option<credentials::AssumedRole>,
     limits: Arc<Limits>,
+    /// The SDK shares one retry quota per partition; the default partition is per service and
+    /// region, so one throttled account would slow every other. Each account has its own.
+    retry_partition: RetryPartition,
 }
 
 impl AccountSession {
@@ -277,39 +293,46 @@ impl AccountSession {
         self.config.to_builder().region(SdkRegion::new(region.as_str().to_owned())).build()
     }
 
-    /// The SDK shares one retry token bucket per partition; the default partition is per
-    /// service and region, so one throttled account would slow every other. Each account
-    /// gets its own.
     fn retry_partition(&self) -> RetryPartition {
-        RetryPartition::new(format!("orgguard-{}", self.account))
+        self.retry_partition.clone()
     }
 
-    fn gated<C>(&self, client: C, service: Service, region: Option<&Region>) -> Gated<C> {
-        Gated::new(client, Gate::new(self.limits.clone(), service, &self.account, region))
+    fn gate(&self, service: Service, region: Option<&Region>) -> Gate {
+        Gate::new(self.limits.clone(), service, &self.account, region)
+    }
+
+    /// The throttling budget of a client, slowing its rate-limit key if it has one.
+    fn budget(&self, gate: Option<&Gate>) -> ThrottleBudget {
+        ThrottleBudget::new(self.limits.throttle_budget, gate.cloned())
     }
 
     pub fn guardduty(&self, region: &Region) -> GuardDuty {
-        let client = client!(aws_sdk_guardduty, &self.regional(region), self.retry_partition());
-        GuardDuty::new(self.gated(client, Service::GuardDuty, Some(region)))
+        let gate = self.gate(Service::GuardDuty, Some(region));
+        let client = client!(aws_sdk_guardduty, &self.regional(region), self.retry_partition(), self.budget(Some(&gate)));
+        GuardDuty::new(Gated::new(client, gate))
     }
 
     pub fn sns(&self, region: &Region) -> Sns {
-        let client = client!(aws_sdk_sns, &self.regional(region), self.retry_partition());
-        Sns::new(self.gated(client, Service::Sns, Some(region)))
+        let gate = self.gate(Service::Sns, Some(region));
+        let client = client!(aws_sdk_sns, &self.regional(region), self.retry_partition(), self.budget(Some(&gate)));
+        Sns::new(Gated::new(client, gate))
     }
 
     pub fn events(&self, region: &Region) -> Events {
-        let client = client!(aws_sdk_eventbridge, &self.regional(region), self.retry_partition());
-        Events::new(self.gated(client, Service::Events, Some(region)))
+        let gate = self.gate(Service::Events, Some(region));
+        let client = client!(aws_sdk_eventbridge, &self.regional(region), self.retry_partition(), self.budget(Some(&gate)));
+        Events::new(Gated::new(client, gate))
     }
 
     /// EC2 flow logs, CloudWatch Logs and CloudWatch alarms: the exfiltration alarm.
     pub fn network(&self, region: &Region) -> Network {
         let config = self.regional(region);
-        let ec2 = self.gated(client!(aws_sdk_ec2, &config, self.retry_partition()), Service::Ec2, Some(region));
-        let logs = self.gated(client!(aws_sdk_cloudwatchlogs, &config, self.retry_partition()), Service::Logs, Some(region));
-        let cloudwatch = self.gated(client!(aws_sdk_cloudwatch, &config, self.retry_partition()), Service::CloudWatch, Some(region));
-        Network::new(ec2, logs, cloudwatch)
+        let [ec2, logs, cloudwatch] = [Service::Ec2, Service::Logs, Service::CloudWatch].map(|s| self.gate(s, Some(region)));
+        Network::new(
+            Gated::new(client!(aws_sdk_ec2, &config, self.retry_partition(), self.budget(Some(&ec2))), ec2),
+            Gated::new(client!(aws_sdk_cloudwatchlogs, &config, self.retry_partition(), self.budget(Some(&logs))), logs),
+            Gated::new(client!(aws_sdk_cloudwatch, &config, self.retry_partition(), self.budget(Some(&cloudwatch))), cloudwatch),
+        )
     }
 
     /// S3 and KMS in the region of the findings bucket and its key: the archive, and its policies.
@@ -322,19 +345,20 @@ impl AccountSession {
         // object needs none, and some S3-compatible endpoints refuse the chunked upload that
         // carries one.
         let s3 = s3.request_checksum_calculation(aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired);
-        let s3 = s3.retry_classifier(TooManyRequests).build();
-        Storage::new(aws_sdk_s3::Client::from_conf(s3), client!(aws_sdk_kms, &config, self.retry_partition()))
+        let s3 = s3.retry_classifier(TooManyRequests).interceptor(self.budget(None)).build();
+        Storage::new(aws_sdk_s3::Client::from_conf(s3), client!(aws_sdk_kms, &config, self.retry_partition(), self.budget(None)))
     }
 
     /// AWS Chatbot, whose configurations are global, through one of the regions that serve
     /// its API.
     pub fn chatbot(&self) -> Chatbot {
         let config = self.config.to_builder().region(SdkRegion::new("us-east-2")).build();
-        Chatbot::new(client!(aws_sdk_chatbot, &config, self.retry_partition()))
+        Chatbot::new(client!(aws_sdk_chatbot, &config, self.retry_partition(), self.budget(None)))
     }
 
     /// IAM is global: one client per account, in the home region.
     pub fn iam(&self) -> Iam {
-        Iam::new(self.gated(client!(aws_sdk_iam, &self.config, self.retry_partition()), Service::Iam, None))
+        let gate = self.gate(Service::Iam, None);
+        Iam::new(Gated::new(client!(aws_sdk_iam, &self.config, self.retry_partition(), self.budget(Some(&gate))), gate))
     }
 }

@@ -20,7 +20,8 @@ pub struct OrgAccount {
 
 impl Aws {
     fn organizations_client(&self) -> aws_sdk_organizations::Client {
-        aws_sdk_organizations::Client::new(&self.base)
+        let partition = super::retry::partition("orgguard-organizations".into());
+        super::client!(aws_sdk_organizations, &self.base, partition, super::retry::ThrottleBudget::new(self.limits.throttle_budget, None))
     }
 
     /// Every page of an Organizations call, each within the organization-wide budget.

@@ -19,8 +19,10 @@ use crate::resources::{admin, detector, membership, org_config, Change};
 
 /// What the organization looks like in a region, before the accounts are entered: the
 /// admins designated (both rollout and audit), and for a rollout the planned admin's
-/// Enabled members (so that the accounts need no relationship check). A region where
-/// either cannot be read is left out of it.
+/// Enabled members (so that the accounts need no relationship check) with their detectors
+/// as the admin sees them (GetMemberDetectors, 50 a call: a member's detector is then read
+/// in the account only when the admin's view of it differs from the plan). A region where
+/// they cannot be read is left out of it.
 pub async fn before(cx: &Context<'_>, regions: &[Region]) -> HashMap<Region, Before> {
     let Some(admin) = &cx.admin else { return HashMap::new() };
     let management = cx.aws.management();
@@ -33,11 +35,15 @@ pub async fn before(cx: &Context<'_>, regions: &[Region]) -> HashMap<Region, Bef
                 false => async {
                     let guardduty = admin.guardduty(region);
                     let detector = guardduty.find_detector().await.ok().flatten()?;
-                    guardduty.enabled_members(&detector.id).await.ok()
+                    let side = guardduty.admin_side(&detector.id).await.ok()?;
+                    let enabled: Vec<AccountId> = side.members.keys().filter(|a| side.is_enabled_member(a)).copied().collect();
+                    let detectors = detector::observe_members(&guardduty, &detector, &side, &enabled).await.unwrap_or_default();
+                    Some((enabled.into_iter().collect(), detectors))
                 }
                 .await,
             };
-            (*region, Before { designated, members: members.unwrap_or_default(), ..Before::default() })
+            let (members, detectors) = members.unwrap_or_default();
+            (*region, Before { designated, members, detectors, ..Before::default() })
         }
     });
     futures::future::join_all(read).await.into_iter().collect()

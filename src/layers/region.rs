@@ -144,9 +144,13 @@ async fn observe(
     region: &Region,
 ) -> Result<(Observed, Option<AwsError>), AwsError> {
     let guardduty = &clients.guardduty;
+    // The admin's view of a member stands when it is all the audit may read, or when it
+    // already matches the plan; a detector to change is read where it is changed.
     let (detector, read_from) = match cx.seen_by_admin(account, region) {
-        Some(detector) => (Some(detector.clone()), ReadFrom::DelegatedAdmin),
-        None => (guardduty.find_detector().await?, ReadFrom::Account),
+        Some(seen) if cx.options.detectors_from_admin || detector::plan(desired.detector, Some(seen)).is_none() => {
+            (Some(seen.clone()), ReadFrom::DelegatedAdmin)
+        }
+        _ => (guardduty.find_detector().await?, ReadFrom::Account),
     };
     let check_relationship = matches!(desired.admin, Some((admin, Some(_))) if admin != account) && !cx.is_member(account, region);
     let relationship = match &detector {

@@ -295,9 +295,13 @@ pub struct Limits {
     /// Account-regions worked on at once.
     #[serde(default = "default_concurrency", deserialize_with = "concurrency")]
     pub concurrency: usize,
-    /// Attempts per AWS call, the first included, before a target fails.
+    /// Attempts per AWS call, the first included, before a target fails (throttling excepted).
     #[serde(default = "default_max_attempts")]
     pub max_attempts: u32,
+    /// Seconds a throttled call is retried for (backing off up to 20 s between attempts)
+    /// before its target fails.
+    #[serde(default = "default_throttle_budget")]
+    pub throttle_budget_seconds: u64,
     /// Calls per second orgguard allows itself.
     #[serde(default)]
     pub rates: Rates,
@@ -305,7 +309,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { concurrency: default_concurrency(), max_attempts: default_max_attempts(), rates: Rates::default() }
+        Self { concurrency: default_concurrency(), max_attempts: default_max_attempts(), throttle_budget_seconds: default_throttle_budget(), rates: Rates::default() }
     }
 }
 
@@ -314,6 +318,9 @@ fn default_concurrency() -> usize {
 }
 fn default_max_attempts() -> u32 {
     8
+}
+fn default_throttle_budget() -> u64 {
+    300
 }
 
 fn concurrency<'de, D: serde::Deserializer<'de>>(d: D) -> Result<usize, D::Error> {

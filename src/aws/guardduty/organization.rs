@@ -106,16 +106,6 @@ impl GuardDuty {
         Ok(pages.into_iter().flat_map(|p| p.members.unwrap_or_default()).collect())
     }
 
-    /// The accounts that are Enabled members of the detector's account.
-    pub async fn enabled_members(&self, detector_id: &str) -> Result<std::collections::BTreeSet<AccountId>, AwsError> {
-        let members = self.members(detector_id).await?;
-        Ok(members
-            .iter()
-            .filter(|m| m.relationship_status().map(MemberStatus::parse) == Some(MemberStatus::Enabled))
-            .filter_map(|m| AccountId::parse(m.account_id()?).ok())
-            .collect())
-    }
-
     pub async fn update_organization(
         &self,
         detector_id: &str,
