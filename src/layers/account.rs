@@ -6,7 +6,7 @@ use super::{result, settle, Context};
 use crate::aws::{AccountSession, AwsError, Iam};
 use crate::desired::Role;
 use crate::model::{AccountId, ObservedIam, Target};
-use crate::outcome::{Layer, Note, Status, TargetError, TargetResult};
+use crate::outcome::{Layer, Status, TargetError, TargetResult};
 use crate::resources::{exfiltration, iam, Change};
 
 /// The roles the plan asks of this layer in one account.
@@ -46,31 +46,19 @@ pub async fn reconcile(cx: &Context<'_>, session: &AccountSession, roles: &Roles
         return result(target, Layer::Account, Status::failed(TargetError::Dependency { operation: "iam:DeleteRole", reason }));
     }
     let client = session.iam();
-    let observed = async {
-        let events = match &roles.events {
-            Some(role) => Some(observe(&client, role, teardown).await?),
-            None => None,
-        };
-        let flow_logs = match &roles.flow_logs {
-            Some(role) => Some(observe(&client, role, teardown).await?),
-            None => None,
-        };
-        Ok::<_, AwsError>((events, flow_logs))
-    };
-    let (events, flow_logs) = match observed.await {
-        Ok(observed) => observed,
-        Err(error) => return result(target, Layer::Account, Status::failed(error)),
-    };
     // Each role's IAM changes, and how the run reports them (the delivery role's as its kind's).
-    let (mut planned, mut notes): (Vec<(&Role, iam::Change, Change)>, Vec<Note>) = (Vec::new(), Vec::new());
-    let wrap_events = |c: iam::Change| Change::from(c);
-    let wrap_flow_logs = |c: iam::Change| Change::from(exfiltration::Change::Role(c));
-    let pairs = [(&roles.events, &events, &wrap_events as &dyn Fn(iam::Change) -> Change), (&roles.flow_logs, &flow_logs, &wrap_flow_logs)];
-    for (role, observed, wrap) in pairs {
-        let (Some(role), Some(observed)) = (role, observed) else { continue };
+    let wraps: [(&Option<Role>, fn(iam::Change) -> Change); 2] =
+        [(&roles.events, Change::Iam), (&roles.flow_logs, |c| Change::Exfiltration(exfiltration::Change::Role(c)))];
+    let (mut planned, mut notes) = (Vec::new(), Vec::new());
+    for (role, wrap) in wraps {
+        let Some(role) = role else { continue };
+        let observed = match observe(&client, role, teardown).await {
+            Ok(observed) => observed,
+            Err(error) => return result(target, Layer::Account, Status::failed(error)),
+        };
         let (changes, kept) = match teardown {
-            true => iam::teardown(role, observed),
-            false => (iam::plan(role, observed), Vec::new()),
+            true => iam::teardown(role, &observed),
+            false => (iam::plan(role, &observed), Vec::new()),
         };
         planned.extend(changes.into_iter().map(|c| (role, c.clone(), wrap(c))));
         notes.extend(kept);
