@@ -135,7 +135,7 @@ impl Kind for Change {
             Self::DetachPolicy { .. } | Self::DeletePolicy { .. } | Self::DeleteRole { .. } => return Vec::new(),
             Self::CreateRole { role } => Failure::new(ROLE, format!("role {role}"), "missing"),
             Self::UpdateRoleTrust { role } => {
-                Failure::new(ROLE, format!("role {role} trusted by events.amazonaws.com"), "other trust policy")
+                Failure::new(ROLE, format!("role {role} with the planned trust policy"), "other trust policy")
             }
             Self::CreatePolicy { policy } => Failure::new(POLICY, format!("policy {policy}"), "missing"),
             Self::UpdatePolicy { policy, .. } => Failure::new(POLICY, format!("policy {policy} as planned"), "other document"),
@@ -147,9 +147,10 @@ impl Kind for Change {
 impl fmt::Display for Change {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::CreateRole { role } => write!(f, "role {role} trusted by events.amazonaws.com"),
+            // The role's purpose is its kind's to say (EventBridge's, Chatbot's, VPC Flow Logs').
+            Self::CreateRole { role } => write!(f, "role {role}"),
             Self::UpdateRoleTrust { role } => write!(f, "role {role}: trust policy differs"),
-            Self::CreatePolicy { policy } => write!(f, "policy {policy}, sns:Publish on the findings topic"),
+            Self::CreatePolicy { policy } => write!(f, "policy {policy}"),
             Self::UpdatePolicy { policy, delete_version } => {
                 write!(f, "policy {policy}: document differs, new default version")?;
                 match delete_version {

@@ -372,7 +372,7 @@ impl Kind for Change {
 impl fmt::Display for Change {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Role(change) => write!(f, "{change}"),
+            Self::Role(change) => write!(f, "flow-log delivery: {change}"),
             Self::CreateLogGroup { group } => write!(f, "log group {group}"),
             Self::SetRetention { group, days, was } => write!(f, "log group {group}: {days} days (was {was})"),
             Self::ReplaceFlowLogs { why, .. } => write!(f, "flow logs {why}"),
