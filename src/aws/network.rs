@@ -9,7 +9,7 @@ use super::limits::Gated;
 use super::AwsError;
 
 /// CreateFlowLogs takes this many resource ids at once.
-const FLOW_LOG_BATCH: usize = 300;
+pub const FLOW_LOG_BATCH: usize = 300;
 
 pub struct Network {
     ec2: Gated<aws_sdk_ec2::Client>,

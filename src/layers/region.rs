@@ -44,7 +44,7 @@ struct Planned {
     pub detector: Option<detector::Change>,
     pub topic: Vec<topic::Change>,
     pub rules: Vec<rules::Change>,
-    pub exfiltration: Vec<exfiltration::Change>,
+    pub exfiltration: Vec<exfiltration::Part>,
     pub relationship: Vec<relationship::Change>,
     /// An invitation-era administrator orgguard leaves alone (without --migrate-invitations).
     pub conflict: Option<Legacy>,
@@ -60,7 +60,7 @@ impl Planned {
         let detector = self.detector.iter().cloned().map(Change::from);
         let topic = self.topic.iter().cloned().map(Change::from);
         let rules = self.rules.iter().cloned().map(Change::from);
-        let exfiltration = self.exfiltration.iter().cloned().map(Change::from);
+        let exfiltration = self.exfiltration.iter().cloned().map(|p| Change::from(exfiltration::Change::from(p)));
         detector.chain(topic).chain(rules).chain(exfiltration).chain(self.relationship.iter().cloned().map(Change::from)).collect()
     }
 }
@@ -255,7 +255,7 @@ async fn execute(
     }
     if let (Some(exfiltration), Some(network)) = (&desired.exfiltration, &clients.network) {
         for change in &planned.exfiltration {
-            let delivers = matches!(change, exfiltration::Change::CreateFlowLogs { .. });
+            let delivers = matches!(change, exfiltration::Part::CreateFlowLogs { .. });
             if delivers && !role_ready {
                 let reason = format!("the flow-log delivery role {} could not be made ready in this account", exfiltration.plan.role.get_ref());
                 return Err(TargetError::Dependency { operation: "ec2:CreateFlowLogs", reason });

@@ -119,7 +119,7 @@ pub async fn region(cx: &Context<'_>, session: &AccountSession, region: &Region,
         (Some((desired, _)), Some(observed)) => exfiltration::teardown(desired, observed),
         _ => Vec::new(),
     };
-    let alarm_list = alarm_changes.iter().cloned().map(Change::from);
+    let alarm_list = alarm_changes.iter().cloned().map(|p| Change::from(exfiltration::Change::from(p)));
     let rule_list = rule_changes.iter().cloned().map(Change::from);
     let topic_list = topic_changes.iter().cloned().map(Change::from);
     let changes: Vec<Change> = alarm_list.chain(rule_list).chain(topic_list).chain(detector_change.iter().cloned().map(Change::from)).collect();

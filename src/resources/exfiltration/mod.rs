@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::{iam, Calls, Check, Failure, Kind, Place};
-use crate::aws::{Alarm, AwsError, FlowLog, FlowLogSpec, MetricFilter, Network, Service};
+use crate::aws::{Alarm, AwsError, FlowLog, FlowLogSpec, MetricFilter, Network, Service, FLOW_LOG_BATCH};
 use crate::desired::Role;
 use crate::model::{AccountId, Partition, Region};
 use crate::outcome::Note;
@@ -26,10 +26,18 @@ pub const ALARM: &str = "OG.Exfil.Alarm";
 /// The tag on orgguard's flow logs.
 const TAG: (&str, &str) = ("orgguard", "exfiltration");
 
+/// The delivery role's changes (the account layer's), or an account-region's.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(untagged)]
 pub enum Change {
     Role(iam::Change),
+    Part(Part),
+}
+
+/// One account-region's change.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Part {
     CreateLogGroup { group: String },
     SetRetention { group: String, days: u32, was: String },
     /// orgguard's flow logs that differ from the plan, deleted so that CreateFlowLogs makes
@@ -181,16 +189,16 @@ pub async fn observe(network: &Network, plan: &Exfiltration) -> Result<Observed,
 
 /// Pure: the account-region's changes, in the order they are made, and the flow logs that
 /// are not orgguard's.
-pub fn plan(desired: &Desired, observed: &Observed) -> (Vec<Change>, Vec<Note>) {
+pub fn plan(desired: &Desired, observed: &Observed) -> (Vec<Part>, Vec<Note>) {
     let plan = desired.plan;
     let group = desired.group().to_owned();
     let mut changes = Vec::new();
     let days = *plan.retention_days.get_ref();
     match observed.log_group {
-        None => changes.extend([Change::CreateLogGroup { group: group.clone() }, Change::SetRetention { group: group.clone(), days, was: "new".into() }]),
+        None => changes.extend([Part::CreateLogGroup { group: group.clone() }, Part::SetRetention { group: group.clone(), days, was: "new".into() }]),
         Some(retention) if retention != Some(days as i32) => {
             let was = retention.map_or_else(|| "never expire".to_owned(), |d| format!("{d} days"));
-            changes.push(Change::SetRetention { group: group.clone(), days, was });
+            changes.push(Part::SetRetention { group: group.clone(), days, was });
         }
         Some(_) => {}
     }
@@ -217,24 +225,24 @@ pub fn plan(desired: &Desired, observed: &Observed) -> (Vec<Change>, Vec<Note>) 
         }
     }
     if !replace.is_empty() {
-        changes.push(Change::ReplaceFlowLogs { ids: replace, why: why.join("; ") });
+        changes.push(Part::ReplaceFlowLogs { ids: replace, why: why.join("; ") });
     }
     if !missing.is_empty() {
-        changes.push(Change::CreateFlowLogs { vpcs: missing });
+        changes.push(Part::CreateFlowLogs { vpcs: missing });
     }
     let name = plan.filter_name.get_ref().clone();
     match &observed.filter {
-        None => changes.push(Change::PutMetricFilter { name, why: "missing".into() }),
+        None => changes.push(Part::PutMetricFilter { name, why: "missing".into() }),
         Some(found) if *found != desired.filter => {
             let why = if found.pattern != desired.filter.pattern { format!("pattern {}", found.pattern) } else { "another metric".into() };
-            changes.push(Change::PutMetricFilter { name, why });
+            changes.push(Part::PutMetricFilter { name, why });
         }
         Some(_) => {}
     }
     let name = plan.alarm_name.get_ref().clone();
     match &observed.alarm {
-        None => changes.push(Change::PutAlarm { name, why: "missing".into() }),
-        Some(found) if *found != desired.alarm => changes.push(Change::PutAlarm { name, why: alarm_differences(found, &desired.alarm) }),
+        None => changes.push(Part::PutAlarm { name, why: "missing".into() }),
+        Some(found) if *found != desired.alarm => changes.push(Part::PutAlarm { name, why: alarm_differences(found, &desired.alarm) }),
         Some(_) => {}
     }
     (changes, notes)
@@ -262,39 +270,38 @@ fn alarm_differences(found: &Alarm, want: &Alarm) -> String {
 }
 
 /// Teardown: the alarm, the filter, orgguard's flow logs, the group.
-pub fn teardown(desired: &Desired, observed: &Observed) -> Vec<Change> {
+pub fn teardown(desired: &Desired, observed: &Observed) -> Vec<Part> {
     let plan = desired.plan;
     let mut changes = Vec::new();
     if observed.alarm.is_some() {
-        changes.push(Change::DeleteAlarm { name: plan.alarm_name.get_ref().clone() });
+        changes.push(Part::DeleteAlarm { name: plan.alarm_name.get_ref().clone() });
     }
     if observed.filter.is_some() {
-        changes.push(Change::DeleteMetricFilter { name: plan.filter_name.get_ref().clone() });
+        changes.push(Part::DeleteMetricFilter { name: plan.filter_name.get_ref().clone() });
     }
     let ours: Vec<String> = observed.flow_logs.iter().filter(|f| desired.ours(f)).map(|f| f.id.clone()).collect();
     if !ours.is_empty() {
-        changes.push(Change::DeleteFlowLogs { ids: ours });
+        changes.push(Part::DeleteFlowLogs { ids: ours });
     }
     if observed.log_group.is_some() {
-        changes.push(Change::DeleteLogGroup { group: desired.group().to_owned() });
+        changes.push(Part::DeleteLogGroup { group: desired.group().to_owned() });
     }
     changes
 }
 
 /// One account-region change (the role's are the account layer's).
-pub async fn apply(network: &Network, desired: &Desired<'_>, change: &Change) -> Result<(), AwsError> {
+pub async fn apply(network: &Network, desired: &Desired<'_>, change: &Part) -> Result<(), AwsError> {
     let group = desired.group();
     match change {
-        Change::Role(_) => unreachable!("the role is made in the account layer"),
-        Change::CreateLogGroup { .. } => network.create_log_group(group).await,
-        Change::SetRetention { days, .. } => network.put_retention(group, *days as i32).await,
-        Change::ReplaceFlowLogs { ids, .. } | Change::DeleteFlowLogs { ids } => network.delete_flow_logs(ids).await,
-        Change::CreateFlowLogs { vpcs } => network.create_flow_logs(vpcs, &desired.spec()).await,
-        Change::PutMetricFilter { name, .. } => network.put_metric_filter(group, name, &desired.filter).await,
-        Change::PutAlarm { name, .. } => network.put_alarm(name, &desired.alarm).await,
-        Change::DeleteMetricFilter { name } => network.delete_metric_filter(group, name).await,
-        Change::DeleteAlarm { name } => network.delete_alarm(name).await,
-        Change::DeleteLogGroup { .. } => network.delete_log_group(group).await,
+        Part::CreateLogGroup { .. } => network.create_log_group(group).await,
+        Part::SetRetention { days, .. } => network.put_retention(group, *days as i32).await,
+        Part::ReplaceFlowLogs { ids, .. } | Part::DeleteFlowLogs { ids } => network.delete_flow_logs(ids).await,
+        Part::CreateFlowLogs { vpcs } => network.create_flow_logs(vpcs, &desired.spec()).await,
+        Part::PutMetricFilter { name, .. } => network.put_metric_filter(group, name, &desired.filter).await,
+        Part::PutAlarm { name, .. } => network.put_alarm(name, &desired.alarm).await,
+        Part::DeleteMetricFilter { name } => network.delete_metric_filter(group, name).await,
+        Part::DeleteAlarm { name } => network.delete_alarm(name).await,
+        Part::DeleteLogGroup { .. } => network.delete_log_group(group).await,
     }
 }
 
@@ -308,10 +315,9 @@ pub fn checks(plan: &Plan) -> Vec<Check> {
     ]
 }
 
-impl Kind for Change {
+impl Kind for Part {
     fn kind(&self) -> &'static str {
         match self {
-            Self::Role(_) => "flow-log delivery role",
             Self::CreateLogGroup { .. } => "create log group",
             Self::SetRetention { .. } => "set log retention",
             Self::ReplaceFlowLogs { .. } => "replace flow logs",
@@ -327,8 +333,7 @@ impl Kind for Change {
 
     fn calls(&self) -> Calls {
         match self {
-            Self::Role(change) => change.calls(),
-            Self::CreateFlowLogs { vpcs } => Calls::here(Service::Ec2, vpcs.len().div_ceil(300) as u32),
+            Self::CreateFlowLogs { vpcs } => Calls::here(Service::Ec2, vpcs.len().div_ceil(FLOW_LOG_BATCH) as u32),
             Self::ReplaceFlowLogs { .. } | Self::DeleteFlowLogs { .. } => Calls::here(Service::Ec2, 1),
             Self::PutAlarm { .. } | Self::DeleteAlarm { .. } => Calls::here(Service::CloudWatch, 1),
             _ => Calls::here(Service::Logs, 1),
@@ -355,9 +360,6 @@ impl Kind for Change {
     fn failures(&self, plan: &Plan) -> Vec<Failure> {
         let group = plan.exfiltration.as_ref().map_or("", |e| e.log_group.get_ref());
         vec![match self {
-            Self::Role(change) => {
-                return change.failures(plan).into_iter().map(|f| Failure { control: ROLE.into(), expected: format!("flow-log delivery: {}", f.expected), ..f }).collect()
-            }
             Self::CreateLogGroup { group } => Failure::new(ALARM, format!("log group {group}"), "missing"),
             Self::SetRetention { days, was, .. } => Failure::new(ALARM, format!("retention {days} days"), was.clone()),
             Self::ReplaceFlowLogs { why, .. } => Failure::new(FLOW_LOGS, format!("flow logs into {group}, as planned"), why.clone()),
@@ -369,10 +371,9 @@ impl Kind for Change {
     }
 }
 
-impl fmt::Display for Change {
+impl fmt::Display for Part {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Role(change) => write!(f, "flow-log delivery: {change}"),
             Self::CreateLogGroup { group } => write!(f, "log group {group}"),
             Self::SetRetention { group, days, was } => write!(f, "log group {group}: {days} days (was {was})"),
             Self::ReplaceFlowLogs { why, .. } => write!(f, "flow logs {why}"),
@@ -383,6 +384,60 @@ impl fmt::Display for Change {
             Self::DeleteMetricFilter { name } => write!(f, "metric filter {name}"),
             Self::DeleteAlarm { name } => write!(f, "alarm {name}"),
             Self::DeleteLogGroup { group } => write!(f, "log group {group} with its flow-log records"),
+        }
+    }
+}
+
+impl From<Part> for Change {
+    fn from(part: Part) -> Self {
+        Self::Part(part)
+    }
+}
+
+impl Kind for Change {
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::Role(_) => "flow-log delivery role",
+            Self::Part(part) => part.kind(),
+        }
+    }
+
+    fn calls(&self) -> Calls {
+        match self {
+            Self::Role(change) => change.calls(),
+            Self::Part(part) => part.calls(),
+        }
+    }
+
+    fn count(&self) -> usize {
+        match self {
+            Self::Role(_) => 1,
+            Self::Part(part) => part.count(),
+        }
+    }
+
+    fn summary(&self) -> String {
+        match self {
+            Self::Role(_) => self.to_string(),
+            Self::Part(part) => part.summary(),
+        }
+    }
+
+    fn failures(&self, plan: &Plan) -> Vec<Failure> {
+        match self {
+            Self::Role(change) => {
+                change.failures(plan).into_iter().map(|f| Failure { control: ROLE.into(), expected: format!("flow-log delivery: {}", f.expected), ..f }).collect()
+            }
+            Self::Part(part) => part.failures(plan),
+        }
+    }
+}
+
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Role(change) => write!(f, "flow-log delivery: {change}"),
+            Self::Part(part) => part.fmt(f),
         }
     }
 }

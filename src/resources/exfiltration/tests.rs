@@ -70,11 +70,11 @@ fn a_fresh_region_gets_group_retention_flow_logs_filter_and_alarm_and_a_settled_
     let (changes, notes) = super::plan(&desired, &fresh);
     let group = "/orgguard/vpc-flow-logs".to_owned();
     assert_eq!(changes, vec![
-        Change::CreateLogGroup { group: group.clone() },
-        Change::SetRetention { group: group.clone(), days: 90, was: "new".into() },
-        Change::CreateFlowLogs { vpcs: vec!["vpc-1".into(), "vpc-2".into()] },
-        Change::PutMetricFilter { name: "orgguard-network-exfiltration".into(), why: "missing".into() },
-        Change::PutAlarm { name: "orgguard-network-exfiltration".into(), why: "missing".into() },
+        Part::CreateLogGroup { group: group.clone() },
+        Part::SetRetention { group: group.clone(), days: 90, was: "new".into() },
+        Part::CreateFlowLogs { vpcs: vec!["vpc-1".into(), "vpc-2".into()] },
+        Part::PutMetricFilter { name: "orgguard-network-exfiltration".into(), why: "missing".into() },
+        Part::PutAlarm { name: "orgguard-network-exfiltration".into(), why: "missing".into() },
     ]);
     assert!(notes.is_empty());
     assert_eq!(changes[2].calls(), Calls::here(Service::Ec2, 1), "one CreateFlowLogs for every VPC");
@@ -100,11 +100,11 @@ fn drift_is_replaced_and_another_flow_log_kept_and_reported() {
     observed.log_group = Some(None);
     let (changes, notes) = super::plan(&desired, &observed);
     assert_eq!(changes, vec![
-        Change::SetRetention { group: "/orgguard/vpc-flow-logs".into(), days: 90, was: "never expire".into() },
-        Change::ReplaceFlowLogs { ids: vec!["fl-vpc-1".into()], why: "fl-vpc-1: delivers to s3 arn:aws:s3:::elsewhere".into() },
-        Change::CreateFlowLogs { vpcs: vec!["vpc-1".into(), "vpc-3".into()] },
-        Change::PutMetricFilter { name: "orgguard-network-exfiltration".into(), why: "pattern [..., bytes > 1]".into() },
-        Change::PutAlarm { name: "orgguard-network-exfiltration".into(), why: "notifies nobody".into() },
+        Part::SetRetention { group: "/orgguard/vpc-flow-logs".into(), days: 90, was: "never expire".into() },
+        Part::ReplaceFlowLogs { ids: vec!["fl-vpc-1".into()], why: "fl-vpc-1: delivers to s3 arn:aws:s3:::elsewhere".into() },
+        Part::CreateFlowLogs { vpcs: vec!["vpc-1".into(), "vpc-3".into()] },
+        Part::PutMetricFilter { name: "orgguard-network-exfiltration".into(), why: "pattern [..., bytes > 1]".into() },
+        Part::PutAlarm { name: "orgguard-network-exfiltration".into(), why: "notifies nobody".into() },
     ]);
     assert_eq!(notes, [Note::new("vpc-2: flow log fl-theirs to s3 arn:aws:s3:::audit is not orgguard's (kept)")]);
     let controls: Vec<String> = changes.iter().flat_map(|c| c.failures(&plan)).map(|f| f.control).collect();
@@ -119,10 +119,10 @@ fn teardown_removes_only_what_the_plan_names() {
     observed.flow_logs.push(FlowLog { id: "fl-theirs".into(), vpc: "vpc-1".into(), destination_type: "s3".into(), destination: "arn:aws:s3:::audit".into(), ..FlowLog::default() });
     let name = "orgguard-network-exfiltration".to_owned();
     assert_eq!(teardown(&desired, &observed), vec![
-        Change::DeleteAlarm { name: name.clone() },
-        Change::DeleteMetricFilter { name },
-        Change::DeleteFlowLogs { ids: vec!["fl-vpc-1".into()] },
-        Change::DeleteLogGroup { group: "/orgguard/vpc-flow-logs".into() },
+        Part::DeleteAlarm { name: name.clone() },
+        Part::DeleteMetricFilter { name },
+        Part::DeleteFlowLogs { ids: vec!["fl-vpc-1".into()] },
+        Part::DeleteLogGroup { group: "/orgguard/vpc-flow-logs".into() },
     ]);
     assert!(teardown(&desired, &Observed::default()).is_empty());
 }
