@@ -25,8 +25,9 @@ from pathlib import Path
 import botocore.session
 
 ROOT = Path(__file__).resolve().parent.parent
-ORGGUARD = ROOT / "target/release/orgguard"
-SDK_FLOOR = ROOT / "target/release/examples/sdk_floor"
+# ORGGUARD_BIN, SDK_FLOOR_BIN: other builds of the two (e.g. copies, while target/ is being rebuilt).
+ORGGUARD = Path(os.environ.get("ORGGUARD_BIN") or ROOT / "target/release/orgguard")
+SDK_FLOOR = Path(os.environ.get("SDK_FLOOR_BIN") or ROOT / "target/release/examples/sdk_floor")
 PLAN = ROOT / "plans/example.toml"
 DETECTORS_ONLY = ROOT / "plans/detectors-only.toml"
 EXFILTRATION = ROOT / "plans/network-exfiltration.toml"
@@ -108,12 +109,14 @@ def sdk_floor(endpoint, calls=3000):
     return 1e6 * (cpu[1] - cpu[0]) / calls
 
 
-def run_orgguard(endpoint, regions, concurrency, plan):
+def run_orgguard(endpoint, regions, concurrency, plan, threads=None):
     summary = ROOT / "target/bench/summary.json"
     args = [str(ORGGUARD), "rollout", "--plan", str(plan), "--concurrency", str(concurrency), "--endpoint-url", endpoint,
             "--summary-json", str(summary)]
     if regions:
         args += ["--regions", regions]
+    if threads:
+        args += ["--threads", str(threads)]
     env = dict(os.environ, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_REGION="us-east-1")
     control(endpoint, "counts/reset", {})
     started = time.monotonic()
@@ -140,6 +143,22 @@ def run_orgguard(endpoint, regions, concurrency, plan):
         "peak_rss_mb": json.loads(summary.read_text()).get("peak_rss_mb", 0.0),
         "results": {k: int(v) for k, v in statuses.items()},
     }
+
+
+# The real-AWS projection's assumptions: a call's latency, and the plans' default rates for the
+# run's shared budgets (src/model/mod.rs Rates::default), calls per second.
+AWS_LATENCY_S = 0.050
+SHARED_BUDGETS = {"sts": 200, "organizations": 4}
+PROJECTED_CORES = (2, 4, 8)
+
+
+def projection(run, concurrency, cores):
+    """The run's wall time on AWS, where each account-region has its own quotas, by
+    src/estimate.rs's model: the largest of every call at AWS_LATENCY_S with `concurrency` in
+    flight, orgguard's CPU per call (as measured here) over `cores`, and the calls on the
+    management account's shared STS and Organizations budgets at their rates."""
+    shared = max(run["calls_by_service"].get(service, 0) / rate for service, rate in SHARED_BUDGETS.items())
+    return max(run["calls"] * AWS_LATENCY_S / concurrency, run["calls"] * run["cpu_us_per_call"] / 1e6 / cores, shared)
 
 
 def progress(name, label, run):
@@ -169,6 +188,7 @@ def scenario(name):
         run["efficiency"] = run["wall_s"] / run["lower_bound_s"]
         run["calls_per_s"] = run["calls"] / run["wall_s"]
         run["cpu_us_per_call"] = 1e6 * run["cpu_s"] / run["calls"]
+        run["projected_aws_s"] = {cores: projection(run, concurrency, cores) for cores in PROJECTED_CORES}
     return {
         "scenario": name, "accounts": accounts, "regions": regions or "all", "concurrency": concurrency,
         "faults": faults, "seeding_s": seeding, "emulator_capacity_rps": served, "sdk_floor_us_per_call": floor,
@@ -200,6 +220,12 @@ def table(rows):
             f'the AWS SDK alone {r["sdk_floor_us_per_call"]:.0f} us CPU per call (examples/sdk_floor.rs); '
             f'fresh calls by service: {by_service}'
         )
+        projected = "; ".join(
+            f'{label.replace("_", " ")} ' + ", ".join(f'{r[label]["projected_aws_s"][c]:.0f} s on {c} cores' for c in PROJECTED_CORES)
+            for label in ("fresh", "no_change"))
+        out.append(f'{r["scenario"]}: projected on AWS ({AWS_LATENCY_S * 1000:.0f} ms a call, concurrency {r["concurrency"]}, '
+                   f'the CPU per call measured here, STS {SHARED_BUDGETS["sts"]}/s and Organizations '
+                   f'{SHARED_BUDGETS["organizations"]}/s): {projected}')
     by_name = {r["scenario"]: r for r in rows}
     if "quick" in by_name and "quick-exfiltration" in by_name:
         base, with_alarm = by_name["quick"], by_name["quick-exfiltration"]
@@ -269,12 +295,31 @@ def model(accounts=100, latency_ms=100, concurrency=8):
             f"in {measured:.1f} s: {100 * (measured - predicted) / predicted:+.1f}%")
 
 
+def threads(accounts=500, concurrency=64):
+    """orgguard's CPU per call and wall on one thread (a current-thread runtime) against every
+    core (the multi-threaded one), no-change rollouts of the quick scenario, alternating."""
+    (ROOT / "target/bench").mkdir(parents=True, exist_ok=True)
+    emulator, endpoint, _ = start_emulator(accounts)
+    cores = os.cpu_count()
+    try:
+        run_orgguard(endpoint, THREE, concurrency, PLAN)
+        runs = [(n, run_orgguard(endpoint, THREE, concurrency, PLAN, threads=n)) for n in (1, cores, 1, cores)]
+    finally:
+        emulator.terminate()
+        emulator.wait()
+    return "\n".join(f'threads ({accounts}x3 no change): --threads {n}: {r["calls"]} calls in {r["wall_s"]:.1f} s, '
+                     f'{1e6 * r["cpu_s"] / r["calls"]:.0f} us CPU per call, exit {r["exit"]}' for n, r in runs)
+
+
 def main(names):
     if names == ["coverage"]:
         print(coverage())
         return
     if names == ["model"]:
         print(model())
+        return
+    if names == ["threads"]:
+        print(threads())
         return
     if names == ["all"]:
         names = list(SCENARIOS)

@@ -70,6 +70,9 @@ pub struct Scope {
     /// Account-regions worked on at once, 1 to 1024 (default: the plan's limits.concurrency).
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub concurrency: Option<u16>,
+    /// Threads the accounts are worked on with, 1 to 256 (default: the machine's cores).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub threads: Option<u16>,
     /// Send every AWS call here instead of AWS's endpoints (an emulator, a proxy).
     #[arg(long, env = "AWS_ENDPOINT_URL")]
     pub endpoint_url: Option<String>,

@@ -3,7 +3,7 @@
 //! time they need. The model: the largest of the busiest rate-limit key's calls at its rate
 //! (the plan's rates sit under AWS's default quotas; STS and Organizations are keys of the
 //! run), every call at a stated latency with the run's concurrency in flight, and orgguard's
-//! own CPU for every call on its one thread.
+//! own CPU for every call shared among its threads (one core each).
 
 use std::collections::HashMap;
 
@@ -35,7 +35,9 @@ pub struct Estimate {
     /// The latency each call is assumed to take.
     pub latency_ms: u64,
     pub latency_seconds: f64,
-    /// orgguard's own CPU for every call, on its one thread.
+    /// The runtime's threads, each taken as a core of its own.
+    pub threads: usize,
+    /// orgguard's own CPU for every call, over its threads.
     pub cpu_seconds: f64,
 }
 
@@ -46,6 +48,7 @@ pub fn rollout(
     rates: &Rates,
     concurrency: usize,
     latency_ms: u64,
+    threads: usize,
 ) -> Estimate {
     let mut calls = reads;
     let read_total: u64 = calls.values().map(|&n| u64::from(n)).sum();
@@ -68,7 +71,7 @@ pub fn rollout(
     let busiest_seconds = f64::from(busiest_calls) / f64::from(service.rate(rates).max(1));
     let all = (read_total + write_total) as f64;
     let latency_seconds = all * latency_ms as f64 / 1000.0 / concurrency.max(1) as f64;
-    let cpu_seconds = all * CPU_PER_CALL_S;
+    let cpu_seconds = all * CPU_PER_CALL_S / threads.max(1) as f64;
     let region = crate::model::known_regions().nth(usize::from(region)).map(str::to_owned);
     Estimate {
         reads: read_total,
@@ -77,6 +80,7 @@ pub fn rollout(
         busiest: (service.name().to_owned(), (account != 0).then(|| format!("{account:012}")), region, busiest_calls, busiest_seconds),
         latency_ms,
         latency_seconds,
+        threads,
         cpu_seconds,
     }
 }

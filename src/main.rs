@@ -55,7 +55,7 @@ fn run(command: Command) -> Result<u8> {
             Ok(OK)
         }
         Command::Init { out, offline, endpoint_url, profile } => {
-            for note in runtime()?.block_on(ops::init(&out, endpoint_url, profile, offline))? {
+            for note in runtime(1)?.block_on(ops::init(&out, endpoint_url, profile, offline))? {
                 eprintln!("{}", printable(&note));
             }
             println!("{}: written; review it, then: orgguard validate --plan {0} && orgguard rollout --plan {0} --dry-run", out.display());
@@ -82,13 +82,13 @@ fn run(command: Command) -> Result<u8> {
                 forecast_latency_ms: args.forecast_latency_ms,
             };
             let targeting = targeting(args.plan, &args.scope)?;
-            let summary = runtime()?.block_on(ops::rollout(&targeting, &options))?;
+            let summary = runtime(targeting.threads)?.block_on(ops::rollout(&targeting, &options))?;
             finish(summary, args.record.detail, args.record.summary_json.as_deref())
         }
         Command::Teardown(args) => teardown(args),
         Command::Audit(args) => {
             let targeting = targeting(args.plan, &args.scope)?;
-            let audit = runtime()?.block_on(ops::audit(&targeting, args.baseline.as_deref()))?;
+            let audit = runtime(targeting.threads)?.block_on(ops::audit(&targeting, args.baseline.as_deref()))?;
             match args.format {
                 AuditFormat::Table => print!("{}", printable(&report::render_table(&audit.report, args.detail))),
                 AuditFormat::Json => print!("{}", report::Format::Json.render(&audit.report)),
@@ -109,7 +109,8 @@ fn run(command: Command) -> Result<u8> {
                 Some(saved) => ops::load_report(saved)?,
                 None => {
                     let plan = args.plan.context("--plan or --from is required")?;
-                    runtime()?.block_on(ops::audit(&targeting(plan, &args.scope)?, None))?.report
+                    let targeting = targeting(plan, &args.scope)?;
+                    runtime(targeting.threads)?.block_on(ops::audit(&targeting, None))?.report
                 }
             };
             if let Some(path) = &args.baseline {
@@ -195,7 +196,7 @@ fn teardown(args: cli::TeardownArgs) -> Result<u8> {
         // Before the question, not after the answer.
         ops::check_resume(&targeting, &options)?;
         let preview = ops::TeardownOptions { teardown, dry_run: true, ..Default::default() };
-        let preview = runtime()?.block_on(ops::teardown(&targeting, &preview))?;
+        let preview = runtime(targeting.threads)?.block_on(ops::teardown(&targeting, &preview))?;
         let counts = deletions(&preview);
         options.confirmed = Some(orgguard::changeset::Reviewed::of(&preview.results));
         let code = finish(preview, record.detail, record.summary_json.as_deref())?;
@@ -212,7 +213,7 @@ fn teardown(args: cli::TeardownArgs) -> Result<u8> {
             return Ok(FAILED);
         }
     }
-    let summary = runtime()?.block_on(ops::teardown(&targeting, &options))?;
+    let summary = runtime(targeting.threads)?.block_on(ops::teardown(&targeting, &options))?;
     finish(summary, record.detail, record.summary_json.as_deref())
 }
 
@@ -234,7 +235,7 @@ fn confirmed() -> Result<bool> {
         let mut line = String::new();
         let _ = answer.send(std::io::stdin().read_line(&mut line).map(|_| line));
     });
-    runtime()?.block_on(async {
+    runtime(1)?.block_on(async {
         tokio::select! {
             line = line => Ok(matches!(line, Ok(Ok(l)) if l.trim() == "yes")),
             _ = tokio::signal::ctrl_c() => Ok(false),
@@ -242,11 +243,19 @@ fn confirmed() -> Result<bool> {
     })
 }
 
-/// One thread: orgguard waits on AWS, it does not compute. Measured on the emulator, the
-/// multi-threaded runtime spent a third more CPU per call, in cross-thread wake-ups and
-/// glibc's per-thread allocator arenas.
-fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime")
+/// The runtime a run's accounts are worked on with (each account a task): one thread is a
+/// current-thread runtime, with no wake-ups across threads; more is tokio's multi-threaded
+/// one. Commands that do not enter accounts take one.
+fn runtime(threads: usize) -> Result<tokio::runtime::Runtime> {
+    let mut builder = match threads {
+        1 => tokio::runtime::Builder::new_current_thread(),
+        n => {
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            builder.worker_threads(n);
+            builder
+        }
+    };
+    builder.enable_all().build().context("starting the async runtime")
 }
 
 fn targeting(plan: PathBuf, scope: &Scope) -> Result<Targeting> {
@@ -267,6 +276,7 @@ fn targeting(plan: PathBuf, scope: &Scope) -> Result<Targeting> {
             regions: (!regions.is_empty()).then_some(regions),
         },
         concurrency: scope.concurrency.map(usize::from),
+        threads: scope.threads.map_or_else(|| std::thread::available_parallelism().map_or(1, usize::from), usize::from),
         endpoint_url: scope.endpoint_url.clone(),
         profile: scope.profile.clone(),
     })

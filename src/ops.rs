@@ -2,6 +2,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use sha2::{Digest, Sha256};
@@ -49,6 +50,9 @@ pub struct Targeting {
     pub plan: PathBuf,
     pub narrowing: Narrowing,
     pub concurrency: Option<usize>,
+    /// The runtime's threads (the caller builds the runtime; the forecast divides orgguard's
+    /// CPU among them).
+    pub threads: usize,
     pub endpoint_url: Option<String>,
     pub profile: Option<String>,
 }
@@ -78,7 +82,7 @@ pub async fn init(out: &Path, endpoint_url: Option<String>, profile: Option<Stri
 
 /// What every command that reads the organization shares: plan, scope, engine.
 struct Engine {
-    plan: Plan,
+    plan: Arc<Plan>,
     plan_sha256: String,
     scope: Scope,
     results: Vec<TargetResult>,
@@ -148,7 +152,7 @@ impl<'a> Use<'a> {
 
 async fn engine(targeting: &Targeting, runs_for: Use<'_>) -> Result<Engine, OpsError> {
     let started = Instant::now();
-    let plan = Plan::load(&targeting.plan)?;
+    let plan = Arc::new(Plan::load(&targeting.plan)?);
     let plan_sha256 = plan_sha256(&targeting.plan);
     if let Use::Rollout(RolloutOptions { out: Some(path), .. }) = &runs_for {
         // Before the run, not after it: a dry run of an hour is not lost to a typo.
@@ -164,8 +168,8 @@ async fn engine(targeting: &Targeting, runs_for: Use<'_>) -> Result<Engine, OpsE
         _ => None,
     };
     let journal = match runs_for.journal(&plan_sha256) {
-        Some((path, key, true)) => Some(Journal::resume(path, &key)?),
-        Some((path, key, false)) => Some(Journal::create(path, &key)?),
+        Some((path, key, true)) => Some(Arc::new(Journal::resume(path, &key)?)),
+        Some((path, key, false)) => Some(Arc::new(Journal::create(path, &key)?)),
         None => None,
     };
     if let Some(url) = &targeting.endpoint_url {
@@ -173,7 +177,7 @@ async fn engine(targeting: &Targeting, runs_for: Use<'_>) -> Result<Engine, OpsE
         let plain = if url.starts_with("http://") { ", unencrypted" } else { "" };
         eprintln!("note: every AWS call goes to {} (--endpoint-url or AWS_ENDPOINT_URL{plain}), not to AWS", crate::safe::printable(url));
     }
-    let aws = Aws::connect(&ConnectOptions {
+    let aws = Arc::new(Aws::connect(&ConnectOptions {
         endpoint_url: targeting.endpoint_url.clone(),
         max_attempts: plan.limits.max_attempts,
         throttle_budget: std::time::Duration::from_secs(plan.limits.throttle_budget_seconds),
@@ -191,14 +195,14 @@ async fn engine(targeting: &Targeting, runs_for: Use<'_>) -> Result<Engine, OpsE
             }
             None => OpsError::Connect(error),
         }
-    })?;
+    })?);
     let mut discovery = discover::discover(&aws, &plan, &targeting.narrowing).await?;
     if !matches!(runs_for, Use::Rollout(_)) {
         // The audit and the teardown work on the organization from the delegated admin
         // before the accounts.
         discovery.finish().await?;
     }
-    let progress = Progress::start();
+    let progress = Arc::new(Progress::start());
     let (replace_admin, migrate_invitations) = match runs_for {
         Use::Rollout(options) => (options.replace_admin, options.migrate_invitations),
         _ => (false, false),
@@ -221,9 +225,9 @@ async fn engine(targeting: &Targeting, runs_for: Use<'_>) -> Result<Engine, OpsE
         },
     };
     let concurrency = targeting.concurrency.unwrap_or(plan.limits.concurrency).max(1);
-    let mut cx = Context::new(&aws, &plan, options);
+    let mut cx = Context::new(Arc::clone(&aws), Arc::clone(&plan), options);
     cx.reviewed = reviewed;
-    let results = engine::run(cx, &mut discovery, concurrency, &progress, Stop::on_signals(), journal.as_ref()).await;
+    let results = engine::run(cx, &mut discovery, concurrency, Arc::clone(&progress), Stop::on_signals(), journal.clone()).await;
     let scope = discovery.into_scope();
     progress.finish();
     let estimate = (runs_for.dry_run() && !matches!(runs_for, Use::Audit))
@@ -232,7 +236,7 @@ async fn engine(targeting: &Targeting, runs_for: Use<'_>) -> Result<Engine, OpsE
                 Use::Rollout(options) => options.forecast_latency_ms,
                 _ => estimate::LATENCY_MS,
             };
-            estimate::rollout(aws.calls(), &results, &aws.caller.account, &plan.limits.rates, concurrency, latency)
+            estimate::rollout(aws.calls(), &results, &aws.caller.account, &plan.limits.rates, concurrency, latency, targeting.threads)
         });
     Ok(Engine { plan, plan_sha256, scope, results, started, journal: journal.map(|j| j.path().to_owned()), estimate })
 }

@@ -191,7 +191,7 @@ impl Summary {
                 "  the {}: about {} calls ({} reads, {} writes), about {:.0}s: the busiest rate-limit key \
                  ({service} {}{calls} calls) needs {seconds:.0}s at the plan's rates, under AWS's default quotas; \
                  all calls at {} ms each, the run's concurrency at a time, {:.0}s; orgguard's own CPU at 0.3 ms a \
-                 call on its one thread, {:.0}s",
+                 call over {} thread{}, {:.0}s (--threads)",
                 self.command,
                 e.reads + e.writes,
                 e.reads,
@@ -200,6 +200,8 @@ impl Summary {
                 if place.is_empty() { String::new() } else { format!("in {place}, ") },
                 e.latency_ms,
                 e.latency_seconds,
+                e.threads,
+                if e.threads == 1 { "" } else { "s" },
                 e.cpu_seconds,
             )?;
         }

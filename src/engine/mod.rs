@@ -8,6 +8,9 @@
 
 mod stop;
 
+use std::sync::Arc;
+
+use futures::future::FutureExt;
 use futures::stream::StreamExt;
 use tokio::sync::{Semaphore, SemaphorePermit};
 
@@ -22,14 +25,15 @@ use crate::outcome::{Layer, SkipReason, Status, TargetError, TargetResult};
 use crate::progress::Progress;
 
 /// What drives one run: the layers' context, the regions, and the machinery around them.
-struct Driver<'a> {
-    cx: Context<'a>,
+/// Shared by the accounts' tasks, which a multi-threaded runtime runs on every core.
+struct Driver {
+    cx: Context,
     regions: Vec<Region>,
     permits: Semaphore,
-    progress: &'a Progress,
+    progress: Arc<Progress>,
     stop: Stop,
     /// Where finished targets are recorded, and (with --resume) found finished earlier.
-    journal: Option<&'a Journal>,
+    journal: Option<Arc<Journal>>,
 }
 
 /// Accounts finished between two cleanups of the rate limiters' idle keys.
@@ -41,14 +45,15 @@ const PAGES_AHEAD: usize = 32;
 /// Work through the scope as it is discovered: one result per account-region, per account
 /// (IAM, or why it could not be entered) and per region for the organization layer.
 pub async fn run(
-    mut cx: Context<'_>,
+    mut cx: Context,
     discovery: &mut Discovery<'_>,
     concurrency: usize,
-    progress: &Progress,
+    progress: Arc<Progress>,
     stop: Stop,
-    journal: Option<&Journal>,
+    journal: Option<Arc<Journal>>,
 ) -> Vec<TargetResult> {
-    let (plan, options) = (cx.plan, cx.options);
+    let (plan, options) = (Arc::clone(&cx.plan), cx.options);
+    let plan = &*plan;
     let regions = discovery.scope.regions.clone();
     cx.before = organization::before(&cx, &regions).await;
     let mut results = Vec::new();
@@ -77,14 +82,13 @@ pub async fn run(
             if let Some(view) = view {
                 before.detectors = view;
             }
-            if let Some(journal) = journal {
+            if let Some(journal) = &journal {
                 journal.record(std::iter::once(&result));
             }
             results.push(result);
         }
     }
-    let driver = Driver { cx, regions, permits: Semaphore::new(concurrency), progress, stop, journal };
-    let driver = &driver;
+    let driver = Arc::new(Driver { cx, regions, permits: Semaphore::new(concurrency), progress, stop, journal });
     results.extend(driver.accounts(discovery, concurrency).await);
     let scope = &discovery.scope;
     results.extend(scope.skipped.iter().map(|(account, reason)| {
@@ -94,6 +98,7 @@ pub async fn run(
         // A region the others depend on goes first, one that depends on them last.
         let (first, last) = organization::first_and_last(plan, &driver.regions);
         let mut organization = Vec::new();
+        let driver = &*driver;
         if let Some(region) = &first {
             organization.push(driver.organization(region, scope, &results).await);
         }
@@ -117,10 +122,12 @@ fn accounts_in_flight(concurrency: usize, regions: usize) -> usize {
     (2 * concurrency).div_ceil(regions.max(1)).max(2)
 }
 
-impl Driver<'_> {
+impl Driver {
     /// Every account, as a bounded stream, as soon as ListAccounts lists it; each account's
     /// regions start as soon as its session is there, rather than every AssumeRole first.
-    async fn accounts(&self, discovery: &mut Discovery<'_>, concurrency: usize) -> Vec<TargetResult> {
+    /// Each account is a task of its own, so that a multi-threaded runtime spreads them
+    /// over its threads.
+    async fn accounts(self: &Arc<Self>, discovery: &mut Discovery<'_>, concurrency: usize) -> Vec<TargetResult> {
         let (sink, pages) = futures::channel::mpsc::channel(PAGES_AHEAD);
         let listing = discovery.hand_out(sink, || !self.stop.is_set());
         let working = async {
@@ -140,11 +147,14 @@ impl Driver<'_> {
                 futures::stream::iter(work)
             });
             let mut work = work
-                .map(|account| async move {
-                    match account {
-                        Ok(account) => self.account(&account).await,
-                        Err(status) => vec![self.unlisted(status)],
+                .map(|account| match account {
+                    Ok(account) => {
+                        let driver = Arc::clone(self);
+                        tokio::spawn(async move { driver.account(&account).await })
+                            .map(|joined| joined.unwrap_or_else(|error| std::panic::resume_unwind(error.into_panic())))
+                            .left_future()
                     }
+                    Err(status) => futures::future::ready(vec![self.unlisted(status)]).right_future(),
                 })
                 .buffer_unordered(accounts_in_flight(concurrency, self.regions.len()));
             let mut finished = 0usize;
@@ -164,12 +174,12 @@ impl Driver<'_> {
 
     /// The journal records the target applied or unchanged in the run being resumed.
     fn finished(&self, target: &Target, layer: Layer) -> bool {
-        self.journal.is_some_and(|journal| journal.finished(target, layer))
+        self.journal.as_ref().is_some_and(|journal| journal.finished(target, layer))
     }
 
     /// Journals what this run did (not what it found finished earlier).
     fn record(&self, results: &[TargetResult]) {
-        if let Some(journal) = self.journal {
+        if let Some(journal) = &self.journal {
             journal.record(results.iter().filter(|r| r.status != Status::Skipped(SkipReason::FinishedEarlier)));
         }
     }

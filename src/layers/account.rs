@@ -38,7 +38,7 @@ async fn observe(client: &Iam, role: &Role, teardown: bool) -> Result<ObservedIa
 
 /// A teardown's (`regions_done`: every region of the account removed what uses the roles)
 /// takes the roles and policies out instead.
-pub async fn reconcile(cx: &Context<'_>, session: &AccountSession, roles: &Roles, regions_done: bool) -> TargetResult {
+pub async fn reconcile(cx: &Context, session: &AccountSession, roles: &Roles, regions_done: bool) -> TargetResult {
     let target = Target { account: session.account, region: None };
     let teardown = cx.options.teardown.is_some();
     if teardown && !regions_done {

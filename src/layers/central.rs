@@ -32,12 +32,12 @@ impl<'a> Sections<'a> {
 }
 
 /// Central alerting's wiring in the admin account.
-fn alert_wiring<'a>(cx: &'a Context<'_>, plan: &'a Notifications) -> Option<Wiring<'a>> {
+fn alert_wiring<'a>(cx: &'a Context, plan: &'a Notifications) -> Option<Wiring<'a>> {
     Some(Wiring { plan, account: cx.plan.admin.as_ref()?.account.get_ref(), partition: cx.aws.caller.partition, alarms: false })
 }
 
 /// The central topic and rules the admin holds now (with `[alerts]`).
-pub async fn observe_alerts(cx: &Context<'_>, region: &Region, held: &mut Held) -> Result<(), AwsError> {
+pub async fn observe_alerts(cx: &Context, region: &Region, held: &mut Held) -> Result<(), AwsError> {
     let (Some(alerts), Some(session)) = (&cx.plan.alerts, cx.admin.as_ref()) else { return Ok(()) };
     let plan = alerts.wiring();
     let wiring = alert_wiring(cx, &plan).expect("an admin session with an admin plan");
@@ -90,7 +90,7 @@ pub fn last_region(plan: &Plan, regions: &[Region]) -> Option<Region> {
 }
 
 /// Slack through Chatbot for these central topics (with `[alerts.slack]`).
-fn slack_desired<'a>(cx: &'a Context<'_>, topics: Vec<String>) -> Option<slack::Desired<'a>> {
+fn slack_desired<'a>(cx: &'a Context, topics: Vec<String>) -> Option<slack::Desired<'a>> {
     let alerts = cx.plan.alerts.as_ref()?;
     let admin = cx.plan.admin.as_ref()?.account.get_ref();
     Some(slack::Desired::new(alerts.slack.as_ref()?, admin, cx.aws.caller.partition, topics))
@@ -100,9 +100,9 @@ fn slack_desired<'a>(cx: &'a Context<'_>, topics: Vec<String>) -> Option<slack::
 /// configuration), the Chatbot role and the configuration of the plan's channel (or, if the
 /// plan moved the channel, of its name). A Slack workspace the account never authorised stops
 /// here, naming that one-time step.
-pub async fn observe_slack(cx: &Context<'_>, region: &Region, regions: &[Region], held: &mut Held) -> Result<(), AwsError> {
+pub async fn observe_slack(cx: &Context, region: &Region, regions: &[Region], held: &mut Held) -> Result<(), AwsError> {
     let (Some(alerts), Some(session)) = (&cx.plan.alerts, cx.admin.as_ref()) else { return Ok(()) };
-    if last_region(cx.plan, regions) != Some(*region) {
+    if last_region(&cx.plan, regions) != Some(*region) {
         return Ok(());
     }
     let plan = alerts.wiring();
@@ -137,7 +137,7 @@ pub async fn observe_slack(cx: &Context<'_>, region: &Region, regions: &[Region]
 }
 
 /// What the archive should be (with `[export.archive]` and an admin).
-fn archive_desired<'a>(cx: &'a Context<'_>) -> Option<archive::Desired<'a>> {
+fn archive_desired<'a>(cx: &'a Context) -> Option<archive::Desired<'a>> {
     let export = cx.plan.export.as_ref()?;
     let partition = cx.aws.caller.partition;
     // GuardDuty's principal, and each opt-in region's own, for the regions the plan names.
@@ -153,12 +153,12 @@ fn archive_desired<'a>(cx: &'a Context<'_>) -> Option<archive::Desired<'a>> {
 
 /// The export's key and, in the archive's region, the archive: read in the accounts that own
 /// them. Only with `[export.archive]` (otherwise the plan names the key's ARN).
-pub async fn observe_archive(cx: &Context<'_>, region: &Region, held: &mut Held) -> Result<(), AwsError> {
+pub async fn observe_archive(cx: &Context, region: &Region, held: &mut Held) -> Result<(), AwsError> {
     let Some(export) = cx.plan.export.as_ref().filter(|e| e.archive.is_some()) else { return Ok(()) };
     let Some((key_region, key_account)) = export.key_place() else { return Ok(()) };
     let keys = cx.session(&key_account).storage(&key_region);
     held.key = keys.find_key(export.kms_key.get_ref()).await?;
-    if archive_region(cx.plan) == Some(*region) {
+    if archive_region(&cx.plan) == Some(*region) {
         let key_policy = match &held.key {
             Some(key) => keys.key_policy(key).await?,
             None => None,
@@ -225,7 +225,7 @@ impl Planned {
 
 /// What makes the admin's detector hold what the sections say, and the archive what the
 /// plan says where it is made.
-pub fn plan(cx: &Context<'_>, region: &Region, sections: Sections<'_>, held: &Held) -> Planned {
+pub fn plan(cx: &Context, region: &Region, sections: Sections<'_>, held: &Held) -> Planned {
     let mut planned = Planned::default();
     if let (Some(desired), Some(observed)) = (archive_desired(cx), &held.archive) {
         let (changes, notes) = archive::plan(&desired, observed);
@@ -262,7 +262,7 @@ pub fn plan(cx: &Context<'_>, region: &Region, sections: Sections<'_>, held: &He
 }
 
 /// What the sections put there, to take out.
-pub fn teardown(cx: &Context<'_>, sections: Sections<'_>, held: &Held, prune: bool) -> Planned {
+pub fn teardown(cx: &Context, sections: Sections<'_>, held: &Held, prune: bool) -> Planned {
     let alerts = sections.alerts.zip(held.alerts.as_ref()).map(|(alerts, observed)| {
         let plan = alerts.wiring();
         alerts::teardown(&alert_wiring(cx, &plan).expect("alerts with an admin"), observed, prune, alerts.slack.is_some())
@@ -284,7 +284,7 @@ pub fn teardown(cx: &Context<'_>, sections: Sections<'_>, held: &Held, prune: bo
 
 /// The changes, one at a time (GuardDuty's ranks and quotas want them in order).
 pub async fn apply(
-    cx: &Context<'_>,
+    cx: &Context,
     guardduty: &GuardDuty,
     region: &Region,
     detector_id: &str,
@@ -339,7 +339,7 @@ pub async fn apply(
 /// When a destination is to be created or moved and the admin's detector exists: its
 /// policies, checked as the plan is made, so that a dry run says what they lack.
 /// Where orgguard makes the archive's policies itself in this run, they are not checked.
-pub async fn check(cx: &Context<'_>, region: &Region, detector_id: &str, sections: Sections<'_>, held: &Held, planned: &mut Planned) -> Result<(), TargetError> {
+pub async fn check(cx: &Context, region: &Region, detector_id: &str, sections: Sections<'_>, held: &Held, planned: &mut Planned) -> Result<(), TargetError> {
     let writes = planned.export.iter().any(|c| !matches!(c, export::Change::DeleteDestination { .. }));
     if let (Some(destination), true, true) = (sections.export, writes, planned.archive.is_empty()) {
         check_policies(cx, &with_key(destination, held.key.as_deref()), region, detector_id).await?;
@@ -352,7 +352,7 @@ pub async fn check(cx: &Context<'_>, region: &Region, detector_id: &str, section
 /// read in the accounts that own them, must let the admin's detector write there; a
 /// statement missing fails the target, named, with nothing sent to GuardDuty. Policies that
 /// cannot be read are left to GuardDuty (its status says what it found).
-async fn check_policies(cx: &Context<'_>, export: &Export, region: &Region, detector_id: &str) -> Result<(), TargetError> {
+async fn check_policies(cx: &Context, export: &Export, region: &Region, detector_id: &str) -> Result<(), TargetError> {
     let (Some(admin), Some((key_region, key_account))) = (cx.plan.admin.as_ref(), export.key_place()) else { return Ok(()) };
     let admin = *admin.account.get_ref();
     let bucket_account = export.bucket_account.unwrap_or(admin);

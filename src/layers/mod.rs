@@ -18,6 +18,7 @@ pub mod teardown;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
+use std::sync::Arc;
 
 use crate::aws::{AccountSession, Aws};
 use crate::changeset::Reviewed;
@@ -45,9 +46,9 @@ pub struct Options {
 
 /// What every layer of one run reads from: the plan, the run's options, and what the
 /// organization looked like before the accounts were entered.
-pub struct Context<'a> {
-    pub aws: &'a Aws,
-    pub plan: &'a Plan,
+pub struct Context {
+    pub aws: Arc<Aws>,
+    pub plan: Arc<Plan>,
     pub desired: DetectorSettings,
     pub options: Options,
     /// The delegated admin's session, shared by its account work and every region's
@@ -73,13 +74,13 @@ pub struct Before {
     pub organization_failed: bool,
 }
 
-impl<'a> Context<'a> {
-    pub fn new(aws: &'a Aws, plan: &'a Plan, options: Options) -> Self {
+impl Context {
+    pub fn new(aws: Arc<Aws>, plan: Arc<Plan>, options: Options) -> Self {
         let admin = plan.admin.as_ref().map(|admin| {
             let organization = &plan.organization;
             aws.session(admin.account.get_ref(), &organization.member_role, organization.external_id.as_deref())
         });
-        Self { aws, plan, desired: plan.detector.settings(), options, admin, before: HashMap::new(), reviewed: None }
+        Self { aws, desired: plan.detector.settings(), plan, options, admin, before: HashMap::new(), reviewed: None }
     }
 
     /// The member role's session in `account` (the admin's shared one for the admin).
@@ -122,7 +123,7 @@ pub fn result(target: Target, layer: Layer, status: Status) -> TargetResult {
 /// The status a layer's plan ends with: unchanged, planned (a dry run), stale (not what was
 /// reviewed, when a change set is applied), or `execute`'s.
 async fn settle(
-    cx: &Context<'_>,
+    cx: &Context,
     target: &Target,
     layer: Layer,
     changes: &[Change],

@@ -23,7 +23,7 @@ use crate::resources::{admin, detector, membership, org_config, Change};
 /// as the admin sees them (GetMemberDetectors, 50 a call: a member's detector is then read
 /// in the account only when the admin's view of it differs from the plan). A region where
 /// they cannot be read is left out of it.
-pub async fn before(cx: &Context<'_>, regions: &[Region]) -> HashMap<Region, Before> {
+pub async fn before(cx: &Context, regions: &[Region]) -> HashMap<Region, Before> {
     let Some(admin) = &cx.admin else { return HashMap::new() };
     let management = cx.aws.management();
     let read = regions.iter().map(|region| {
@@ -113,7 +113,7 @@ fn plan(
 }
 
 async fn observe(
-    cx: &Context<'_>,
+    cx: &Context,
     guardduty: &GuardDuty,
     region: &Region,
     admin: &AccountId,
@@ -130,7 +130,7 @@ async fn observe(
         _ => None,
     };
     let mut held = match &admin_detector {
-        Some(detector) => central::observe(guardduty, &detector.id, Sections::of(cx.plan)).await?,
+        Some(detector) => central::observe(guardduty, &detector.id, Sections::of(&cx.plan)).await?,
         None => Held::default(),
     };
     central::observe_archive(cx, region, &mut held).await?;
@@ -164,7 +164,7 @@ fn members(scope: &Scope, results: &[TargetResult], admin: &AccountId, region: &
 /// the admins as read just before (the audit's first pass), otherwise read again. With
 /// `detectors_from_admin`, also the members' detectors as the admin sees them.
 pub async fn reconcile(
-    cx: &Context<'_>,
+    cx: &Context,
     region: &Region,
     scope: &Scope,
     results: &[TargetResult],
@@ -190,7 +190,7 @@ pub async fn reconcile(
         Err(error) => return (in_layer(Status::failed(error)), None),
     };
     let desired = Organization::new(admin, admin_plan.auto_enable, &cx.desired, members(scope, results, admin, region));
-    let sections = Sections::of(cx.plan);
+    let sections = Sections::of(&cx.plan);
     let mut planned = match plan(&desired, &cx.desired, scope.admin_is_target, cx.options.replace_admin, &observed) {
         Ok(planned) => planned,
         Err(conflict) => return (in_layer(Status::failed(TargetError::OtherAdmin(conflict))), None),
@@ -212,7 +212,7 @@ pub async fn reconcile(
         }
         _ => None,
     };
-    let coverage = match cx.options.detectors_from_admin && coverage::wanted(cx.plan) {
+    let coverage = match cx.options.detectors_from_admin && coverage::wanted(&cx.plan) {
         true => Some(read_coverage(&guardduty, region, observed.admin_detector.as_ref()).await),
         false => None,
     };
@@ -244,7 +244,7 @@ async fn read_coverage(guardduty: &GuardDuty, region: &Region, detector: Option<
 }
 
 async fn execute(
-    cx: &Context<'_>,
+    cx: &Context,
     guardduty: &GuardDuty,
     region: &Region,
     desired: &Organization<'_>,
@@ -271,7 +271,7 @@ async fn execute(
         Some(change) => membership::apply(guardduty, &detector_id, emails, change).await,
         None => Ok(()),
     };
-    let central = central::apply(cx, guardduty, region, &detector_id, Sections::of(cx.plan), &observed.held, &planned.central).await;
+    let central = central::apply(cx, guardduty, region, &detector_id, Sections::of(&cx.plan), &observed.held, &planned.central).await;
     members.and(central)
 }
 

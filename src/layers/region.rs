@@ -101,7 +101,7 @@ fn plan(desired: &Desired, region: &Region, observed: &Observed) -> Planned {
     planned
 }
 
-impl Context<'_> {
+impl Context {
     fn desired<'a>(&'a self, account: &'a AccountId, region: &Region) -> Desired<'a> {
         let designated = self.before.get(region).and_then(|b| b.designated.as_deref());
         let notifications = self.plan.notifications.as_ref();
@@ -137,7 +137,7 @@ struct Clients {
 /// Reads only. Err: the detector could not be read (a region not enabled among them);
 /// Ok with the first wiring read that failed: what was read before it still counts.
 async fn observe(
-    cx: &Context<'_>,
+    cx: &Context,
     desired: &Desired<'_>,
     clients: &Clients,
     account: &AccountId,
@@ -190,7 +190,7 @@ pub(super) async fn read_wiring(
 
 /// Observe, plan, and (unless a dry run) execute one account-region. `role_ready`: the
 /// account's IAM role, which the rules' targets need, is there.
-pub async fn reconcile(cx: &Context<'_>, session: &AccountSession, region: &Region, role_ready: bool) -> TargetResult {
+pub async fn reconcile(cx: &Context, session: &AccountSession, region: &Region, role_ready: bool) -> TargetResult {
     if let Some(teardown) = &cx.options.teardown {
         return super::teardown::region(cx, session, region, teardown).await;
     }
@@ -273,7 +273,7 @@ async fn execute(
 
 /// An account whose role could not be assumed: its region's detector as the delegated admin
 /// saw it is still judged, and the result says why the rest was not read.
-pub fn unentered(cx: &Context<'_>, account: &AccountId, region: &Region, error: &AwsError) -> Option<TargetResult> {
+pub fn unentered(cx: &Context, account: &AccountId, region: &Region, error: &AwsError) -> Option<TargetResult> {
     let detector = cx.seen_by_admin(account, region)?;
     let changes = detector::plan(&cx.desired, Some(detector)).into_iter().map(Change::from).collect();
     let target = Target { account: *account, region: Some(*region) };

@@ -42,7 +42,7 @@ pub struct Teardown {
 
 impl Teardown {
     /// Whether the accounts must be entered at all.
-    pub fn enters_accounts(&self, cx: &Context<'_>) -> bool {
+    pub fn enters_accounts(&self, cx: &Context) -> bool {
         self.detectors || (self.wiring && cx.plan.notifications.is_some()) || (self.exfiltration && cx.plan.exfiltration.is_some())
     }
 
@@ -65,7 +65,7 @@ impl Teardown {
 
 /// One account-region: the exfiltration alarm's parts, the rules (planned target, then the
 /// rule), the topic, the detector.
-pub async fn region(cx: &Context<'_>, session: &AccountSession, region: &Region, teardown: &Teardown) -> TargetResult {
+pub async fn region(cx: &Context, session: &AccountSession, region: &Region, teardown: &Teardown) -> TargetResult {
     let target = Target { account: session.account, region: Some(*region) };
     let in_layer = |status| result(target.clone(), Layer::Account, status);
     let wiring = cx.wiring(&session.account).filter(|_| teardown.wiring);
@@ -159,11 +159,11 @@ struct Planned {
 /// One region at the delegated admin: the plan's suppression rules and IP lists, members' auto-enable
 /// off, the target accounts disassociated then deleted, then the designation removed (from
 /// the management account).
-pub async fn organization(cx: &Context<'_>, region: &Region, scope: &Scope, teardown: &Teardown) -> TargetResult {
+pub async fn organization(cx: &Context, region: &Region, scope: &Scope, teardown: &Teardown) -> TargetResult {
     let admin = *cx.plan.admin.as_ref().expect("an organization layer only with an admin plan").account.get_ref();
     let target = Target { account: admin, region: Some(*region) };
     let in_layer = |status| result(target.clone(), Layer::Organization, status);
-    let sections = if teardown.central { Sections::of(cx.plan) } else { Sections::default() };
+    let sections = if teardown.central { Sections::of(&cx.plan) } else { Sections::default() };
     if !teardown.membership && !teardown.admin && sections.is_empty() {
         return in_layer(Status::Unchanged);
     }
@@ -242,7 +242,7 @@ fn plan(teardown: &Teardown, admin: &AccountId, scope: &Scope, designated: &[Acc
 }
 
 async fn execute(
-    cx: &Context<'_>,
+    cx: &Context,
     guardduty: &GuardDuty,
     region: &Region,
     detector_id: Option<&str>,
