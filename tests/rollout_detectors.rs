@@ -33,8 +33,9 @@ fn rollout_of_20_accounts_by_3_regions_is_complete_idempotent_and_dry_run_is_ine
     assert!(dry.stdout().contains("create detector (63, would change)"), "{}", dry.stdout());
     assert!(dry.stdout().contains("21 accounts x 3 regions = 63 targets"), "{}", dry.stdout());
 
+    // The accounts as tasks on four threads, then on one (a current-thread runtime).
     emulator.reset_counts();
-    let first = emulator.orgguard(&["rollout", "--plan", plan]);
+    let first = emulator.orgguard(&["rollout", "--plan", plan, "--threads", "4"]);
     assert_eq!(first.code(), 0, "{}", first.stderr());
     for account in &accounts {
         for region in REGIONS {
@@ -45,9 +46,10 @@ fn rollout_of_20_accounts_by_3_regions_is_complete_idempotent_and_dry_run_is_ine
     assert_eq!(emulator.calls("AssumeRole", None), 20, "one session per member account, shared by its regions");
 
     emulator.reset_counts();
-    let second = emulator.orgguard(&["rollout", "--plan", plan]);
+    let second = emulator.orgguard(&["rollout", "--plan", plan, "--threads", "1"]);
     assert_eq!(second.code(), 0, "{}", second.stderr());
     assert_eq!(emulator.mutating_calls(), 0, "a second run changes nothing");
+    assert_eq!(emulator.calls("ListDetectors", None), 63, "every account-region read on the one thread");
     assert!(second.stdout().contains("No changes"), "{}", second.stdout());
 
     emulator.reset_counts();
