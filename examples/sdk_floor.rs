@@ -1,10 +1,13 @@
-//! The AWS SDK's own cost of a call, without orgguard: `sdk_floor ENDPOINT CALLS` makes CALLS
-//! GuardDuty ListDetectors calls with one client, 64 in flight, on a single-threaded runtime as
-//! orgguard uses. scripts/bench runs it for two call counts and takes the difference of the
-//! process CPU, so start-up does not count: the floor orgguard's CPU per call is compared with.
+//! The AWS SDK's own cost of a call, without orgguard: `sdk_floor ENDPOINT CALLS [SERVICE]` makes
+//! CALLS calls of one cheap read of SERVICE (guardduty ListDetectors, the default; sns
+//! ListTopics; events ListRules; iam ListRoles; sts GetCallerIdentity) with one client, 64 in
+//! flight, on a single-threaded runtime. scripts/bench runs it for two call counts and takes
+//! the difference of the process CPU, so start-up does not count: the floor orgguard's CPU per
+//! call is compared with, per service, since their protocols (JSON, XML) cost differently.
 
 use aws_config::{BehaviorVersion, Region};
-use futures::StreamExt;
+use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt};
 
 /// As orgguard's own (src/main.rs).
 #[global_allocator]
@@ -14,7 +17,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() {
     let mut args = std::env::args().skip(1);
     let (Some(endpoint), Some(calls)) = (args.next(), args.next().and_then(|n| n.parse::<usize>().ok())) else {
-        eprintln!("usage: sdk_floor ENDPOINT CALLS");
+        eprintln!("usage: sdk_floor ENDPOINT CALLS [guardduty|sns|events|iam|sts]");
         std::process::exit(2);
     };
     let config = aws_config::defaults(BehaviorVersion::latest())
@@ -22,13 +25,34 @@ async fn main() {
         .region(Region::new("us-east-1"))
         .load()
         .await;
-    let client = aws_sdk_guardduty::Client::new(&config);
-    let failed = futures::stream::iter(0..calls)
-        .map(|_| client.list_detectors().send())
-        .buffer_unordered(64)
-        .filter(|answer| std::future::ready(answer.is_err()))
-        .count()
-        .await;
+    // One call of the service, its answer reduced to whether it failed.
+    let call: Box<dyn Fn() -> BoxFuture<'static, bool>> = match args.next().as_deref().unwrap_or("guardduty") {
+        "guardduty" => {
+            let client = aws_sdk_guardduty::Client::new(&config);
+            Box::new(move || client.list_detectors().send().map(|a| a.is_err()).boxed())
+        }
+        "sns" => {
+            let client = aws_sdk_sns::Client::new(&config);
+            Box::new(move || client.list_topics().send().map(|a| a.is_err()).boxed())
+        }
+        "events" => {
+            let client = aws_sdk_eventbridge::Client::new(&config);
+            Box::new(move || client.list_rules().send().map(|a| a.is_err()).boxed())
+        }
+        "iam" => {
+            let client = aws_sdk_iam::Client::new(&config);
+            Box::new(move || client.list_roles().send().map(|a| a.is_err()).boxed())
+        }
+        "sts" => {
+            let client = aws_sdk_sts::Client::new(&config);
+            Box::new(move || client.get_caller_identity().send().map(|a| a.is_err()).boxed())
+        }
+        other => {
+            eprintln!("sdk_floor: no call for {other}");
+            std::process::exit(2);
+        }
+    };
+    let failed = futures::stream::iter(0..calls).map(|_| call()).buffer_unordered(64).filter(|&failed| std::future::ready(failed)).count().await;
     println!("{calls} calls, {failed} failed");
     if failed > 0 {
         std::process::exit(1);

@@ -95,13 +95,18 @@ def capacity(endpoint, seconds=5.0, threads=8):
     return sum(done.values()) / seconds
 
 
-def sdk_floor(endpoint, calls=3000):
-    """The AWS SDK's own CPU per call (examples/sdk_floor.rs): the difference between a run
-    of 2 x calls and one of calls, so that start-up does not count."""
+# The services examples/sdk_floor.rs has a call of; orgguard's other calls (Organizations, EC2,
+# Logs, CloudWatch) are left out of the floor of its mix.
+FLOOR_SERVICES = ("guardduty", "sns", "events", "iam", "sts")
+
+
+def sdk_floor(endpoint, service="guardduty", calls=3000):
+    """The AWS SDK's own CPU per call of one service (examples/sdk_floor.rs): the difference
+    between a run of 2 x calls and one of calls, so that start-up does not count."""
     env = dict(os.environ, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_REGION="us-east-1")
     cpu = []
     for n in (calls, 2 * calls):
-        process = subprocess.Popen([str(SDK_FLOOR), endpoint, str(n)], stdout=subprocess.DEVNULL, env=env)
+        process = subprocess.Popen([str(SDK_FLOOR), endpoint, str(n), service], stdout=subprocess.DEVNULL, env=env)
         _, status, usage = os.wait4(process.pid, 0)
         if os.waitstatus_to_exitcode(status) != 0:
             return float("nan")  # a call failed: no floor to compare with
@@ -161,6 +166,13 @@ def projection(run, concurrency, cores):
     return max(run["calls"] * AWS_LATENCY_S / concurrency, run["calls"] * run["cpu_us_per_call"] / 1e6 / cores, shared)
 
 
+def mix_floor(floors, calls_by_service):
+    """The SDK's own CPU per call for a run's mix of services: each service's floor weighted
+    by the run's calls of it."""
+    mix = {s: n for s, n in calls_by_service.items() if s in floors}
+    return sum(floors[s] * n for s, n in mix.items()) / max(1, sum(mix.values()))
+
+
 def progress(name, label, run):
     """A line per finished run, for the scenarios that take an hour."""
     print(f'bench: {name} {label}: exit {run["exit"]}, {run["calls"]} calls in {run["wall_s"]:.0f} s, '
@@ -173,7 +185,7 @@ def scenario(name):
     try:
         # The emulator's best: its threads share one interpreter, so more clients can mean less.
         served = max(capacity(endpoint, seconds=3.0, threads=n) for n in (1, 2, 4, 8))
-        floor = sdk_floor(endpoint)
+        floors = {service: sdk_floor(endpoint, service) for service in FLOOR_SERVICES}
         control(endpoint, "faults", faults)
         fresh = run_orgguard(endpoint, regions, concurrency, plan)
         progress(name, "fresh", fresh)
@@ -188,16 +200,43 @@ def scenario(name):
         run["efficiency"] = run["wall_s"] / run["lower_bound_s"]
         run["calls_per_s"] = run["calls"] / run["wall_s"]
         run["cpu_us_per_call"] = 1e6 * run["cpu_s"] / run["calls"]
+        run["sdk_floor_mix_us"] = mix_floor(floors, run["calls_by_service"])
         run["projected_aws_s"] = {cores: projection(run, concurrency, cores) for cores in PROJECTED_CORES}
     return {
         "scenario": name, "accounts": accounts, "regions": regions or "all", "concurrency": concurrency,
-        "faults": faults, "seeding_s": seeding, "emulator_capacity_rps": served, "sdk_floor_us_per_call": floor,
+        "faults": faults, "seeding_s": seeding, "emulator_capacity_rps": served, "sdk_floor_us_per_call": floors["guardduty"],
+        "sdk_floor_us_by_service": floors,
         "fresh": fresh, "no_change": again,
     }
 
 
+def floors_text(floors):
+    return "us CPU per call: " + ", ".join(f"{service} {us:.0f}" for service, us in floors.items())
+
+
+def floor(accounts=500):
+    """The SDK's own CPU per call of each service, and against it the CPU per call of the
+    scenarios in target/bench/*.json (runs kept from earlier, with their own calls by service)."""
+    emulator, endpoint, _ = start_emulator(accounts)
+    try:
+        floors = {service: sdk_floor(endpoint, service) for service in FLOOR_SERVICES}
+    finally:
+        emulator.terminate()
+        emulator.wait()
+    out = [f"floor ({accounts} accounts): {floors_text(floors)}"]
+    for path in sorted((ROOT / "target/bench").glob("*.json")):
+        row = json.loads(path.read_text())
+        for label in ("fresh", "no_change"):
+            run = row.get(label)
+            if run and "cpu_us_per_call" in run:
+                mix = mix_floor(floors, run["calls_by_service"])
+                out.append(f'{row["scenario"]} {label}: {run["cpu_us_per_call"]:.0f} us per call, the SDK alone {mix:.0f} '
+                           f'for its mix: {run["cpu_us_per_call"] / mix:.2f}x')
+    return "\n".join(out)
+
+
 def table(rows):
-    header = ("scenario", "run", "exit", "calls", "mutating", "wall s", "calls/s", "cpu s", "cpu us/call",
+    header = ("scenario", "run", "exit", "calls", "mutating", "wall s", "calls/s", "cpu s", "cpu us/call", "x floor",
               "peak MB", "faults", "bound s", "wall/bound", "results")
     lines = [header]
     for r in rows:
@@ -209,7 +248,7 @@ def table(rows):
                 f'{r["scenario"]} ({r["accounts"]}x{r["regions"] if r["regions"] == "all" else len(r["regions"].split(","))})',
                 label, str(run["exit"]), str(run["calls"]), str(run["mutating"]), f'{run["wall_s"]:.1f}',
                 f'{run["calls_per_s"]:.0f}', f'{run["cpu_s"]:.1f}', f'{run["cpu_us_per_call"]:.0f}',
-                f'{run["peak_rss_mb"]:.0f}', str(faults), f'{run["lower_bound_s"]:.1f}', f'{run["efficiency"]:.2f}', results,
+                f'{run["cpu_us_per_call"] / run["sdk_floor_mix_us"]:.2f}',                f'{run["peak_rss_mb"]:.0f}', str(faults), f'{run["lower_bound_s"]:.1f}', f'{run["efficiency"]:.2f}', results,
             ))
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     out = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in lines]
@@ -217,7 +256,8 @@ def table(rows):
         by_service = ", ".join(f"{s} {n}" for s, n in r["fresh"]["calls_by_service"].items())
         out.append(
             f'{r["scenario"]}: seeding {r["seeding_s"]:.1f}s, emulator capacity {r["emulator_capacity_rps"]:.0f} req/s, '
-            f'the AWS SDK alone {r["sdk_floor_us_per_call"]:.0f} us CPU per call (examples/sdk_floor.rs); '
+            f'the AWS SDK alone (examples/sdk_floor.rs) {floors_text(r["sdk_floor_us_by_service"])}; '
+            "x floor = orgguard's CPU per call over their mix by its calls; "
             f'fresh calls by service: {by_service}'
         )
         projected = "; ".join(
@@ -317,6 +357,9 @@ def main(names):
         return
     if names == ["model"]:
         print(model())
+        return
+    if names == ["floor"]:
+        print(floor())
         return
     if names == ["threads"]:
         print(threads())
