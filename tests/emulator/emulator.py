@@ -147,7 +147,7 @@ Startup flags mirror these keys (--seed, --latency-ms, --throttle-rate, --error-
 --drop-rate, --per-key-rps, --session-seconds, --suspend-after, --leave-after ACCOUNT=N,
 --join-after N=COUNT, --feature-unavailable FEATURE@REGION[,...], --odd-answers, --external-id VALUE,
 --external-id-for ACCOUNT=VALUE (ACCOUNT: 12-digit id or member index), --faults JSON, ...; --help).
-fastpath.py removes moto's per-request costs that grow with the number of accounts.
+fastpath.py and scale.py remove moto's per-request costs that grow with the number of accounts.
 """
 
 import argparse
@@ -190,6 +190,7 @@ import lists_ext
 import odd_answers
 import rpcv2_cbor
 import s3_ext
+import scale
 import sns_ext
 import wsgi
 
@@ -964,6 +965,7 @@ def main() -> None:
     args = parser.parse_args()
 
     fastpath.install()
+    scale.install()
     flowlogs_ext.install()  # before any EC2 backend exists: seeding happens as each is made
     if args.vpcs_per_region:
         try:

@@ -61,8 +61,8 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.guardduty import urls
 from moto.guardduty.models import GuardDutyBackend, guardduty_backends
 from moto.guardduty.responses import GuardDutyResponse
-from moto.organizations.models import organizations_backends
 
+import scale
 from guardduty_ext import (
     ADDITIONAL,
     DATA_SOURCE_OF,
@@ -173,17 +173,10 @@ def _admin(region: str) -> str | None:
     return admins[0] if admins else None
 
 
-def _active_accounts() -> set[str]:
-    accounts = organizations_backends[MANAGEMENT]["aws"].accounts
-    return {a.id for a in accounts if a.status == "ACTIVE"}
-
-
 def _email(account: str) -> str:
     """The account's email in the organization, or "" for an account outside it."""
-    for a in organizations_backends[MANAGEMENT]["aws"].accounts:
-        if a.id == account:
-            return a.email
-    return ""
+    found = scale.account(account)
+    return found.email if found is not None else ""
 
 
 def _administrator_of(account: str, region: str) -> tuple[str, dict[str, Any]] | None:
@@ -233,7 +226,7 @@ _moto_backend_init = GuardDutyBackend.__init__
 def _backend_init(self: GuardDutyBackend, region_name: str, account_id: str) -> None:
     """moto's backend plus what an admin keeps per region: members and org configuration."""
     _moto_backend_init(self, region_name, account_id)
-    self.org_members: dict[str, dict[str, Any]] = {}
+    self.org_members = scale.MemberRecords()  # account -> record; ListMembers pages it in id order
     self.org_configuration = _default_configuration()
     self.invitations: dict[str, dict[str, str]] = {}  # inviter -> pending invitation to this account
     self.administrator_id: str | None = None  # the invitation-based administrator, once accepted
@@ -308,7 +301,7 @@ class OrganizationHandlers(GuardDutyResponse):
     def enable_organization_admin_account(self) -> str:
         account = self._request().get("adminAccountId")
         self._require_management()
-        _require(account in _active_accounts(), NOT_IN_ORGANIZATION)
+        _require(scale.is_active(account), NOT_IN_ORGANIZATION)
         admins = guardduty_backends[MANAGEMENT][self.region].admin_account_ids
         _require(account not in admins, "The request failed because the account is already an administrator.")
         _require(not admins, "The request failed because another account is already the delegated administrator.")
@@ -351,14 +344,14 @@ class OrganizationHandlers(GuardDutyResponse):
             return self._create_invited_members()
         details = self._request().get("accountDetails") or []
         _require(1 <= len(details) <= MAX_ACCOUNTS)
-        members, active, unprocessed = self.guardduty_backend.org_members, _active_accounts(), []
+        members, unprocessed = self.guardduty_backend.org_members, []
         for detail in details:
             account = detail.get("accountId")
-            current = members.get(account, {})
-            associated = _administrator_of(account, self.region) if account in active else None
+            current, active = members.get(account, {}), scale.is_active(account)
+            associated = _administrator_of(account, self.region) if active else None
             if account == self.current_account:
                 unprocessed.append({"accountId": account, "result": SELF_MEMBER})
-            elif account not in active:
+            elif not active:
                 unprocessed.append({"accountId": account, "result": NOT_IN_ORGANIZATION})
             elif associated and associated[0] != self.current_account:
                 unprocessed.append({"accountId": account, "result": OTHER_ADMINISTRATOR})
@@ -434,12 +427,10 @@ class OrganizationHandlers(GuardDutyResponse):
         limit = query.get("maxResults", str(MAX_ACCOUNTS))
         _require(limit.isdigit() and 1 <= int(limit) <= MAX_ACCOUNTS)
         only_associated = query.get("onlyAssociated", "true").lower() != "false"
-        token = query.get("nextToken", "")
-        rows = [
-            member for account, member in sorted(self.guardduty_backend.org_members.items())
-            if account >= token and (member["relationshipStatus"] in ASSOCIATED or not only_associated)
-        ]
         size = huge_page or int(limit)  # the fault odd_answers: pages larger than asked for
+        rows = self.guardduty_backend.org_members.page(
+            query.get("nextToken", ""), lambda m: m["relationshipStatus"] in ASSOCIATED or not only_associated, size,
+        )
         result: dict[str, Any] = {"members": [self._member_json(m) for m in rows[:size]]}
         if len(rows) > size:
             result["nextToken"] = rows[size]["accountId"]
@@ -718,7 +709,7 @@ def _undesignate(account: str, region: str) -> None:
     if account in admins:
         admins.remove(account)
     backend = guardduty_backends[account][region]
-    backend.org_members = {a: m for a, m in backend.org_members.items() if m.get("invited")}
+    backend.org_members = scale.MemberRecords((a, m) for a, m in backend.org_members.items() if m.get("invited"))
     backend.org_configuration = _default_configuration()
 
 
