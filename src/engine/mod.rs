@@ -2,8 +2,9 @@
 //! flight, one permit per unit of work, a stop flag, the journal and progress. It runs the
 //! layers (`crate::layers`) and names no resource kind.
 //!
-//! Order: the organization as it is before the accounts (the audit reads the whole
-//! organization layer first); per account, IAM before its regions; then, in a rollout,
+//! Order: the organization as it is before the accounts (in a rollout read while the
+//! organization is listed; the audit and the teardown read the whole organization layer
+//! first); per account, IAM before its regions; then, in a rollout,
 //! the organization layer of every region, once every account has its detector.
 
 mod stop;
@@ -39,8 +40,10 @@ struct Driver {
 /// Accounts finished between two cleanups of the rate limiters' idle keys.
 const FORGET_EVERY: usize = 100;
 
-/// Pages of the organization's accounts listed ahead of the work on them.
-const PAGES_AHEAD: usize = 32;
+/// Pages of the organization's accounts (20 account ids each) listed ahead of the work on
+/// them: the listing, at the Organizations rate, goes on while the admin's view is read and
+/// while accounts work, up to 80,000 accounts ahead.
+const PAGES_AHEAD: usize = 4096;
 
 /// Work through the scope as it is discovered: one result per account-region, per account
 /// (IAM, or why it could not be entered) and per region for the organization layer.
@@ -55,12 +58,12 @@ pub async fn run(
     let (plan, options) = (Arc::clone(&cx.plan), cx.options);
     let plan = &*plan;
     let regions = discovery.scope.regions.clone();
-    cx.before = organization::before(&cx, &regions).await;
     let mut results = Vec::new();
     let organization_first = plan.admin.is_some() && (options.detectors_from_admin || options.teardown.is_some());
     if organization_first {
         // The admin's view first, so that accounts are entered only for what it cannot see;
         // a teardown frees the members before their detectors may go.
+        cx.before = organization::before(&cx, &regions).await;
         assert!(discovery.is_listed(), "the organization is listed before the admin's view is read");
         let layer = {
             let (cx, scope, stop) = (&cx, &discovery.scope, &stop);
@@ -88,8 +91,22 @@ pub async fn run(
             results.push(result);
         }
     }
-    let driver = Arc::new(Driver { cx, regions, permits: Semaphore::new(concurrency), progress, stop, journal });
-    results.extend(driver.accounts(discovery, concurrency).await);
+    let (sink, pages) = futures::channel::mpsc::channel(PAGES_AHEAD);
+    let listing = discovery.hand_out(sink, {
+        let stop = stop.clone();
+        move || !stop.is_set()
+    });
+    let working = async {
+        if !organization_first {
+            // While the organization is listed: the accounts wait for this, the listing does not.
+            cx.before = organization::before(&cx, &regions).await;
+        }
+        let driver = Arc::new(Driver { cx, regions, permits: Semaphore::new(concurrency), progress, stop, journal });
+        let results = driver.accounts(pages, concurrency).await;
+        (driver, results)
+    };
+    let ((), (driver, account_results)) = futures::join!(listing, working);
+    results.extend(account_results);
     let scope = &discovery.scope;
     results.extend(scope.skipped.iter().map(|(account, reason)| {
         result(Target { account: *account, region: None }, Layer::Account, Status::Skipped(reason.clone()))
@@ -127,48 +144,42 @@ impl Driver {
     /// regions start as soon as its session is there, rather than every AssumeRole first.
     /// Each account is a task of its own, so that a multi-threaded runtime spreads them
     /// over its threads.
-    async fn accounts(self: &Arc<Self>, discovery: &mut Discovery<'_>, concurrency: usize) -> Vec<TargetResult> {
-        let (sink, pages) = futures::channel::mpsc::channel(PAGES_AHEAD);
-        let listing = discovery.hand_out(sink, || !self.stop.is_set());
-        let working = async {
-            let mut results = Vec::new();
-            let work = pages.flat_map(|listed| {
-                let work = match listed {
-                    Listed::Accounts(accounts) => {
-                        self.progress.add_targets(accounts.len() * self.regions.len());
-                        accounts.into_iter().map(Ok).collect()
-                    }
-                    Listed::Failed(error) => {
-                        let message = format!("{}; accounts not listed yet were not visited", error.message);
-                        vec![Err(Status::failed(AwsError { message, ..error }))]
-                    }
-                    Listed::Stopped => vec![Err(Status::Skipped(SkipReason::Interrupted))],
-                };
-                futures::stream::iter(work)
-            });
-            let mut work = work
-                .map(|account| match account {
-                    Ok(account) => {
-                        let driver = Arc::clone(self);
-                        tokio::spawn(async move { driver.account(&account).await })
-                            .map(|joined| joined.unwrap_or_else(|error| std::panic::resume_unwind(error.into_panic())))
-                            .left_future()
-                    }
-                    Err(status) => futures::future::ready(vec![self.unlisted(status)]).right_future(),
-                })
-                .buffer_unordered(accounts_in_flight(concurrency, self.regions.len()));
-            let mut finished = 0usize;
-            while let Some(account_results) = work.next().await {
-                self.record(&account_results);
-                results.extend(account_results);
-                finished += 1;
-                if finished % FORGET_EVERY == 0 {
-                    self.cx.aws.forget_idle_limits();
+    async fn accounts(self: &Arc<Self>, pages: futures::channel::mpsc::Receiver<Listed>, concurrency: usize) -> Vec<TargetResult> {
+        let mut results = Vec::new();
+        let work = pages.flat_map(|listed| {
+            let work = match listed {
+                Listed::Accounts(accounts) => {
+                    self.progress.add_targets(accounts.len() * self.regions.len());
+                    accounts.into_iter().map(Ok).collect()
                 }
+                Listed::Failed(error) => {
+                    let message = format!("{}; accounts not listed yet were not visited", error.message);
+                    vec![Err(Status::failed(AwsError { message, ..error }))]
+                }
+                Listed::Stopped => vec![Err(Status::Skipped(SkipReason::Interrupted))],
+            };
+            futures::stream::iter(work)
+        });
+        let mut work = work
+            .map(|account| match account {
+                Ok(account) => {
+                    let driver = Arc::clone(self);
+                    tokio::spawn(async move { driver.account(&account).await })
+                        .map(|joined| joined.unwrap_or_else(|error| std::panic::resume_unwind(error.into_panic())))
+                        .left_future()
+                }
+                Err(status) => futures::future::ready(vec![self.unlisted(status)]).right_future(),
+            })
+            .buffer_unordered(accounts_in_flight(concurrency, self.regions.len()));
+        let mut finished = 0usize;
+        while let Some(account_results) = work.next().await {
+            self.record(&account_results);
+            results.extend(account_results);
+            finished += 1;
+            if finished % FORGET_EVERY == 0 {
+                self.cx.aws.forget_idle_limits();
             }
-            results
-        };
-        let ((), results) = futures::join!(listing, working);
+        }
         results
     }
 
