@@ -5,6 +5,8 @@
 //! targets need the account's IAM role), the alarm's parts (whose flow logs need the
 //! delivery role), relationships.
 
+use std::sync::OnceLock;
+
 use super::{result, settle, Context};
 use crate::aws::{AccountSession, AwsError, Events, GuardDuty, Network, Sns};
 use crate::desired::Wiring;
@@ -126,12 +128,22 @@ impl Context {
 }
 
 /// The account-region's clients, built once for its reads and its writes.
-struct Clients {
-    guardduty: GuardDuty,
+struct Clients<'a> {
+    session: &'a AccountSession,
+    region: &'a Region,
+    /// Built when first called: a member's detector the admin saw as planned is not read in
+    /// the account (building and dropping a client costs about what a call does).
+    guardduty: OnceLock<GuardDuty>,
     /// SNS and EventBridge, with a `[notifications]` plan.
     wiring: Option<(Sns, Events)>,
     /// EC2, CloudWatch Logs and CloudWatch, with an `[exfiltration]` plan.
     network: Option<Network>,
+}
+
+impl Clients<'_> {
+    fn guardduty(&self) -> &GuardDuty {
+        self.guardduty.get_or_init(|| self.session.guardduty(self.region))
+    }
 }
 
 /// Reads only. Err: the detector could not be read (a region not enabled among them);
@@ -139,22 +151,22 @@ struct Clients {
 async fn observe(
     cx: &Context,
     desired: &Desired<'_>,
-    clients: &Clients,
+    clients: &Clients<'_>,
     account: &AccountId,
     region: &Region,
 ) -> Result<(Observed, Option<AwsError>), AwsError> {
-    let guardduty = &clients.guardduty;
+    let guardduty = || clients.guardduty();
     // The admin's view of a member stands when it is all the audit may read, or when it
     // already matches the plan; a detector to change is read where it is changed.
     let (detector, read_from) = match cx.seen_by_admin(account, region) {
         Some(seen) if cx.options.detectors_from_admin || detector::plan(desired.detector, Some(seen)).is_none() => {
             (Some(seen.clone()), ReadFrom::DelegatedAdmin)
         }
-        _ => (guardduty.find_detector().await?, ReadFrom::Account),
+        _ => (guardduty().find_detector().await?, ReadFrom::Account),
     };
     let check_relationship = matches!(desired.admin, Some((admin, Some(_))) if admin != account) && !cx.is_member(account, region);
     let relationship = match &detector {
-        Some(detector) if check_relationship => Some(guardduty.relationship(&detector.id).await),
+        Some(detector) if check_relationship => Some(guardduty().relationship(&detector.id).await),
         _ => None,
     };
     let mut observed = Observed { detector, read_from, relationship, wiring: None, exfiltration: None };
@@ -198,7 +210,7 @@ pub async fn reconcile(cx: &Context, session: &AccountSession, region: &Region, 
     let desired = cx.desired(&session.account, region);
     let wiring = desired.wiring.as_ref().map(|_| (session.sns(region), session.events(region)));
     let network = desired.exfiltration.as_ref().map(|_| session.network(region));
-    let clients = Clients { guardduty: session.guardduty(region), wiring, network };
+    let clients = Clients { session, region, guardduty: OnceLock::new(), wiring, network };
     let (observed, unread) = match observe(cx, &desired, &clients, &session.account, region).await {
         Ok(observed) => observed,
         Err(error) if error.is_region_not_enabled() => return result(target, Layer::Account, Status::Skipped(SkipReason::RegionNotEnabled)),
@@ -230,16 +242,15 @@ pub async fn reconcile(cx: &Context, session: &AccountSession, region: &Region, 
 }
 
 async fn execute(
-    clients: &Clients,
+    clients: &Clients<'_>,
     region: &Region,
     desired: &Desired<'_>,
     observed: &Observed,
     planned: &Planned,
     role_ready: bool,
 ) -> Result<(), TargetError> {
-    let guardduty = &clients.guardduty;
     if let Some(change) = &planned.detector {
-        detector::apply(guardduty, change).await?;
+        detector::apply(clients.guardduty(), change).await?;
     }
     if let (Some(wiring), Some((sns, events))) = (&desired.wiring, &clients.wiring) {
         for change in &planned.topic {
@@ -265,7 +276,7 @@ async fn execute(
     }
     if let Some(current) = &observed.detector {
         for change in &planned.relationship {
-            relationship::apply(guardduty, &current.id, change).await?;
+            relationship::apply(clients.guardduty(), &current.id, change).await?;
         }
     }
     Ok(())
