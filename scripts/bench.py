@@ -351,20 +351,21 @@ def model(accounts=100, latency_ms=100, concurrency=8):
             f"in {measured:.1f} s: {100 * (measured - predicted) / predicted:+.1f}%")
 
 
-def threads(accounts=500, concurrency=64):
-    """orgguard's CPU per call and wall on one thread (a current-thread runtime) against every
-    core (the multi-threaded one), no-change rollouts of the quick scenario, alternating."""
+def threads(accounts=250, concurrency=256):
+    """orgguard's CPU per call, wall and peak RSS on one thread (a current-thread runtime)
+    against every core (the multi-threaded one): no-change rollouts of 250 accounts in the 17
+    default Regions, alternating."""
     (ROOT / "target/bench").mkdir(parents=True, exist_ok=True)
     emulator, endpoint, _ = start_emulator(accounts)
     cores = os.cpu_count()
     try:
-        run_orgguard(endpoint, THREE, concurrency, PLAN)
-        runs = [(n, run_orgguard(endpoint, THREE, concurrency, PLAN, threads=n)) for n in (1, cores, 1, cores)]
+        run_orgguard(endpoint, DEFAULT_17, concurrency, PLAN)
+        runs = [(n, run_orgguard(endpoint, DEFAULT_17, concurrency, PLAN, threads=n)) for n in (1, cores, 1, cores)]
     finally:
         emulator.terminate()
         emulator.wait()
-    return "\n".join(f'threads ({accounts}x3 no change): --threads {n}: {r["calls"]} calls in {r["wall_s"]:.1f} s, '
-                     f'{1e6 * r["cpu_s"] / r["calls"]:.0f} us CPU per call, exit {r["exit"]}' for n, r in runs)
+    return "\n".join(f'threads ({accounts}x17 no change): --threads {n}: {r["calls"]} calls in {r["wall_s"]:.1f} s, '
+                     f'{1e6 * r["cpu_s"] / r["calls"]:.0f} us CPU per call, peak {r["peak_rss_mb"]:.0f} MB, exit {r["exit"]}' for n, r in runs)
 
 
 def main(names):
