@@ -368,18 +368,13 @@ def threads(accounts=250, concurrency=256):
                      f'{1e6 * r["cpu_s"] / r["calls"]:.0f} us CPU per call, peak {r["peak_rss_mb"]:.0f} MB, exit {r["exit"]}' for n, r in runs)
 
 
+# Modes that are not scenarios: each runs alone and prints its own lines.
+MODES = {"coverage": coverage, "model": model, "floor": floor, "threads": threads}
+
+
 def main(names):
-    if names == ["coverage"]:
-        print(coverage())
-        return
-    if names == ["model"]:
-        print(model())
-        return
-    if names == ["floor"]:
-        print(floor())
-        return
-    if names == ["threads"]:
-        print(threads())
+    if len(names) == 1 and names[0] in MODES:
+        print(MODES[names[0]]())
         return
     if names == ["all"]:
         names = list(SCENARIOS)
