@@ -26,27 +26,18 @@ async fn main() {
         .load()
         .await;
     // One call of the service, its answer reduced to whether it failed.
+    macro_rules! call {
+        ($sdk:ident, $operation:ident) => {{
+            let client = $sdk::Client::new(&config);
+            Box::new(move || client.$operation().send().map(|a| a.is_err()).boxed())
+        }};
+    }
     let call: Box<dyn Fn() -> BoxFuture<'static, bool>> = match args.next().as_deref().unwrap_or("guardduty") {
-        "guardduty" => {
-            let client = aws_sdk_guardduty::Client::new(&config);
-            Box::new(move || client.list_detectors().send().map(|a| a.is_err()).boxed())
-        }
-        "sns" => {
-            let client = aws_sdk_sns::Client::new(&config);
-            Box::new(move || client.list_topics().send().map(|a| a.is_err()).boxed())
-        }
-        "events" => {
-            let client = aws_sdk_eventbridge::Client::new(&config);
-            Box::new(move || client.list_rules().send().map(|a| a.is_err()).boxed())
-        }
-        "iam" => {
-            let client = aws_sdk_iam::Client::new(&config);
-            Box::new(move || client.list_roles().send().map(|a| a.is_err()).boxed())
-        }
-        "sts" => {
-            let client = aws_sdk_sts::Client::new(&config);
-            Box::new(move || client.get_caller_identity().send().map(|a| a.is_err()).boxed())
-        }
+        "guardduty" => call!(aws_sdk_guardduty, list_detectors),
+        "sns" => call!(aws_sdk_sns, list_topics),
+        "events" => call!(aws_sdk_eventbridge, list_rules),
+        "iam" => call!(aws_sdk_iam, list_roles),
+        "sts" => call!(aws_sdk_sts, get_caller_identity),
         other => {
             eprintln!("sdk_floor: no call for {other}");
             std::process::exit(2);
