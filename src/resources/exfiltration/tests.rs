@@ -1,7 +1,8 @@
 use std::path::Path;
 
 use super::*;
-use crate::resources::fixtures;
+use crate::aws::Service;
+use crate::resources::{fixtures, Calls, Kind};
 
 /// Seed 004's custom format, as the console's format preview copies it.
 const SEED_FORMAT: &str = "${account-id} ${action} ${az-id} ${bytes} ${dstaddr} ${dstport} ${end} ${flow-direction} ${instance-id} ${interface-id} ${log-status} ${packets} ${pkt-dst-aws-service} ${pkt-dstaddr} ${pkt-src-aws-service} ${pkt-srcaddr} ${protocol} ${region} ${srcaddr} ${srcport} ${start} ${sublocation-id} ${sublocation-type} ${subnet-id} ${tcp-flags} ${traffic-path} ${type} ${version} ${vpc-id}";
