@@ -1,11 +1,11 @@
 """scripts/bench's body: run named scenarios against the emulator and print one table.
 
-Per scenario: seed the emulator, measure its capacity (the most signed requests/s it serves
-to 1, 2, 4 or 8 plain clients) and the AWS SDK's own CPU per call (examples/sdk_floor.rs),
-both before the scenario's faults are injected, then time a fresh rollout and a no-change
-rollout of orgguard, taking orgguard's CPU time
-from wait4, its peak RSS from its own VmHWM (--summary-json), and the API calls by service
-(and the faults injected) from the emulator's counters.
+Per scenario: seed the emulator and measure its capacity (the most signed requests/s it serves
+to 1, 2, 4 or 8 plain clients) before the scenario's faults are injected; time a fresh rollout
+and a no-change rollout of orgguard, taking its CPU time from wait4, its peak RSS from its own
+VmHWM (--summary-json), and the API calls by service (and the faults injected) from the
+emulator's counters; then, faults off again, measure the AWS SDK's own CPU per call
+(examples/sdk_floor.rs) for each service the runs called.
 
 The lower bound of a run is the largest of calls / capacity (the emulator is saturated),
 calls x injected latency / concurrency (every slot is waiting) and the busiest rate-limit
@@ -201,12 +201,15 @@ def scenario(name):
     try:
         # The emulator's best: its threads share one interpreter, so more clients can mean less.
         served = max(capacity(endpoint, seconds=3.0, threads=n) for n in (1, 2, 4, 8))
-        floors = {service: sdk_floor(endpoint, service) for service in FLOOR_SERVICES}
         control(endpoint, "faults", faults)
         fresh = run_orgguard(endpoint, regions, concurrency, plan)
         progress(name, "fresh", fresh)
         again = run_orgguard(endpoint, regions, concurrency, plan)
         progress(name, "no change", again)
+        # The floors of the services the runs called, without the faults.
+        control(endpoint, "faults", {})
+        called = {*fresh["calls_by_service"], *again["calls_by_service"]}
+        floors = {service: sdk_floor(endpoint, service) for service in FLOOR_SERVICES if service in called}
     finally:
         emulator.terminate()
         emulator.wait()
@@ -220,7 +223,7 @@ def scenario(name):
         run["projected_aws_s"] = {cores: projection(run, concurrency, cores) for cores in PROJECTED_CORES}
     return {
         "scenario": name, "accounts": accounts, "regions": regions or "all", "concurrency": concurrency,
-        "faults": faults, "seeding_s": seeding, "emulator_capacity_rps": served, "sdk_floor_us_per_call": floors["guardduty"],
+        "faults": faults, "seeding_s": seeding, "emulator_capacity_rps": served,
         "sdk_floor_us_by_service": floors,
         "fresh": fresh, "no_change": again,
     }

@@ -176,6 +176,10 @@ fn a_no_change_rollout_takes_members_detectors_from_the_admin_and_enters_only_wh
     // Four members (and the management account) per region: one GetMemberDetectors each, and
     // no member's detector read in the member, whose role is not even assumed.
     assert_eq!(emulator.calls("GetMemberDetectors", None), 2);
+    // The admin's side is read once per region, while the organization is listed, not again
+    // by the organization layer after the accounts.
+    assert_eq!(emulator.calls("ListMembers", None), 2);
+    assert_eq!(emulator.calls("DescribeOrganizationConfiguration", None), 2);
     for account in [member(2), member(5)] {
         assert_eq!(emulator.calls("ListDetectors", Some((&account, "us-east-1"))), 0, "{account}");
     }

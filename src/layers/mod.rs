@@ -16,14 +16,14 @@ pub mod organization;
 pub mod region;
 pub mod teardown;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::sync::Arc;
 
 use crate::aws::{AccountSession, Aws};
 use crate::changeset::Reviewed;
 use crate::desired::Wiring;
-use crate::model::{AccountId, DetectorSettings, ObservedDetector, Region, Target};
+use crate::model::{AccountId, AdminSide, DetectorSettings, ObservedDetector, Region, Target};
 use crate::outcome::{Layer, Stale, Status, TargetError, TargetResult};
 use crate::plan::Plan;
 use crate::resources::Change;
@@ -65,8 +65,11 @@ pub struct Context {
 pub struct Before {
     /// The delegated admins designated now (None: could not be read).
     pub designated: Option<Vec<AccountId>>,
-    /// The planned admin's Enabled members.
-    pub members: BTreeSet<AccountId>,
+    /// A rollout's read of the planned admin's side (members and their status, organization
+    /// configuration), with the id of the admin detector it was read from: an Enabled member
+    /// needs no relationship check in the account, and the organization layer after the
+    /// accounts does not read it again.
+    pub admin_side: Option<(String, AdminSide)>,
     /// Members' detectors as the delegated admin sees them (audit only).
     pub detectors: BTreeMap<AccountId, ObservedDetector>,
     /// A teardown's organization layer failed here: members may still be associated, and

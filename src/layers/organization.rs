@@ -18,9 +18,9 @@ use crate::resources::coverage::{self, Coverage};
 use crate::resources::{admin, detector, membership, org_config, Change};
 
 /// What the organization looks like in a region, before the accounts are entered: the
-/// admins designated (both rollout and audit), and for a rollout the planned admin's
-/// Enabled members (so that the accounts need no relationship check) with their detectors
-/// as the admin sees them (GetMemberDetectors, 50 a call: a member's detector is then read
+/// admins designated (both rollout and audit), and for a rollout the planned admin's side
+/// (its Enabled members need no relationship check in the accounts, and the organization
+/// layer does not read it again) with the members' detectors as the admin sees them (GetMemberDetectors, 50 a call: a member's detector is then read
 /// in the account only when the admin's view of it differs from the plan). A region where
 /// they cannot be read is left out of it.
 pub async fn before(cx: &Context, regions: &[Region]) -> HashMap<Region, Before> {
@@ -36,14 +36,14 @@ pub async fn before(cx: &Context, regions: &[Region]) -> HashMap<Region, Before>
                     let guardduty = admin.guardduty(region);
                     let detector = guardduty.find_detector().await.ok().flatten()?;
                     let side = guardduty.admin_side(&detector.id).await.ok()?;
-                    let enabled: Vec<AccountId> = side.members.keys().filter(|a| side.is_enabled_member(a)).copied().collect();
-                    let detectors = detector::observe_members(&guardduty, &detector, &side, &enabled).await.unwrap_or_default();
-                    Some((enabled.into_iter().collect(), detectors))
+                    let members: Vec<AccountId> = side.members.keys().copied().collect();
+                    let detectors = detector::observe_members(&guardduty, &detector, &side, &members).await.unwrap_or_default();
+                    Some((Some((detector.id, side)), detectors))
                 }
                 .await,
             };
-            let (members, detectors) = members.unwrap_or_default();
-            (*region, Before { designated, members, detectors, ..Before::default() })
+            let (admin_side, detectors) = members.unwrap_or_default();
+            (*region, Before { designated, admin_side, detectors, ..Before::default() })
         }
     });
     futures::future::join_all(read).await.into_iter().collect()
@@ -125,8 +125,13 @@ async fn observe(
         Some(designated) => designated.to_vec(),
         None => cx.aws.management().guardduty(region).list_admins().await?,
     };
+    let read_before = cx.before.get(region).and_then(|b| b.admin_side.as_ref());
     let side = match &admin_detector {
-        Some(detector) if designated.contains(admin) => Some(guardduty.admin_side(&detector.id).await?),
+        Some(detector) if designated.contains(admin) => match read_before {
+            // A rollout read it while the organization was listed; the accounts do not change it.
+            Some((id, side)) if *id == detector.id => Some(side.clone()),
+            _ => Some(guardduty.admin_side(&detector.id).await?),
+        },
         _ => None,
     };
     let mut held = match &admin_detector {

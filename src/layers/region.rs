@@ -123,7 +123,7 @@ impl Context {
     /// The account is an Enabled member of the planned admin, as the admin's lists read
     /// before the accounts show.
     fn is_member(&self, account: &AccountId, region: &Region) -> bool {
-        self.seen_by_admin(account, region).is_some() || self.before.get(region).is_some_and(|b| b.members.contains(account))
+        self.seen_by_admin(account, region).is_some() || self.before.get(region).and_then(|b| b.admin_side.as_ref()).is_some_and(|(_, side)| side.is_enabled_member(account))
     }
 }
 
