@@ -207,7 +207,7 @@ def scenario(name):
         again = run_orgguard(endpoint, regions, concurrency, plan)
         progress(name, "no change", again)
         # The floors of the services the runs called, without the faults.
-        control(endpoint, "faults", {})
+        control(endpoint, "faults", {"reset": True})
         called = {*fresh["calls_by_service"], *again["calls_by_service"]}
         floors = {service: sdk_floor(endpoint, service) for service in FLOOR_SERVICES if service in called}
     finally:
