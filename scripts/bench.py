@@ -115,6 +115,13 @@ def sdk_floor(endpoint, service="guardduty", calls=3000):
     return 1e6 * (cpu[1] - cpu[0]) / calls
 
 
+def floors_of(endpoint, runs):
+    """The SDK's floor of each service the runs called, measured after them with the faults off."""
+    control(endpoint, "faults", {"reset": True})
+    called = {service for run in runs for service in run["calls_by_service"]}
+    return {service: sdk_floor(endpoint, service) for service in FLOOR_SERVICES if service in called}
+
+
 def run_orgguard(endpoint, regions, concurrency, plan, threads=None):
     summary = ROOT / "target/bench/summary.json"
     args = [str(ORGGUARD), "rollout", "--plan", str(plan), "--concurrency", str(concurrency), "--endpoint-url", endpoint,
@@ -206,10 +213,7 @@ def scenario(name):
         progress(name, "fresh", fresh)
         again = run_orgguard(endpoint, regions, concurrency, plan)
         progress(name, "no change", again)
-        # The floors of the services the runs called, without the faults.
-        control(endpoint, "faults", {"reset": True})
-        called = {*fresh["calls_by_service"], *again["calls_by_service"]}
-        floors = {service: sdk_floor(endpoint, service) for service in FLOOR_SERVICES if service in called}
+        floors = floors_of(endpoint, (fresh, again))
     finally:
         emulator.terminate()
         emulator.wait()
@@ -355,20 +359,26 @@ def model(accounts=100, latency_ms=100, concurrency=8):
 
 
 def threads(accounts=250, concurrency=256):
-    """orgguard's CPU per call, wall and peak RSS on one thread (a current-thread runtime)
-    against every core (the multi-threaded one): no-change rollouts of 250 accounts in the 17
-    default Regions, alternating."""
+    """orgguard's CPU per call (and against the SDK's floor measured after the runs), wall and
+    peak RSS on one thread (a current-thread runtime) against every core (the multi-threaded
+    one): no-change rollouts of 250 accounts in the 17 default Regions, alternating."""
     (ROOT / "target/bench").mkdir(parents=True, exist_ok=True)
     emulator, endpoint, _ = start_emulator(accounts)
     cores = os.cpu_count()
     try:
         run_orgguard(endpoint, DEFAULT_17, concurrency, PLAN)
         runs = [(n, run_orgguard(endpoint, DEFAULT_17, concurrency, PLAN, threads=n)) for n in (1, cores, 1, cores)]
+        floors = floors_of(endpoint, [r for _, r in runs])
     finally:
         emulator.terminate()
         emulator.wait()
-    return "\n".join(f'threads ({accounts}x17 no change): --threads {n}: {r["calls"]} calls in {r["wall_s"]:.1f} s, '
-                     f'{1e6 * r["cpu_s"] / r["calls"]:.0f} us CPU per call, peak {r["peak_rss_mb"]:.0f} MB, exit {r["exit"]}' for n, r in runs)
+    lines = [f"threads: the SDK alone (examples/sdk_floor.rs) {floors_text(floors)}"]
+    for n, r in runs:
+        us = 1e6 * r["cpu_s"] / r["calls"]
+        lines.append(f'threads ({accounts}x17 no change): --threads {n}: {r["calls"]} calls in {r["wall_s"]:.1f} s, '
+                     f'{us:.0f} us CPU per call ({us / mix_floor(floors, r["calls_by_service"]):.2f}x the SDK alone for its mix), '
+                     f'peak {r["peak_rss_mb"]:.0f} MB, exit {r["exit"]}')
+    return "\n".join(lines)
 
 
 # Modes that are not scenarios: each runs alone and prints its own lines.
