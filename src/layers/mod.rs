@@ -70,7 +70,8 @@ pub struct Before {
     /// needs no relationship check in the account, and the organization layer after the
     /// accounts does not read it again.
     pub admin_side: Option<(String, AdminSide)>,
-    /// Members' detectors as the delegated admin sees them (audit only).
+    /// Members' detectors as the delegated admin sees them: a rollout's read before the
+    /// accounts, the audit's from its organization layer.
     pub detectors: BTreeMap<AccountId, ObservedDetector>,
     /// A teardown's organization layer failed here: members may still be associated, and
     /// their detectors stay.

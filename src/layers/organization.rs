@@ -20,9 +20,10 @@ use crate::resources::{admin, detector, membership, org_config, Change};
 /// What the organization looks like in a region, before the accounts are entered: the
 /// admins designated (both rollout and audit), and for a rollout the planned admin's side
 /// (its Enabled members need no relationship check in the accounts, and the organization
-/// layer does not read it again) with the members' detectors as the admin sees them (GetMemberDetectors, 50 a call: a member's detector is then read
-/// in the account only when the admin's view of it differs from the plan). A region where
-/// they cannot be read is left out of it.
+/// layer does not read it again) with the members' detectors as the admin sees them
+/// (GetMemberDetectors, 50 a call: a member's detector is then read in the account only
+/// when the admin's view of it differs from the plan). A region where they cannot be read
+/// is left out of it.
 pub async fn before(cx: &Context, regions: &[Region]) -> HashMap<Region, Before> {
     let Some(admin) = &cx.admin else { return HashMap::new() };
     let management = cx.aws.management();
