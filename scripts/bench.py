@@ -122,9 +122,10 @@ def floors_of(endpoint, runs):
     return {service: sdk_floor(endpoint, service) for service in FLOOR_SERVICES if service in called}
 
 
-def run_orgguard(endpoint, regions, concurrency, plan, threads=None):
+def run_orgguard(endpoint, regions, concurrency, plan, threads=None, prefix=()):
+    """A rollout, run under `prefix` (a profiler) if given."""
     summary = ROOT / "target/bench/summary.json"
-    args = [str(ORGGUARD), "rollout", "--plan", str(plan), "--concurrency", str(concurrency), "--endpoint-url", endpoint,
+    args = [*prefix, str(ORGGUARD), "rollout", "--plan", str(plan), "--concurrency", str(concurrency), "--endpoint-url", endpoint,
             "--summary-json", str(summary)]
     if regions:
         args += ["--regions", regions]
@@ -381,8 +382,61 @@ def threads(accounts=250, concurrency=256):
     return "\n".join(lines)
 
 
+def profile(accounts=250, concurrency=256, frequency=499, floor_calls=6000):
+    """Where the CPU per call goes (scripts/perf_areas.py), orgguard's against the SDK alone's:
+    a no-change rollout of 250 accounts x 17 Regions and examples/sdk_floor for each service it
+    called (the difference of two call counts, as in sdk_floor above), each under `perf record`,
+    on one thread and on every core; the SDK's areas weighted by the rollout's calls of each
+    service."""
+    import perf_areas
+
+    out_dir = ROOT / "target/bench"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_REGION="us-east-1")
+
+    def record(data):
+        return ["perf", "record", "-q", "-e", "cpu-clock", "-F", str(frequency), "--call-graph", "dwarf,16384", "-o", str(data), "--"]
+
+    emulator, endpoint, _ = start_emulator(accounts)
+    recorded = []  # (column, perf data, calls, the SDK's mix or None)
+    try:
+        run_orgguard(endpoint, DEFAULT_17, concurrency, PLAN)
+        for n in (1, os.cpu_count()):
+            data = out_dir / f"profile-orgguard-{n}.data"
+            run = run_orgguard(endpoint, DEFAULT_17, concurrency, PLAN, threads=n, prefix=record(data))
+            recorded.append((f"orgguard, {n} thread(s)", data, run["calls"], None))
+            mix = {s: c for s, c in run["calls_by_service"].items() if s in FLOOR_SERVICES}
+            for service in mix:
+                # Two call counts, their difference: the SDK's calls without its start-up.
+                pair = [out_dir / f"profile-sdk-{service}-{n}-{calls}.data" for calls in (floor_calls, 2 * floor_calls)]
+                for data, calls in zip(pair, (floor_calls, 2 * floor_calls)):
+                    subprocess.run([*record(data), str(SDK_FLOOR), endpoint, str(calls), service, str(n)],
+                                   env=env, check=True, stdout=subprocess.DEVNULL)
+                recorded.append((f"SDK alone, {n} thread(s)", pair, floor_calls, (service, mix)))
+    finally:
+        emulator.terminate()
+        emulator.wait()
+    columns = {}
+    for column, data, calls, sdk in recorded:
+        samples = perf_areas.profile(data) if sdk is None else perf_areas.difference(*map(perf_areas.profile, data))
+        us = perf_areas.per_call(samples, frequency, calls)
+        weight = 1.0 if sdk is None else sdk[1][sdk[0]] / sum(sdk[1].values())
+        into = columns.setdefault(column, {"areas": Counter(), "kernel": 0.0, "allocator": 0.0, "total": 0.0})
+        for name, value in us["areas"].items():
+            into["areas"][name] += weight * value
+        for key in ("kernel", "allocator", "total"):
+            into[key] += weight * us[key]
+    rows = [("us of CPU per call", *columns)]
+    rows += [(name, *(f'{c["areas"][name]:.1f}' for c in columns.values())) for name in perf_areas.NAMES]
+    rows += [(label, *(f"{c[key]:.1f}" for c in columns.values()))
+             for label, key in (("total", "total"), ("  of it ending in the kernel", "kernel"), ("  of it ending in mimalloc", "allocator"))]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))).rstrip()
+                     for row in rows)
+
+
 # Modes that are not scenarios: each runs alone and prints its own lines.
-MODES = {"coverage": coverage, "model": model, "floor": floor, "threads": threads}
+MODES = {"coverage": coverage, "model": model, "floor": floor, "threads": threads, "profile": profile}
 
 
 def main(names):
