@@ -382,7 +382,7 @@ def threads(accounts=250, concurrency=256):
     return "\n".join(lines)
 
 
-def profile(accounts=250, concurrency=256, frequency=499, floor_calls=6000):
+def profile(accounts=250, concurrency=256, frequency=499, floor_calls=4000):
     """Where the CPU per call goes (scripts/perf_areas.py), orgguard's against the SDK alone's:
     a no-change rollout of 250 accounts x 17 Regions and examples/sdk_floor for each service it
     called (the difference of two call counts, as in sdk_floor above), each under `perf record`,

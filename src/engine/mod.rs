@@ -76,7 +76,7 @@ pub async fn run(
                 let designated = cx.before.get(region).and_then(|b| b.designated.as_deref());
                 (*region, organization::reconcile(cx, region, scope, &[], designated).await)
             });
-            futures::future::join_all(layer).await
+            join_ordered(layer).await
         };
         for (region, (result, view)) in layer {
             progress.done(&result, 0);
@@ -120,7 +120,7 @@ pub async fn run(
             organization.push(driver.organization(region, scope, &results).await);
         }
         let rest = driver.regions.iter().filter(|r| ![first, last].contains(&Some(**r)));
-        organization.extend(futures::future::join_all(rest.map(|region| driver.organization(region, scope, &results))).await);
+        organization.extend(join_ordered(rest.map(|region| driver.organization(region, scope, &results))).await);
         if let Some(region) = &last {
             organization.push(driver.organization(region, scope, &results).await);
         }
@@ -137,6 +137,13 @@ pub async fn run(
 /// otherwise keep 256 accounts' 17 regions each waiting for a permit).
 fn accounts_in_flight(concurrency: usize, regions: usize) -> usize {
     (2 * concurrency).div_ceil(regions.max(1)).max(2)
+}
+
+/// Every future's output, in order, each future polled only when it is woken. (`join_all`,
+/// below 30 futures, polls every pending one whenever any is woken: an account's 17 regions
+/// were each polled at every wake of any of them.)
+pub(crate) async fn join_ordered<F: std::future::Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
+    futures.into_iter().collect::<futures::stream::FuturesOrdered<_>>().collect().await
 }
 
 impl Driver {
@@ -272,7 +279,7 @@ impl Driver {
                 result
             }
         });
-        results.extend(futures::future::join_all(targets).await);
+        results.extend(join_ordered(targets).await);
         if let (Some(roles), true) = (&iam, iam_last) {
             let regions_done = results.iter().all(|r| !matches!(r.status, Status::Failed(_) | Status::Skipped(SkipReason::Interrupted)));
             let iam = self.unit(account_target, account::reconcile(cx, &session, roles, regions_done)).await;
