@@ -28,6 +28,8 @@ import botocore.session
 ROOT = Path(__file__).resolve().parent.parent
 # ORGGUARD_BIN, SDK_FLOOR_BIN: other builds of the two (e.g. copies, while target/ is being rebuilt).
 ORGGUARD = Path(os.environ.get("ORGGUARD_BIN") or ROOT / "target/release/orgguard")
+# `threads` alternates this build's runs with those of another (an A/B of a change) when set.
+BASELINE = os.environ.get("ORGGUARD_BASELINE_BIN")
 SDK_FLOOR = Path(os.environ.get("SDK_FLOOR_BIN") or ROOT / "target/release/examples/sdk_floor")
 PLAN = ROOT / "plans/example.toml"
 DETECTORS_ONLY = ROOT / "plans/detectors-only.toml"
@@ -101,13 +103,14 @@ def capacity(endpoint, seconds=5.0, threads=8):
 FLOOR_SERVICES = ("guardduty", "sns", "events", "iam", "sts")
 
 
-def sdk_floor(endpoint, service="guardduty", calls=3000):
-    """The AWS SDK's own CPU per call of one service (examples/sdk_floor.rs): the difference
-    between a run of 2 x calls and one of calls, so that start-up does not count."""
+def sdk_floor(endpoint, service="guardduty", calls=3000, threads=1):
+    """The AWS SDK's own CPU per call of one service (examples/sdk_floor.rs) on `threads`
+    threads: the difference between a run of 2 x calls and one of calls, so that start-up
+    does not count."""
     env = dict(os.environ, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_REGION="us-east-1")
     cpu = []
     for n in (calls, 2 * calls):
-        process = subprocess.Popen([str(SDK_FLOOR), endpoint, str(n), service], stdout=subprocess.DEVNULL, env=env)
+        process = subprocess.Popen([str(SDK_FLOOR), endpoint, str(n), service, str(threads)], stdout=subprocess.DEVNULL, env=env)
         _, status, usage = os.wait4(process.pid, 0)
         if os.waitstatus_to_exitcode(status) != 0:
             return float("nan")  # a call failed: no floor to compare with
@@ -115,17 +118,17 @@ def sdk_floor(endpoint, service="guardduty", calls=3000):
     return 1e6 * (cpu[1] - cpu[0]) / calls
 
 
-def floors_of(endpoint, runs):
+def floors_of(endpoint, runs, threads=1):
     """The SDK's floor of each service the runs called, measured after them with the faults off."""
     control(endpoint, "faults", {"reset": True})
     called = {service for run in runs for service in run["calls_by_service"]}
-    return {service: sdk_floor(endpoint, service) for service in FLOOR_SERVICES if service in called}
+    return {service: sdk_floor(endpoint, service, threads=threads) for service in FLOOR_SERVICES if service in called}
 
 
-def run_orgguard(endpoint, regions, concurrency, plan, threads=None, prefix=()):
+def run_orgguard(endpoint, regions, concurrency, plan, threads=None, prefix=(), binary=ORGGUARD):
     """A rollout, run under `prefix` (a profiler) if given."""
     summary = ROOT / "target/bench/summary.json"
-    args = [*prefix, str(ORGGUARD), "rollout", "--plan", str(plan), "--concurrency", str(concurrency), "--endpoint-url", endpoint,
+    args = [*prefix, str(binary), "rollout", "--plan", str(plan), "--concurrency", str(concurrency), "--endpoint-url", endpoint,
             "--summary-json", str(summary)]
     if regions:
         args += ["--regions", regions]
@@ -360,25 +363,29 @@ def model(accounts=100, latency_ms=100, concurrency=8):
 
 
 def threads(accounts=250, concurrency=256):
-    """orgguard's CPU per call (and against the SDK's floor measured after the runs), wall and
-    peak RSS on one thread (a current-thread runtime) against every core (the multi-threaded
-    one): no-change rollouts of 250 accounts in the 17 default Regions, alternating."""
+    """orgguard's CPU per call, wall and peak RSS on one thread (a current-thread runtime)
+    against every core (the multi-threaded one): no-change rollouts of 250 accounts in the 17
+    default Regions, alternating (with ORGGUARD_BASELINE_BIN's runs between, if set); each
+    against the SDK's floor measured after the runs on as many threads."""
     (ROOT / "target/bench").mkdir(parents=True, exist_ok=True)
     emulator, endpoint, _ = start_emulator(accounts)
     cores = os.cpu_count()
     try:
         run_orgguard(endpoint, DEFAULT_17, concurrency, PLAN)
-        runs = [(n, run_orgguard(endpoint, DEFAULT_17, concurrency, PLAN, threads=n)) for n in (1, cores, 1, cores)]
-        floors = floors_of(endpoint, [r for _, r in runs])
+        binaries = [Path(BASELINE), ORGGUARD] if BASELINE else [ORGGUARD]
+        runs = [(n, b, run_orgguard(endpoint, DEFAULT_17, concurrency, PLAN, threads=n, binary=b))
+                for n in (1, cores, 1, cores) for b in binaries]
+        floors = {n: floors_of(endpoint, [r for _, _, r in runs], threads=n) for n in (1, cores)}
     finally:
         emulator.terminate()
         emulator.wait()
-    lines = [f"threads: the SDK alone (examples/sdk_floor.rs) {floors_text(floors)}"]
-    for n, r in runs:
+    lines = [f"threads: the SDK alone (examples/sdk_floor.rs) on {n} thread(s): {floors_text(f)}" for n, f in floors.items()]
+    for n, binary, r in runs:
         us = 1e6 * r["cpu_s"] / r["calls"]
-        lines.append(f'threads ({accounts}x17 no change): --threads {n}: {r["calls"]} calls in {r["wall_s"]:.1f} s, '
-                     f'{us:.0f} us CPU per call ({us / mix_floor(floors, r["calls_by_service"]):.2f}x the SDK alone for its mix), '
-                     f'peak {r["peak_rss_mb"]:.0f} MB, exit {r["exit"]}')
+        build = f"{binary} " if BASELINE else ""
+        lines.append(f'threads ({accounts}x17 no change): {build}--threads {n}: {r["calls"]} calls in {r["wall_s"]:.1f} s, '
+                     f'{us:.0f} us CPU per call ({us / mix_floor(floors[n], r["calls_by_service"]):.2f}x the SDK alone on as many threads '
+                     f'for its mix), peak {r["peak_rss_mb"]:.0f} MB, exit {r["exit"]}')
     return "\n".join(lines)
 
 
