@@ -31,6 +31,8 @@ ORGGUARD = Path(os.environ.get("ORGGUARD_BIN") or ROOT / "target/release/orgguar
 # `threads` alternates this build's runs with those of another (an A/B of a change) when set.
 BASELINE = os.environ.get("ORGGUARD_BASELINE_BIN")
 SDK_FLOOR = Path(os.environ.get("SDK_FLOOR_BIN") or ROOT / "target/release/examples/sdk_floor")
+# The emulator takes any signed request; every process the bench starts gets these.
+ENV = dict(os.environ, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_REGION="us-east-1")
 PLAN = ROOT / "plans/example.toml"
 DETECTORS_ONLY = ROOT / "plans/detectors-only.toml"
 EXFILTRATION = ROOT / "plans/network-exfiltration.toml"
@@ -107,10 +109,9 @@ def sdk_floor(endpoint, service="guardduty", calls=3000, threads=1):
     """The AWS SDK's own CPU per call of one service (examples/sdk_floor.rs) on `threads`
     threads: the difference between a run of 2 x calls and one of calls, so that start-up
     does not count."""
-    env = dict(os.environ, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_REGION="us-east-1")
     cpu = []
     for n in (calls, 2 * calls):
-        process = subprocess.Popen([str(SDK_FLOOR), endpoint, str(n), service, str(threads)], stdout=subprocess.DEVNULL, env=env)
+        process = subprocess.Popen([str(SDK_FLOOR), endpoint, str(n), service, str(threads)], stdout=subprocess.DEVNULL, env=ENV)
         _, status, usage = os.wait4(process.pid, 0)
         if os.waitstatus_to_exitcode(status) != 0:
             return float("nan")  # a call failed: no floor to compare with
@@ -134,11 +135,10 @@ def run_orgguard(endpoint, regions, concurrency, plan, threads=None, prefix=(), 
         args += ["--regions", regions]
     if threads:
         args += ["--threads", str(threads)]
-    env = dict(os.environ, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_REGION="us-east-1")
     control(endpoint, "counts/reset", {})
     started = time.monotonic()
     # In target/bench, where the rollout's journal goes too.
-    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True, cwd=ROOT / "target/bench")
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=ENV, text=True, cwd=ROOT / "target/bench")
     output = process.stdout.read()
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.monotonic() - started
@@ -309,14 +309,13 @@ def coverage(accounts=5000, every=10):
     cluster and an EC2 instance in us-east-1; the audit's coverage calls, after a rollout."""
     (ROOT / "target/bench").mkdir(parents=True, exist_ok=True)
     emulator, endpoint, _ = start_emulator(accounts, "--coverage-every", str(every), "--coverage-regions", "us-east-1")
-    env = dict(os.environ, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_REGION="us-east-1")
     base = ["--plan", str(ROOT / "plans/runtime-monitoring.toml"), "--regions", "us-east-1", "--endpoint-url", endpoint]
     try:
-        subprocess.run([str(ORGGUARD), "rollout", *base, "--concurrency", "64"], env=env, check=True,
+        subprocess.run([str(ORGGUARD), "rollout", *base, "--concurrency", "64"], env=ENV, check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT / "target/bench")
         control(endpoint, "counts/reset", {})
         started = time.monotonic()
-        audit = subprocess.run([str(ORGGUARD), "audit", *base, "--format", "json"], env=env, capture_output=True, text=True)
+        audit = subprocess.run([str(ORGGUARD), "audit", *base, "--format", "json"], env=ENV, capture_output=True, text=True)
         wall = time.monotonic() - started
         counts = control(endpoint, "counts")
     finally:
@@ -340,7 +339,6 @@ def model(accounts=100, latency_ms=100, concurrency=8):
     per call (one plain client's)."""
     (ROOT / "target/bench").mkdir(parents=True, exist_ok=True)
     emulator, endpoint, _ = start_emulator(accounts)
-    env = dict(os.environ, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_REGION="us-east-1")
     summary = ROOT / "target/bench/forecast.json"
     try:
         own_ms = 1000 / capacity(endpoint, seconds=2.0, threads=1)
@@ -348,7 +346,7 @@ def model(accounts=100, latency_ms=100, concurrency=8):
         forecast_ms = round(latency_ms + own_ms)
         subprocess.run([str(ORGGUARD), "rollout", "--plan", str(PLAN), "--regions", THREE, "--concurrency", str(concurrency),
                         "--endpoint-url", endpoint, "--dry-run", "--forecast-latency-ms", str(forecast_ms),
-                        "--summary-json", str(summary)], env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                        "--summary-json", str(summary)], env=ENV, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                        cwd=ROOT / "target/bench")
         estimate = json.loads(summary.read_text())["estimate"]
         fresh = run_orgguard(endpoint, THREE, concurrency, PLAN)
@@ -399,7 +397,6 @@ def profile(accounts=250, concurrency=256, frequency=499, floor_calls=4000):
 
     out_dir = ROOT / "target/bench"
     out_dir.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_REGION="us-east-1")
 
     def record(data):
         return ["perf", "record", "-q", "-e", "cpu-clock", "-F", str(frequency), "--call-graph", "dwarf,16384", "-o", str(data), "--"]
@@ -418,7 +415,7 @@ def profile(accounts=250, concurrency=256, frequency=499, floor_calls=4000):
                 pair = [out_dir / f"profile-sdk-{service}-{n}-{calls}.data" for calls in (floor_calls, 2 * floor_calls)]
                 for data, calls in zip(pair, (floor_calls, 2 * floor_calls)):
                     subprocess.run([*record(data), str(SDK_FLOOR), endpoint, str(calls), service, str(n)],
-                                   env=env, check=True, stdout=subprocess.DEVNULL)
+                                   env=ENV, check=True, stdout=subprocess.DEVNULL)
                 recorded.append((f"SDK alone, {n} thread(s)", pair, floor_calls, (service, mix)))
     finally:
         emulator.terminate()
