@@ -37,6 +37,8 @@ from moto.cloudwatch.models import CloudWatchBackend
 from moto.logs.exceptions import InvalidParameterException, LimitExceededException, ResourceNotFoundException
 from moto.logs.models import LogGroup, LogsBackend
 
+from registry import Registry
+
 MAX_FILTERS_PER_GROUP = 100
 RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]
 LOG_GROUP_NAME = re.compile(r"[\.\-_/#A-Za-z0-9]+")
@@ -164,12 +166,13 @@ def alarms(backend: CloudWatchBackend) -> dict[str, Any]:
     }
 
 
-def install() -> None:
-    LogsBackend.create_log_group = create_log_group
-    LogsBackend.delete_log_group = delete_log_group
-    LogsBackend.put_retention_policy = put_retention_policy
-    LogsBackend.put_metric_filter = put_metric_filter
-    LogsBackend.describe_metric_filters = describe_metric_filters
-    LogsBackend.delete_metric_filter = delete_metric_filter
-    LogGroup.to_describe_dict = to_describe_dict
-    CloudWatchBackend.put_metric_alarm = put_metric_alarm
+def register(registry: Registry) -> None:
+    """The state readers (log_groups, metric_filters, alarms) serve flowlogs_ext's GET /_orgguard/network."""
+    registry.patch(LogsBackend, "create_log_group", create_log_group)
+    registry.patch(LogsBackend, "delete_log_group", delete_log_group)
+    registry.patch(LogsBackend, "put_retention_policy", put_retention_policy)
+    registry.patch(LogsBackend, "put_metric_filter", put_metric_filter)
+    registry.patch(LogsBackend, "describe_metric_filters", describe_metric_filters)
+    registry.patch(LogsBackend, "delete_metric_filter", delete_metric_filter)
+    registry.patch(LogGroup, "to_describe_dict", to_describe_dict)
+    registry.patch(CloudWatchBackend, "put_metric_alarm", put_metric_alarm)

@@ -21,6 +21,8 @@ import json
 import re
 from typing import Any
 
+from registry import Registry
+
 REGIONS = {"us-east-2", "us-west-2", "eu-west-1", "ap-southeast-1"}
 # account -> authorised Slack workspaces (team id -> team name)
 WORKSPACES: dict[str, dict[str, str]] = {}
@@ -178,3 +180,16 @@ def authorise(account: str, team_id: str, team_name: str) -> None:
 
 def state() -> dict[str, list[dict[str, Any]]]:
     return {account: list(configurations.values()) for account, configurations in CONFIGURATIONS.items() if configurations}
+
+
+def _authorise(request: dict[str, Any]) -> dict[str, Any]:
+    """POST /_orgguard/slack-workspace {account, team_id, team_name}."""
+    authorise(request["account"], request["team_id"], request.get("team_name", "workspace"))
+    return {}
+
+
+def register(registry: Registry) -> None:
+    """moto has no Chatbot: the gate hands its requests to answer()."""
+    registry.service("chatbot", operation, answer)
+    registry.state("chatbot", state)
+    registry.control("POST", "slack-workspace", _authorise)

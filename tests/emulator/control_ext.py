@@ -18,8 +18,10 @@ from moto.sns.models import sns_backends
 from moto.sns.utils import make_arn_for_topic
 
 import guardduty_ext
+import guardduty_invitations
 import guardduty_org
 import sns_ext
+from registry import Registry
 
 SERVICE_ROLE_PATH = "/aws-service-role/"
 
@@ -175,8 +177,8 @@ def _agent_off(request: dict) -> None:
 
 def _legacy_administrator(request: dict) -> None:
     """{"action": "legacy_administrator", "account", "region", "administrator", "status":
-    "Enabled" | "Invited"}: an invitation-era relationship (guardduty_org.make_legacy_member)."""
-    guardduty_org.make_legacy_member(request["account"], request["region"], request["administrator"], request["status"])
+    "Enabled" | "Invited"}: an invitation-era relationship (guardduty_invitations.make_legacy_member)."""
+    guardduty_invitations.make_legacy_member(request["account"], request["region"], request["administrator"], request["status"])
 
 
 def _disassociate_member(request: dict) -> None:
@@ -219,3 +221,8 @@ def drift(request: dict) -> dict:
     except (ServiceException, JsonRESTError) as error:
         raise ValueError(f"{type(error).__name__}: {error.message}") from error
     return {}
+
+
+def register(registry: Registry) -> None:
+    registry.control("GET", "wiring", lambda request: wiring_state())
+    registry.control("POST", "drift", drift)

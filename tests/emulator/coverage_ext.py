@@ -21,13 +21,16 @@ import json
 import time
 from typing import Any
 
-from moto.guardduty import urls
 from moto.guardduty.models import guardduty_backends
 from moto.guardduty.responses import GuardDutyResponse
 
 from guardduty_org import _require
+from registry import DETECTOR, Registry
 
-ROUTES = ["/detector/(?P<detector_id>[^/]+)/coverage", "/detector/(?P<detector_id>[^/]+)/coverage/statistics"]
+OPERATIONS = (
+    ("POST", DETECTOR + "/coverage", "ListCoverage"),
+    ("POST", DETECTOR + "/coverage/statistics", "GetCoverageStatistics"),
+)
 TYPES = ("EKS", "ECS", "EC2")
 # (account, region) -> resources, each {"type", "name", "status", "issue", "updatedAt"}.
 RESOURCES: dict[tuple[str, str], list[dict[str, Any]]] = {}
@@ -98,7 +101,8 @@ def _details(r: dict[str, Any]) -> dict[str, Any]:
 
 
 class CoverageHandlers(GuardDutyResponse):
-    """Methods copied onto GuardDutyResponse; moto's dispatch calls them by snake_case name."""
+    """Methods copied onto GuardDutyResponse (registry.guardduty); moto's dispatch calls them
+    by snake_case name."""
 
     def _covered(self) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
         """(detector id, the resources the caller sees matching the filter, the request)."""
@@ -173,9 +177,13 @@ def state() -> dict[str, dict[str, list[dict[str, Any]]]]:
     return result
 
 
-def install() -> None:
-    for route in ROUTES:
-        urls.url_paths["{0}" + route + "$"] = GuardDutyResponse.dispatch
-    for name, function in vars(CoverageHandlers).items():
-        if not name.startswith("__"):
-            setattr(GuardDutyResponse, name, function)
+def _put(request: dict) -> dict:
+    """POST /_orgguard/coverage."""
+    put(request["account"], request["region"], request["resources"])
+    return {}
+
+
+def register(registry: Registry) -> None:
+    registry.guardduty(OPERATIONS, CoverageHandlers)
+    registry.state("coverage", state)
+    registry.control("POST", "coverage", _put)

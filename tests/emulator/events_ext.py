@@ -11,6 +11,8 @@ from moto.events.exceptions import ValidationException
 from moto.events.models import EventPattern
 from moto.events.responses import EventsHandler
 
+from registry import Registry
+
 REQUIRED = ("id", "account", "source", "time", "region", "resources", "detail-type")
 
 
@@ -25,5 +27,5 @@ def test_event_pattern(self: EventsHandler):
     return json.dumps({"Result": pattern.matches_event(event)}), self.response_headers
 
 
-def install() -> None:
-    EventsHandler.test_event_pattern = test_event_pattern
+def register(registry: Registry) -> None:
+    registry.patch(EventsHandler, "test_event_pattern", test_event_pattern)

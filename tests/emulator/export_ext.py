@@ -21,16 +21,20 @@ from fnmatch import fnmatchcase
 from typing import Any
 from urllib.parse import parse_qs
 
-from moto.guardduty import urls
 from moto.guardduty.responses import GuardDutyResponse
 from moto.kms.models import kms_backends
 from moto.s3.models import s3_backends
 
 from guardduty_org import _require
+from registry import DETECTOR, Registry
 
-ROUTES = (
-    "/detector/(?P<detector_id>[^/]+)/publishingDestination",
-    "/detector/(?P<detector_id>[^/]+)/publishingDestination/(?P<destination_id>[^/]+)",
+DESTINATION = DETECTOR + "/publishingDestination/(?P<destination_id>[^/]+)"
+OPERATIONS = (
+    ("POST", DETECTOR + "/publishingDestination", "CreatePublishingDestination"),
+    ("GET", DETECTOR + "/publishingDestination", "ListPublishingDestinations"),
+    ("GET", DESTINATION, "DescribePublishingDestination"),
+    ("POST", DESTINATION, "UpdatePublishingDestination"),
+    ("DELETE", DESTINATION, "DeletePublishingDestination"),
 )
 # Opt-in regions, whose GuardDuty acts as its regional service principal.
 OPT_IN = {
@@ -117,7 +121,8 @@ def status(destination: dict, account: str, region: str, detector_id: str) -> st
 
 
 class ExportHandlers(GuardDutyResponse):
-    """Methods copied onto GuardDutyResponse; moto's dispatch calls them by snake_case name."""
+    """Methods copied onto GuardDutyResponse (registry.guardduty); moto's dispatch calls them
+    by snake_case name."""
 
     def _destinations(self) -> dict[str, dict[str, Any]]:
         detector_id = self.path.split("/")[2]
@@ -206,9 +211,6 @@ def state() -> dict[str, dict[str, list[dict[str, Any]]]]:
     return result
 
 
-def install() -> None:
-    for route in ROUTES:
-        urls.url_paths["{0}" + route + "$"] = GuardDutyResponse.dispatch
-    for name, function in vars(ExportHandlers).items():
-        if not name.startswith("__"):
-            setattr(GuardDutyResponse, name, function)
+def register(registry: Registry) -> None:
+    registry.guardduty(OPERATIONS, ExportHandlers)
+    registry.state("destinations", state)

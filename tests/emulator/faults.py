@@ -2,8 +2,8 @@
 server errors, dropped connections, short sessions, mid-run suspensions, mid-run changes
 of the organization (accounts leaving, accounts joining) and odd answers (odd_answers.py).
 
-Configured by startup flags (emulator.py) and by POST /_orgguard/faults (apply()); every
-decision is made in the gate (emulator.Gate) before moto sees the request, except
+Configured by startup flags (cli.py) and by POST /_orgguard/faults (apply()); every
+decision is made in the gate (gate.Gate) before moto sees the request, except
 "drop" with "after_processing", which lets moto act and then loses the response.
 
 Random decisions are reproducible: a request's draw is a hash of (seed, kind, account,
@@ -197,7 +197,7 @@ class Faults:
 
     def apply(self, request: dict) -> None:
         """Applies the fault keys of a POST /_orgguard/faults body (the organization keys
-        disabled_regions, role_missing and suspended are emulator.apply_faults')."""
+        disabled_regions, role_missing and suspended are control.apply_faults')."""
         with self.lock:
             saved = dict(self.__dict__)
             try:

@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, unquote
 from moto.guardduty.responses import GuardDutyResponse
 
 from guardduty_org import _administrator_of, _require
+from registry import DETECTOR, Registry
 
 MAX_FILTERS = 100
 NAME = re.compile(r"^[A-Za-z0-9._-]{3,64}$")
@@ -30,6 +31,13 @@ NO_FILTER = "The request is rejected because the specified filter does not exist
 EXISTS = "The request is rejected because a filter with this name already exists."  # ours
 TOO_MANY = "The request is rejected because the number of filters exceeds the limit of 100."  # ours
 MEMBER = "The request is rejected because the current account is a member account: only its administrator manages filters."  # ours
+OPERATIONS = (  # moto routes these paths already
+    ("POST", DETECTOR + "/filter", "CreateFilter"),
+    ("GET", DETECTOR + "/filter", "ListFilters"),
+    ("GET", DETECTOR + "/filter/(?P<filter_name>[^/]+)", "GetFilter"),
+    ("POST", DETECTOR + "/filter/(?P<filter_name>[^/]+)", "UpdateFilter"),
+    ("DELETE", DETECTOR + "/filter/(?P<filter_name>[^/]+)", "DeleteFilter"),
+)
 
 
 def _criteria(value: Any) -> dict[str, dict[str, Any]]:
@@ -53,7 +61,8 @@ def _criteria(value: Any) -> dict[str, dict[str, Any]]:
 
 
 class FilterHandlers(GuardDutyResponse):
-    """Methods copied onto GuardDutyResponse; moto's dispatch calls them by snake_case name."""
+    """Methods copied onto GuardDutyResponse (registry.guardduty); moto's dispatch calls them
+    by snake_case name."""
 
     def _rules(self) -> list[dict[str, Any]]:
         """The detector's rules, in rank order (after checking the caller owns it)."""
@@ -149,8 +158,7 @@ def state() -> dict[str, dict[str, list[dict[str, Any]]]]:
     return result
 
 
-def install() -> None:
-    for name, function in vars(FilterHandlers).items():
-        if not name.startswith("__"):
-            setattr(GuardDutyResponse, name, function)
+def register(registry: Registry) -> None:
+    registry.guardduty(OPERATIONS, FilterHandlers)
+    registry.state("suppression_rules", state)
 

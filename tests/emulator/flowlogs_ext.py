@@ -54,6 +54,7 @@ from moto.logs.models import logs_backends
 
 import alarms_ext
 from control_ext import _backends
+from registry import Registry
 
 DEFAULT_FORMAT = (
     "${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} "
@@ -226,8 +227,9 @@ def network_state() -> dict[str, Any]:
     return {a: dict(sorted(regions.items())) for a, regions in sorted(result.items())}
 
 
-def install() -> None:
+def register(registry: Registry) -> None:
+    """Before any EC2 backend exists: seeding happens as each is made."""
     os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
-    FlowLogsBackend.create_flow_logs = create_flow_logs
-    EC2Backend.__init__ = _ec2_init
-    alarms_ext.install()
+    registry.patch(FlowLogsBackend, "create_flow_logs", create_flow_logs)
+    registry.patch(EC2Backend, "__init__", _ec2_init)
+    registry.control("GET", "network", lambda request: network_state())

@@ -29,6 +29,8 @@ from moto.guardduty import models
 from moto.guardduty.exceptions import GuardDutyException
 from moto.guardduty.responses import GuardDutyResponse
 
+from registry import DETECTOR, Registry
+
 FOUNDATIONAL = ("CLOUD_TRAIL", "DNS_LOGS", "FLOW_LOGS")
 PROTECTION_PLANS = (
     "S3_DATA_EVENTS",
@@ -54,7 +56,7 @@ ADDITIONAL = {
 INVALID = "The request is rejected because an invalid or out-of-range value is specified as an input parameter."
 # Ours: AWS's wording for a feature a Region does not offer is not known to us.
 UNAVAILABLE_MESSAGE = "The request is rejected because the feature {} is not available in this Region."
-# region -> protection plans not offered there (emulator.apply_faults' "features_unavailable").
+# region -> protection plans not offered there (control.apply_faults' "features_unavailable").
 UNAVAILABLE: dict[str, set[str]] = {}
 
 
@@ -266,41 +268,55 @@ def create_detector(self, *args: Any, **kwargs: Any) -> str:
     return _moto_create_detector(self, *args, **kwargs)
 
 
-def create_detector_response(self) -> str:
-    """moto's CreateDetector handler, idempotent on clientToken: a retried request (its
-    answer was lost) gets the detector it created instead of BadRequestException."""
-    backend, token = self.guardduty_backend, self._get_param("clientToken")
-    tokens = backend.__dict__.setdefault("client_tokens", {})
-    if token and tokens.get(token) in backend.detectors:
-        return json.dumps({"detectorId": tokens[token]})
-    check_features(self.region, self._get_param("features"), self._get_param("dataSources"))
-    detector_id = backend.create_detector(
-        self._get_param("enable"), self._get_param("findingPublishingFrequency"),
-        self._get_param("dataSources"), self._get_param("tags"), self._get_param("features"),
-    )
-    if token:
-        tokens[token] = detector_id
-    return json.dumps({"detectorId": detector_id})
+class DetectorHandlers(GuardDutyResponse):
+    """Methods copied onto GuardDutyResponse (registry.guardduty); moto's dispatch calls them
+    by snake_case name."""
+
+    def create_detector(self) -> str:
+        """moto's CreateDetector handler, idempotent on clientToken: a retried request (its
+        answer was lost) gets the detector it created instead of BadRequestException."""
+        backend, token = self.guardduty_backend, self._get_param("clientToken")
+        tokens = backend.__dict__.setdefault("client_tokens", {})
+        if token and tokens.get(token) in backend.detectors:
+            return json.dumps({"detectorId": tokens[token]})
+        check_features(self.region, self._get_param("features"), self._get_param("dataSources"))
+        detector_id = backend.create_detector(
+            self._get_param("enable"), self._get_param("findingPublishingFrequency"),
+            self._get_param("dataSources"), self._get_param("tags"), self._get_param("features"),
+        )
+        if token:
+            tokens[token] = detector_id
+        return json.dumps({"detectorId": detector_id})
+
+    def update_detector(self) -> str:
+        """moto's UpdateDetector handler, with check_features' rules first."""
+        detector_id = self.path.split("/")[-1]
+        self.guardduty_backend.get_detector(detector_id)
+        features, data_sources = self._get_param("features"), self._get_param("dataSources")
+        check_features(self.region, features, data_sources)
+        self.guardduty_backend.update_detector(
+            detector_id, self._get_param("enable"), self._get_param("findingPublishingFrequency"), data_sources, features,
+        )
+        return "{}"
 
 
-def update_detector_response(self) -> str:
-    """moto's UpdateDetector handler, with check_features' rules first."""
-    detector_id = self.path.split("/")[-1]
-    self.guardduty_backend.get_detector(detector_id)
-    features, data_sources = self._get_param("features"), self._get_param("dataSources")
-    check_features(self.region, features, data_sources)
-    self.guardduty_backend.update_detector(
-        detector_id, self._get_param("enable"), self._get_param("findingPublishingFrequency"), data_sources, features,
-    )
-    return "{}"
+OPERATIONS = (
+    ("POST", "/detector", "CreateDetector"),
+    ("GET", "/detector", "ListDetectors"),
+    ("GET", DETECTOR, "GetDetector"),
+    ("POST", DETECTOR, "UpdateDetector"),
+)
 
 
-def install() -> None:
-    models.Detector = Detector
-    models.GuardDutyBackend.create_detector = create_detector
-    GuardDutyResponse.create_detector = create_detector_response
-    GuardDutyResponse.update_detector = update_detector_response
-    __import__("guardduty_org").install()  # imported here: guardduty_org imports this module
+def register(registry: Registry) -> None:
+    """The detector model, its handlers, and the control API's detectors: GET
+    /_orgguard/state's "detectors" and "features_unavailable", POST /_orgguard/detector."""
+    registry.patch(models, "Detector", Detector)
+    registry.patch(models.GuardDutyBackend, "create_detector", create_detector)
+    registry.guardduty(OPERATIONS, DetectorHandlers)
+    registry.state("detectors", all_detectors)
+    registry.state("features_unavailable", unavailable_state)
+    registry.control("POST", "detector", lambda request: {"detectorId": put_detector(**request)})
 
 
 def all_detectors() -> dict[str, dict[str, list[dict]]]:
@@ -313,6 +329,11 @@ def all_detectors() -> dict[str, dict[str, list[dict]]]:
                     d.state() for d in backend.detectors.values()
                 ]
     return result
+
+
+def unavailable_state() -> dict[str, list[str]]:
+    """region -> the protection plans it does not offer (UNAVAILABLE), sorted."""
+    return {r: sorted(f) for r, f in sorted(UNAVAILABLE.items())}
 
 
 def put_detector(account: str, region: str, enable: bool = True, frequency: str = "SIX_HOURS",

@@ -9,6 +9,8 @@ addition, you must delete all the policy's versions"); moto 5.2.5 deletes it reg
 from moto.iam.exceptions import DeleteConflictException
 from moto.iam.models import IAMBackend
 
+from registry import Registry
+
 _moto_delete_policy = IAMBackend.delete_policy
 
 
@@ -24,5 +26,5 @@ def delete_policy(self: IAMBackend, policy_arn: str) -> None:
     _moto_delete_policy(self, policy_arn)
 
 
-def install() -> None:
-    IAMBackend.delete_policy = delete_policy
+def register(registry: Registry) -> None:
+    registry.patch(IAMBackend, "delete_policy", delete_policy)

@@ -23,6 +23,7 @@ from moto.guardduty.responses import GuardDutyResponse
 from moto.s3.models import s3_backends
 
 from guardduty_org import _administrator_of, _require
+from registry import DETECTOR, Registry
 
 FORMATS = ("TXT", "STIX", "OTX_CSV", "ALIEN_VAULT", "PROOF_POINT", "FIRE_EYE")
 KINDS = {
@@ -34,7 +35,18 @@ LOCATION = re.compile(r"^(?:s3://(?P<b1>[^/]+)/(?P<k1>.+)|https://s3[.a-z0-9-]*\
 QUOTA = "The request is rejected because the number of {} exceeds the limit of {}."  # ours
 NO_LIST = "The request is rejected because the input list ID is not owned by the current account."  # ours
 MEMBER = "The request is rejected because the current account is a member account: only its administrator manages IP lists."  # ours
-ROUTES = tuple(f"/detector/(?P<detector_id>[^/]+)/{segment}{tail}" for segment, *_ in KINDS.values() for tail in ("", "/(?P<list_id>[^/]+)"))
+OPERATIONS = (
+    ("POST", DETECTOR + "/ipset", "CreateIPSet"),
+    ("GET", DETECTOR + "/ipset", "ListIPSets"),
+    ("GET", DETECTOR + "/ipset/(?P<list_id>[^/]+)", "GetIPSet"),
+    ("POST", DETECTOR + "/ipset/(?P<list_id>[^/]+)", "UpdateIPSet"),
+    ("DELETE", DETECTOR + "/ipset/(?P<list_id>[^/]+)", "DeleteIPSet"),
+    ("POST", DETECTOR + "/threatintelset", "CreateThreatIntelSet"),
+    ("GET", DETECTOR + "/threatintelset", "ListThreatIntelSets"),
+    ("GET", DETECTOR + "/threatintelset/(?P<list_id>[^/]+)", "GetThreatIntelSet"),
+    ("POST", DETECTOR + "/threatintelset/(?P<list_id>[^/]+)", "UpdateThreatIntelSet"),
+    ("DELETE", DETECTOR + "/threatintelset/(?P<list_id>[^/]+)", "DeleteThreatIntelSet"),
+)
 
 
 def _readable(location: str, expected_owner: str | None) -> bool:
@@ -54,7 +66,8 @@ def _readable(location: str, expected_owner: str | None) -> bool:
 
 
 class ListHandlers(GuardDutyResponse):
-    """Methods copied onto GuardDutyResponse; moto's dispatch calls them by snake_case name."""
+    """Methods copied onto GuardDutyResponse (registry.guardduty); moto's dispatch calls them
+    by snake_case name."""
 
     def _lists(self, kind: str) -> dict[str, dict[str, Any]]:
         detector_id = self.path.split("/")[2]
@@ -165,11 +178,6 @@ def state() -> dict[str, dict[str, list[dict[str, Any]]]]:
     return result
 
 
-def install() -> None:
-    from moto.guardduty import urls
-
-    for route in ROUTES:
-        urls.url_paths["{0}" + route + "$"] = GuardDutyResponse.dispatch
-    for name, function in vars(ListHandlers).items():
-        if not name.startswith("__"):
-            setattr(GuardDutyResponse, name, function)
+def register(registry: Registry) -> None:
+    registry.guardduty(OPERATIONS, ListHandlers)
+    registry.state("ip_lists", state)

@@ -1,7 +1,7 @@
 """The fault "odd_answers": valid answers that a newer or stranger AWS could send.
 
 While it is on (POST /_orgguard/faults {"odd_answers": true}, --odd-answers; cleared by
-"reset"), the gate (emulator.Gate) hands the successful (2xx) answers of the operations in
+"reset"), the gate (gate.Gate) hands the successful (2xx) answers of the operations in
 REWRITES to their rewrite here before they leave. Every answer stays valid JSON or XML of the
 service's protocol; what it carries is what AWS's models allow a newer AWS to add (values of
 enums the client does not know, keys and attributes it does not know) or what AWS's paging
@@ -10,7 +10,7 @@ left out). The values are ours, not AWS's: no AWS Region sends them today.
 
 A rewrite returns the answer to send, or None when the fault leaves moto's answer as it is
 (the gate counts the former as fault kind "odd_answer"). ListMembers' large pages are made
-by guardduty_org.list_members (guardduty_org.HUGE_PAGE, set while the fault is on); its
+by guardduty_members.list_members (guardduty_members.huge_page, set while the fault is on); its
 rewrite here only recognises a page larger than asked for, so that it is counted.
 """
 

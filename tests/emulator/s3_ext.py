@@ -14,6 +14,8 @@ import json
 from moto.iam.access_control import IAMPolicy, PermissionResult
 from moto.s3.models import FakeBucket
 
+from registry import Registry
+
 SECURE_TRANSPORT = "true"  # ours: the request came over TLS, as to AWS
 
 
@@ -36,5 +38,5 @@ def get_permission(self: FakeBucket, action: str, resource: str):
     return IAMPolicy(json.dumps(dict(policy, Statement=statements))).is_action_permitted(action, resource)
 
 
-def install() -> None:
-    FakeBucket.get_permission = get_permission
+def register(registry: Registry) -> None:
+    registry.patch(FakeBucket, "get_permission", get_permission)

@@ -14,6 +14,8 @@ pending, as AWS shows every subscription whose mail nobody answered.
 
 from moto.sns.models import SNSBackend
 
+from registry import Registry
+
 CONFIRMED_BY_RECIPIENT = {"email", "email-json", "http", "https"}
 SILENT_RECIPIENTS: set[str] = set()
 
@@ -34,5 +36,5 @@ def pending(subscription) -> bool:
     return getattr(subscription, "SubscriptionArn", None) == "PendingConfirmation"
 
 
-def install() -> None:
-    SNSBackend.subscribe = subscribe
+def register(registry: Registry) -> None:
+    registry.patch(SNSBackend, "subscribe", subscribe)
