@@ -11,8 +11,8 @@ use futures::channel::mpsc::Sender;
 use futures::stream::BoxStream;
 use futures::{SinkExt, StreamExt};
 
-use crate::aws::{Aws, AwsError, OrgAccount};
-use crate::model::{AccountId, Region};
+use crate::aws::{Aws, AwsError, Code, OrgAccount};
+use crate::model::{AccountId, AccountStatus, Region};
 use crate::outcome::SkipReason;
 use crate::plan::{Plan, RegionSelection};
 
@@ -77,10 +77,8 @@ pub enum ScopeError {
 
 /// Organizations answers these to a ListAccounts from outside the management account.
 fn management_hint(error: &AwsError) -> &'static str {
-    match error.code.as_str() {
-        "AccessDeniedException" | "AccessDenied" | "AWSOrganizationsNotInUseException"
-            if error.operation == "organizations:ListAccounts" =>
-        {
+    match error.kind() {
+        Code::AccessDenied | Code::OrganizationsNotInUse if error.operation == "organizations:ListAccounts" => {
             " (orgguard must run with the management account's credentials)"
         }
         _ => "",
@@ -98,7 +96,7 @@ pub async fn discover<'a>(aws: &'a Aws, plan: &'a Plan, narrowing: &Narrowing) -
         Some(admin) => {
             let id = admin.account.get_ref();
             match aws.describe_account(id).await? {
-                Some(account) if account.status == "ACTIVE" => Some(account),
+                Some(account) if account.status == AccountStatus::Active => Some(account),
                 _ => return Err(ScopeError::AdminNotInOrganization(*id)),
             }
         }
@@ -223,8 +221,8 @@ impl Discovery<'_> {
             Some(SkipReason::ExcludedOu)
         } else if account.id == self.management && !plan.include_management_account {
             Some(SkipReason::ManagementAccount)
-        } else if account.status != "ACTIVE" {
-            Some(SkipReason::AccountNotActive { status: account.status.clone() })
+        } else if account.status != AccountStatus::Active {
+            Some(SkipReason::AccountNotActive { status: account.status.to_string() })
         } else {
             None
         }

@@ -124,6 +124,40 @@ pub enum TargetError {
     /// GuardDuty did not process these accounts.
     #[error("{operation}: UnprocessedAccounts: {0}", operation = .0.operation)]
     Unprocessed(Unprocessed),
+    /// What a call needs is not there, found by orgguard before or after the call: the call
+    /// is not made, or its result is not what the plan asks.
+    #[error("{operation}: {unmet}: {message}")]
+    Unmet { operation: &'static str, unmet: Unmet, message: String },
+}
+
+/// What orgguard found missing around a call (its own names, not AWS's codes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unmet {
+    /// The Slack workspace was never authorised for AWS Chatbot in the account (a console step).
+    WorkspaceNotAuthorized,
+    /// The bucket or key policy lacks a statement GuardDuty needs to publish there.
+    PolicyMissing,
+    /// An IP list still ACTIVATING after the wait.
+    StillActivating,
+    /// An IP list GuardDuty could not activate.
+    ListNotActive,
+}
+
+impl Unmet {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::WorkspaceNotAuthorized => "WorkspaceNotAuthorized",
+            Self::PolicyMissing => "PolicyMissing",
+            Self::StillActivating => "StillActivating",
+            Self::ListNotActive => "ListNotActive",
+        }
+    }
+}
+
+impl fmt::Display for Unmet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 impl TargetError {
@@ -135,6 +169,7 @@ impl TargetError {
             Self::Dependency { operation, .. } => operation,
             Self::Stale(_) => "orgguard:ApplyChangeSet",
             Self::Unprocessed(unprocessed) => unprocessed.operation,
+            Self::Unmet { operation, .. } => operation,
         }
     }
 
@@ -147,6 +182,7 @@ impl TargetError {
             Self::Dependency { .. } => "DependencyFailed",
             Self::Stale(_) => "Stale",
             Self::Unprocessed(_) => "UnprocessedAccounts",
+            Self::Unmet { unmet, .. } => unmet.name(),
         }
     }
 
@@ -158,7 +194,13 @@ impl TargetError {
             Self::Dependency { reason, .. } => reason.clone(),
             Self::Stale(stale) => stale.to_string(),
             Self::Unprocessed(accounts) => accounts.to_string(),
+            Self::Unmet { message, .. } => message.clone(),
         }
+    }
+
+    /// A call into a region the account has not enabled.
+    pub fn is_region_not_enabled(&self) -> bool {
+        matches!(self, Self::Aws(error) if error.is_region_not_enabled())
     }
 
     /// Not a failed call but a state orgguard will not change on its own: another delegated

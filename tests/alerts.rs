@@ -187,3 +187,26 @@ bot.update_slack_channel_configuration(ChatConfigurationArn=arn, SlackChannelId=
     assert!(emulator.get("state")["chatbot"][&admin].is_null(), "the configuration is gone");
     assert!(emulator.get("wiring")["iam"][&admin]["roles"]["guardduty-chatbot"].is_null(), "and its role");
 }
+
+#[test]
+fn a_fresh_organizations_reviewed_change_set_makes_slack_with_every_regions_topic_and_nothing_stale() {
+    let emulator = Emulator::start(&["--accounts", "2"]);
+    let (text, admin) = (slack_plan(), member(1));
+    emulator.post("slack-workspace", serde_json::json!({"account": admin, "team_id": "T07ORG", "team_name": "example"}));
+    let changes = emulator.workdir.path().join("changes.json");
+    let dry = with_plan(&emulator, &text, &["rollout", "--dry-run", "--out", path_str(&changes)]);
+    assert_eq!((dry.code(), emulator.mutating_calls()), (0, 0), "{}{}", dry.stdout(), dry.stderr());
+    let file: Value = serde_json::from_str(&std::fs::read_to_string(&changes).unwrap()).unwrap();
+    let reviewed = file["targets"].as_array().unwrap().iter().flat_map(|t| t["changes"].as_array().unwrap());
+    let created: Vec<&Value> = reviewed.filter(|c| c["kind"] == "create_configuration").collect();
+    let topics: Vec<String> = ["eu-west-1", "us-east-1"].iter().map(|r| format!("arn:aws:sns:{r}:{admin}:guardduty-central")).collect();
+    assert_eq!(created.len(), 1, "{file}");
+    assert_eq!(created[0]["topics"], serde_json::json!(topics), "the dry run counts the topics the rollout makes first");
+
+    let apply = with_plan(&emulator, &text, &["rollout", "--apply", path_str(&changes)]);
+    assert_eq!(apply.code(), 0, "{}{}", apply.stdout(), apply.stderr());
+    assert!(!apply.stdout().contains("Stale"), "{}", apply.stdout());
+    let configurations = &emulator.get("state")["chatbot"][&admin];
+    assert_eq!(configurations.as_array().unwrap().len(), 1);
+    assert_eq!(configurations[0]["SnsTopicArns"], serde_json::json!(topics));
+}

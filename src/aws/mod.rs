@@ -65,6 +65,19 @@ pub struct Caller {
     pub partition: Partition,
 }
 
+/// The AWS error codes orgguard acts on outside this module; any other is `Other`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Code {
+    /// `UnrecognizedClientException`: the account has not enabled the region (opt-in regions).
+    RegionNotEnabled,
+    /// GuardDuty's `BadRequestException` (among others, a feature the region does not offer).
+    BadRequest,
+    AccessDenied,
+    /// Organizations is not in use: the caller is not the management account of one.
+    OrganizationsNotInUse,
+    Other,
+}
+
 /// An AWS call that failed, with the operation and AWS's error code.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, thiserror::Error)]
 #[error("{operation}: {code}: {message}")]
@@ -102,7 +115,18 @@ impl AwsError {
 
     /// A call into a region the account has not enabled (opt-in regions).
     pub fn is_region_not_enabled(&self) -> bool {
-        self.code == "UnrecognizedClientException"
+        self.kind() == Code::RegionNotEnabled
+    }
+
+    /// The code as orgguard acts on it: AWS's codes are compared as text here and nowhere else.
+    pub fn kind(&self) -> Code {
+        match self.code.as_str() {
+            "UnrecognizedClientException" => Code::RegionNotEnabled,
+            "BadRequestException" => Code::BadRequest,
+            "AccessDenied" | "AccessDeniedException" => Code::AccessDenied,
+            "AWSOrganizationsNotInUseException" => Code::OrganizationsNotInUse,
+            _ => Code::Other,
+        }
     }
 
     fn malformed(operation: &'static str, missing: &str) -> Self {

@@ -5,7 +5,7 @@ use futures::{Stream, StreamExt, TryStreamExt};
 
 use super::limits::paged;
 use super::{Aws, AwsError};
-use crate::model::AccountId;
+use crate::model::{AccountId, AccountStatus};
 
 /// A member of the organization as ListAccounts reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -14,8 +14,7 @@ pub struct OrgAccount {
     /// The name people know the account by.
     pub name: String,
     pub email: String,
-    /// ACTIVE, SUSPENDED, PENDING_CLOSURE, or a status this version does not know.
-    pub status: String,
+    pub status: AccountStatus,
 }
 
 impl Aws {
@@ -94,6 +93,6 @@ fn org_account(
         id: AccountId::parse(id).ok()?,
         name: name.unwrap_or_default().to_owned(),
         email: email.unwrap_or_default().to_owned(),
-        status: status.map_or("UNKNOWN", |s| s.as_str()).to_owned(),
+        status: AccountStatus::parse(status.map_or("UNKNOWN", |s| s.as_str())),
     })
 }

@@ -20,7 +20,7 @@ pub use stop::Stop;
 use crate::aws::AwsError;
 use crate::discover::{Discovery, Listed};
 use crate::journal::Journal;
-use crate::layers::{account, organization, region, result, Context};
+use crate::layers::{account, join_ordered, organization, region, result, Context};
 use crate::model::{AccountId, Region, Target};
 use crate::outcome::{Layer, SkipReason, Status, TargetError, TargetResult};
 use crate::progress::Progress;
@@ -137,13 +137,6 @@ pub async fn run(
 /// otherwise keep 256 accounts' 17 regions each waiting for a permit).
 fn accounts_in_flight(concurrency: usize, regions: usize) -> usize {
     (2 * concurrency).div_ceil(regions.max(1)).max(2)
-}
-
-/// Every future's output, in order, each future polled only when it is woken. (`join_all`,
-/// below 30 futures, polls every pending one whenever any is woken: an account's 17 regions
-/// were each polled at every wake of any of them.)
-pub(crate) async fn join_ordered<F: std::future::Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
-    futures.into_iter().collect::<futures::stream::FuturesOrdered<_>>().collect().await
 }
 
 impl Driver {

@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use super::Context;
 use crate::aws::{AwsError, GuardDuty};
 use crate::model::{ObservedDestination, ObservedFilter, ObservedList, Region};
-use crate::outcome::{Note, TargetError};
+use crate::outcome::{Note, TargetError, Unmet};
 use crate::plan::{Alerts, Export, IpLists, Notifications, Plan, RegionSelection, Suppression};
 use crate::desired::Wiring;
 use crate::resources::{alerts, archive, export, ip_lists, slack, suppression, Change};
@@ -65,7 +65,7 @@ pub struct Held {
     /// Read in the last region (`last_region`) only.
     pub slack: Option<slack::Observed>,
     /// Why the Slack configuration could not be read there.
-    pub slack_error: Option<AwsError>,
+    pub slack_error: Option<TargetError>,
 }
 
 /// With `[export.archive]`, the region where the archive is made: the key's, which GuardDuty
@@ -100,7 +100,11 @@ fn slack_desired<'a>(cx: &'a Context, topics: Vec<String>) -> Option<slack::Desi
 /// configuration), the Chatbot role and the configuration of the plan's channel (or, if the
 /// plan moved the channel, of its name). A Slack workspace the account never authorised stops
 /// here, naming that one-time step.
-pub async fn observe_slack(cx: &Context, region: &Region, regions: &[Region], held: &mut Held) -> Result<(), AwsError> {
+///
+/// A rollout's dry run counts every region's topic, as the rollout makes each before this
+/// region, so that the change set it writes is the one the rollout makes; the audit counts
+/// only the topics there are.
+pub async fn observe_slack(cx: &Context, region: &Region, regions: &[Region], held: &mut Held) -> Result<(), TargetError> {
     let (Some(alerts), Some(session)) = (&cx.plan.alerts, cx.admin.as_ref()) else { return Ok(()) };
     if last_region(&cx.plan, regions) != Some(*region) {
         return Ok(());
@@ -109,10 +113,12 @@ pub async fn observe_slack(cx: &Context, region: &Region, regions: &[Region], he
     let wiring = alert_wiring(cx, &plan).expect("an admin session with an admin plan");
     // (A teardown takes them all out of the configuration without looking: the other regions
     // are deleting theirs meanwhile.)
+    let rollout_dry_run = cx.options.dry_run && !cx.options.detectors_from_admin;
+    let every = rollout_dry_run || cx.options.teardown.is_some();
     let mut topics = Vec::new();
     for other in regions {
         let arn = wiring.topic_arn(other);
-        if other == region || cx.options.teardown.is_some() || session.sns(other).find_topic(&arn).await?.is_some() {
+        if other == region || every || session.sns(other).find_topic(&arn).await?.is_some() {
             topics.push(arn);
         }
     }
@@ -125,7 +131,7 @@ pub async fn observe_slack(cx: &Context, region: &Region, regions: &[Region], he
              AWS Chatbot console (Configure new client, Slack), then run again",
             session.account
         );
-        return Err(AwsError { operation: "chatbot:DescribeSlackWorkspaces", code: "WorkspaceNotAuthorized".into(), message });
+        return Err(TargetError::Unmet { operation: "chatbot:DescribeSlackWorkspaces", unmet: Unmet::WorkspaceNotAuthorized, message });
     }
     let (channel, name) = (desired.slack.channel_id.get_ref(), desired.slack.configuration_name.get_ref());
     let configurations = chatbot.configurations().await?;
@@ -375,5 +381,5 @@ async fn check_policies(cx: &Context, export: &Export, region: &Region, detector
     }
     let each: Vec<String> = missing.iter().map(|(place, statement)| format!("the {place} lacks {statement}")).collect();
     let message = format!("not asked of GuardDuty: {}", each.join("; "));
-    Err(TargetError::Aws(AwsError { operation: "guardduty:CreatePublishingDestination", code: "PolicyMissing".into(), message }))
+    Err(TargetError::Unmet { operation: "guardduty:CreatePublishingDestination", unmet: Unmet::PolicyMissing, message })
 }

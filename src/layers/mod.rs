@@ -20,6 +20,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::sync::Arc;
 
+use futures::StreamExt;
+
 use crate::aws::{AccountSession, Aws};
 use crate::changeset::Reviewed;
 use crate::desired::Wiring;
@@ -117,6 +119,13 @@ impl Context {
         }
         self.plan.notifications.is_some() || self.plan.exfiltration.is_some() || regions.iter().any(|r| self.seen_by_admin(account, r).is_none())
     }
+}
+
+/// Every future's output, in order, each future polled only when it is woken. (`join_all`,
+/// below 30 futures, polls every pending one whenever any is woken: an account's 17 regions
+/// were each polled at every wake of any of them.)
+pub async fn join_ordered<F: std::future::Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
+    futures.into_iter().collect::<futures::stream::FuturesOrdered<_>>().collect().await
 }
 
 /// A result with nothing but its status.

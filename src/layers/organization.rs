@@ -47,7 +47,7 @@ pub async fn before(cx: &Context, regions: &[Region]) -> HashMap<Region, Before>
             (*region, Before { designated, admin_side, detectors, ..Before::default() })
         }
     });
-    crate::engine::join_ordered(read).await.into_iter().collect()
+    super::join_ordered(read).await.into_iter().collect()
 }
 
 /// The regions whose organization layer a rollout does before and after the others: where

@@ -190,7 +190,7 @@ pub async fn organization(cx: &Context, region: &Region, scope: &Scope, teardown
             central::observe_alerts(cx, region, &mut held).await?;
             central::observe_slack(cx, region, &scope.regions, &mut held).await?;
         }
-        Ok::<_, AwsError>((designated, detector.map(|d| d.id), side, held))
+        Ok::<_, TargetError>((designated, detector.map(|d| d.id), side, held))
     };
     let (designated, detector_id, side, held) = match observed.await {
         Ok(observed) => observed,

@@ -57,8 +57,7 @@ pub struct ObservedDestination {
     pub kms_key_arn: String,
     /// The account GuardDuty checks owns the bucket, if one was given.
     pub expected_owner: Option<String>,
-    /// PENDING_VERIFICATION, PUBLISHING, UNABLE_TO_PUBLISH_FIX_DESTINATION_PROPERTY, STOPPED.
-    pub status: String,
+    pub status: DestinationStatus,
 }
 
 /// A list as the delegated admin's detector holds it.
@@ -72,6 +71,47 @@ pub struct ObservedList {
     pub location: String,
     /// The account GuardDuty checks owns the bucket, if one was given.
     pub expected_owner: Option<String>,
-    /// INACTIVE, ACTIVATING, ACTIVE, DEACTIVATING, ERROR, DELETE_PENDING, DELETED.
-    pub status: String,
+    pub status: ListStatus,
+}
+
+statuses! {
+    /// A list's status.
+    ListStatus {
+        Inactive = "INACTIVE",
+        Activating = "ACTIVATING",
+        Active = "ACTIVE",
+        Deactivating = "DEACTIVATING",
+        Error = "ERROR",
+        DeletePending = "DELETE_PENDING",
+        Deleted = "DELETED",
+    }
+}
+
+impl ListStatus {
+    /// Being deleted: gone, as far as a plan is concerned.
+    pub fn is_gone(&self) -> bool {
+        matches!(self, Self::DeletePending | Self::Deleted)
+    }
+
+    /// Active or on its way there: nothing to do.
+    pub fn is_settled(&self) -> bool {
+        matches!(self, Self::Active | Self::Activating)
+    }
+}
+
+statuses! {
+    /// A publishing destination's status.
+    DestinationStatus {
+        PendingVerification = "PENDING_VERIFICATION",
+        Publishing = "PUBLISHING",
+        UnableToPublish = "UNABLE_TO_PUBLISH_FIX_DESTINATION_PROPERTY",
+        Stopped = "STOPPED",
+    }
+}
+
+impl DestinationStatus {
+    /// Publishing, or about to once GuardDuty has checked the bucket: nothing to do.
+    pub fn is_working(&self) -> bool {
+        matches!(self, Self::Publishing | Self::PendingVerification)
+    }
 }

@@ -1,6 +1,50 @@
 //! The vocabulary shared by every module: accounts, regions, targets, detector settings,
 //! what a read of AWS returns, and the rate limits. No SDK types.
 
+/// Declares a status AWS gives as text: its variants and their names, and `Unknown` for a
+/// name this version does not know (kept as text, shown as it came).
+macro_rules! statuses {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident = $text:literal),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq)]
+        pub enum $name {
+            $($variant,)*
+            Unknown(String),
+        }
+
+        impl $name {
+            pub fn parse(text: &str) -> Self {
+                match text {
+                    $($text => Self::$variant,)*
+                    other => Self::Unknown(other.to_owned()),
+                }
+            }
+
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $(Self::$variant => $text,)*
+                    Self::Unknown(text) => text,
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+statuses! {
+    /// An organization account's status.
+    AccountStatus {
+        Active = "ACTIVE",
+        Suspended = "SUSPENDED",
+        PendingClosure = "PENDING_CLOSURE",
+    }
+}
+
 mod lists;
 mod observed;
 mod settings;
@@ -10,7 +54,7 @@ pub use observed::{
     AdminSide, CoveredResource, MemberStatus, ObservedDetector, ObservedIam, ObservedPolicy, ObservedRelationship, ObservedRule, ObservedSubscription,
     ObservedTarget, ObservedTopic, Unprocessed,
 };
-pub use lists::{ListFormat, ListKind, ObservedDestination, ObservedList};
+pub use lists::{DestinationStatus, ListFormat, ListKind, ListStatus, ObservedDestination, ObservedList};
 pub use settings::{Agent, AutoEnable, DetectorSettings, Feature, Frequency};
 pub use suppression::{same_criteria, Condition, Criteria, FilterAction, ObservedFilter};
 

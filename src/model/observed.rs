@@ -110,21 +110,16 @@ impl AdminSide {
     }
 }
 
-/// A member's relationship with its administrator, as GuardDuty reports it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum MemberStatus {
-    /// Associated and monitored: the only status the plan accepts.
-    Enabled,
-    /// Created, Invited, Disabled, Removed, Resigned, ...: as GuardDuty named it.
-    Other(String),
-}
-
-impl MemberStatus {
-    pub fn parse(text: &str) -> Self {
-        match text {
-            "Enabled" => Self::Enabled,
-            other => Self::Other(other.to_owned()),
-        }
+statuses! {
+    /// A member's relationship with its administrator, as GuardDuty reports it (only Enabled,
+    /// associated and monitored, is what the plan accepts).
+    MemberStatus {
+        Enabled = "Enabled",
+        Created = "Created",
+        Invited = "Invited",
+        Disabled = "Disabled",
+        Removed = "Removed",
+        Resigned = "Resigned",
     }
 }
 

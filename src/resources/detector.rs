@@ -8,7 +8,7 @@ use std::fmt;
 use serde::Serialize;
 
 use super::{on_off, Calls, Check, Failure, Kind, Place};
-use crate::aws::{AwsError, GuardDuty, Service};
+use crate::aws::{AwsError, Code, GuardDuty, Service};
 use crate::model::{AccountId, AdminSide, Agent, DetectorSettings, Feature, Frequency, ObservedDetector};
 use crate::plan::Plan;
 
@@ -116,7 +116,7 @@ pub fn unavailable(desired: &DetectorSettings, observed: &ObservedDetector) -> V
 pub async fn apply(guardduty: &GuardDuty, change: &Change) -> Result<String, AwsError> {
     match change {
         Change::CreateDetector { settings } => match guardduty.create_detector(settings).await {
-            Err(error) if error.code == "BadRequestException" && !settings.features.is_empty() => {
+            Err(error) if error.kind() == Code::BadRequest && !settings.features.is_empty() => {
                 let bare = DetectorSettings { features: BTreeMap::new(), agents: BTreeMap::new(), ..settings.clone() };
                 let id = guardduty.create_detector(&bare).await?;
                 let Some(created) = guardduty.find_detector().await? else { return Err(error) };

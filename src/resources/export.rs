@@ -23,9 +23,6 @@ pub enum Change {
     DeleteDestination { id: String, destination: String },
 }
 
-/// Statuses in which a destination needs nothing.
-const WORKING: [&str; 2] = ["PUBLISHING", "PENDING_VERIFICATION"];
-
 pub fn plan(desired: &Export, observed: &[ObservedDestination]) -> (Vec<Change>, Vec<Note>) {
     let (want, key) = (desired.destination_arn(), desired.kms_key.get_ref());
     let owner = desired.bucket_account.map(|a| a.to_string());
@@ -43,10 +40,10 @@ pub fn plan(desired: &Export, observed: &[ObservedDestination]) -> (Vec<Change>,
             let why = format!("expected bucket owner {}", found.expected_owner.as_deref().unwrap_or("not set"));
             Some(Change::UpdateDestination { id: found.id.clone(), destination: want, why })
         }
-        Some(found) if !WORKING.contains(&found.status.as_str()) => {
+        Some(found) if !found.status.is_working() => {
             notes.push(Note {
                 text: format!("findings export to {want}: status {}; GuardDuty cannot write there with the key: check the bucket and key policies", found.status),
-                fails: Some(Failure::new(EXPORT, "PUBLISHING", found.status.clone())),
+                fails: Some(Failure::new(EXPORT, "PUBLISHING", found.status.to_string())),
             });
             None
         }
@@ -259,6 +256,7 @@ mod tests {
     use std::path::Path;
 
     use super::*;
+    use crate::model::DestinationStatus;
 
     fn desired() -> Export {
         let text = "[organization]\nregions = \"all\"\n[admin]\naccount = \"100000000001\"\n[detector]\nfinding_publishing_frequency = \"SIX_HOURS\"\n\
@@ -267,7 +265,7 @@ mod tests {
     }
 
     fn found(arn: &str, key: &str, status: &str) -> ObservedDestination {
-        ObservedDestination { id: "d1".into(), destination_arn: arn.into(), kms_key_arn: key.into(), expected_owner: None, status: status.into() }
+        ObservedDestination { id: "d1".into(), destination_arn: arn.into(), kms_key_arn: key.into(), expected_owner: None, status: DestinationStatus::parse(status) }
     }
 
     #[test]

@@ -10,9 +10,9 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::{Calls, Check, Failure, Kind, Place};
-use crate::aws::{AwsError, GuardDuty, ListFile, Service};
-use crate::model::{ListKind, ObservedList};
-use crate::outcome::Note;
+use crate::aws::{GuardDuty, ListFile, Service};
+use crate::model::{ListKind, ListStatus, ObservedList};
+use crate::outcome::{Note, TargetError, Unmet};
 use crate::plan::{IpList, IpLists, Plan};
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -27,9 +27,6 @@ pub enum Change {
     DeleteList { list: ListKind, name: String, id: String },
 }
 
-/// Statuses in which a list needs nothing.
-const SETTLED: [&str; 2] = ["ACTIVE", "ACTIVATING"];
-
 /// Lists per account and region GuardDuty holds of each kind.
 fn quota(kind: ListKind) -> usize {
     match kind {
@@ -40,7 +37,7 @@ fn quota(kind: ListKind) -> usize {
 
 pub fn plan(desired: &IpLists, observed: &[ObservedList]) -> (Vec<Change>, Vec<Note>) {
     // A list being deleted is gone as far as the plan is concerned.
-    let observed: Vec<&ObservedList> = observed.iter().filter(|o| !matches!(o.status.as_str(), "DELETED" | "DELETE_PENDING")).collect();
+    let observed: Vec<&ObservedList> = observed.iter().filter(|o| !o.status.is_gone()).collect();
     let planned = |o: &ObservedList| desired.all().find(|(kind, l)| *kind == o.kind && l.name.get_ref() == &o.name);
     let mut changes = Vec::new();
     let mut notes = Vec::new();
@@ -68,7 +65,7 @@ pub fn plan(desired: &IpLists, observed: &[ObservedList]) -> (Vec<Change>, Vec<N
                 room[kind as usize] -= 1;
                 changes.push(Change::CreateList { list: kind, name });
             }
-            Some(found) if found.status == "DEACTIVATING" => notes.push(Note {
+            Some(found) if found.status == ListStatus::Deactivating => notes.push(Note {
                 text: format!("{kind} {name} is DEACTIVATING; the next run activates it again"),
                 fails: Some(Failure::new(control(kind), format!("{name} active"), "DEACTIVATING")),
             }),
@@ -81,7 +78,7 @@ pub fn plan(desired: &IpLists, observed: &[ObservedList]) -> (Vec<Change>, Vec<N
                     format!("location {} -> {}", found.location, list.location.get_ref())
                 } else if owner.is_some() && found.expected_owner != owner {
                     format!("expected bucket owner {}", found.expected_owner.as_deref().unwrap_or("not set"))
-                } else if !SETTLED.contains(&found.status.as_str()) {
+                } else if !found.status.is_settled() {
                     format!("status {}", found.status)
                 } else {
                     continue;
@@ -100,13 +97,13 @@ pub fn teardown(desired: &IpLists, observed: &[ObservedList]) -> Vec<Change> {
 }
 
 /// Applies the change; a list created or updated is waited on until GuardDuty says ACTIVE.
-pub async fn apply<'a>(admin: &GuardDuty, detector_id: &str, desired: &'a IpLists, change: &Change) -> Result<(), AwsError> {
+pub async fn apply<'a>(admin: &GuardDuty, detector_id: &str, desired: &'a IpLists, change: &Change) -> Result<(), TargetError> {
     let planned = |kind: ListKind, name: &str| -> &'a IpList {
         desired.all().find(|(k, l)| *k == kind && l.name.get_ref() == name).map(|(_, l)| l).expect("a change names a planned list")
     };
     let file = |list: &'a IpList| ListFile { location: list.location.get_ref(), owner: list.bucket_owner.map(|a| a.to_string()) };
     let (kind, id) = match change {
-        Change::DeleteList { list, id, .. } => return admin.delete_list(detector_id, *list, id).await,
+        Change::DeleteList { list, id, .. } => return Ok(admin.delete_list(detector_id, *list, id).await?),
         Change::CreateList { list, name } => {
             let planned = planned(*list, name);
             (*list, admin.create_list(detector_id, *list, name, planned.format, &file(planned)).await?)
@@ -126,20 +123,20 @@ pub async fn apply<'a>(admin: &GuardDuty, detector_id: &str, desired: &'a IpList
 }
 
 /// Polls the list until ACTIVE: 0.5 s, then twice as long each time, up to a minute in all.
-async fn active(admin: &GuardDuty, detector_id: &str, kind: ListKind, id: String) -> Result<(), AwsError> {
+async fn active(admin: &GuardDuty, detector_id: &str, kind: ListKind, id: String) -> Result<(), TargetError> {
     let mut wait = Duration::from_millis(500);
     let mut waited = Duration::ZERO;
     loop {
         let list = admin.list(detector_id, kind, id.clone()).await?;
         let operation = if kind == ListKind::Trusted { "guardduty:GetIPSet" } else { "guardduty:GetThreatIntelSet" };
-        let fail = |code: &str, message: String| Err(AwsError { operation, code: code.into(), message });
-        match list.status.as_str() {
-            "ACTIVE" => return Ok(()),
-            "ACTIVATING" if waited < Duration::from_secs(60) => {}
-            "ACTIVATING" => return fail("StillActivating", format!("{kind} {} still ACTIVATING after a minute; the next run checks again", list.name)),
+        let fail = |unmet, message| Err(TargetError::Unmet { operation, unmet, message });
+        match &list.status {
+            ListStatus::Active => return Ok(()),
+            ListStatus::Activating if waited < Duration::from_secs(60) => {}
+            ListStatus::Activating => return fail(Unmet::StillActivating, format!("{kind} {} still ACTIVATING after a minute; the next run checks again", list.name)),
             other => {
                 let message = format!("{kind} {}: GuardDuty could not activate {} (status {other}); check the file and that the admin may read it", list.name, list.location);
-                return fail("ListNotActive", message);
+                return fail(Unmet::ListNotActive, message);
             }
         }
         tokio::time::sleep(wait).await;
@@ -236,7 +233,7 @@ mod tests {
     }
 
     fn found(kind: ListKind, name: &str, format: &str, location: &str, status: &str) -> ObservedList {
-        ObservedList { kind, id: format!("id-{name}"), name: name.into(), format: format.into(), location: location.into(), expected_owner: None, status: status.into() }
+        ObservedList { kind, id: format!("id-{name}"), name: name.into(), format: format.into(), location: location.into(), expected_owner: None, status: ListStatus::parse(status) }
     }
 
     #[test]

@@ -38,7 +38,7 @@ pub fn plan(members: &[AccountId], side: Option<&AdminSide>) -> Option<Change> {
 /// members that are not target accounts, which are kept.
 pub fn teardown(members: &[AccountId], side: &AdminSide) -> (Vec<Change>, Vec<AccountId>) {
     let held = |a: &&AccountId| side.members.contains_key(a);
-    let associated = |a: &&AccountId| !matches!(&side.members[*a], MemberStatus::Other(s) if s == "Removed" || s == "Created");
+    let associated = |a: &&AccountId| !matches!(&side.members[*a], MemberStatus::Removed | MemberStatus::Created);
     let ours: Vec<AccountId> = members.iter().filter(held).copied().collect();
     let mut changes = Vec::new();
     let disassociate: Vec<AccountId> = ours.iter().filter(associated).copied().collect();
@@ -162,7 +162,7 @@ mod tests {
             auto_enable: None,
             feature_auto_enable: BTreeMap::new(),
             agent_auto_enable: BTreeMap::new(),
-            members: BTreeMap::from([(a, MemberStatus::Enabled), (b, MemberStatus::Other("Removed".into()))]),
+            members: BTreeMap::from([(a, MemberStatus::Enabled), (b, MemberStatus::Removed)]),
             member_detectors: BTreeMap::new(),
         };
         assert_eq!(plan(&[a, b, c], Some(&side)), Some(Change::CreateMembers { accounts: vec![b, c] }));

@@ -4,7 +4,7 @@ use aws_sdk_guardduty::types::{DestinationProperties, DestinationType};
 
 use super::GuardDuty;
 use crate::aws::AwsError;
-use crate::model::ObservedDestination;
+use crate::model::{DestinationStatus, ObservedDestination};
 
 /// Where a destination publishes: the bucket (and prefix), the key, and the account that must
 /// own the bucket (GuardDuty then refuses a bucket someone else holds under that name).
@@ -42,7 +42,7 @@ impl GuardDuty {
                 destination_arn: properties.and_then(|p| p.destination_arn()).unwrap_or_default().to_owned(),
                 kms_key_arn: properties.and_then(|p| p.kms_key_arn()).unwrap_or_default().to_owned(),
                 expected_owner: properties.and_then(|p| p.expected_bucket_owner()).map(str::to_owned),
-                status: got.status().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+                status: DestinationStatus::parse(got.status().map_or("", |s| s.as_str())),
                 id,
             });
         }

@@ -5,7 +5,7 @@ use aws_sdk_guardduty::types::{IpSetFormat, ThreatIntelSetFormat};
 
 use super::GuardDuty;
 use crate::aws::AwsError;
-use crate::model::{ListFormat, ListKind, ObservedList};
+use crate::model::{ListFormat, ListKind, ListStatus, ObservedList};
 
 /// Where a list's file is, and the account that must own its bucket.
 pub struct ListFile<'a> {
@@ -58,7 +58,7 @@ impl GuardDuty {
             format: format.unwrap_or_default(),
             location: location.unwrap_or_default(),
             expected_owner,
-            status: status.unwrap_or_default(),
+            status: ListStatus::parse(status.as_deref().unwrap_or_default()),
         })
     }
 
