@@ -440,7 +440,55 @@ def profile(accounts=250, concurrency=256, frequency=499, floor_calls=4000):
 
 
 # Modes that are not scenarios: each runs alone and prints its own lines.
-MODES = {"coverage": coverage, "model": model, "floor": floor, "threads": threads, "profile": profile}
+def as_account(endpoint, account, service, region="us-east-1"):
+    """A botocore client acting in `account` through its member role, as a user's script would."""
+    session = botocore.session.get_session()
+    keys = dict(aws_access_key_id="bench", aws_secret_access_key="bench")
+    sts = session.create_client("sts", endpoint_url=endpoint, region_name=region, **keys)
+    role = f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole"
+    assumed = sts.assume_role(RoleArn=role, RoleSessionName="bench")["Credentials"]
+    return session.create_client(service, endpoint_url=endpoint, region_name=region, aws_access_key_id=assumed["AccessKeyId"],
+                                 aws_secret_access_key=assumed["SecretAccessKey"], aws_session_token=assumed["SessionToken"])
+
+
+def calls(accounts=100):
+    """The API calls each command makes of plans/central-findings.toml at ACCOUNTS x 3 (every
+    section but the exfiltration alarm): a dry run, a fresh rollout, a no-change rollout, an
+    audit, a teardown of everything, as the emulator counts them."""
+    plan = ROOT / "plans/central-findings.toml"
+    emulator, endpoint, _ = start_emulator(accounts)
+    try:
+        # The plan's Slack workspace, authorised once in the console on AWS.
+        team = re.search(r'team_id\s*=\s*"([^"]+)"', plan.read_text()).group(1)
+        control(endpoint, "slack-workspace", {"account": "100000000001", "team_id": team, "team_name": "bench"})
+        # The lists' files, in the bucket of the account the plan names as its owner.
+        s3 = as_account(endpoint, "100000000002", "s3")
+        s3.create_bucket(Bucket="example-security-lists")
+        for key in ("trusted-ips.txt", "threat-ips.txt"):
+            s3.put_object(Bucket="example-security-lists", Key=key, Body=b"203.0.113.0/24\n")
+        commands = [
+            ("dry run", ["rollout", "--dry-run"]),
+            ("rollout", ["rollout"]),
+            ("no change", ["rollout"]),
+            ("audit", ["audit"]),
+            ("teardown", ["teardown", "--delete-detectors", "--yes"]),
+        ]
+        lines = [f"calls of plans/central-findings.toml at {accounts} x 3 ({THREE}):", f"{'command':<10} {'exit':>4} {'calls':>7} {'mutating':>8}"]
+        for name, args in commands:
+            control(endpoint, "counts/reset", {})
+            ran = subprocess.run([str(ORGGUARD), *args, "--plan", str(plan), "--regions", THREE, "--endpoint-url", endpoint],
+                                 env=ENV, cwd=ROOT / "target/bench", capture_output=True, text=True)
+            counts = control(endpoint, "counts")
+            lines.append(f"{name:<10} {ran.returncode:>4} {counts['total']:>7} {counts['mutating']:>8}")
+            if os.environ.get("BENCH_VERBOSE"):
+                print(ran.stdout, ran.stderr, file=sys.stderr)
+        return "\n".join(lines)
+    finally:
+        emulator.terminate()
+        emulator.wait()
+
+
+MODES = {"coverage": coverage, "model": model, "floor": floor, "threads": threads, "profile": profile, "calls": calls}
 
 
 def main(names):

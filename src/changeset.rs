@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::model::{AccountId, Region, Target};
-use crate::outcome::{Layer, Status, TargetResult};
+use crate::outcome::{Layer, Status};
+use crate::results::TargetResult;
 use crate::resources::Change;
 
 const FORMAT: u32 = 1;

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::aws::{limit_key, Key, Service};
 use crate::model::AccountId;
-use crate::outcome::TargetResult;
+use crate::results::TargetResult;
 use crate::model::Rates;
 use crate::resources::{At, Calls};
 

@@ -11,7 +11,8 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{AccountId, Region, Target};
-use crate::outcome::{Ended, Layer, TargetResult};
+use crate::outcome::{Ended, Layer};
+use crate::results::TargetResult;
 
 const FORMAT: u32 = 1;
 

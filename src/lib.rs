@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod aws;
 pub mod changeset;
+pub mod control;
 pub mod desired;
 pub mod discover;
 pub mod engine;
@@ -22,5 +23,6 @@ pub mod plan;
 pub mod progress;
 pub mod report;
 pub mod resources;
+pub mod results;
 pub mod safe;
 pub mod summary;

@@ -1,16 +1,13 @@
-//! What happened to each target: the record that progress, summaries and exit codes read.
+//! How a target ended and why: its status, the error or conflict that stopped it, and the
+//! notes of what was found and left alone. It names no resource kind.
 
-use std::collections::HashSet;
 use std::fmt;
-use std::sync::{Arc, LazyLock, Mutex};
 
 use serde::Serialize;
 
 use crate::aws::AwsError;
-use crate::model::{Target, Unprocessed};
-use crate::resources::admin::OtherAdmin;
-use crate::resources::relationship::Legacy;
-use crate::resources::{Change, Failure};
+use crate::control::Failure;
+use crate::model::{AccountId, Unprocessed};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "reason", rename_all = "snake_case")]
@@ -210,6 +207,49 @@ impl TargetError {
     }
 }
 
+/// An admin already designated that is not the plan's: left alone unless replacing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OtherAdmin {
+    pub current: AccountId,
+    pub planned: AccountId,
+}
+
+impl fmt::Display for OtherAdmin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} is the delegated admin here, the plan names {}; left alone (--replace-admin replaces it)", self.current, self.planned)
+    }
+}
+
+/// What stands between an account and the planned delegated admin.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Legacy {
+    pub admin: AccountId,
+    /// Associated with this administrator by invitation.
+    pub administrator: Option<AccountId>,
+    /// Invitations pending from these accounts.
+    pub invitations: Vec<AccountId>,
+}
+
+impl fmt::Display for Legacy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut conflicts = Vec::new();
+        if let Some(other) = &self.administrator {
+            conflicts.push(format!("associated with administrator {other} (an invitation, not the organization)"));
+        }
+        if !self.invitations.is_empty() {
+            let from: Vec<&str> = self.invitations.iter().map(AccountId::as_str).collect();
+            conflicts.push(format!("invitations pending from {}", from.join(", ")));
+        }
+        write!(
+            f,
+            "{}; orgguard leaves it alone: rerun with --migrate-invitations to disassociate it and decline them, \
+             and the delegated admin {} adds it through the organization",
+            conflicts.join("; "),
+            self.admin
+        )
+    }
+}
+
 /// What a target plans now against what was reviewed for it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Stale {
@@ -278,67 +318,4 @@ pub enum ReadFrom {
     Account,
     /// From the delegated admin (ListMembers, GetMemberDetectors), without entering the account.
     DelegatedAdmin,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct TargetResult {
-    pub target: Target,
-    pub layer: Layer,
-    #[serde(flatten)]
-    pub status: Status,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub changes: Vec<Arc<Change>>,
-    /// Drift reported but deliberately not changed (for example unplanned subscriptions).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub notes: Vec<Note>,
-    /// Where the detector was read; None when it was not (or the result is not a region's).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub detector_read_from: Option<ReadFrom>,
-    /// Planned features GuardDuty does not offer in this region: left out, not drift.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub unavailable: Vec<crate::model::Feature>,
-    /// Runtime Monitoring coverage, as a region's delegated admin reports it (audit only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub coverage: Option<crate::resources::coverage::Coverage>,
-}
-
-impl TargetResult {
-    /// Where a person reads it: `account/region`, with the layer when it is not the account.
-    pub fn place(&self) -> String {
-        self.place_named(None)
-    }
-
-    /// The place, with the account's name when there is one.
-    pub fn place_named(&self, name: Option<&str>) -> String {
-        let target = &self.target;
-        match (self.layer, &target.region, name) {
-            (Layer::Account, _, None) => target.to_string(),
-            (Layer::Account, _, Some(name)) => format!("{target} ({name})"),
-            (Layer::Organization, Some(_), None) => format!("{target} (delegated admin)"),
-            (Layer::Organization, Some(_), Some(name)) => format!("{target} ({name}, delegated admin)"),
-            (Layer::Organization, None, _) => format!("{target} (the organization's account list)"),
-        }
-    }
-}
-
-/// The changes as a result holds them: each distinct change once for the whole run. A
-/// rollout of 5000 accounts in every region makes the same few changes in 100,000
-/// account-regions, and the results are held until the summary is written.
-pub fn shared(changes: Vec<Change>) -> Vec<Arc<Change>> {
-    if changes.is_empty() {
-        return Vec::new();
-    }
-    static DISTINCT: LazyLock<Mutex<HashSet<Arc<Change>>>> = LazyLock::new(Mutex::default);
-    let mut distinct = DISTINCT.lock().expect("no panic while sharing");
-    changes
-        .into_iter()
-        .map(|change| match distinct.get(&change) {
-            Some(shared) => shared.clone(),
-            None => {
-                let shared = Arc::new(change);
-                distinct.insert(shared.clone());
-                shared
-            }
-        })
-        .collect()
 }

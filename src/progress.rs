@@ -6,7 +6,8 @@ use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::outcome::{Status, TargetResult};
+use crate::outcome::Status;
+use crate::results::TargetResult;
 
 pub struct Progress {
     bar: ProgressBar,

@@ -8,7 +8,8 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use crate::model::AccountId;
-use crate::outcome::{SkipReason, Status, TargetResult};
+use crate::outcome::{SkipReason, Status};
+use crate::results::TargetResult;
 use crate::resources::Change;
 
 #[derive(Debug, Serialize)]

@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use orgguard::audit::{finding_id, Control, ControlResult, Verdict};
+use orgguard::audit::{finding_id, ControlResult, Verdict};
+use orgguard::control::Control;
 use orgguard::model::{AccountId, Region};
 use orgguard::report::{AuditReport, BaselineComparison, Format, Metadata};
 

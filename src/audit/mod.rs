@@ -7,8 +7,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::control::Control;
 use crate::model::{AccountId, Feature, Region};
-use crate::outcome::{Layer, Status, TargetError, TargetResult};
+use crate::outcome::{Layer, Status, TargetError};
+use crate::results::TargetResult;
 use crate::plan::Plan;
 use crate::resources::admin::ADMIN;
 use crate::layers::organization::first_and_last;
@@ -17,15 +19,6 @@ use crate::resources::slack::SLACK;
 use crate::resources::detector::feature_control;
 use crate::resources::membership::MEMBER;
 use crate::resources::{self, Place};
-
-/// A control every result belongs to: a stable id, what it checks, and where it comes from.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Control {
-    pub id: String,
-    pub description: String,
-    /// Security Hub control or Prowler check this corresponds to, when there is one.
-    pub mapping: String,
-}
 
 /// Every control the plan sets, in natural order of their ids.
 pub fn controls(plan: &Plan) -> Vec<Control> {

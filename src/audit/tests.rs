@@ -3,9 +3,9 @@
 
 use super::*;
 use crate::aws::AwsError;
-use crate::outcome::{shared, ReadFrom, SkipReason};
-use crate::resources::admin::OtherAdmin;
-use crate::resources::relationship::Legacy;
+use crate::outcome::{ReadFrom, SkipReason};
+use crate::results::shared;
+use crate::outcome::{Legacy, OtherAdmin};
 use crate::resources::{fixtures, membership, Change};
 
 fn id(n: u64) -> AccountId {
@@ -87,7 +87,8 @@ fn control_ids_sort_naturally() {
 #[test]
 fn every_failure_of_a_control_is_kept_and_drift_left_alone_fails_too() {
     use crate::outcome::Note;
-    use crate::resources::{topic, Failure};
+    use crate::resources::topic;
+    use crate::control::Failure;
     let plan = fixtures::plan();
     let region = Some(fixtures::region());
     let mut result = at(id(5), region, Layer::Account, Status::Unchanged, vec![]);

@@ -22,7 +22,8 @@ use crate::discover::{Discovery, Listed};
 use crate::journal::Journal;
 use crate::layers::{account, join_ordered, organization, region, result, Context};
 use crate::model::{AccountId, Region, Target};
-use crate::outcome::{Layer, SkipReason, Status, TargetError, TargetResult};
+use crate::outcome::{Layer, SkipReason, Status, TargetError};
+use crate::results::TargetResult;
 use crate::progress::Progress;
 
 /// What drives one run: the layers' context, the regions, and the machinery around them.

@@ -6,7 +6,8 @@ use super::{result, settle, Context};
 use crate::aws::{AccountSession, AwsError, Iam};
 use crate::desired::Role;
 use crate::model::{AccountId, ObservedIam, Target};
-use crate::outcome::{Layer, Status, TargetError, TargetResult};
+use crate::outcome::{Layer, Status, TargetError};
+use crate::results::TargetResult;
 use crate::resources::{exfiltration, iam, Change};
 
 /// The roles the plan asks of this layer in one account.
@@ -71,5 +72,5 @@ pub async fn reconcile(cx: &Context, session: &AccountSession, roles: &Roles, re
         Ok(())
     })
     .await;
-    TargetResult { changes: crate::outcome::shared(all), notes, ..result(target, Layer::Account, status) }
+    TargetResult { changes: crate::results::shared(all), notes, ..result(target, Layer::Account, status) }
 }

@@ -26,7 +26,8 @@ use crate::aws::{AccountSession, Aws};
 use crate::changeset::Reviewed;
 use crate::desired::Wiring;
 use crate::model::{AccountId, AdminSide, DetectorSettings, ObservedDetector, Region, Target};
-use crate::outcome::{Layer, Stale, Status, TargetError, TargetResult};
+use crate::outcome::{Layer, Stale, Status, TargetError};
+use crate::results::TargetResult;
 use crate::plan::Plan;
 use crate::resources::Change;
 

@@ -12,8 +12,8 @@ use crate::aws::{AwsError, GuardDuty};
 use crate::desired::Organization;
 use crate::discover::Scope;
 use crate::model::{AccountId, AdminSide, DetectorSettings, Feature, ObservedDetector, Region, Target};
-use crate::outcome::{shared, Layer, SkipReason, Status, TargetError, TargetResult};
-use crate::resources::admin::OtherAdmin;
+use crate::outcome::{Layer, OtherAdmin, SkipReason, Status, TargetError};
+use crate::results::{shared, TargetResult};
 use crate::resources::coverage::{self, Coverage};
 use crate::resources::{admin, detector, membership, org_config, Change};
 

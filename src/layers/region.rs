@@ -11,8 +11,8 @@ use super::{result, settle, Context};
 use crate::aws::{AccountSession, AwsError, Events, GuardDuty, Network, Sns};
 use crate::desired::Wiring;
 use crate::model::{AccountId, DetectorSettings, Feature, ObservedDetector, ObservedRelationship, ObservedRule, ObservedTopic, Region, Target};
-use crate::outcome::{shared, Layer, Note, ReadFrom, SkipReason, Status, TargetError, TargetResult};
-use crate::resources::relationship::Legacy;
+use crate::outcome::{Layer, Legacy, Note, ReadFrom, SkipReason, Status, TargetError};
+use crate::results::{shared, TargetResult};
 use crate::resources::{detector, exfiltration, relationship, rules, topic, Change};
 
 /// What the plan asks of one account-region.

@@ -11,7 +11,8 @@ use super::{result, settle, Context};
 use crate::aws::{AccountSession, AwsError, GuardDuty};
 use crate::discover::Scope;
 use crate::model::{AccountId, AdminSide, AutoEnable, Region, Target};
-use crate::outcome::{shared, Layer, Note, SkipReason, Status, TargetError, TargetResult};
+use crate::outcome::{Layer, Note, SkipReason, Status, TargetError};
+use crate::results::{shared, TargetResult};
 use crate::resources::{admin, detector, exfiltration, membership, org_config, rules, topic, Change};
 
 /// What a teardown removes; each layer can be chosen on its own.

@@ -16,7 +16,7 @@ use crate::estimate::{self, Estimate};
 use crate::journal::Journal;
 use crate::layers::teardown::Teardown;
 use crate::layers::{Context, Options};
-use crate::outcome::TargetResult;
+use crate::results::TargetResult;
 use crate::plan::Plan;
 use crate::progress::Progress;
 use crate::summary::Summary;

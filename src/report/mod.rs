@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::audit::{Control, ControlResult, Verdict};
+use crate::audit::{ControlResult, Verdict};
+use crate::control::Control;
 use crate::model::{AccountId, Region};
 use crate::resources::coverage::Covered;
 

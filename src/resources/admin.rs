@@ -5,10 +5,11 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::{At, Calls, Check, Failure, Kind, Place};
+use super::{At, Calls, Check, Kind, Place};
+use crate::control::Failure;
 use crate::aws::{AwsError, GuardDuty, Service};
 use crate::model::AccountId;
-use crate::outcome::Note;
+use crate::outcome::{Note, OtherAdmin};
 use crate::plan::Plan;
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -18,19 +19,6 @@ pub enum Change {
     ReplaceAdmin { from: AccountId, to: AccountId },
     /// Teardown: the planned admin's designation removed (every member with it, disabling no one).
     DisableAdmin { account: AccountId },
-}
-
-/// An admin already designated that is not the plan's: left alone unless replacing.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OtherAdmin {
-    pub current: AccountId,
-    pub planned: AccountId,
-}
-
-impl fmt::Display for OtherAdmin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} is the delegated admin here, the plan names {}; left alone (--replace-admin replaces it)", self.current, self.planned)
-    }
 }
 
 /// Designation, from the management account's view of the region's admins.

@@ -8,7 +8,8 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::{rules, topic, Calls, Check, Failure, Kind, Place};
+use super::{rules, topic, Calls, Check, Kind, Place};
+use crate::control::Failure;
 use crate::aws::{AwsError, Events, Sns};
 use crate::desired::Wiring;
 use crate::model::{ObservedRule, ObservedTopic, Region};

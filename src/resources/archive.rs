@@ -11,7 +11,8 @@ use std::fmt;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::{same_json, Calls, Failure, Kind};
+use super::{same_json, Calls, Kind};
+use crate::control::Failure;
 use crate::aws::{AwsError, ObservedBucket, Service, Storage};
 use crate::model::{AccountId, Region};
 use crate::outcome::Note;

@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Check, Failure, Place};
+use super::{Check, Place};
+use crate::control::Failure;
 use crate::model::{AccountId, CoveredResource, Feature, Region};
 use crate::outcome::Note;
 use crate::plan::Plan;

@@ -7,7 +7,8 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::{on_off, Calls, Check, Failure, Kind, Place};
+use super::{on_off, Calls, Check, Kind, Place};
+use crate::control::Failure;
 use crate::aws::{AwsError, Code, GuardDuty, Service};
 use crate::model::{AccountId, AdminSide, Agent, DetectorSettings, Feature, Frequency, ObservedDetector};
 use crate::plan::Plan;

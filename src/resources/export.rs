@@ -8,7 +8,8 @@ use std::fmt;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::{Calls, Check, Failure, Kind, Place};
+use super::{Calls, Check, Kind, Place};
+use crate::control::Failure;
 use crate::aws::{AwsError, Destination, GuardDuty, Service};
 use crate::model::{AccountId, ObservedDestination, Region};
 use crate::outcome::Note;

@@ -7,7 +7,8 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::{same_json, Calls, Check, Failure, Kind, Place};
+use super::{same_json, Calls, Check, Kind, Place};
+use crate::control::Failure;
 use crate::aws::{AwsError, Iam, Service};
 use crate::desired::Role;
 use crate::model::ObservedIam;

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{Calls, Check, Failure, Kind, Place};
+use super::{Calls, Check, Kind, Place};
+use crate::control::Failure;
 use crate::aws::{GuardDuty, ListFile, Service};
 use crate::model::{ListKind, ListStatus, ObservedList};
 use crate::outcome::{Note, TargetError, Unmet};

@@ -6,7 +6,8 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::{Calls, Check, Failure, Kind, Place};
+use super::{Calls, Check, Kind, Place};
+use crate::control::Failure;
 use crate::aws::{GuardDuty, Service};
 use crate::model::Unprocessed;
 use crate::outcome::TargetError;

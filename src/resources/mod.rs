@@ -26,9 +26,8 @@ use std::fmt;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::audit::Control;
+use crate::control::{Control, Failure};
 use crate::aws::Service;
-use crate::model::AccountId;
 use crate::plan::Plan;
 
 /// What every kind's change tells the rest of orgguard about itself.
@@ -72,23 +71,6 @@ pub enum At {
     Target,
     /// From the management account, in the result's region.
     Management,
-}
-
-/// A control a change shows failing.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Failure {
-    pub control: String,
-    /// The account whose control fails, when it is not the result's own (members, which the
-    /// delegated admin's result lists).
-    pub account: Option<AccountId>,
-    pub expected: String,
-    pub actual: String,
-}
-
-impl Failure {
-    pub fn new(control: impl Into<String>, expected: impl Into<String>, actual: impl Into<String>) -> Self {
-        Self { control: control.into(), account: None, expected: expected.into(), actual: actual.into() }
-    }
 }
 
 /// Where a control is judged.

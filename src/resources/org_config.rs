@@ -7,7 +7,8 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::{Calls, Check, Failure, Kind, Place};
+use super::{Calls, Check, Kind, Place};
+use crate::control::Failure;
 use crate::aws::{AwsError, GuardDuty, Service};
 use crate::desired::Organization;
 use crate::model::{AdminSide, Agent, AutoEnable, Feature, ObservedDetector};

@@ -7,9 +7,10 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::{Calls, Check, Failure, Kind};
+use super::{Calls, Check, Kind};
+use crate::control::Failure;
 use crate::aws::{GuardDuty, Service};
-use crate::outcome::TargetError;
+use crate::outcome::{Legacy, TargetError};
 use crate::model::{AccountId, ObservedRelationship};
 use crate::plan::Plan;
 
@@ -18,36 +19,6 @@ use crate::plan::Plan;
 pub enum Change {
     LeaveAdministrator { administrator: AccountId },
     DeclineInvitations { from: Vec<AccountId> },
-}
-
-/// What stands between an account and the planned delegated admin.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Legacy {
-    pub admin: AccountId,
-    /// Associated with this administrator by invitation.
-    pub administrator: Option<AccountId>,
-    /// Invitations pending from these accounts.
-    pub invitations: Vec<AccountId>,
-}
-
-impl fmt::Display for Legacy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut conflicts = Vec::new();
-        if let Some(other) = &self.administrator {
-            conflicts.push(format!("associated with administrator {other} (an invitation, not the organization)"));
-        }
-        if !self.invitations.is_empty() {
-            let from: Vec<&str> = self.invitations.iter().map(AccountId::as_str).collect();
-            conflicts.push(format!("invitations pending from {}", from.join(", ")));
-        }
-        write!(
-            f,
-            "{}; orgguard leaves it alone: rerun with --migrate-invitations to disassociate it and decline them, \
-             and the delegated admin {} adds it through the organization",
-            conflicts.join("; "),
-            self.admin
-        )
-    }
 }
 
 /// The account's relationships against the planned admin: with `migrate`, the changes that

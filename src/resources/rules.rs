@@ -5,7 +5,8 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::{differs, Calls, Check, Failure, Kind, Place};
+use super::{differs, Calls, Check, Kind, Place};
+use crate::control::Failure;
 use crate::aws::{AwsError, Events, Service};
 use crate::desired::Wiring;
 use crate::model::{ObservedRule, Region};

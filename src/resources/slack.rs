@@ -12,7 +12,8 @@ use std::fmt;
 use serde::Serialize;
 use serde_json::json;
 
-use super::{iam, Calls, Check, Failure, Kind, Place};
+use super::{iam, Calls, Check, Kind, Place};
+use crate::control::Failure;
 use crate::aws::{AwsError, Chatbot, Configuration, Iam, ObservedConfiguration, Service};
 use crate::desired::Role;
 use crate::model::{AccountId, ObservedIam, Partition};

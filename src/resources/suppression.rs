@@ -9,7 +9,8 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::{Calls, Check, Failure, Kind, Place};
+use super::{Calls, Check, Kind, Place};
+use crate::control::Failure;
 use crate::aws::{AwsError, Filter, GuardDuty, Service};
 use crate::model::{same_criteria, ObservedFilter};
 use crate::outcome::Note;

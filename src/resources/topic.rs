@@ -7,7 +7,8 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::{differs, Calls, Check, Failure, Kind, Place};
+use super::{differs, Calls, Check, Kind, Place};
+use crate::control::Failure;
 use crate::aws::{AwsError, Service, Sns};
 use crate::desired::Wiring;
 use crate::model::{ObservedTopic, Region};

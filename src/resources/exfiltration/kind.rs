@@ -7,7 +7,8 @@ use std::fmt;
 use super::{Change, Part, ALARM, FLOW_LOGS, ROLE};
 use crate::aws::{Service, FLOW_LOG_BATCH};
 use crate::plan::Plan;
-use crate::resources::{Calls, Failure, Kind};
+use crate::resources::{Calls, Kind};
+use crate::control::Failure;
 
 impl Kind for Part {
     fn kind(&self) -> &'static str {
