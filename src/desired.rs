@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::model::{AccountId, Agent, DetectorSettings, Feature, Partition, Region};
 use crate::model::AutoEnable;
-use crate::plan::{Notifications, Protocol};
+use crate::plan::{Notifications, Plan, Protocol};
 
 /// An IAM role orgguard owns, with the one customer-managed policy attached to it.
 pub struct Role {
@@ -25,6 +25,15 @@ pub struct Wiring<'a> {
     pub partition: Partition,
     /// The account's exfiltration alarm notifies the topic: CloudWatch may publish to it.
     pub alarms: bool,
+}
+
+impl<'a> Wiring<'a> {
+    /// The plan's `[notifications]` in `account`, if it has them.
+    pub fn of(plan: &'a Plan, account: &'a AccountId, partition: Partition) -> Option<Self> {
+        let notifications = plan.notifications.as_ref()?;
+        let alarms = plan.exfiltration.as_ref().is_some_and(|e| e.topic(Some(notifications)) == Some(notifications.topic.as_str()));
+        Some(Wiring { plan: notifications, account, partition, alarms })
+    }
 }
 
 impl Wiring<'_> {

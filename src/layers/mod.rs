@@ -102,9 +102,7 @@ impl Context {
     }
 
     pub(crate) fn wiring<'w>(&'w self, account: &'w AccountId) -> Option<Wiring<'w>> {
-        let plan = self.plan.notifications.as_ref()?;
-        let alarms = self.plan.exfiltration.as_ref().is_some_and(|e| e.topic(Some(plan)) == Some(plan.topic.as_str()));
-        Some(Wiring { plan, account, partition: self.aws.caller.partition, alarms })
+        Wiring::of(&self.plan, account, self.aws.caller.partition)
     }
 
     /// The account-region's detector as the delegated admin saw it before the accounts.

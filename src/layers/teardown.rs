@@ -8,12 +8,13 @@
 
 use super::central::{self, Held, Sections};
 use super::{result, settle, Context};
-use crate::aws::{AccountSession, AwsError, GuardDuty};
+use crate::aws::{AccountSession, GuardDuty};
 use crate::discover::Scope;
 use crate::model::{AccountId, AdminSide, AutoEnable, Region, Target};
 use crate::outcome::{Layer, Note, SkipReason, Status, TargetError};
 use crate::results::{shared, TargetResult};
-use crate::resources::{admin, detector, exfiltration, membership, org_config, rules, topic, Change};
+use crate::resources::in_region::Section;
+use crate::resources::{admin, detector, membership, org_config, Change};
 
 /// What a teardown removes; each layer can be chosen on its own.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -47,6 +48,14 @@ impl Teardown {
         self.detectors || (self.wiring && cx.plan.notifications.is_some()) || (self.exfiltration && cx.plan.exfiltration.is_some())
     }
 
+    /// Whether the account-region kinds of the plan's `section` are taken out.
+    pub fn takes(&self, section: Section) -> bool {
+        match section {
+            Section::Notifications => self.wiring,
+            Section::Exfiltration => self.exfiltration,
+        }
+    }
+
     /// What a resumed teardown must have been: its layers and settings.
     pub fn key(&self) -> String {
         let layers = [
@@ -64,51 +73,36 @@ impl Teardown {
     }
 }
 
-/// One account-region: the exfiltration alarm's parts, the rules (planned target, then the
-/// rule), the topic, the detector.
+/// One account-region: the registry's kinds backwards (the exfiltration alarm's parts, the
+/// rules, the topic), then the detector.
 pub async fn region(cx: &Context, session: &AccountSession, region: &Region, teardown: &Teardown) -> TargetResult {
     let target = Target { account: session.account, region: Some(*region) };
     let in_layer = |status| result(target.clone(), Layer::Account, status);
-    let wiring = cx.wiring(&session.account).filter(|_| teardown.wiring);
     if !teardown.enters_accounts(cx) {
         return in_layer(Status::Unchanged);
     }
     let guardduty = session.guardduty(region);
-    let clients = wiring.as_ref().map(|_| (session.sns(region), session.events(region)));
-    let alarm = cx.plan.exfiltration.as_ref().filter(|_| teardown.exfiltration).map(|plan| {
-        let topic = plan.topic(cx.plan.notifications.as_ref()).expect("checked when the plan is read");
-        (exfiltration::Desired::new(plan, topic, &session.account, region, cx.aws.caller.partition), session.network(region))
-    });
+    let mut kinds = cx.kinds(session, region);
+    kinds.reverse();
     // A region that is not enabled answers the first read, whichever it is.
     let observed = async {
-        let found = match (&wiring, &clients) {
-            (Some(wiring), Some((sns, events))) => Some(super::region::read_wiring(sns, events, wiring, region).await?),
-            _ => None,
-        };
-        let network = match &alarm {
-            Some((desired, network)) => Some(exfiltration::observe(network, desired.plan).await?),
-            None => None,
-        };
-        let detector = match teardown.detectors {
-            true => guardduty.find_detector().await?,
-            false => None,
-        };
-        Ok::<_, AwsError>((detector, found, network))
+        for kind in &mut kinds {
+            kind.observe().await?;
+        }
+        match teardown.detectors {
+            true => guardduty.find_detector().await,
+            false => Ok(None),
+        }
     };
-    let (detector, found, network) = match observed.await {
-        Ok(observed) => observed,
+    let detector = match observed.await {
+        Ok(detector) => detector,
         Err(error) if error.is_region_not_enabled() => return in_layer(Status::Skipped(SkipReason::RegionNotEnabled)),
         Err(error) => return in_layer(Status::failed(error)),
     };
-    let (mut rule_changes, mut topic_changes, mut notes) = (Vec::new(), Vec::new(), Vec::new());
-    if let (Some(wiring), Some((topic, rules))) = (&wiring, &found) {
-        for (rule, current) in wiring.plan.rules.iter().zip(rules) {
-            let (changes, kept) = rules::teardown(rule, current.as_ref());
-            rule_changes.extend(changes);
-            notes.extend(kept);
-        }
-        let (changes, kept) = topic::teardown(wiring, topic.as_ref(), teardown.prune_subscriptions);
-        topic_changes = changes;
+    let (mut changes, mut notes) = (Vec::new(), Vec::new());
+    for kind in &mut kinds {
+        let (planned, kept) = kind.plan(Some(teardown.prune_subscriptions));
+        changes.extend(planned);
         notes.extend(kept);
     }
     let mut detector_change = detector::teardown(detector.as_ref());
@@ -116,27 +110,10 @@ pub async fn region(cx: &Context, session: &AccountSession, region: &Region, tea
         detector_change = None;
         notes.push(Note::new("detector kept: the region's organization layer failed, so the account may still be a member"));
     }
-    let alarm_changes = match (&alarm, &network) {
-        (Some((desired, _)), Some(observed)) => exfiltration::teardown(desired, observed),
-        _ => Vec::new(),
-    };
-    let alarm_list = alarm_changes.iter().cloned().map(|p| Change::from(exfiltration::Change::from(p)));
-    let rule_list = rule_changes.iter().cloned().map(Change::from);
-    let topic_list = topic_changes.iter().cloned().map(Change::from);
-    let changes: Vec<Change> = alarm_list.chain(rule_list).chain(topic_list).chain(detector_change.iter().cloned().map(Change::from)).collect();
+    changes.extend(detector_change.iter().cloned().map(Change::from));
     let status = settle(cx, &target, Layer::Account, &changes, async {
-        if let Some((desired, network)) = &alarm {
-            for change in &alarm_changes {
-                exfiltration::apply(network, desired, change).await?;
-            }
-        }
-        if let (Some(wiring), Some((sns, events))) = (&wiring, &clients) {
-            for change in &rule_changes {
-                rules::apply(events, wiring, region, change).await?;
-            }
-            for change in &topic_changes {
-                topic::apply(sns, wiring, region, change).await?;
-            }
+        for kind in &kinds {
+            kind.apply(true).await?;
         }
         if let Some(change) = &detector_change {
             detector::apply(&guardduty, change).await?;

@@ -12,6 +12,7 @@ pub mod detector;
 pub mod exfiltration;
 pub mod export;
 pub mod iam;
+pub mod in_region;
 pub mod ip_lists;
 pub mod membership;
 pub mod org_config;

@@ -5,12 +5,13 @@ use std::fmt;
 
 use serde::Serialize;
 
+use super::in_region::{Here, InRegion, Section};
 use super::{differs, Calls, Check, Kind, Place};
 use crate::control::Failure;
-use crate::aws::{AwsError, Events, Service};
+use crate::aws::{AccountSession, AwsError, Events, Service};
 use crate::desired::Wiring;
 use crate::model::{ObservedRule, Region};
-use crate::outcome::Note;
+use crate::outcome::{Note, TargetError};
 use crate::plan::{Plan, Rule};
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -158,6 +159,62 @@ impl fmt::Display for Change {
             Self::RemoveTarget { rule, target_id } => write!(f, "rule {rule}: target {target_id}"),
             Self::DeleteRule { rule } => write!(f, "rule {rule}"),
         }
+    }
+}
+
+/// The plan's rules and their targets in each account-region, with `[notifications]`.
+pub struct Rules;
+
+impl InRegion for Rules {
+    const SECTION: Section = Section::Notifications;
+    type Desired<'a> = (Wiring<'a>, Region);
+    type Clients = Events;
+    /// Each planned rule, in the plan's order.
+    type Observed = Vec<Option<ObservedRule>>;
+    type Change = Change;
+
+    fn desired<'a>(here: &Here<'a>) -> Option<Self::Desired<'a>> {
+        Some((Wiring::of(here.plan, here.account, here.partition)?, here.region))
+    }
+
+    fn clients(session: &AccountSession, region: &Region) -> Events {
+        session.events(region)
+    }
+
+    async fn observe(events: &Events, (wiring, _): &Self::Desired<'_>) -> Result<Self::Observed, AwsError> {
+        let mut rules = Vec::new();
+        for rule in &wiring.plan.rules {
+            rules.push(events.find_rule(rule.name.get_ref()).await?);
+        }
+        Ok(rules)
+    }
+
+    fn plan((wiring, region): &Self::Desired<'_>, observed: &Self::Observed) -> (Vec<Change>, Vec<Note>) {
+        let each = wiring.plan.rules.iter().zip(observed).map(|(rule, current)| plan(wiring, region, rule, current.as_ref()));
+        each.fold((Vec::new(), Vec::new()), |(mut changes, mut notes), (c, n)| {
+            changes.extend(c);
+            notes.extend(n);
+            (changes, notes)
+        })
+    }
+
+    fn plan_teardown((wiring, _): &Self::Desired<'_>, observed: &Self::Observed, _prune: bool) -> (Vec<Change>, Vec<Note>) {
+        let each = wiring.plan.rules.iter().zip(observed).map(|(rule, current)| teardown(rule, current.as_ref()));
+        each.fold((Vec::new(), Vec::new()), |(mut changes, mut notes), (c, n)| {
+            changes.extend(c);
+            notes.extend(n);
+            (changes, notes)
+        })
+    }
+
+    /// A target names the account's role, which EventBridge must be able to assume.
+    fn needs_roles((wiring, _): &Self::Desired<'_>, change: &Change) -> Option<TargetError> {
+        let reason = format!("the IAM role {} could not be made ready in this account", wiring.plan.role);
+        matches!(change, Change::PutTarget { .. }).then_some(TargetError::Dependency { operation: "events:PutTargets", reason })
+    }
+
+    async fn apply(events: &Events, (wiring, region): &Self::Desired<'_>, change: &Change) -> Result<(), TargetError> {
+        Ok(apply(events, wiring, region, change).await?)
     }
 }
 

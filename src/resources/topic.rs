@@ -7,12 +7,13 @@ use std::fmt;
 
 use serde::Serialize;
 
+use super::in_region::{Here, InRegion, Section};
 use super::{differs, Calls, Check, Kind, Place};
 use crate::control::Failure;
-use crate::aws::{AwsError, Service, Sns};
+use crate::aws::{AccountSession, AwsError, Service, Sns};
 use crate::desired::Wiring;
 use crate::model::{ObservedTopic, Region};
-use crate::outcome::Note;
+use crate::outcome::{Note, TargetError};
 use crate::plan::Plan;
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -238,6 +239,45 @@ impl fmt::Display for Change {
             Self::Unsubscribe { protocol, endpoint, planned: true, .. } => write!(f, "{protocol}:{endpoint}"),
             Self::DeleteTopic { topic } => write!(f, "topic {topic} and its subscriptions"),
         }
+    }
+}
+
+/// The findings topic and its subscriptions in each account-region, with `[notifications]`.
+pub struct Topic;
+
+impl InRegion for Topic {
+    const SECTION: Section = Section::Notifications;
+    type Desired<'a> = (Wiring<'a>, Region);
+    type Clients = Sns;
+    type Observed = Option<ObservedTopic>;
+    type Change = Change;
+
+    fn desired<'a>(here: &Here<'a>) -> Option<Self::Desired<'a>> {
+        Some((Wiring::of(here.plan, here.account, here.partition)?, here.region))
+    }
+
+    fn clients(session: &AccountSession, region: &Region) -> Sns {
+        session.sns(region)
+    }
+
+    async fn observe(sns: &Sns, (wiring, region): &Self::Desired<'_>) -> Result<Option<ObservedTopic>, AwsError> {
+        sns.find_topic(&wiring.topic_arn(region)).await
+    }
+
+    fn plan((wiring, region): &Self::Desired<'_>, observed: &Option<ObservedTopic>) -> (Vec<Change>, Vec<Note>) {
+        plan(wiring, region, observed.as_ref())
+    }
+
+    fn plan_teardown((wiring, _): &Self::Desired<'_>, observed: &Option<ObservedTopic>, prune: bool) -> (Vec<Change>, Vec<Note>) {
+        teardown(wiring, observed.as_ref(), prune)
+    }
+
+    fn needs_roles(_: &Self::Desired<'_>, _: &Change) -> Option<TargetError> {
+        None
+    }
+
+    async fn apply(sns: &Sns, (wiring, region): &Self::Desired<'_>, change: &Change) -> Result<(), TargetError> {
+        Ok(apply(sns, wiring, region, change).await?)
     }
 }
 

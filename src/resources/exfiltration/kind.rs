@@ -89,6 +89,12 @@ impl From<Part> for Change {
     }
 }
 
+impl From<Part> for crate::resources::Change {
+    fn from(part: Part) -> Self {
+        Change::from(part).into()
+    }
+}
+
 impl Kind for Change {
     fn kind(&self) -> &'static str {
         match self {

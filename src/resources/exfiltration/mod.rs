@@ -12,11 +12,12 @@
 use serde::Serialize;
 use serde_json::json;
 
+use super::in_region::{Here, InRegion, Section};
 use super::{iam, Check, Place};
-use crate::aws::{Alarm, AwsError, FlowLog, FlowLogSpec, MetricFilter, Network};
+use crate::aws::{AccountSession, Alarm, AwsError, FlowLog, FlowLogSpec, MetricFilter, Network};
 use crate::desired::Role;
 use crate::model::{AccountId, Partition, Region};
-use crate::outcome::Note;
+use crate::outcome::{Note, TargetError};
 use crate::plan::{Exfiltration, Plan};
 
 pub const ROLE: &str = "OG.Exfil.Role";
@@ -315,5 +316,49 @@ pub fn checks(plan: &Plan) -> Vec<Check> {
 }
 
 mod kind;
+
+/// The exfiltration alarm's parts in each account-region, with `[exfiltration]`.
+pub struct Parts;
+
+impl InRegion for Parts {
+    const SECTION: Section = Section::Exfiltration;
+    type Desired<'a> = Desired<'a>;
+    type Clients = Network;
+    type Observed = Observed;
+    type Change = Part;
+
+    fn desired<'a>(here: &Here<'a>) -> Option<Desired<'a>> {
+        let plan = here.plan.exfiltration.as_ref()?;
+        let topic = plan.topic(here.plan.notifications.as_ref()).expect("checked when the plan is read");
+        Some(Desired::new(plan, topic, here.account, &here.region, here.partition))
+    }
+
+    fn clients(session: &AccountSession, region: &Region) -> Network {
+        session.network(region)
+    }
+
+    async fn observe(network: &Network, desired: &Self::Desired<'_>) -> Result<Observed, AwsError> {
+        observe(network, desired.plan).await
+    }
+
+    fn plan(desired: &Self::Desired<'_>, observed: &Observed) -> (Vec<Part>, Vec<Note>) {
+        plan(desired, observed)
+    }
+
+    fn plan_teardown(desired: &Self::Desired<'_>, observed: &Observed, _prune: bool) -> (Vec<Part>, Vec<Note>) {
+        (teardown(desired, observed), Vec::new())
+    }
+
+    /// Flow logs deliver through the account's delivery role.
+    fn needs_roles(desired: &Self::Desired<'_>, change: &Part) -> Option<TargetError> {
+        let reason = format!("the flow-log delivery role {} could not be made ready in this account", desired.plan.role.get_ref());
+        matches!(change, Part::CreateFlowLogs { .. }).then_some(TargetError::Dependency { operation: "ec2:CreateFlowLogs", reason })
+    }
+
+    async fn apply(network: &Network, desired: &Self::Desired<'_>, change: &Part) -> Result<(), TargetError> {
+        Ok(apply(network, desired, change).await?)
+    }
+}
+
 #[cfg(test)]
 mod tests;
