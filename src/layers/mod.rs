@@ -3,8 +3,9 @@
 //! dependency order, or none in a dry run):
 //!
 //! - `account`: per account, IAM (global);
-//! - `region`: per account and region: detector, topic and subscriptions, rules, and the
-//!   account's invitation-era relationships;
+//! - `region`: per account and region: detector, the kinds of `resources::in_region`'s
+//!   registry (topic and subscriptions, rules, the exfiltration alarm), and the account's
+//!   invitation-era relationships;
 //! - `organization`: per region, at the delegated admin: designation, organization
 //!   configuration, members.
 //!

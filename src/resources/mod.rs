@@ -2,7 +2,9 @@
 //! plan that computes those changes from desired and observed state, the calls that apply
 //! them, the audit controls it answers and the calls a forecast counts for each change.
 //!
-//! Adding a kind: a new file with those parts, and one line in `kinds!` below.
+//! Adding a kind: a new file with those parts, and one line in `kinds!` below; a kind held in
+//! each account-region also implements `in_region::InRegion` and has its line in
+//! `in_region::REGISTRY`.
 
 pub mod admin;
 pub mod alerts;
