@@ -439,7 +439,6 @@ def profile(accounts=250, concurrency=256, frequency=499, floor_calls=4000):
                      for row in rows)
 
 
-# Modes that are not scenarios: each runs alone and prints its own lines.
 def as_account(endpoint, account, service, region="us-east-1"):
     """A botocore client acting in `account` through its member role, as a user's script would."""
     session = botocore.session.get_session()
@@ -454,8 +453,10 @@ def as_account(endpoint, account, service, region="us-east-1"):
 def calls(accounts=100):
     """The API calls each command makes of plans/central-findings.toml at ACCOUNTS x 3 (every
     section but the exfiltration alarm): a dry run, a fresh rollout, a no-change rollout, an
-    audit, a teardown of everything, as the emulator counts them."""
+    audit and a teardown with --delete-detectors (the IAM roles stay: three regions are not all
+    the plan's), as the emulator counts them."""
     plan = ROOT / "plans/central-findings.toml"
+    (ROOT / "target/bench").mkdir(parents=True, exist_ok=True)
     emulator, endpoint, _ = start_emulator(accounts)
     try:
         # The plan's Slack workspace, authorised once in the console on AWS.
@@ -488,6 +489,7 @@ def calls(accounts=100):
         emulator.wait()
 
 
+# Modes that are not scenarios: each runs alone and prints its own lines.
 MODES = {"coverage": coverage, "model": model, "floor": floor, "threads": threads, "profile": profile, "calls": calls}
 
 

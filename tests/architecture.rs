@@ -10,10 +10,11 @@ use std::path::{Path, PathBuf};
 
 use common::root;
 
-/// Every .rs file under `dir`.
+/// Every .rs file under `dir` but unit tests' own files (`tests.rs`).
 fn sources(dir: &Path) -> Vec<PathBuf> {
     let entries = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path());
-    entries.flat_map(|path| if path.is_dir() { sources(&path) } else { vec![path] }).filter(|p| p.extension().is_some_and(|e| e == "rs")).collect()
+    let files = entries.flat_map(|path| if path.is_dir() { sources(&path) } else { vec![path] });
+    files.filter(|p| p.extension().is_some_and(|e| e == "rs") && !p.ends_with("tests.rs")).collect()
 }
 
 /// The top-level module a file of src/ belongs to (`layers` for src/layers/region.rs).
@@ -39,9 +40,16 @@ fn imports() -> BTreeMap<String, BTreeSet<String>> {
         let from = module_of(&src, &file);
         let named = graph.entry(from.clone()).or_default();
         for piece in code(&file).split("crate::").skip(1) {
-            let to: String = piece.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
-            if to != from && modules.contains(&to) {
-                named.insert(to);
+            // `crate::a::b`, or a group: `crate::{a::b, c}`.
+            let names = match piece.strip_prefix('{') {
+                Some(group) => group.split('}').next().unwrap_or_default().split(',').map(str::trim).collect(),
+                None => vec![piece],
+            };
+            for name in names {
+                let to: String = name.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+                if to != from && modules.contains(&to) {
+                    named.insert(to);
+                }
             }
         }
     }
@@ -86,6 +94,18 @@ fn only_aws_names_the_sdk() {
         for sdk in ["aws_sdk_", "aws_smithy_", "aws_config::", "aws_credential_types::"] {
             let named = code.match_indices(sdk).any(|(at, _)| code[at..].split(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':')).next().is_some_and(|p| p.contains("::")));
             assert!(!named, "{} names {sdk}", file.display());
+        }
+    }
+}
+
+#[test]
+fn no_aws_error_code_is_compared_as_text_outside_aws() {
+    let src = root().join("src");
+    for file in sources(&src).into_iter().filter(|f| module_of(&src, f) != "aws") {
+        let code = code(&file);
+        for compared in [".code ==", ".code !=", ".code.as_str()", "code: \"", ".status =="] {
+            let found = code.lines().find(|line| line.contains(compared) && !line.contains("Status::"));
+            assert!(found.is_none(), "{}: {:?}", file.display(), found);
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use super::{result, settle, Context};
 use crate::aws::{AccountSession, AwsError, Iam};
-use crate::desired::Role;
+use crate::desired::{Role, Wiring};
 use crate::model::{AccountId, ObservedIam, Target};
 use crate::outcome::{Layer, Status, TargetError};
 use crate::results::TargetResult;
@@ -21,7 +21,7 @@ pub struct Roles {
 /// What the plan asks of this layer in `account`, if anything.
 pub fn planned(cx: &Context, account: &AccountId) -> Option<Roles> {
     let teardown = cx.options.teardown;
-    let events = cx.wiring(account).filter(|_| teardown.is_none_or(|t| t.iam && t.wiring)).map(|w| w.role());
+    let events = Wiring::of(&cx.plan, account, cx.aws.caller.partition).filter(|_| teardown.is_none_or(|t| t.iam && t.wiring)).map(|w| w.role());
     let flow_logs = cx.plan.exfiltration.as_ref().filter(|_| teardown.is_none_or(|t| t.iam && t.exfiltration));
     let flow_logs = flow_logs.map(|plan| exfiltration::role(plan, account, cx.aws.caller.partition));
     (events.is_some() || flow_logs.is_some()).then_some(Roles { events, flow_logs })

@@ -25,7 +25,6 @@ use futures::StreamExt;
 
 use crate::aws::{AccountSession, Aws};
 use crate::changeset::Reviewed;
-use crate::desired::Wiring;
 use crate::model::{AccountId, AdminSide, DetectorSettings, ObservedDetector, Region, Target};
 use crate::outcome::{Layer, Stale, Status, TargetError};
 use crate::results::TargetResult;
@@ -100,10 +99,6 @@ impl Context {
                 self.aws.session(account, &plan.member_role, plan.external_id.as_deref())
             }
         }
-    }
-
-    pub(crate) fn wiring<'w>(&'w self, account: &'w AccountId) -> Option<Wiring<'w>> {
-        Wiring::of(&self.plan, account, self.aws.caller.partition)
     }
 
     /// The account-region's detector as the delegated admin saw it before the accounts.

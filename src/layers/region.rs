@@ -2,7 +2,8 @@
 //! (`resources::in_region`: the findings topic, the rules, the exfiltration alarm's parts),
 //! and the account's invitation-era relationships. Everything is read before anything is
 //! changed; changes go in dependency order: detector, the registry's kinds in its order (a
-//! change that needs the account's IAM roles waits for them), relationships.
+//! change that needs the account's IAM roles, when they could not be made ready, fails the
+//! target as a dependency), relationships.
 
 use std::sync::OnceLock;
 
@@ -11,7 +12,7 @@ use crate::aws::{AccountSession, AwsError, GuardDuty};
 use crate::model::{AccountId, DetectorSettings, Feature, ObservedDetector, ObservedRelationship, Region, Target};
 use crate::outcome::{Layer, Legacy, Note, ReadFrom, SkipReason, Status, TargetError};
 use crate::results::{shared, TargetResult};
-use crate::resources::in_region::{self, Here};
+use crate::resources::in_region::{self, Here, Pass, Slots};
 use crate::resources::{detector, relationship, Change};
 
 /// What the plan asks of one account-region.
@@ -58,7 +59,7 @@ impl Planned {
 
 /// Pure: the detector's and the relationships' changes that make `observed` what `desired`
 /// asks, with the registry's kinds' (each planned by its own slot).
-fn plan(desired: &Desired, region: &Region, observed: &Observed, kinds: &mut [Box<dyn in_region::Kind<'_> + '_>]) -> Planned {
+fn plan(desired: &Desired, region: &Region, observed: &Observed, kinds: &mut Slots<'_>) -> Planned {
     let mut planned = Planned { detector: detector::plan(desired.detector, observed.detector.as_ref()), ..Planned::default() };
     if let Some(current) = &observed.detector {
         planned.unavailable = detector::unavailable(desired.detector, current);
@@ -66,7 +67,7 @@ fn plan(desired: &Desired, region: &Region, observed: &Observed, kinds: &mut [Bo
         planned.notes.extend(unavailable);
     }
     for kind in kinds {
-        let (changes, notes) = kind.plan(None);
+        let (changes, notes) = kind.plan(Pass::Rollout);
         planned.kinds.extend(changes);
         planned.notes.extend(notes);
     }
@@ -122,7 +123,7 @@ async fn observe(
     cx: &Context,
     desired: &Desired<'_>,
     clients: &Clients<'_>,
-    kinds: &mut [Box<dyn in_region::Kind<'_> + '_>],
+    kinds: &mut Slots<'_>,
     account: &AccountId,
     region: &Region,
 ) -> Result<(Observed, Option<AwsError>), AwsError> {
@@ -141,8 +142,11 @@ async fn observe(
         _ => None,
     };
     let observed = Observed { detector, read_from, relationship };
-    for kind in kinds {
-        if let Err(error) = kind.observe().await {
+    for read in 0..kinds.len() {
+        if let Err(error) = kinds[read].observe().await {
+            // A plan section is read whole or not at all: its kinds read before this one do not count.
+            let section = kinds[read].section();
+            kinds[..read].iter_mut().filter(|k| k.section() == section).for_each(|k| k.forget());
             return Ok((observed, Some(error)));
         }
     }
@@ -152,10 +156,10 @@ async fn observe(
 impl Context {
     /// The registry's kinds the plan has in this account-region (in a teardown, those of the
     /// sections it takes out).
-    pub(super) fn kinds<'a>(&'a self, session: &'a AccountSession, region: &Region) -> Vec<Box<dyn in_region::Kind<'a> + 'a>> {
+    pub(super) fn kinds<'a>(&'a self, session: &'a AccountSession, region: &Region) -> Slots<'a> {
         let here = Here { plan: &self.plan, account: &session.account, region: *region, partition: self.aws.caller.partition };
         let wanted = |section| self.options.teardown.is_none_or(|t| t.takes(section));
-        in_region::REGISTRY.iter().filter_map(|start| start(&here, session, &wanted)).collect()
+        in_region::REGISTRY.iter().filter_map(|entry| (entry.start)(&here, session, &wanted)).collect()
     }
 }
 
@@ -201,7 +205,7 @@ pub async fn reconcile(cx: &Context, session: &AccountSession, region: &Region, 
 
 async fn execute(
     clients: &Clients<'_>,
-    kinds: &[Box<dyn in_region::Kind<'_> + '_>],
+    kinds: &Slots<'_>,
     observed: &Observed,
     planned: &Planned,
     role_ready: bool,
@@ -250,7 +254,7 @@ mod tests {
         let settings = settings();
         let desired = Desired { detector: &settings, admin: None, migrate_invitations: false };
         let observed = Observed { detector: None, read_from: ReadFrom::Account, relationship: None };
-        let mut planned = plan(&desired, &region, &observed, &mut []);
+        let mut planned = plan(&desired, &region, &observed, &mut Vec::new());
         // The registry's kinds after the detector, in its order: the topic, then the rules.
         let here = Here { plan: &plan_file, account: &account, region, partition: Partition::Aws };
         let (topic, rules) = (Topic::desired(&here).unwrap(), Rules::desired(&here).unwrap());
@@ -273,12 +277,12 @@ mod tests {
         let detector = fixtures::detector();
         let held = ObservedRelationship { administrator: Some(old), invitations: vec![] };
         let observed = Observed { detector: Some(detector.clone()), read_from: ReadFrom::Account, relationship: Some(Ok(held)) };
-        let planned = plan(&desired, &region, &observed, &mut []);
+        let planned = plan(&desired, &region, &observed, &mut Vec::new());
         assert_eq!(planned.conflict, Some(Legacy { admin, administrator: Some(old), invitations: vec![] }));
         assert!(planned.changes().is_empty(), "nothing is changed for the conflict");
         let denied = AwsError { operation: "guardduty:ListInvitations", code: "AccessDenied".into(), message: "no".into() };
         let observed = Observed { detector: Some(detector), read_from: ReadFrom::Account, relationship: Some(Err(denied)) };
-        let planned = plan(&desired, &region, &observed, &mut []);
+        let planned = plan(&desired, &region, &observed, &mut Vec::new());
         assert_eq!(planned.conflict, None);
         assert_eq!(planned.notes, [Note::new("invitation-era relationships not checked: guardduty:ListInvitations: AccessDenied: no")]);
     }

@@ -1,9 +1,10 @@
 //! Teardown (`orgguard teardown`): the plan's resources taken back out, layer by layer in
 //! the order AWS requires, and nothing the plan does not name. Per region at the delegated
 //! admin first (members' auto-enable NONE, the target accounts disassociated then deleted,
-//! the designation removed); then per account-region the rules and the topic, and with
-//! `--delete-detectors` the detector; then per account the IAM policy and role, once no
-//! rule of the account uses them. Each layer observes, plans (pure, per kind) and executes
+//! the designation removed); then per account-region the kinds of `resources::in_region`'s
+//! registry backwards (the exfiltration alarm's parts, the rules, the topic), and with
+//! `--delete-detectors` the detector; then per account the IAM policies and roles, once no
+//! rule or flow log of the account uses them. Each layer observes, plans (pure, per kind) and executes
 //! as a rollout does, so a dry run, a change set and a second teardown work the same way.
 
 use super::central::{self, Held, Sections};
@@ -13,7 +14,7 @@ use crate::discover::Scope;
 use crate::model::{AccountId, AdminSide, AutoEnable, Region, Target};
 use crate::outcome::{Layer, Note, SkipReason, Status, TargetError};
 use crate::results::{shared, TargetResult};
-use crate::resources::in_region::Section;
+use crate::resources::in_region::{Pass, Section};
 use crate::resources::{admin, detector, membership, org_config, Change};
 
 /// What a teardown removes; each layer can be chosen on its own.
@@ -73,8 +74,9 @@ impl Teardown {
     }
 }
 
-/// One account-region: the registry's kinds backwards (the exfiltration alarm's parts, the
-/// rules, the topic), then the detector.
+/// One account-region: read as a rollout reads it (the registry's kinds in its order, then
+/// the detector); taken out backwards: the exfiltration alarm's parts, the rules, the topic,
+/// then the detector.
 pub async fn region(cx: &Context, session: &AccountSession, region: &Region, teardown: &Teardown) -> TargetResult {
     let target = Target { account: session.account, region: Some(*region) };
     let in_layer = |status| result(target.clone(), Layer::Account, status);
@@ -83,7 +85,6 @@ pub async fn region(cx: &Context, session: &AccountSession, region: &Region, tea
     }
     let guardduty = session.guardduty(region);
     let mut kinds = cx.kinds(session, region);
-    kinds.reverse();
     // A region that is not enabled answers the first read, whichever it is.
     let observed = async {
         for kind in &mut kinds {
@@ -99,9 +100,10 @@ pub async fn region(cx: &Context, session: &AccountSession, region: &Region, tea
         Err(error) if error.is_region_not_enabled() => return in_layer(Status::Skipped(SkipReason::RegionNotEnabled)),
         Err(error) => return in_layer(Status::failed(error)),
     };
+    kinds.reverse();
     let (mut changes, mut notes) = (Vec::new(), Vec::new());
     for kind in &mut kinds {
-        let (planned, kept) = kind.plan(Some(teardown.prune_subscriptions));
+        let (planned, kept) = kind.plan(Pass::Teardown { prune: teardown.prune_subscriptions });
         changes.extend(planned);
         notes.extend(kept);
     }

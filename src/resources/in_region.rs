@@ -35,6 +35,8 @@ pub enum Section {
 /// One kind held in each account-region: reads only in `observe`, a pure `plan`, writes only
 /// in `apply`.
 pub trait InRegion: 'static {
+    /// The kind, as the registry's order names it.
+    const NAME: &'static str;
     const SECTION: Section;
     /// What the plan asks of one account-region.
     type Desired<'a>: Send + Sync;
@@ -57,18 +59,41 @@ pub trait InRegion: 'static {
 }
 
 /// Every kind held in each account-region after its detector, in the order they are made.
-pub const REGISTRY: &[Register] = &[start::<super::topic::Topic>, start::<super::rules::Rules>, start::<super::exfiltration::Parts>];
+pub const REGISTRY: &[Entry] = &[entry::<super::topic::Topic>(), entry::<super::rules::Rules>(), entry::<super::exfiltration::Parts>()];
 
-/// A kind's place in the registry: its slot in one account-region, if the plan has the kind
-/// and (in a teardown) the teardown takes its section out.
-pub type Register = for<'a> fn(&Here<'a>, &AccountSession, &dyn Fn(Section) -> bool) -> Option<Box<dyn Kind<'a> + 'a>>;
+/// A kind's place in the registry.
+pub struct Entry {
+    pub name: &'static str,
+    /// Its slot in one account-region, if the plan has the kind and (in a teardown) the
+    /// teardown takes its section out.
+    pub start: for<'a> fn(&Here<'a>, &AccountSession, &dyn Fn(Section) -> bool) -> Option<Box<dyn Slotted<'a> + 'a>>,
+}
+
+const fn entry<K: InRegion>() -> Entry {
+    Entry { name: K::NAME, start: start::<K> }
+}
+
+/// The kinds of one account-region, in the registry's order.
+pub type Slots<'a> = Vec<Box<dyn Slotted<'a> + 'a>>;
+
+/// What a plan is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pass {
+    Rollout,
+    /// `prune`: subscriptions the plan does not name go too.
+    Teardown { prune: bool },
+}
 
 /// One kind in one account-region, whatever its types.
-pub trait Kind<'a>: Send + Sync {
+pub trait Slotted<'a>: Send + Sync {
+    fn name(&self) -> &'static str;
+    fn section(&self) -> Section;
     /// Reads it.
     fn observe(&mut self) -> BoxFuture<'_, Result<(), AwsError>>;
-    /// Plans what was read (nothing, if it was not); `teardown`: with `prune`, to take it out.
-    fn plan(&mut self, teardown: Option<bool>) -> (Vec<Change>, Vec<Note>);
+    /// Forgets what was read: another kind of its section could not be read.
+    fn forget(&mut self);
+    /// Plans what was read (nothing, if it was not).
+    fn plan(&mut self, pass: Pass) -> (Vec<Change>, Vec<Note>);
     /// Makes what was planned, in order; a change that needs the account's roles while they are
     /// not ready stops there.
     fn apply(&self, roles_ready: bool) -> BoxFuture<'_, Result<(), TargetError>>;
@@ -82,7 +107,7 @@ struct Slot<'a, K: InRegion> {
     changes: Vec<K::Change>,
 }
 
-fn start<'a, K: InRegion>(here: &Here<'a>, session: &AccountSession, wanted: &dyn Fn(Section) -> bool) -> Option<Box<dyn Kind<'a> + 'a>> {
+fn start<'a, K: InRegion>(here: &Here<'a>, session: &AccountSession, wanted: &dyn Fn(Section) -> bool) -> Option<Box<dyn Slotted<'a> + 'a>> {
     if !wanted(K::SECTION) {
         return None;
     }
@@ -91,7 +116,15 @@ fn start<'a, K: InRegion>(here: &Here<'a>, session: &AccountSession, wanted: &dy
     Some(Box::new(Slot::<'a, K> { desired, clients, observed: None, changes: Vec::new() }))
 }
 
-impl<'a, K: InRegion> Kind<'a> for Slot<'a, K> {
+impl<'a, K: InRegion> Slotted<'a> for Slot<'a, K> {
+    fn name(&self) -> &'static str {
+        K::NAME
+    }
+
+    fn section(&self) -> Section {
+        K::SECTION
+    }
+
     fn observe(&mut self) -> BoxFuture<'_, Result<(), AwsError>> {
         async move {
             self.observed = Some(K::observe(&self.clients, &self.desired).await?);
@@ -100,11 +133,15 @@ impl<'a, K: InRegion> Kind<'a> for Slot<'a, K> {
         .boxed()
     }
 
-    fn plan(&mut self, teardown: Option<bool>) -> (Vec<Change>, Vec<Note>) {
+    fn forget(&mut self) {
+        self.observed = None;
+    }
+
+    fn plan(&mut self, pass: Pass) -> (Vec<Change>, Vec<Note>) {
         let Some(observed) = &self.observed else { return (Vec::new(), Vec::new()) };
-        let (changes, notes) = match teardown {
-            None => K::plan(&self.desired, observed),
-            Some(prune) => K::plan_teardown(&self.desired, observed, prune),
+        let (changes, notes) = match pass {
+            Pass::Rollout => K::plan(&self.desired, observed),
+            Pass::Teardown { prune } => K::plan_teardown(&self.desired, observed, prune),
         };
         self.changes = changes;
         (self.changes.iter().cloned().map(Into::into).collect(), notes)
@@ -121,5 +158,16 @@ impl<'a, K: InRegion> Kind<'a> for Slot<'a, K> {
             Ok(())
         }
         .boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_registry_makes_the_topic_before_the_rules_that_target_it_and_the_alarm_after_both() {
+        let names: Vec<&str> = REGISTRY.iter().map(|entry| entry.name).collect();
+        assert_eq!(names, ["findings topic", "rules", "exfiltration alarm"]);
     }
 }

@@ -166,6 +166,7 @@ impl fmt::Display for Change {
 pub struct Rules;
 
 impl InRegion for Rules {
+    const NAME: &'static str = "rules";
     const SECTION: Section = Section::Notifications;
     type Desired<'a> = (Wiring<'a>, Region);
     type Clients = Events;
@@ -174,7 +175,7 @@ impl InRegion for Rules {
     type Change = Change;
 
     fn desired<'a>(here: &Here<'a>) -> Option<Self::Desired<'a>> {
-        Some((Wiring::of(here.plan, here.account, here.partition)?, here.region))
+        super::topic::Topic::desired(here)
     }
 
     fn clients(session: &AccountSession, region: &Region) -> Events {
@@ -190,27 +191,19 @@ impl InRegion for Rules {
     }
 
     fn plan((wiring, region): &Self::Desired<'_>, observed: &Self::Observed) -> (Vec<Change>, Vec<Note>) {
-        let each = wiring.plan.rules.iter().zip(observed).map(|(rule, current)| plan(wiring, region, rule, current.as_ref()));
-        each.fold((Vec::new(), Vec::new()), |(mut changes, mut notes), (c, n)| {
-            changes.extend(c);
-            notes.extend(n);
-            (changes, notes)
-        })
+        let (changes, notes): (Vec<_>, Vec<_>) = wiring.plan.rules.iter().zip(observed).map(|(rule, current)| plan(wiring, region, rule, current.as_ref())).unzip();
+        (changes.concat(), notes.concat())
     }
 
     fn plan_teardown((wiring, _): &Self::Desired<'_>, observed: &Self::Observed, _prune: bool) -> (Vec<Change>, Vec<Note>) {
-        let each = wiring.plan.rules.iter().zip(observed).map(|(rule, current)| teardown(rule, current.as_ref()));
-        each.fold((Vec::new(), Vec::new()), |(mut changes, mut notes), (c, n)| {
-            changes.extend(c);
-            notes.extend(n);
-            (changes, notes)
-        })
+        let (changes, notes): (Vec<_>, Vec<_>) = wiring.plan.rules.iter().zip(observed).map(|(rule, current)| teardown(rule, current.as_ref())).unzip();
+        (changes.concat(), notes.concat())
     }
 
     /// A target names the account's role, which EventBridge must be able to assume.
     fn needs_roles((wiring, _): &Self::Desired<'_>, change: &Change) -> Option<TargetError> {
-        let reason = format!("the IAM role {} could not be made ready in this account", wiring.plan.role);
-        matches!(change, Change::PutTarget { .. }).then_some(TargetError::Dependency { operation: "events:PutTargets", reason })
+        let reason = || format!("the IAM role {} could not be made ready in this account", wiring.plan.role);
+        matches!(change, Change::PutTarget { .. }).then(|| TargetError::Dependency { operation: "events:PutTargets", reason: reason() })
     }
 
     async fn apply(events: &Events, (wiring, region): &Self::Desired<'_>, change: &Change) -> Result<(), TargetError> {

@@ -246,6 +246,7 @@ impl fmt::Display for Change {
 pub struct Topic;
 
 impl InRegion for Topic {
+    const NAME: &'static str = "findings topic";
     const SECTION: Section = Section::Notifications;
     type Desired<'a> = (Wiring<'a>, Region);
     type Clients = Sns;

@@ -171,7 +171,7 @@ pub struct Observed {
     pub alarm: Option<Alarm>,
 }
 
-pub async fn observe(network: &Network, plan: &Exfiltration) -> Result<Observed, AwsError> {
+async fn observe(network: &Network, plan: &Exfiltration) -> Result<Observed, AwsError> {
     let group = plan.log_group.get_ref();
     let log_group = network.log_group(group).await?;
     let filter = match log_group {
@@ -189,7 +189,7 @@ pub async fn observe(network: &Network, plan: &Exfiltration) -> Result<Observed,
 
 /// Pure: the account-region's changes, in the order they are made, and the flow logs that
 /// are not orgguard's.
-pub fn plan(desired: &Desired, observed: &Observed) -> (Vec<Part>, Vec<Note>) {
+fn plan(desired: &Desired, observed: &Observed) -> (Vec<Part>, Vec<Note>) {
     let plan = desired.plan;
     let group = desired.group().to_owned();
     let mut changes = Vec::new();
@@ -270,7 +270,7 @@ fn alarm_differences(found: &Alarm, want: &Alarm) -> String {
 }
 
 /// Teardown: the alarm, the filter, orgguard's flow logs, the group.
-pub fn teardown(desired: &Desired, observed: &Observed) -> Vec<Part> {
+fn teardown(desired: &Desired, observed: &Observed) -> Vec<Part> {
     let plan = desired.plan;
     let mut changes = Vec::new();
     if observed.alarm.is_some() {
@@ -290,7 +290,7 @@ pub fn teardown(desired: &Desired, observed: &Observed) -> Vec<Part> {
 }
 
 /// One account-region change (the role's are the account layer's).
-pub async fn apply(network: &Network, desired: &Desired<'_>, change: &Part) -> Result<(), AwsError> {
+async fn apply(network: &Network, desired: &Desired<'_>, change: &Part) -> Result<(), AwsError> {
     let group = desired.group();
     match change {
         Part::CreateLogGroup { .. } => network.create_log_group(group).await,
@@ -321,6 +321,7 @@ mod kind;
 pub struct Parts;
 
 impl InRegion for Parts {
+    const NAME: &'static str = "exfiltration alarm";
     const SECTION: Section = Section::Exfiltration;
     type Desired<'a> = Desired<'a>;
     type Clients = Network;
@@ -351,8 +352,8 @@ impl InRegion for Parts {
 
     /// Flow logs deliver through the account's delivery role.
     fn needs_roles(desired: &Self::Desired<'_>, change: &Part) -> Option<TargetError> {
-        let reason = format!("the flow-log delivery role {} could not be made ready in this account", desired.plan.role.get_ref());
-        matches!(change, Part::CreateFlowLogs { .. }).then_some(TargetError::Dependency { operation: "ec2:CreateFlowLogs", reason })
+        let reason = || format!("the flow-log delivery role {} could not be made ready in this account", desired.plan.role.get_ref());
+        matches!(change, Part::CreateFlowLogs { .. }).then(|| TargetError::Dependency { operation: "ec2:CreateFlowLogs", reason: reason() })
     }
 
     async fn apply(network: &Network, desired: &Self::Desired<'_>, change: &Part) -> Result<(), TargetError> {
