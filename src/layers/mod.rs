@@ -3,16 +3,16 @@
 //! dependency order, or none in a dry run):
 //!
 //! - `account`: per account, IAM (global);
-//! - `region`: per account and region: detector, the kinds of `resources::in_region`'s
-//!   registry (topic and subscriptions, rules, the exfiltration alarm), and the account's
-//!   invitation-era relationships;
+//! - `region`: per account and region: detector, the registry's kinds held in each
+//!   account-region (topic and subscriptions, rules, the exfiltration alarm), and the
+//!   account's invitation-era relationships;
 //! - `organization`: per region, at the delegated admin: designation, organization
-//!   configuration, members.
+//!   configuration, members, and the registry's kinds the admin holds for the organization
+//!   (findings export, central alerts, Slack, suppression rules, IP lists).
 //!
 //! Rollout, dry run and audit run the same observe and plan; the engine drives them.
 
 pub mod account;
-mod central;
 pub mod organization;
 pub mod region;
 pub mod teardown;
@@ -29,6 +29,7 @@ use crate::model::{AccountId, AdminSide, DetectorSettings, ObservedDetector, Reg
 use crate::outcome::{Layer, Stale, Status, TargetError};
 use crate::results::TargetResult;
 use crate::plan::Plan;
+use crate::resources::registry::Mode;
 use crate::resources::Change;
 
 /// How a run treats what it finds.
@@ -88,6 +89,15 @@ impl Context {
             aws.session(admin.account.get_ref(), &organization.member_role, organization.external_id.as_deref())
         });
         Self { aws, desired: plan.detector.settings(), plan, options, admin, before: HashMap::new(), reviewed: None }
+    }
+
+    /// What the run does with what it reads, as the registry's kinds plan it.
+    pub fn mode(&self) -> Mode {
+        match (&self.options.teardown, self.options.detectors_from_admin) {
+            (Some(teardown), _) => Mode::Teardown { prune: teardown.prune_subscriptions },
+            (None, true) => Mode::Audit,
+            (None, false) => Mode::Rollout { dry_run: self.options.dry_run },
+        }
     }
 
     /// The member role's session in `account` (the admin's shared one for the admin).

@@ -6,16 +6,16 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::central::{self, Held, Sections};
 use super::{result, settle, Before, Context};
-use crate::aws::{AwsError, GuardDuty};
+use crate::aws::{AccountSession, AwsError, GuardDuty};
 use crate::desired::Organization;
 use crate::discover::Scope;
 use crate::model::{AccountId, AdminSide, DetectorSettings, Feature, ObservedDetector, Region, Target};
 use crate::outcome::{Layer, OtherAdmin, SkipReason, Status, TargetError};
 use crate::results::{shared, TargetResult};
 use crate::resources::coverage::{self, Coverage};
-use crate::resources::{admin, detector, membership, org_config, Change};
+use crate::resources::registry::{self, AdminRegion, Made, Slots, AT_ADMIN};
+use crate::resources::{admin, archive, detector, membership, org_config, slack, Change};
 
 /// What the organization looks like in a region, before the accounts are entered: the
 /// admins designated (both rollout and audit), and for a rollout the planned admin's side
@@ -54,8 +54,8 @@ pub async fn before(cx: &Context, regions: &[Region]) -> HashMap<Region, Before>
 /// the findings archive is made (the other regions' exports write to it), and where the Slack
 /// configuration is (it subscribes every region's central topic).
 pub fn first_and_last(plan: &crate::plan::Plan, regions: &[Region]) -> (Option<Region>, Option<Region>) {
-    let first = central::first_region(plan, regions);
-    (first, central::last_region(plan, regions).filter(|last| Some(*last) != first))
+    let first = archive::region(plan).filter(|r| regions.contains(r));
+    (first, slack::region(plan, regions).filter(|last| Some(*last) != first))
 }
 
 /// What the admin's side holds now.
@@ -64,9 +64,6 @@ struct Observed {
     pub designated: Vec<AccountId>,
     /// Read when the planned admin is designated and has a detector.
     pub side: Option<AdminSide>,
-    /// What the admin's detector holds for the organization (suppression rules, IP lists,
-    /// findings export), for the plan's sections.
-    pub held: Held,
 }
 
 /// One region's organization changes, by kind, in the order they are made.
@@ -77,7 +74,9 @@ struct Planned {
     pub admin: Option<admin::Change>,
     pub config: Option<org_config::Change>,
     pub members: Option<membership::Change>,
-    pub central: central::Planned,
+    /// What the admin holds for the organization: the changes of `registry::AT_ADMIN`'s
+    /// kinds, in its order.
+    pub kinds: Vec<Change>,
 }
 
 impl Planned {
@@ -86,7 +85,7 @@ impl Planned {
         let admin = self.admin.iter().cloned().map(Change::from);
         let config = self.config.iter().cloned().map(Change::from);
         let members = self.members.iter().cloned().map(Change::from);
-        detector.chain(admin).chain(config).chain(members).chain(self.central.changes()).collect()
+        detector.chain(admin).chain(config).chain(members).chain(self.kinds.iter().cloned()).collect()
     }
 }
 
@@ -109,7 +108,7 @@ fn plan(
         admin: admin::plan(desired.admin, &observed.designated, replace)?,
         config: org_config::plan(desired, side, observed.admin_detector.as_ref()),
         members: membership::plan(&desired.members, side),
-        central: central::Planned::default(),
+        kinds: Vec::new(),
     })
 }
 
@@ -119,7 +118,6 @@ async fn observe(
     region: &Region,
     admin: &AccountId,
     designated: Option<&[AccountId]>,
-    regions: &[Region],
 ) -> Result<Observed, AwsError> {
     let admin_detector = guardduty.find_detector().await?;
     let designated = match designated {
@@ -135,18 +133,7 @@ async fn observe(
         },
         _ => None,
     };
-    let mut held = match &admin_detector {
-        Some(detector) => central::observe(guardduty, &detector.id, Sections::of(&cx.plan)).await?,
-        None => Held::default(),
-    };
-    central::observe_archive(cx, region, &mut held).await?;
-    central::observe_alerts(cx, region, &mut held).await?;
-    // Slack that cannot be read (a workspace never authorised) fails the region's result, but
-    // after the GuardDuty work, which does not depend on it.
-    if let Err(error) = central::observe_slack(cx, region, regions, &mut held).await {
-        held.slack_error = Some(error);
-    }
-    Ok(Observed { admin_detector, designated, side, held })
+    Ok(Observed { admin_detector, designated, side })
 }
 
 /// The accounts that should be members in `region`: every target account but the admin,
@@ -189,25 +176,28 @@ pub async fn reconcile(
     if admin_region_off {
         return (in_layer(Status::Skipped(SkipReason::RegionNotEnabled)), None);
     }
-    let guardduty = cx.admin.as_ref().expect("set with an admin plan").guardduty(region);
-    let observed = match observe(cx, &guardduty, region, admin, designated, &scope.regions).await {
+    let session = cx.admin.as_ref().expect("set with an admin plan");
+    let guardduty = session.guardduty(region);
+    let observed = match observe(cx, &guardduty, region, admin, designated).await {
         Ok(observed) => observed,
         Err(error) if error.is_region_not_enabled() => return (in_layer(Status::Skipped(SkipReason::RegionNotEnabled)), None),
         Err(error) => return (in_layer(Status::failed(error)), None),
     };
+    let session_in = |account: &AccountId| cx.session(account);
+    let detector_id = observed.admin_detector.as_ref().map(|d| d.id.as_str());
+    let mut kinds = cx.held_by_admin(session, region, &scope.regions, detector_id, &session_in);
+    // What the admin holds for the organization and cannot be read (a Slack workspace never
+    // authorised) fails the region's result, but after the rest, which does not depend on it.
+    let unread = registry::observe(&mut kinds).await;
     let desired = Organization::new(admin, admin_plan.auto_enable, &cx.desired, members(scope, results, admin, region));
-    let sections = Sections::of(&cx.plan);
     let mut planned = match plan(&desired, &cx.desired, scope.admin_is_target, cx.options.replace_admin, &observed) {
         Ok(planned) => planned,
         Err(conflict) => return (in_layer(Status::failed(TargetError::OtherAdmin(conflict))), None),
     };
-    planned.central = central::plan(cx, region, sections, &observed.held);
-    // A rollout's dry run too says what the bucket and key policies lack (the audit judges the
-    // destination's status instead).
-    if let (Some(detector), false) = (&observed.admin_detector, cx.options.detectors_from_admin) {
-        if let Err(error) = central::check(cx, region, &detector.id, sections, &observed.held, &mut planned.central).await {
-            return (TargetResult { changes: shared(planned.changes()), ..in_layer(Status::failed(error)) }, None);
-        }
+    let (changes, mut notes, checked) = registry::plan(&mut kinds, cx.mode()).await;
+    planned.kinds = changes;
+    if let Err(error) = checked {
+        return (TargetResult { changes: shared(planned.changes()), notes, ..in_layer(Status::failed(error)) }, None);
     }
     let view = match (&observed.side, &observed.admin_detector) {
         (Some(side), Some(detector)) if cx.options.detectors_from_admin => {
@@ -223,17 +213,33 @@ pub async fn reconcile(
         false => None,
     };
     let changes = planned.changes();
-    let execute = execute(cx, &guardduty, region, &desired, &scope.emails, &observed, &planned);
-    let status = match (settle(cx, &target, Layer::Organization, &changes, execute).await, &observed.held.slack_error) {
+    let execute = execute(cx, &guardduty, region, &desired, &scope.emails, &observed, &planned, &kinds);
+    let status = match (settle(cx, &target, Layer::Organization, &changes, execute).await, unread.into_iter().next()) {
         (Status::Failed(error), _) => Status::Failed(error),
-        (_, Some(error)) => Status::failed(error.clone()),
+        (_, Some(error)) => Status::failed(error),
         (status, None) => status,
     };
-    let mut notes = planned.central.notes;
     if let Some(Coverage::Read(rows)) = &coverage {
         notes.extend(coverage::notes(rows));
     }
     (TargetResult { changes: shared(changes), notes, coverage, ..in_layer(status) }, view)
+}
+
+impl Context {
+    /// The registry's kinds the delegated admin holds in `region` (in a teardown, those of the
+    /// sections it takes out).
+    pub(super) fn held_by_admin<'a>(
+        &'a self,
+        admin: &'a AccountSession,
+        region: &Region,
+        regions: &'a [Region],
+        detector: Option<&'a str>,
+        session: &'a (dyn Fn(&AccountId) -> AccountSession + Sync),
+    ) -> Slots<'a> {
+        let partition = self.aws.caller.partition;
+        let at = AdminRegion { plan: &self.plan, admin, region: *region, regions, partition, mode: self.mode(), detector, session };
+        registry::slots(AT_ADMIN, &at, &|section| self.wants(section))
+    }
 }
 
 /// The region's Runtime Monitoring coverage, or why it could not be read.
@@ -257,6 +263,7 @@ async fn execute(
     emails: &BTreeMap<AccountId, String>,
     observed: &Observed,
     planned: &Planned,
+    kinds: &Slots<'_>,
 ) -> Result<(), TargetError> {
     let mut detector_id = observed.admin_detector.as_ref().map(|d| d.id.clone());
     if let Some(change) = &planned.detector {
@@ -277,8 +284,8 @@ async fn execute(
         Some(change) => membership::apply(guardduty, &detector_id, emails, change).await,
         None => Ok(()),
     };
-    let central = central::apply(cx, guardduty, region, &detector_id, Sections::of(&cx.plan), &observed.held, &planned.central).await;
-    members.and(central)
+    let held = registry::apply(kinds, &mut Made { detector: Some(detector_id), ..Made::default() }).await;
+    members.and(held)
 }
 
 #[cfg(test)]
@@ -291,7 +298,7 @@ mod tests {
     fn a_fresh_region_is_designated_configured_and_joined_and_another_admin_is_a_conflict() {
         let [admin, other, member] = ["100000000001", "100000000002", "100000000003"].map(|a| AccountId::parse(a).unwrap());
         let desired = Organization::new(&admin, AutoEnable::All, &settings(), vec![member]);
-        let fresh = Observed { admin_detector: None, designated: vec![], side: None, held: Held::default() };
+        let fresh = Observed { admin_detector: None, designated: vec![], side: None };
         let planned = plan(&desired, &settings(), true, false, &fresh).unwrap();
         assert_eq!(planned.detector, None, "the admin's own account work creates its detector");
         assert_eq!(planned.admin, Some(admin::Change::EnableAdmin { account: admin }));
@@ -299,7 +306,7 @@ mod tests {
         assert_eq!(planned.members, Some(membership::Change::CreateMembers { accounts: vec![member] }));
         let outside = plan(&desired, &settings(), false, false, &fresh).unwrap();
         assert!(matches!(outside.detector, Some(detector::Change::CreateDetector { .. })), "an admin outside the run gets its detector here");
-        let held = Observed { admin_detector: None, designated: vec![other], side: None, held: Held::default() };
+        let held = Observed { admin_detector: None, designated: vec![other], side: None };
         assert_eq!(plan(&desired, &settings(), true, false, &held), Err(OtherAdmin { current: other, planned: admin }));
         let replaced = plan(&desired, &settings(), true, true, &held).unwrap();
         assert_eq!(replaced.admin, Some(admin::Change::ReplaceAdmin { from: other, to: admin }));
@@ -317,7 +324,7 @@ mod tests {
             members: BTreeMap::from([(member, MemberStatus::Enabled)]),
             member_detectors: BTreeMap::new(),
         };
-        let observed = Observed { admin_detector: Some(detector), designated: vec![admin], side: Some(side), held: Held::default() };
+        let observed = Observed { admin_detector: Some(detector), designated: vec![admin], side: Some(side) };
         assert_eq!(plan(&desired, &settings(), true, false, &observed), Ok(Planned::default()));
     }
 }

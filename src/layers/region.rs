@@ -1,5 +1,6 @@
 //! Per account and region: the detector, the kinds held in each account-region
-//! (`resources::in_region`: the findings topic, the rules, the exfiltration alarm's parts),
+//! (`resources::registry::IN_ACCOUNT_REGION`: the findings topic, the rules, the exfiltration
+//! alarm's parts),
 //! and the account's invitation-era relationships. Everything is read before anything is
 //! changed; changes go in dependency order: detector, the registry's kinds in its order (a
 //! change that needs the account's IAM roles, when they could not be made ready, fails the
@@ -12,7 +13,7 @@ use crate::aws::{AccountSession, AwsError, GuardDuty};
 use crate::model::{AccountId, DetectorSettings, Feature, ObservedDetector, ObservedRelationship, Region, Target};
 use crate::outcome::{Layer, Legacy, Note, ReadFrom, SkipReason, Status, TargetError};
 use crate::results::{shared, TargetResult};
-use crate::resources::in_region::{self, Here, Pass, Slots};
+use crate::resources::registry::{self, Here, Made, Mode, Slots, IN_ACCOUNT_REGION};
 use crate::resources::{detector, relationship, Change};
 
 /// What the plan asks of one account-region.
@@ -67,7 +68,7 @@ fn plan(desired: &Desired, region: &Region, observed: &Observed, kinds: &mut Slo
         planned.notes.extend(unavailable);
     }
     for kind in kinds {
-        let (changes, notes) = kind.plan(Pass::Rollout);
+        let (changes, notes) = kind.plan(Mode::Rollout { dry_run: false });
         planned.kinds.extend(changes);
         planned.notes.extend(notes);
     }
@@ -117,8 +118,8 @@ impl Clients<'_> {
 }
 
 /// Reads only. Err: the detector could not be read (a region not enabled among them);
-/// Ok with the first read of the registry's kinds that failed: what was read before it still
-/// counts.
+/// Ok with the first read of the registry's kinds that failed: what was read in other plan
+/// sections still counts.
 async fn observe(
     cx: &Context,
     desired: &Desired<'_>,
@@ -126,7 +127,7 @@ async fn observe(
     kinds: &mut Slots<'_>,
     account: &AccountId,
     region: &Region,
-) -> Result<(Observed, Option<AwsError>), AwsError> {
+) -> Result<(Observed, Option<TargetError>), AwsError> {
     let guardduty = || clients.guardduty();
     // The admin's view of a member stands when it is all the audit may read, or when it
     // already matches the plan; a detector to change is read where it is changed.
@@ -142,24 +143,20 @@ async fn observe(
         _ => None,
     };
     let observed = Observed { detector, read_from, relationship };
-    for read in 0..kinds.len() {
-        if let Err(error) = kinds[read].observe().await {
-            // A plan section is read whole or not at all: its kinds read before this one do not count.
-            let section = kinds[read].section();
-            kinds[..read].iter_mut().filter(|k| k.section() == section).for_each(|k| k.forget());
-            return Ok((observed, Some(error)));
-        }
-    }
-    Ok((observed, None))
+    Ok((observed, registry::observe(kinds).await.into_iter().next()))
 }
 
 impl Context {
     /// The registry's kinds the plan has in this account-region (in a teardown, those of the
     /// sections it takes out).
     pub(super) fn kinds<'a>(&'a self, session: &'a AccountSession, region: &Region) -> Slots<'a> {
-        let here = Here { plan: &self.plan, account: &session.account, region: *region, partition: self.aws.caller.partition };
-        let wanted = |section| self.options.teardown.is_none_or(|t| t.takes(section));
-        in_region::REGISTRY.iter().filter_map(|entry| (entry.start)(&here, session, &wanted)).collect()
+        let here = Here { plan: &self.plan, session, region: *region, partition: self.aws.caller.partition };
+        registry::slots(IN_ACCOUNT_REGION, &here, &|section| self.wants(section))
+    }
+
+    /// Whether the run reads the plan's `section`: all of them, but in a teardown those it takes out.
+    pub(super) fn wants(&self, section: registry::Section) -> bool {
+        self.options.teardown.is_none_or(|t| t.takes(section))
     }
 }
 
@@ -213,9 +210,7 @@ async fn execute(
     if let Some(change) = &planned.detector {
         detector::apply(clients.guardduty(), change).await?;
     }
-    for kind in kinds {
-        kind.apply(role_ready).await?;
-    }
+    registry::apply(kinds, &mut Made { roles_ready: role_ready, ..Made::default() }).await?;
     if let Some(current) = &observed.detector {
         for change in &planned.relationship {
             relationship::apply(clients.guardduty(), &current.id, change).await?;
@@ -241,9 +236,10 @@ pub fn unentered(cx: &Context, account: &AccountId, region: &Region, error: &Aws
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::desired::Wiring;
     use crate::model::Partition;
     use crate::resources::fixtures::{self, settings};
-    use crate::resources::in_region::InRegion;
+    use crate::resources::registry::Resource;
     use crate::resources::rules::Rules;
     use crate::resources::topic::Topic;
 
@@ -256,10 +252,9 @@ mod tests {
         let observed = Observed { detector: None, read_from: ReadFrom::Account, relationship: None };
         let mut planned = plan(&desired, &region, &observed, &mut Vec::new());
         // The registry's kinds after the detector, in its order: the topic, then the rules.
-        let here = Here { plan: &plan_file, account: &account, region, partition: Partition::Aws };
-        let (topic, rules) = (Topic::desired(&here).unwrap(), Rules::desired(&here).unwrap());
-        planned.kinds.extend(Topic::plan(&topic, &None).0.into_iter().map(Change::from));
-        planned.kinds.extend(Rules::plan(&rules, &vec![None, None]).0.into_iter().map(Change::from));
+        let desired = (Wiring::of(&plan_file, &account, Partition::Aws).unwrap(), region);
+        planned.kinds.extend(Topic::plan(&desired, &None).0.into_iter().map(Change::from));
+        planned.kinds.extend(Rules::plan(&desired, &vec![None, None]).0.into_iter().map(Change::from));
         let kinds: Vec<&str> = planned.changes().iter().map(Change::kind).collect();
         assert_eq!(kinds[0], "create detector");
         assert_eq!(kinds[1], "create SNS topic");

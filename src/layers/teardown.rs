@@ -1,20 +1,19 @@
 //! Teardown (`orgguard teardown`): the plan's resources taken back out, layer by layer in
 //! the order AWS requires, and nothing the plan does not name. Per region at the delegated
-//! admin first (members' auto-enable NONE, the target accounts disassociated then deleted,
-//! the designation removed); then per account-region the kinds of `resources::in_region`'s
-//! registry backwards (the exfiltration alarm's parts, the rules, the topic), and with
+//! admin first (the registry's kinds there backwards, members' auto-enable NONE, the target
+//! accounts disassociated then deleted, the designation removed); then per account-region the
+//! registry's kinds there backwards (the exfiltration alarm's parts, the rules, the topic), and with
 //! `--delete-detectors` the detector; then per account the IAM policies and roles, once no
 //! rule or flow log of the account uses them. Each layer observes, plans (pure, per kind) and executes
 //! as a rollout does, so a dry run, a change set and a second teardown work the same way.
 
-use super::central::{self, Held, Sections};
 use super::{result, settle, Context};
 use crate::aws::{AccountSession, GuardDuty};
 use crate::discover::Scope;
 use crate::model::{AccountId, AdminSide, AutoEnable, Region, Target};
 use crate::outcome::{Layer, Note, SkipReason, Status, TargetError};
 use crate::results::{shared, TargetResult};
-use crate::resources::in_region::{Pass, Section};
+use crate::resources::registry::{self, Made, Section, Slots};
 use crate::resources::{admin, detector, membership, org_config, Change};
 
 /// What a teardown removes; each layer can be chosen on its own.
@@ -49,11 +48,12 @@ impl Teardown {
         self.detectors || (self.wiring && cx.plan.notifications.is_some()) || (self.exfiltration && cx.plan.exfiltration.is_some())
     }
 
-    /// Whether the account-region kinds of the plan's `section` are taken out.
+    /// Whether the kinds of the plan's `section` are taken out.
     pub fn takes(&self, section: Section) -> bool {
         match section {
             Section::Notifications => self.wiring,
             Section::Exfiltration => self.exfiltration,
+            Section::Suppression | Section::IpLists | Section::Export | Section::Alerts | Section::Slack => self.central,
         }
     }
 
@@ -87,11 +87,11 @@ pub async fn region(cx: &Context, session: &AccountSession, region: &Region, tea
     let mut kinds = cx.kinds(session, region);
     // A region that is not enabled answers the first read, whichever it is.
     let observed = async {
-        for kind in &mut kinds {
-            kind.observe().await?;
+        if let Some(error) = registry::observe(&mut kinds).await.into_iter().next() {
+            return Err(error);
         }
         match teardown.detectors {
-            true => guardduty.find_detector().await,
+            true => Ok(guardduty.find_detector().await?),
             false => Ok(None),
         }
     };
@@ -101,12 +101,7 @@ pub async fn region(cx: &Context, session: &AccountSession, region: &Region, tea
         Err(error) => return in_layer(Status::failed(error)),
     };
     kinds.reverse();
-    let (mut changes, mut notes) = (Vec::new(), Vec::new());
-    for kind in &mut kinds {
-        let (planned, kept) = kind.plan(Pass::Teardown { prune: teardown.prune_subscriptions });
-        changes.extend(planned);
-        notes.extend(kept);
-    }
+    let (mut changes, mut notes, _) = registry::plan(&mut kinds, cx.mode()).await;
     let mut detector_change = detector::teardown(detector.as_ref());
     if detector_change.is_some() && cx.before.get(region).is_some_and(|b| b.organization_failed) {
         detector_change = None;
@@ -114,9 +109,7 @@ pub async fn region(cx: &Context, session: &AccountSession, region: &Region, tea
     }
     changes.extend(detector_change.iter().cloned().map(Change::from));
     let status = settle(cx, &target, Layer::Account, &changes, async {
-        for kind in &kinds {
-            kind.apply(true).await?;
-        }
+        registry::apply(&kinds, &mut Made { roles_ready: true, ..Made::default() }).await?;
         if let Some(change) = &detector_change {
             detector::apply(&guardduty, change).await?;
         }
@@ -129,25 +122,24 @@ pub async fn region(cx: &Context, session: &AccountSession, region: &Region, tea
 /// What one region's teardown removes at the delegated admin, in order.
 #[derive(Default)]
 struct Planned {
-    central: central::Planned,
     config: Option<org_config::Change>,
     members: Vec<membership::Change>,
     designation: Option<admin::Change>,
     notes: Vec<Note>,
 }
 
-/// One region at the delegated admin: the plan's suppression rules and IP lists, members' auto-enable
-/// off, the target accounts disassociated then deleted, then the designation removed (from
-/// the management account).
+/// One region at the delegated admin: what the admin holds for the organization (the
+/// registry's kinds there, backwards), members' auto-enable off, the target accounts
+/// disassociated then deleted, then the designation removed (from the management account).
 pub async fn organization(cx: &Context, region: &Region, scope: &Scope, teardown: &Teardown) -> TargetResult {
     let admin = *cx.plan.admin.as_ref().expect("an organization layer only with an admin plan").account.get_ref();
     let target = Target { account: admin, region: Some(*region) };
     let in_layer = |status| result(target.clone(), Layer::Organization, status);
-    let sections = if teardown.central { Sections::of(&cx.plan) } else { Sections::default() };
-    if !teardown.membership && !teardown.admin && sections.is_empty() {
+    if !teardown.membership && !teardown.admin && !teardown.central {
         return in_layer(Status::Unchanged);
     }
-    let guardduty = cx.admin.as_ref().expect("set with an admin plan").guardduty(region);
+    let session = cx.admin.as_ref().expect("set with an admin plan");
+    let guardduty = session.guardduty(region);
     let designated = cx.before.get(region).and_then(|b| b.designated.clone());
     let observed = async {
         let designated = match designated {
@@ -155,36 +147,34 @@ pub async fn organization(cx: &Context, region: &Region, scope: &Scope, teardown
             None => cx.aws.management().guardduty(region).list_admins().await?,
         };
         let is_admin = designated.contains(&admin);
-        let detector = match !sections.is_empty() || (is_admin && (teardown.membership || teardown.admin)) {
+        let detector = match teardown.central || (is_admin && (teardown.membership || teardown.admin)) {
             true => guardduty.find_detector().await?,
             false => None,
         };
-        let (mut side, mut held) = (None, Held::default());
-        if let Some(detector) = &detector {
-            if is_admin && (teardown.membership || teardown.admin) {
-                side = Some(guardduty.admin_side(&detector.id).await?);
-            }
-            held = central::observe(&guardduty, &detector.id, sections).await?;
-        }
-        if sections.alerts.is_some() {
-            central::observe_alerts(cx, region, &mut held).await?;
-            central::observe_slack(cx, region, &scope.regions, &mut held).await?;
-        }
-        Ok::<_, TargetError>((designated, detector.map(|d| d.id), side, held))
+        let side = match &detector {
+            Some(detector) if is_admin && (teardown.membership || teardown.admin) => Some(guardduty.admin_side(&detector.id).await?),
+            _ => None,
+        };
+        Ok::<_, TargetError>((designated, detector.map(|d| d.id), side))
     };
-    let (designated, detector_id, side, held) = match observed.await {
+    let (designated, detector_id, side) = match observed.await {
         Ok(observed) => observed,
         Err(error) if error.is_region_not_enabled() => return in_layer(Status::Skipped(SkipReason::RegionNotEnabled)),
         Err(error) => return in_layer(Status::failed(error)),
     };
+    let session_in = |account: &AccountId| cx.session(account);
+    let mut kinds = cx.held_by_admin(session, region, &scope.regions, detector_id.as_deref(), &session_in);
+    if let Some(error) = registry::observe(&mut kinds).await.into_iter().next() {
+        return in_layer(Status::failed(error));
+    }
+    kinds.reverse();
     let mut planned = plan(teardown, &admin, scope, &designated, side.as_ref());
-    planned.central = central::teardown(cx, sections, &held, teardown.prune_subscriptions);
-    planned.notes.append(&mut planned.central.notes);
-    let config_list = planned.config.iter().cloned().map(Change::from);
-    let member_list = planned.members.iter().cloned().map(Change::from);
-    let designation_list = planned.designation.iter().cloned().map(Change::from);
-    let changes: Vec<Change> = planned.central.changes().chain(config_list).chain(member_list).chain(designation_list).collect();
-    let execute = execute(cx, &guardduty, region, detector_id.as_deref(), sections, &held, &planned);
+    let (mut changes, notes, _) = registry::plan(&mut kinds, cx.mode()).await;
+    planned.notes.splice(0..0, notes);
+    changes.extend(planned.config.iter().cloned().map(Change::from));
+    changes.extend(planned.members.iter().cloned().map(Change::from));
+    changes.extend(planned.designation.iter().cloned().map(Change::from));
+    let execute = execute(cx, &guardduty, region, detector_id.as_deref(), &kinds, &planned);
     let status = settle(cx, &target, Layer::Organization, &changes, execute).await;
     TargetResult { changes: shared(changes), notes: planned.notes, ..in_layer(status) }
 }
@@ -226,12 +216,11 @@ async fn execute(
     guardduty: &GuardDuty,
     region: &Region,
     detector_id: Option<&str>,
-    sections: Sections<'_>,
-    held: &Held,
+    kinds: &Slots<'_>,
     planned: &Planned,
 ) -> Result<(), TargetError> {
+    registry::apply(kinds, &mut Made { detector: detector_id.map(str::to_owned), ..Made::default() }).await?;
     if let Some(detector_id) = detector_id {
-        central::apply(cx, guardduty, region, detector_id, sections, held, &planned.central).await?;
         if let Some(change) = &planned.config {
             org_config::apply(guardduty, detector_id, AutoEnable::None, change).await?;
         }

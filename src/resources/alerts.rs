@@ -8,13 +8,14 @@ use std::fmt;
 
 use serde::Serialize;
 
+use super::registry::{At, AtAdmin, Made, Resource, Section};
 use super::{rules, topic, Calls, Check, Kind, Place};
 use crate::control::Failure;
 use crate::aws::{AwsError, Events, Sns};
 use crate::desired::Wiring;
-use crate::model::{ObservedRule, ObservedTopic, Region};
-use crate::outcome::Note;
-use crate::plan::Plan;
+use crate::model::{AccountId, ObservedRule, ObservedTopic, Partition, Region};
+use crate::outcome::{Note, TargetError};
+use crate::plan::{Notifications, Plan};
 
 pub const ALERTS: &str = "OG.Org.Alerts";
 
@@ -76,6 +77,67 @@ pub async fn apply(sns: &Sns, events: &Events, wiring: &Wiring<'_>, region: &Reg
     match change {
         Change::Topic(change) => topic::apply(sns, wiring, region, change).await,
         Change::Rule(change) => rules::apply(events, wiring, region, change).await,
+    }
+}
+
+/// The central topic and rules, in each region's delegated admin.
+pub struct CentralAlerts;
+
+pub struct Desired<'a> {
+    /// The alerts as a per-account wiring.
+    wiring: Notifications,
+    admin: AccountId,
+    partition: Partition,
+    region: Region,
+    /// `[alerts.slack]`: Chatbot's subscription to the topic is the Slack kind's.
+    slack: bool,
+    _plan: std::marker::PhantomData<&'a Plan>,
+}
+
+impl Desired<'_> {
+    fn wiring(&self) -> Wiring<'_> {
+        Wiring { plan: &self.wiring, account: &self.admin, partition: self.partition, alarms: false }
+    }
+}
+
+impl Resource for CentralAlerts {
+    const NAME: &'static str = "central alerts";
+    const SECTION: Section = Section::Alerts;
+    type Placement = AtAdmin;
+    type Desired<'a> = Desired<'a>;
+    type Clients = (Sns, Events);
+    type Observed = Observed;
+    type Change = Change;
+
+    fn desired<'a>(at: &At<'a, Self>) -> Option<Desired<'a>> {
+        let alerts = at.plan.alerts.as_ref()?;
+        let (admin, partition, region) = (at.admin.account, at.partition, at.region);
+        Some(Desired { wiring: alerts.wiring(), admin, partition, region, slack: alerts.slack.is_some(), _plan: std::marker::PhantomData })
+    }
+
+    fn clients(at: &At<'_, Self>) -> (Sns, Events) {
+        (at.admin.sns(&at.region), at.admin.events(&at.region))
+    }
+
+    async fn observe((sns, events): &(Sns, Events), desired: &Self::Desired<'_>) -> Result<Observed, TargetError> {
+        let topic = sns.find_topic(&desired.wiring().topic_arn(&desired.region)).await?;
+        let mut rules = Vec::new();
+        for rule in &desired.wiring.rules {
+            rules.push(events.find_rule(rule.name.get_ref()).await?);
+        }
+        Ok(Observed { topic, rules })
+    }
+
+    fn plan(desired: &Self::Desired<'_>, observed: &Observed) -> (Vec<Change>, Vec<Note>) {
+        plan(&desired.wiring(), &desired.region, observed, desired.slack)
+    }
+
+    fn plan_teardown(desired: &Self::Desired<'_>, observed: &Observed, prune: bool) -> (Vec<Change>, Vec<Note>) {
+        teardown(&desired.wiring(), observed, prune, desired.slack)
+    }
+
+    async fn apply((sns, events): &(Sns, Events), desired: &Self::Desired<'_>, _: &Observed, change: &Change, _: &mut Made) -> Result<(), TargetError> {
+        Ok(apply(sns, events, &desired.wiring(), &desired.region, change).await?)
     }
 }
 

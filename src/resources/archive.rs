@@ -14,9 +14,9 @@ use serde_json::{json, Value};
 use super::{same_json, Calls, Kind};
 use crate::control::Failure;
 use crate::aws::{AwsError, ObservedBucket, Service, Storage};
-use crate::model::{AccountId, Region};
+use crate::model::{AccountId, Partition, Region};
 use crate::outcome::Note;
-use crate::plan::{Archive, Export, Plan};
+use crate::plan::{Archive, Export, Plan, RegionSelection};
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -49,6 +49,29 @@ pub struct Desired<'a> {
     /// GuardDuty's principals in the regions the plan names.
     pub principals: Vec<String>,
     pub partition: &'static str,
+}
+
+impl<'a> Desired<'a> {
+    /// With `[export.archive]` and an admin: GuardDuty's principal, and each opt-in region's
+    /// own, for the regions the plan names.
+    pub fn of(plan: &'a Plan, partition: Partition) -> Option<Self> {
+        let export = plan.export.as_ref()?;
+        let regions: Vec<Region> = match &plan.organization.regions {
+            RegionSelection::All => partition.guardduty_regions().iter().filter_map(|r| Region::parse(r).ok()).collect(),
+            RegionSelection::List(regions) => regions.iter().copied().collect(),
+        };
+        let mut principals: Vec<String> = regions.iter().map(Region::guardduty_principal).collect();
+        principals.sort();
+        principals.dedup();
+        Some(Desired { export, archive: export.archive.as_ref()?, admin: *plan.admin.as_ref()?.account.get_ref(), principals, partition: partition.name() })
+    }
+}
+
+/// With `[export.archive]`, the region where the archive is made: the key's, which GuardDuty
+/// wants the bucket's to be.
+pub fn region(plan: &Plan) -> Option<Region> {
+    let export = plan.export.as_ref().filter(|e| e.archive.is_some())?;
+    export.key_place().map(|(region, _)| region)
 }
 
 impl Desired<'_> {
@@ -205,37 +228,38 @@ pub fn plan(desired: &Desired, observed: &Observed) -> (Vec<Change>, Vec<Note>) 
     (changes, notes)
 }
 
-/// Makes the changes in order (the key first: the bucket is encrypted with it); the key's ARN.
+/// Makes one change (the key first: the bucket is encrypted with it); `made_key`: the key
+/// made by an earlier change of this run.
 pub async fn apply(
     desired: &Desired<'_>,
-    key_storage: &Storage,
-    bucket_storage: &Storage,
+    keys: &Storage,
+    buckets: &Storage,
     region: &Region,
     observed: &Observed,
-    changes: &[Change],
-) -> Result<Option<String>, AwsError> {
-    let mut key = observed.key.clone();
+    change: &Change,
+    made_key: &mut Option<String>,
+) -> Result<(), AwsError> {
     let merged_policy = |policy: Option<&Value>, ours: &[Value]| merged(policy, ours).unwrap_or_default();
-    let bucket_policy = merged_policy(observed.bucket.as_ref().and_then(|b| b.policy.as_ref()), &desired.bucket_statements());
-    for change in changes {
-        match change {
-            Change::CreateKey { alias } => key = Some(key_storage.create_key(alias, &desired.new_key_policy()).await?),
-            Change::PutKeyPolicy { key, .. } => key_storage.put_key_policy(key, &merged_policy(observed.key_policy.as_ref(), &desired.key_statements())).await?,
-            Change::CreateBucket { bucket } => bucket_storage.create_bucket(bucket, region).await?,
-            Change::PutEncryption { bucket, .. } => {
-                let key = key.as_deref().unwrap_or(desired.export.kms_key.get_ref());
-                bucket_storage.put_encryption(bucket, key).await?
-            }
-            Change::BlockPublicAccess { bucket } => bucket_storage.block_public_access(bucket).await?,
-            Change::PutBucketPolicy { bucket, .. } => bucket_storage.put_bucket_policy(bucket, &bucket_policy).await?,
-            Change::PutRetention { bucket, days, .. } => {
-                let prefix = desired.export.prefix.as_ref().map(|p| p.get_ref().as_str());
-                bucket_storage.put_retention(bucket, prefix, i32::try_from(*days).unwrap_or(i32::MAX)).await?
-            }
-            Change::PutFolder { bucket, prefix } => bucket_storage.put_folder(bucket, prefix).await?,
+    match change {
+        Change::CreateKey { alias } => *made_key = Some(keys.create_key(alias, &desired.new_key_policy()).await?),
+        Change::PutKeyPolicy { key, .. } => keys.put_key_policy(key, &merged_policy(observed.key_policy.as_ref(), &desired.key_statements())).await?,
+        Change::CreateBucket { bucket } => buckets.create_bucket(bucket, region).await?,
+        Change::PutEncryption { bucket, .. } => {
+            let key = made_key.as_deref().or(observed.key.as_deref()).unwrap_or(desired.export.kms_key.get_ref());
+            buckets.put_encryption(bucket, key).await?
         }
+        Change::BlockPublicAccess { bucket } => buckets.block_public_access(bucket).await?,
+        Change::PutBucketPolicy { bucket, .. } => {
+            let policy = merged_policy(observed.bucket.as_ref().and_then(|b| b.policy.as_ref()), &desired.bucket_statements());
+            buckets.put_bucket_policy(bucket, &policy).await?
+        }
+        Change::PutRetention { bucket, days, .. } => {
+            let prefix = desired.export.prefix.as_ref().map(|p| p.get_ref().as_str());
+            buckets.put_retention(bucket, prefix, i32::try_from(*days).unwrap_or(i32::MAX)).await?
+        }
+        Change::PutFolder { bucket, prefix } => buckets.put_folder(bucket, prefix).await?,
     }
-    Ok(key)
+    Ok(())
 }
 
 /// The archive's drift fails the export's control: GuardDuty's findings land there.

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::registry::{At, AtAdmin, Made, Resource, Section};
 use super::{Calls, Check, Kind, Place};
 use crate::control::Failure;
 use crate::aws::{GuardDuty, ListFile, Service};
@@ -143,6 +144,47 @@ async fn active(admin: &GuardDuty, detector_id: &str, kind: ListKind, id: String
         tokio::time::sleep(wait).await;
         waited += wait;
         wait = (wait * 2).min(Duration::from_secs(8));
+    }
+}
+
+/// The trusted IP list and threat lists, on the delegated admin's detector.
+pub struct Lists;
+
+impl Resource for Lists {
+    const NAME: &'static str = "IP lists";
+    const SECTION: Section = Section::IpLists;
+    type Placement = AtAdmin;
+    /// The plan's lists, and the admin's detector if it has one.
+    type Desired<'a> = (&'a IpLists, Option<&'a str>);
+    type Clients = GuardDuty;
+    type Observed = Vec<ObservedList>;
+    type Change = Change;
+
+    fn desired<'a>(at: &At<'a, Self>) -> Option<Self::Desired<'a>> {
+        Some((at.plan.ip_lists.as_ref()?, at.detector))
+    }
+
+    fn clients(at: &At<'_, Self>) -> GuardDuty {
+        at.admin.guardduty(&at.region)
+    }
+
+    async fn observe(guardduty: &GuardDuty, (_, detector): &Self::Desired<'_>) -> Result<Vec<ObservedList>, TargetError> {
+        match detector {
+            Some(detector) => Ok(guardduty.lists(detector).await?),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    fn plan((lists, _): &Self::Desired<'_>, observed: &Vec<ObservedList>) -> (Vec<Change>, Vec<Note>) {
+        plan(lists, observed)
+    }
+
+    fn plan_teardown((lists, _): &Self::Desired<'_>, observed: &Vec<ObservedList>, _prune: bool) -> (Vec<Change>, Vec<Note>) {
+        (teardown(lists, observed), Vec::new())
+    }
+
+    async fn apply(guardduty: &GuardDuty, (lists, _): &Self::Desired<'_>, _: &Vec<ObservedList>, change: &Change, made: &mut Made) -> Result<(), TargetError> {
+        apply(guardduty, made.detector()?, lists, change).await
     }
 }
 

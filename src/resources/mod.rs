@@ -2,9 +2,8 @@
 //! plan that computes those changes from desired and observed state, the calls that apply
 //! them, the audit controls it answers and the calls a forecast counts for each change.
 //!
-//! Adding a kind: a new file with those parts, and one line in `kinds!` below; a kind held in
-//! each account-region also implements `in_region::InRegion` and has its line in
-//! `in_region::REGISTRY`.
+//! Adding a kind: a new file with those parts, its `Resource` impl (`registry`) and its line
+//! there, and one line in `kinds!` below.
 
 pub mod admin;
 pub mod alerts;
@@ -14,8 +13,8 @@ pub mod detector;
 pub mod exfiltration;
 pub mod export;
 pub mod iam;
-pub mod in_region;
 pub mod ip_lists;
+pub mod registry;
 pub mod membership;
 pub mod org_config;
 pub mod relationship;

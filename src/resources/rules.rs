@@ -5,10 +5,10 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::in_region::{Here, InRegion, Section};
+use super::registry::{At, InAccountRegion, Made, Resource, Section};
 use super::{differs, Calls, Check, Kind, Place};
 use crate::control::Failure;
-use crate::aws::{AccountSession, AwsError, Events, Service};
+use crate::aws::{AwsError, Events, Service};
 use crate::desired::Wiring;
 use crate::model::{ObservedRule, Region};
 use crate::outcome::{Note, TargetError};
@@ -165,24 +165,25 @@ impl fmt::Display for Change {
 /// The plan's rules and their targets in each account-region, with `[notifications]`.
 pub struct Rules;
 
-impl InRegion for Rules {
+impl Resource for Rules {
     const NAME: &'static str = "rules";
     const SECTION: Section = Section::Notifications;
+    type Placement = InAccountRegion;
     type Desired<'a> = (Wiring<'a>, Region);
     type Clients = Events;
     /// Each planned rule, in the plan's order.
     type Observed = Vec<Option<ObservedRule>>;
     type Change = Change;
 
-    fn desired<'a>(here: &Here<'a>) -> Option<Self::Desired<'a>> {
+    fn desired<'a>(here: &At<'a, Self>) -> Option<Self::Desired<'a>> {
         super::topic::Topic::desired(here)
     }
 
-    fn clients(session: &AccountSession, region: &Region) -> Events {
-        session.events(region)
+    fn clients(here: &At<'_, Self>) -> Events {
+        here.session.events(&here.region)
     }
 
-    async fn observe(events: &Events, (wiring, _): &Self::Desired<'_>) -> Result<Self::Observed, AwsError> {
+    async fn observe(events: &Events, (wiring, _): &Self::Desired<'_>) -> Result<Self::Observed, TargetError> {
         let mut rules = Vec::new();
         for rule in &wiring.plan.rules {
             rules.push(events.find_rule(rule.name.get_ref()).await?);
@@ -206,7 +207,7 @@ impl InRegion for Rules {
         matches!(change, Change::PutTarget { .. }).then(|| TargetError::Dependency { operation: "events:PutTargets", reason: reason() })
     }
 
-    async fn apply(events: &Events, (wiring, region): &Self::Desired<'_>, change: &Change) -> Result<(), TargetError> {
+    async fn apply(events: &Events, (wiring, region): &Self::Desired<'_>, _: &Self::Observed, change: &Change, _: &mut Made) -> Result<(), TargetError> {
         Ok(apply(events, wiring, region, change).await?)
     }
 }

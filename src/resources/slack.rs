@@ -5,19 +5,20 @@
 //! configuration of the channel under another name is not orgguard's; orgguard adds its
 //! topics to it (and its guardrail if it has none, or AdministratorAccess among them) and
 //! reports it. Made once a run, in the last region's organization layer, once every other
-//! region's central topic is there.
+//! region's central topic is tchannel.
 
 use std::fmt;
 
 use serde::Serialize;
 use serde_json::json;
 
-use super::{iam, Calls, Check, Kind, Place};
+use super::registry::{At, AtAdmin, Made, Mode, Resource, Section};
+use super::{archive, iam, Calls, Check, Kind, Place};
 use crate::control::Failure;
-use crate::aws::{AwsError, Chatbot, Configuration, Iam, ObservedConfiguration, Service};
-use crate::desired::Role;
-use crate::model::{AccountId, ObservedIam, Partition};
-use crate::outcome::Note;
+use crate::aws::{AccountSession, AwsError, Chatbot, Configuration, Iam, ObservedConfiguration, Service};
+use crate::desired::{Role, Wiring};
+use crate::model::{AccountId, ObservedIam, Partition, Region};
+use crate::outcome::{Note, TargetError, Unmet};
 use crate::plan::{Plan, Slack};
 
 pub const SLACK: &str = "OG.Org.Slack";
@@ -170,6 +171,107 @@ pub async fn apply(iam_client: &Iam, chatbot: &Chatbot, desired: &Desired<'_>, c
             chatbot.update(arn, slack.channel_id.get_ref(), &configuration).await
         }
         Change::DeleteConfiguration { arn, .. } => chatbot.delete(arn).await,
+    }
+}
+
+/// With `[alerts.slack]`, the region whose organization layer goes last, where the channel
+/// configuration is made: once every other region's central topic is there to subscribe
+/// (not the archive's region, which goes first, unless it is the only one).
+pub fn region(plan: &Plan, regions: &[Region]) -> Option<Region> {
+    plan.alerts.as_ref()?.slack.as_ref()?;
+    let first = archive::region(plan).filter(|r| regions.contains(r));
+    regions.iter().rev().copied().find(|r| Some(*r) != first).or(first)
+}
+
+/// The Slack channel configuration and its role, in the admin account, in one region.
+pub struct SlackChannel;
+
+pub struct Channel<'a> {
+    slack: &'a Slack,
+    admin: AccountId,
+    partition: Partition,
+    region: Region,
+    /// Every region's central topic.
+    topics: Vec<(Region, String)>,
+    /// Every region's topic counts, there or not: a rollout's dry run (the rollout makes each
+    /// before this region, so the change set it writes is the one the rollout makes) and a
+    /// teardown (which takes them all out of the configuration without looking: the other
+    /// regions are deleting theirs meanwhile). The audit counts only the topics there are.
+    every: bool,
+}
+
+impl Channel<'_> {
+    fn desired(&self, topics: &[String]) -> Desired<'_> {
+        Desired::new(self.slack, &self.admin, self.partition, topics.to_vec())
+    }
+}
+
+impl Resource for SlackChannel {
+    const NAME: &'static str = "Slack channel";
+    const SECTION: Section = Section::Slack;
+    type Placement = AtAdmin;
+    type Desired<'a> = Channel<'a>;
+    type Clients = AccountSession;
+    type Observed = Observed;
+    type Change = Change;
+
+    fn desired<'a>(at: &At<'a, Self>) -> Option<Channel<'a>> {
+        let alerts = at.plan.alerts.as_ref()?;
+        if region(at.plan, at.regions) != Some(at.region) {
+            return None;
+        }
+        let wiring = alerts.wiring();
+        let (admin, partition) = (at.admin.account, at.partition);
+        let central = Wiring { plan: &wiring, account: &admin, partition, alarms: false };
+        let topics = at.regions.iter().map(|r| (*r, central.topic_arn(r))).collect();
+        let every = matches!(at.mode, Mode::Rollout { dry_run: true } | Mode::Teardown { .. });
+        Some(Channel { slack: alerts.slack.as_ref()?, admin, partition, region: at.region, topics, every })
+    }
+
+    fn clients(at: &At<'_, Self>) -> AccountSession {
+        at.admin.clone()
+    }
+
+    /// The central topics there are (this region's is made before the configuration), the
+    /// Chatbot role and the configuration of the plan's channel (or, if the plan moved the
+    /// channel, of its name). A Slack workspace the account never authorised stops here,
+    /// naming that one-time step.
+    async fn observe(session: &AccountSession, channel: &Self::Desired<'_>) -> Result<Observed, TargetError> {
+        let mut topics = Vec::new();
+        for (other, arn) in &channel.topics {
+            if *other == channel.region || channel.every || session.sns(other).find_topic(arn).await?.is_some() {
+                topics.push(arn.clone());
+            }
+        }
+        let chatbot = session.chatbot();
+        let team = channel.slack.team_id.get_ref();
+        if !chatbot.workspaces().await?.contains(team) {
+            let message = format!(
+                "the Slack workspace {team} is not authorised for AWS Chatbot in the admin account {}: authorise it once in the \
+                 AWS Chatbot console (Configure new client, Slack), then run again",
+                channel.admin
+            );
+            return Err(TargetError::Unmet { operation: "chatbot:DescribeSlackWorkspaces", unmet: Unmet::WorkspaceNotAuthorized, message });
+        }
+        let (channel_id, name) = (channel.slack.channel_id.get_ref(), channel.slack.configuration_name.get_ref());
+        let configurations = chatbot.configurations().await?;
+        let by_channel = configurations.iter().find(|c| &c.channel_id == channel_id);
+        let configuration = by_channel.or_else(|| configurations.iter().find(|c| &c.name == name)).cloned();
+        let desired = channel.desired(&topics);
+        let role = session.iam().observe(&desired.role.role, &desired.role.policy_arn).await?;
+        Ok(Observed { role, configuration, topics })
+    }
+
+    fn plan(channel: &Self::Desired<'_>, observed: &Observed) -> (Vec<Change>, Vec<Note>) {
+        plan(&channel.desired(&observed.topics), observed)
+    }
+
+    fn plan_teardown(channel: &Self::Desired<'_>, observed: &Observed, _prune: bool) -> (Vec<Change>, Vec<Note>) {
+        teardown(&channel.desired(&observed.topics), observed)
+    }
+
+    async fn apply(session: &AccountSession, channel: &Self::Desired<'_>, observed: &Observed, change: &Change, _: &mut Made) -> Result<(), TargetError> {
+        Ok(apply(&session.iam(), &session.chatbot(), &channel.desired(&observed.topics), change).await?)
     }
 }
 

@@ -9,11 +9,12 @@ use std::fmt;
 
 use serde::Serialize;
 
+use super::registry::{At, AtAdmin, Made, Resource, Section};
 use super::{Calls, Check, Kind, Place};
 use crate::control::Failure;
 use crate::aws::{AwsError, Filter, GuardDuty, Service};
 use crate::model::{same_criteria, ObservedFilter};
-use crate::outcome::Note;
+use crate::outcome::{Note, TargetError};
 use crate::plan::{Plan, Suppression, SuppressionRule};
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -109,6 +110,47 @@ pub async fn apply(admin: &GuardDuty, detector_id: &str, desired: &Suppression, 
 }
 
 const RULES: &str = "OG.Org.SuppressionRules";
+
+/// The suppression rules, on the delegated admin's detector.
+pub struct Rules;
+
+impl Resource for Rules {
+    const NAME: &'static str = "suppression rules";
+    const SECTION: Section = Section::Suppression;
+    type Placement = AtAdmin;
+    /// The plan's rules, and the admin's detector if it has one.
+    type Desired<'a> = (&'a Suppression, Option<&'a str>);
+    type Clients = GuardDuty;
+    type Observed = Vec<ObservedFilter>;
+    type Change = Change;
+
+    fn desired<'a>(at: &At<'a, Self>) -> Option<Self::Desired<'a>> {
+        Some((at.plan.suppression.as_ref()?, at.detector))
+    }
+
+    fn clients(at: &At<'_, Self>) -> GuardDuty {
+        at.admin.guardduty(&at.region)
+    }
+
+    async fn observe(guardduty: &GuardDuty, (_, detector): &Self::Desired<'_>) -> Result<Vec<ObservedFilter>, TargetError> {
+        match detector {
+            Some(detector) => Ok(guardduty.filters(detector).await?),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    fn plan((rules, _): &Self::Desired<'_>, observed: &Vec<ObservedFilter>) -> (Vec<Change>, Vec<Note>) {
+        plan(rules, observed)
+    }
+
+    fn plan_teardown((rules, _): &Self::Desired<'_>, observed: &Vec<ObservedFilter>, _prune: bool) -> (Vec<Change>, Vec<Note>) {
+        (teardown(rules, observed), Vec::new())
+    }
+
+    async fn apply(guardduty: &GuardDuty, (rules, _): &Self::Desired<'_>, _: &Vec<ObservedFilter>, change: &Change, made: &mut Made) -> Result<(), TargetError> {
+        Ok(apply(guardduty, made.detector()?, rules, change).await?)
+    }
+}
 
 pub fn checks(plan: &Plan) -> Vec<Check> {
     let description = "The delegated admin holds the planned suppression rules, in plan order, as planned, and no other";

@@ -7,10 +7,10 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::in_region::{Here, InRegion, Section};
+use super::registry::{At, InAccountRegion, Made, Resource, Section};
 use super::{differs, Calls, Check, Kind, Place};
 use crate::control::Failure;
-use crate::aws::{AccountSession, AwsError, Service, Sns};
+use crate::aws::{AwsError, Service, Sns};
 use crate::desired::Wiring;
 use crate::model::{ObservedTopic, Region};
 use crate::outcome::{Note, TargetError};
@@ -245,24 +245,25 @@ impl fmt::Display for Change {
 /// The findings topic and its subscriptions in each account-region, with `[notifications]`.
 pub struct Topic;
 
-impl InRegion for Topic {
+impl Resource for Topic {
     const NAME: &'static str = "findings topic";
     const SECTION: Section = Section::Notifications;
+    type Placement = InAccountRegion;
     type Desired<'a> = (Wiring<'a>, Region);
     type Clients = Sns;
     type Observed = Option<ObservedTopic>;
     type Change = Change;
 
-    fn desired<'a>(here: &Here<'a>) -> Option<Self::Desired<'a>> {
-        Some((Wiring::of(here.plan, here.account, here.partition)?, here.region))
+    fn desired<'a>(here: &At<'a, Self>) -> Option<Self::Desired<'a>> {
+        Some((Wiring::of(here.plan, &here.session.account, here.partition)?, here.region))
     }
 
-    fn clients(session: &AccountSession, region: &Region) -> Sns {
-        session.sns(region)
+    fn clients(here: &At<'_, Self>) -> Sns {
+        here.session.sns(&here.region)
     }
 
-    async fn observe(sns: &Sns, (wiring, region): &Self::Desired<'_>) -> Result<Option<ObservedTopic>, AwsError> {
-        sns.find_topic(&wiring.topic_arn(region)).await
+    async fn observe(sns: &Sns, (wiring, region): &Self::Desired<'_>) -> Result<Option<ObservedTopic>, TargetError> {
+        Ok(sns.find_topic(&wiring.topic_arn(region)).await?)
     }
 
     fn plan((wiring, region): &Self::Desired<'_>, observed: &Option<ObservedTopic>) -> (Vec<Change>, Vec<Note>) {
@@ -273,11 +274,7 @@ impl InRegion for Topic {
         teardown(wiring, observed.as_ref(), prune)
     }
 
-    fn needs_roles(_: &Self::Desired<'_>, _: &Change) -> Option<TargetError> {
-        None
-    }
-
-    async fn apply(sns: &Sns, (wiring, region): &Self::Desired<'_>, change: &Change) -> Result<(), TargetError> {
+    async fn apply(sns: &Sns, (wiring, region): &Self::Desired<'_>, _: &Self::Observed, change: &Change, _: &mut Made) -> Result<(), TargetError> {
         Ok(apply(sns, wiring, region, change).await?)
     }
 }

@@ -12,9 +12,9 @@
 use serde::Serialize;
 use serde_json::json;
 
-use super::in_region::{Here, InRegion, Section};
+use super::registry::{At, InAccountRegion, Made, Resource, Section};
 use super::{iam, Check, Place};
-use crate::aws::{AccountSession, Alarm, AwsError, FlowLog, FlowLogSpec, MetricFilter, Network};
+use crate::aws::{Alarm, AwsError, FlowLog, FlowLogSpec, MetricFilter, Network};
 use crate::desired::Role;
 use crate::model::{AccountId, Partition, Region};
 use crate::outcome::{Note, TargetError};
@@ -320,26 +320,27 @@ mod kind;
 /// The exfiltration alarm's parts in each account-region, with `[exfiltration]`.
 pub struct Parts;
 
-impl InRegion for Parts {
+impl Resource for Parts {
     const NAME: &'static str = "exfiltration alarm";
     const SECTION: Section = Section::Exfiltration;
+    type Placement = InAccountRegion;
     type Desired<'a> = Desired<'a>;
     type Clients = Network;
     type Observed = Observed;
     type Change = Part;
 
-    fn desired<'a>(here: &Here<'a>) -> Option<Desired<'a>> {
+    fn desired<'a>(here: &At<'a, Self>) -> Option<Desired<'a>> {
         let plan = here.plan.exfiltration.as_ref()?;
         let topic = plan.topic(here.plan.notifications.as_ref()).expect("checked when the plan is read");
-        Some(Desired::new(plan, topic, here.account, &here.region, here.partition))
+        Some(Desired::new(plan, topic, &here.session.account, &here.region, here.partition))
     }
 
-    fn clients(session: &AccountSession, region: &Region) -> Network {
-        session.network(region)
+    fn clients(here: &At<'_, Self>) -> Network {
+        here.session.network(&here.region)
     }
 
-    async fn observe(network: &Network, desired: &Self::Desired<'_>) -> Result<Observed, AwsError> {
-        observe(network, desired.plan).await
+    async fn observe(network: &Network, desired: &Self::Desired<'_>) -> Result<Observed, TargetError> {
+        Ok(observe(network, desired.plan).await?)
     }
 
     fn plan(desired: &Self::Desired<'_>, observed: &Observed) -> (Vec<Part>, Vec<Note>) {
@@ -356,7 +357,7 @@ impl InRegion for Parts {
         matches!(change, Part::CreateFlowLogs { .. }).then(|| TargetError::Dependency { operation: "ec2:CreateFlowLogs", reason: reason() })
     }
 
-    async fn apply(network: &Network, desired: &Self::Desired<'_>, change: &Part) -> Result<(), TargetError> {
+    async fn apply(network: &Network, desired: &Self::Desired<'_>, _: &Observed, change: &Part, _: &mut Made) -> Result<(), TargetError> {
         Ok(apply(network, desired, change).await?)
     }
 }

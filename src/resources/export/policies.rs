@@ -1,78 +1,12 @@
-//! Findings export to S3: the delegated admin's detector publishes every member's findings of
-//! its region to the plan's bucket, encrypted with the plan's key. One destination per
-//! detector: a destination elsewhere is pointed at the plan's bucket; one that GuardDuty cannot
-//! publish to is reported with its status.
+//! What GuardDuty needs from the bucket and key policies before it is asked to publish
+//! there: judged from the policies as read, so that a dry run names a statement missing.
 
-use std::fmt;
-
-use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::{Calls, Check, Kind, Place};
-use crate::control::Failure;
-use crate::aws::{AwsError, Destination, GuardDuty, Service};
-use crate::model::{AccountId, ObservedDestination, Region};
-use crate::outcome::Note;
-use crate::plan::{Export, Plan};
-
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Change {
-    CreateDestination { destination: String },
-    UpdateDestination { id: String, destination: String, why: String },
-    /// Teardown: the destination that publishes to the plan's bucket.
-    DeleteDestination { id: String, destination: String },
-}
-
-pub fn plan(desired: &Export, observed: &[ObservedDestination]) -> (Vec<Change>, Vec<Note>) {
-    let (want, key) = (desired.destination_arn(), desired.kms_key.get_ref());
-    let owner = desired.bucket_account.map(|a| a.to_string());
-    // The plan's is the destination to the plan's bucket; another is someone else's, kept.
-    let ours = observed.iter().find(|d| same_destination(&d.destination_arn, &want));
-    let mut notes: Vec<Note> = observed
-        .iter()
-        .filter(|d| !same_destination(&d.destination_arn, &want))
-        .map(|d| Note::new(format!("another publishing destination {} (kept: the plan does not name it)", d.destination_arn)))
-        .collect();
-    let change = match ours {
-        None => Some(Change::CreateDestination { destination: want }),
-        Some(found) if found.kms_key_arn != *key => Some(Change::UpdateDestination { id: found.id.clone(), destination: want, why: format!("key {}", found.kms_key_arn) }),
-        Some(found) if owner.is_some() && found.expected_owner != owner => {
-            let why = format!("expected bucket owner {}", found.expected_owner.as_deref().unwrap_or("not set"));
-            Some(Change::UpdateDestination { id: found.id.clone(), destination: want, why })
-        }
-        Some(found) if !found.status.is_working() => {
-            notes.push(Note {
-                text: format!("findings export to {want}: status {}; GuardDuty cannot write there with the key: check the bucket and key policies", found.status),
-                fails: Some(Failure::new(EXPORT, "PUBLISHING", found.status.to_string())),
-            });
-            None
-        }
-        Some(_) => None,
-    };
-    (change.into_iter().collect(), notes)
-}
-
-/// Two destination ARNs name the same place: a folder's trailing / does not count.
-fn same_destination(a: &str, b: &str) -> bool {
-    a.trim_end_matches('/') == b.trim_end_matches('/')
-}
-
-/// Teardown: the destinations that publish to the plan's bucket, and no other.
-pub fn teardown(desired: &Export, observed: &[ObservedDestination]) -> Vec<Change> {
-    let want = desired.destination_arn();
-    observed.iter().filter(|d| same_destination(&d.destination_arn, &want)).map(|d| Change::DeleteDestination { id: d.id.clone(), destination: want.clone() }).collect()
-}
-
-pub async fn apply(admin: &GuardDuty, detector_id: &str, desired: &Export, change: &Change) -> Result<(), AwsError> {
-    let owner = desired.bucket_account.map(|a| a.to_string());
-    let target = |arn| Destination { arn, kms_key_arn: desired.kms_key.get_ref(), expected_owner: owner.as_deref() };
-    match change {
-        Change::CreateDestination { destination } => admin.create_destination(detector_id, &target(destination)).await.map(drop),
-        Change::UpdateDestination { id, destination, .. } => admin.update_destination(detector_id, id, &target(destination)).await,
-        Change::DeleteDestination { id, .. } => admin.delete_destination(detector_id, id).await,
-    }
-}
+use crate::aws::{AwsError, Storage};
+use crate::model::{AccountId, Region};
+use crate::outcome::{TargetError, Unmet};
+use crate::plan::Export;
 
 /// What GuardDuty needs from the bucket and key policies to publish for the admin's detector
 /// (`source_arn`) in `region`: each statement missing, as the JSON to add, with where. A
@@ -213,78 +147,36 @@ fn glob(pattern: &str, text: &str) -> bool {
     p[pi..].iter().all(|c| *c == '*')
 }
 
-const EXPORT: &str = "OG.Org.FindingsExport";
-
-pub fn checks(plan: &Plan) -> Vec<Check> {
-    let description = "The delegated admin exports findings to the planned bucket with the planned key, and GuardDuty is publishing";
-    plan.export.iter().map(|_| Check::new(Place::Organization, EXPORT, description, "orgguard")).collect()
-}
-
-impl Kind for Change {
-    fn kind(&self) -> &'static str {
-        match self {
-            Self::CreateDestination { .. } => "create findings export",
-            Self::UpdateDestination { .. } => "update findings export",
-            Self::DeleteDestination { .. } => "delete findings export",
+/// Before GuardDuty is asked to publish to the plan's bucket: the bucket and key policies,
+/// read in the accounts that own them (`buckets`, `keys`), must let the admin's detector write
+/// there; a statement missing fails the target, named, with nothing sent to GuardDuty.
+/// Policies that cannot be read are left to GuardDuty (its status says what it found).
+pub async fn check(buckets: &Storage, keys: &Storage, export: &Export, region: &Region, admin: &AccountId, source_arn: &str) -> Result<(), TargetError> {
+    let read = async {
+        let bucket = buckets.bucket_policy(export.bucket_name()).await?;
+        let key = keys.key_policy(export.kms_key.get_ref()).await?;
+        Ok::<_, AwsError>((bucket, key))
+    };
+    let (bucket, key) = match read.await {
+        Ok(policies) => policies,
+        Err(error) => {
+            tracing::warn!("findings export in {region}: the bucket and key policies were not checked: {error}");
+            return Ok(());
         }
+    };
+    let missing = missing_statements(export, bucket.as_ref(), key.as_ref(), admin, region, source_arn);
+    if missing.is_empty() {
+        return Ok(());
     }
-
-    fn calls(&self) -> Calls {
-        Calls::here(Service::GuardDuty, 1)
-    }
-
-    fn failures(&self, _: &Plan) -> Vec<Failure> {
-        match self {
-            Self::CreateDestination { destination } => vec![Failure::new(EXPORT, format!("export to {destination}"), "none")],
-            Self::UpdateDestination { destination, why, .. } => vec![Failure::new(EXPORT, format!("export to {destination}"), why.clone())],
-            Self::DeleteDestination { .. } => Vec::new(),
-        }
-    }
-}
-
-impl fmt::Display for Change {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::CreateDestination { destination } => write!(f, "{destination}"),
-            Self::UpdateDestination { destination, why, .. } => write!(f, "{destination} (was {why})"),
-            Self::DeleteDestination { destination, .. } => write!(f, "{destination}"),
-        }
-    }
+    let each: Vec<String> = missing.iter().map(|(place, statement)| format!("the {place} lacks {statement}")).collect();
+    let message = format!("not asked of GuardDuty: {}", each.join("; "));
+    Err(TargetError::Unmet { operation: "guardduty:CreatePublishingDestination", unmet: Unmet::PolicyMissing, message })
 }
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
+    use super::super::tests::desired;
     use super::*;
-    use crate::model::DestinationStatus;
-
-    fn desired() -> Export {
-        let text = "[organization]\nregions = \"all\"\n[admin]\naccount = \"100000000001\"\n[detector]\nfinding_publishing_frequency = \"SIX_HOURS\"\n\
-                    [export]\nbucket = \"arn:aws:s3:::findings\"\nprefix = \"guardduty\"\nkms_key = \"arn:aws:kms:us-east-1:100000000009:key/k1\"\n";
-        Plan::parse(text, Path::new("p.toml")).unwrap().export.unwrap()
-    }
-
-    fn found(arn: &str, key: &str, status: &str) -> ObservedDestination {
-        ObservedDestination { id: "d1".into(), destination_arn: arn.into(), kms_key_arn: key.into(), expected_owner: None, status: DestinationStatus::parse(status) }
-    }
-
-    #[test]
-    fn a_destination_as_planned_and_publishing_needs_nothing_and_each_difference_its_own_change_or_note() {
-        let key = "arn:aws:kms:us-east-1:100000000009:key/k1";
-        assert_eq!(plan(&desired(), &[found("arn:aws:s3:::findings/guardduty", key, "PUBLISHING")]), (vec![], vec![]));
-        assert_eq!(plan(&desired(), &[]).0, vec![Change::CreateDestination { destination: "arn:aws:s3:::findings/guardduty".into() }]);
-        let (changes, notes) = plan(&desired(), &[found("arn:aws:s3:::someone-elses", key, "PUBLISHING")]);
-        assert_eq!(changes, vec![Change::CreateDestination { destination: "arn:aws:s3:::findings/guardduty".into() }], "another destination is not taken over");
-        assert!(notes[0].text.contains("someone-elses"), "{notes:?}");
-        assert_eq!(plan(&desired(), &[found("arn:aws:s3:::findings/guardduty/", key, "PUBLISHING")]), (vec![], vec![]), "a folder's trailing / is the same place");
-        let (changes, _) = plan(&desired(), &[found("arn:aws:s3:::findings/guardduty", "arn:aws:kms:us-east-1:100000000009:key/old", "PUBLISHING")]);
-        assert!(matches!(&changes[..], [Change::UpdateDestination { why, .. }] if why == "key arn:aws:kms:us-east-1:100000000009:key/old"), "{changes:?}");
-        let (changes, notes) = plan(&desired(), &[found("arn:aws:s3:::findings/guardduty", key, "UNABLE_TO_PUBLISH_FIX_DESTINATION_PROPERTY")]);
-        assert!(changes.is_empty());
-        assert_eq!(notes[0].fails.as_ref().unwrap().actual, "UNABLE_TO_PUBLISH_FIX_DESTINATION_PROPERTY");
-        assert_eq!(teardown(&desired(), &[found("arn:aws:s3:::old", key, "PUBLISHING")]), vec![], "not the plan's bucket");
-    }
 
     #[test]
     fn the_missing_statement_is_named_and_conditions_for_another_detector_do_not_count() {
