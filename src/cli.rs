@@ -40,6 +40,28 @@ pub enum Command {
         #[arg(long)]
         plan: PathBuf,
     },
+    /// Print the least-privilege IAM policy (JSON) that one principal needs to run one
+    /// command with these plans, with their names in the resources. No AWS call.
+    IamPolicy {
+        /// The plan file (TOML); repeat it for a policy that serves several plans.
+        #[arg(long, required = true)]
+        plan: Vec<PathBuf>,
+        /// Who the policy is for: the identity that runs orgguard in the management account,
+        /// or the member role (`organization.member_role`) in every other account.
+        #[arg(long, value_enum)]
+        principal: orgguard::permissions::Principal,
+        /// The command it is for: rollout (and everything read-only), audit (reads only, for
+        /// audit, report and rollout --dry-run) or teardown.
+        #[arg(long = "for", value_enum)]
+        purpose: orgguard::permissions::Purpose,
+        /// The AWS partition of the resources' ARNs.
+        #[arg(long, default_value = "aws")]
+        partition: String,
+        /// The management account's policy also covers its own account as a target (as with
+        /// `include_management_account = true`, which sets it too).
+        #[arg(long)]
+        own_account: bool,
+    },
     /// Make every target account and region match the plan.
     Rollout(RolloutArgs),
     /// Take what the plan put there back out, and nothing else (asks first; see --dry-run).

@@ -19,6 +19,7 @@ pub mod layers;
 pub mod model;
 pub mod ops;
 pub mod outcome;
+pub mod permissions;
 pub mod plan;
 pub mod progress;
 pub mod report;

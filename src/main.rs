@@ -54,6 +54,11 @@ fn run(command: Command) -> Result<u8> {
             println!("{}: plan is valid", plan.display());
             Ok(OK)
         }
+        Command::IamPolicy { plan, principal, purpose, partition, own_account } => {
+            let policy = ops::iam_policy(&plan, principal, purpose, &partition, own_account)?;
+            println!("{}", serde_json::to_string_pretty(&policy)?);
+            Ok(OK)
+        }
         Command::Init { out, offline, endpoint_url, profile } => {
             for note in runtime(1)?.block_on(ops::init(&out, endpoint_url, profile, offline))? {
                 eprintln!("{}", printable(&note));

@@ -7,6 +7,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::root;
+use orgguard::permissions::{Principal, Purpose};
 use serde_json::Value;
 
 /// Actions AWS checks on orgguard's behalf, not operations orgguard calls itself.
@@ -47,7 +48,7 @@ const TEARDOWN_ONLY: &[&str] = &[
 
 /// Writes the teardown makes as well as the rollout.
 const TEARDOWN_SHARED: &[&str] =
-    &["guardduty:UpdateOrganizationConfiguration", "guardduty:DisableOrganizationAdminAccount", "guardduty:DeleteFilter", "guardduty:DeleteIPSet", "guardduty:DeleteThreatIntelSet", "sns:Unsubscribe", "iam:DeletePolicyVersion", "ec2:DeleteFlowLogs"];
+    &["chatbot:UpdateSlackChannelConfiguration", "guardduty:UpdateOrganizationConfiguration", "guardduty:DisableOrganizationAdminAccount", "guardduty:DeleteFilter", "guardduty:DeleteIPSet", "guardduty:DeleteThreatIntelSet", "sns:Unsubscribe", "iam:DeletePolicyVersion", "ec2:DeleteFlowLogs"];
 
 /// The files of a directory and of every directory below it.
 fn files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
@@ -117,10 +118,37 @@ fn no_write_stands_on_every_resource_unless_aws_allows_nothing_narrower() {
     }
     let assume = statements("management-rollout.json").into_iter().find(|s| s["Action"][0] == "sts:AssumeRole").unwrap();
     assert_eq!(assume["Condition"]["StringEquals"]["aws:ResourceOrgID"], "${aws:PrincipalOrgID}", "member roles of this organization only");
-    let attach = statements("member-rollout.json").into_iter().find(|s| s["Action"][0] == "iam:AttachRolePolicy").unwrap();
-    assert_eq!(attach["Condition"]["ArnLike"]["iam:PolicyARN"], "arn:aws:iam::*:policy/EventBridgePublishGuarddutyFinding");
-    let detach = statements("member-teardown.json").into_iter().find(|s| s["Action"][0] == "iam:DetachRolePolicy").unwrap();
-    assert_eq!(detach["Condition"]["ArnLike"]["iam:PolicyARN"], "arn:aws:iam::*:policy/EventBridgePublishGuarddutyFinding");
+    // A role orgguard makes may be attached (or detached) only its own policy.
+    for (file, action) in [("member-rollout.json", "iam:AttachRolePolicy"), ("member-teardown.json", "iam:DetachRolePolicy")] {
+        let attaching: Vec<Value> = statements(file).into_iter().filter(|s| s["Action"].as_array().unwrap().iter().any(|a| a == action)).collect();
+        let roles_and_policies: Vec<(&str, &str)> =
+            attaching.iter().map(|s| (s["Resource"].as_str().unwrap(), s["Condition"]["ArnLike"]["iam:PolicyARN"].as_str().unwrap())).collect();
+        assert_eq!(
+            roles_and_policies,
+            [
+                ("arn:aws:iam::*:role/guardduty-chatbot", "arn:aws:iam::*:policy/GuardDutyChatbotReadOnly"),
+                ("arn:aws:iam::*:role/eventbridge_to_sns", "arn:aws:iam::*:policy/EventBridgePublishGuarddutyFinding"),
+                ("arn:aws:iam::*:role/orgguard-flow-logs", "arn:aws:iam::*:policy/OrgGuardFlowLogsDelivery"),
+            ],
+            "{file}"
+        );
+    }
+}
+
+/// docs/iam is what `orgguard iam-policy` prints for the shipped plans (`scripts/iam-policies`
+/// writes it), so the policies there are the ones the kinds declare.
+#[test]
+fn the_documented_policies_are_what_the_kinds_declare_for_the_shipped_plans() {
+    let mut plans: Vec<std::path::PathBuf> = std::fs::read_dir(root().join("plans")).unwrap().map(|e| e.unwrap().path()).collect();
+    plans.sort();
+    for principal in [Principal::Management, Principal::Member] {
+        for purpose in [Purpose::Rollout, Purpose::Audit, Purpose::Teardown] {
+            let name = format!("{}-{}.json", format!("{principal:?}").to_lowercase(), format!("{purpose:?}").to_lowercase());
+            let policy = orgguard::ops::iam_policy(&plans, principal, purpose, "aws", principal == Principal::Management).unwrap();
+            let documented = std::fs::read_to_string(root().join("docs/iam").join(&name)).unwrap();
+            assert_eq!(documented.trim_end(), serde_json::to_string_pretty(&policy).unwrap(), "docs/iam/{name}: run scripts/iam-policies");
+        }
+    }
 }
 
 fn read_only(operation: &str) -> bool {
@@ -169,5 +197,81 @@ fn every_operation_is_allowed_and_nothing_more() {
         assert!(missing.is_empty(), "{file} lacks {missing:?}");
         let extra: Vec<_> = allowed.difference(&needed).filter(|a| !writes || !on_behalf.contains(*a)).collect();
         assert!(extra.is_empty(), "{file} allows more than orgguard needs: {extra:?}");
+    }
+}
+
+/// What the emulator saw each principal call, as IAM actions: every account but the
+/// management account is reached through the member role.
+fn called(emulator: &common::Emulator) -> BTreeSet<(Principal, String)> {
+    let requests = emulator.get("counts")["requests"].as_array().unwrap().clone();
+    requests
+        .iter()
+        .map(|r| {
+            let principal = if r["account"] == common::MANAGEMENT { Principal::Management } else { Principal::Member };
+            (principal, iam_action(r["service"].as_str().unwrap(), r["operation"].as_str().unwrap()))
+        })
+        .collect()
+}
+
+/// The IAM action AWS checks for an API operation, where the two names differ.
+fn iam_action(service: &str, operation: &str) -> String {
+    let service = match service {
+        "monitoring" => "cloudwatch",
+        other => other,
+    };
+    let operation = match (service, operation) {
+        ("s3", "HeadBucket") => "ListBucket",
+        ("s3", "GetBucketEncryption") => "GetEncryptionConfiguration",
+        ("s3", "PutBucketEncryption") => "PutEncryptionConfiguration",
+        // (The emulator names the lifecycle calls as moto does, without "Configuration".)
+        ("s3", "GetBucketLifecycleConfiguration" | "GetBucketLifecycle") => "GetLifecycleConfiguration",
+        ("s3", "PutBucketLifecycleConfiguration" | "PutBucketLifecycle") => "PutLifecycleConfiguration",
+        ("s3", "GetPublicAccessBlock") => "GetBucketPublicAccessBlock",
+        ("s3", "PutPublicAccessBlock") => "PutBucketPublicAccessBlock",
+        ("s3", "HeadObject") => "GetObject",
+        (_, operation) => operation,
+    };
+    format!("{service}:{operation}")
+}
+
+/// Every call orgguard made at the emulator in a rollout, an audit and a teardown of the
+/// shipped plans is in the policy `orgguard iam-policy` prints for its principal and command:
+/// a call that no kind declares fails here, whatever its name in the source.
+#[test]
+fn every_call_of_every_command_is_in_the_policy_its_kinds_declare() {
+    let emulator = common::Emulator::start(&["--accounts", "3"]);
+    emulator.post("slack-workspace", serde_json::json!({"account": "100000000001", "team_id": "T07ORG", "team_name": "example"}));
+    emulator.boto3_as(
+        "100000000002",
+        r#"
+s3 = client("s3", "us-east-1")
+s3.create_bucket(Bucket="example-security-lists")
+for key in ("trusted-ips.txt", "threat-ips.txt"):
+    s3.put_object(Bucket="example-security-lists", Key=key, Body=b"203.0.113.0/24\n")
+"#,
+    );
+    let regions = "us-east-1,eu-west-1";
+    let commands: [(Purpose, &[&str]); 3] = [
+        (Purpose::Rollout, &["rollout"]),
+        (Purpose::Audit, &["audit"]),
+        (Purpose::Teardown, &["teardown", "--delete-detectors", "--yes"]),
+    ];
+    for plan in ["plans/central-findings.toml", "plans/network-exfiltration.toml"] {
+        let path = root().join(plan);
+        for (purpose, args) in commands {
+            emulator.reset_counts();
+            let run = emulator.orgguard(&[args, &["--plan", path.to_str().unwrap(), "--regions", regions]].concat());
+            assert!(run.code() <= 2, "{plan} {args:?}: {}", run.stderr());
+            let policies = [Principal::Management, Principal::Member].map(|principal| {
+                let policy = orgguard::ops::iam_policy(&[path.clone()], principal, purpose, "aws", true).unwrap();
+                let policy = serde_json::to_value(policy).unwrap();
+                let actions: BTreeSet<String> = policy["Statement"].as_array().unwrap().iter().flat_map(|s| s["Action"].as_array().unwrap().clone()).map(|a| a.as_str().unwrap().to_owned()).collect();
+                (principal, actions)
+            });
+            let calls = called(&emulator);
+            assert!(calls.len() > 10, "{plan} {args:?}: {calls:?}");
+            let lacking: Vec<_> = calls.iter().filter(|(principal, action)| !policies.iter().any(|(p, allowed)| p == principal && allowed.contains(action))).collect();
+            assert!(lacking.is_empty(), "{plan} {args:?}: the policies lack {lacking:?}");
+        }
     }
 }

@@ -3,6 +3,7 @@
 //! engine.
 
 mod audit;
+mod iam_policy;
 mod init;
 mod rollout;
 mod run;
@@ -20,6 +21,7 @@ use crate::plan::PlanError;
 use crate::report::AuditReport;
 
 pub use audit::{audit, Audit};
+pub use iam_policy::iam_policy;
 pub use init::init;
 pub use rollout::{rollout, RolloutOptions};
 pub use teardown::{check_resume, teardown, TeardownOptions};

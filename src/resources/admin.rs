@@ -6,7 +6,10 @@ use std::fmt;
 use serde::Serialize;
 
 use super::{At, Calls, Check, Kind, Place};
+use serde_json::json;
+
 use crate::control::Failure;
+use crate::permissions::{Grant, Phase};
 use crate::aws::{AwsError, GuardDuty, Service};
 use crate::model::AccountId;
 use crate::outcome::{Note, OtherAdmin};
@@ -52,6 +55,30 @@ pub async fn apply(management: &GuardDuty, change: &Change) -> Result<(), AwsErr
 }
 
 pub const ADMIN: &str = "OG.Org.DelegatedAdmin";
+
+/// The organization read and the designation made from the management account (with what
+/// Organizations checks on GuardDuty's behalf), and the member role assumed everywhere else.
+pub fn grants(plan: &Plan, p: &str) -> Vec<Grant> {
+    let organization = &plan.organization;
+    let mut grants = vec![
+        Grant::read(&["sts:GetCallerIdentity", "organizations:ListAccounts", "organizations:ListAccountsForParent", "organizations:ListOrganizationalUnitsForParent", "organizations:DescribeAccount"]).management(),
+        Grant::new("AssumeTheMemberRole", Phase::Read, &["sts:AssumeRole"], &[format!("arn:{p}:iam::*:role/{}", organization.member_role)])
+            .when(json!({"StringEquals": {"aws:ResourceOrgID": "${aws:PrincipalOrgID}"}}))
+            .management(),
+    ];
+    if plan.admin.is_none() {
+        return grants;
+    }
+    let guardduty_only = json!({"StringEquals": {"organizations:ServicePrincipal": ["guardduty.amazonaws.com", "malware-protection.guardduty.amazonaws.com"]}});
+    grants.extend([
+        Grant::read(&["guardduty:ListOrganizationAdminAccounts"]).management(),
+        Grant::new("OrgguardDesignateAdmin", Phase::Rollout, &["guardduty:EnableOrganizationAdminAccount", "organizations:DescribeOrganizationalUnit", "organizations:ListAWSServiceAccessForOrganization"], &["*"]).management(),
+        Grant::new("OrgguardDesignateAdmin", Phase::Both, &["guardduty:DisableOrganizationAdminAccount", "organizations:DescribeOrganization", "organizations:ListDelegatedAdministrators"], &["*"]).management(),
+        Grant::new("OrganizationsOnlyForGuardDuty", Phase::Rollout, &["organizations:EnableAWSServiceAccess", "organizations:RegisterDelegatedAdministrator"], &["*"]).when(guardduty_only.clone()).management(),
+        Grant::new("OrganizationsOnlyForGuardDuty", Phase::Both, &["organizations:DeregisterDelegatedAdministrator"], &["*"]).when(guardduty_only).management(),
+    ]);
+    grants
+}
 
 pub fn checks(plan: &Plan) -> Vec<Check> {
     let designated = "The planned delegated admin is designated in the region";

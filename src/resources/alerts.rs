@@ -11,6 +11,7 @@ use serde::Serialize;
 use super::registry::{At, AtAdmin, Made, Resource, Section};
 use super::{rules, topic, Calls, Check, Kind, Place};
 use crate::control::Failure;
+use crate::permissions::Grant;
 use crate::aws::{AwsError, Events, Sns};
 use crate::desired::Wiring;
 use crate::model::{AccountId, ObservedRule, ObservedTopic, Partition, Region};
@@ -148,6 +149,14 @@ fn central_failure(failure: Failure) -> Failure {
 
 fn central(note: Note) -> Note {
     Note { text: format!("central alerts: {}", note.text), fails: note.fails.map(central_failure) }
+}
+
+/// The central topic and rules, in the delegated admin's account.
+pub fn grants(plan: &Plan, p: &str) -> Vec<Grant> {
+    let Some(alerts) = &plan.alerts else { return Vec::new() };
+    let mut grants = topic::topic_grants(&alerts.topic, p);
+    grants.extend(rules::rule_grants(&alerts.rules, p));
+    grants
 }
 
 pub fn checks(plan: &Plan) -> Vec<Check> {

@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 
 use super::{same_json, Calls, Kind};
 use crate::control::Failure;
+use crate::permissions::{Grant, Phase};
 use crate::aws::{AwsError, ObservedBucket, Service, Storage};
 use crate::model::{AccountId, Partition, Region};
 use crate::outcome::Note;
@@ -260,6 +261,21 @@ pub async fn apply(
         Change::PutFolder { bucket, prefix } => buckets.put_folder(bucket, prefix).await?,
     }
     Ok(())
+}
+
+/// The bucket and key, where orgguard makes them (`[export.archive]`).
+pub fn grants(plan: &Plan, p: &str) -> Vec<Grant> {
+    let Some(export) = plan.export.as_ref().filter(|e| e.archive.is_some()) else { return Vec::new() };
+    let bucket = export.bucket.get_ref();
+    let alias = export.kms_key.get_ref().rsplit_once(":alias/").map_or("*".into(), |(_, alias)| alias.to_owned());
+    vec![
+        Grant::new("FindingsExportPolicies", Phase::Read, &["s3:GetBucketPublicAccessBlock", "s3:GetEncryptionConfiguration", "s3:GetLifecycleConfiguration"], &[bucket]),
+        Grant::new("FindingsArchiveBucket", Phase::Rollout, &["s3:CreateBucket", "s3:PutBucketPolicy", "s3:PutBucketPublicAccessBlock", "s3:PutEncryptionConfiguration", "s3:PutLifecycleConfiguration"], &[bucket]),
+        Grant::new("FindingsArchivePrefixObject", Phase::Rollout, &["s3:PutObject"], &[format!("{bucket}/*")]),
+        Grant::new("FindingsArchiveKey", Phase::Rollout, &["kms:CreateAlias", "kms:PutKeyPolicy", "kms:ScheduleKeyDeletion"], &[format!("arn:{p}:kms:*:*:key/*"), format!("arn:{p}:kms:*:*:alias/{alias}")]),
+        // No resource type: the key does not exist yet.
+        Grant::new("FindingsArchiveNewKey", Phase::Rollout, &["kms:CreateKey"], &["*"]),
+    ]
 }
 
 /// The archive's drift fails the export's control: GuardDuty's findings land there.

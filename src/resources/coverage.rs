@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Check, Place};
 use crate::control::Failure;
+use crate::permissions::Grant;
 use crate::model::{AccountId, CoveredResource, Feature, Region};
 use crate::outcome::Note;
 use crate::plan::Plan;
@@ -59,6 +60,14 @@ impl Coverage {
 pub fn wanted(plan: &Plan) -> bool {
     let features = plan.detector.features.get_ref();
     plan.admin.is_some() && [Feature::RuntimeMonitoring, Feature::EksRuntimeMonitoring].iter().any(|f| features.get(f) == Some(&true))
+}
+
+/// Runtime Monitoring's coverage, read by the audit at the delegated admin.
+pub fn grants(plan: &Plan, _: &str) -> Vec<Grant> {
+    match plan.admin.is_some() {
+        true => vec![Grant::read(&["guardduty:ListCoverage", "guardduty:GetCoverageStatistics"])],
+        false => Vec::new(),
+    }
 }
 
 pub fn checks(plan: &Plan) -> Vec<Check> {

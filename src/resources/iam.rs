@@ -6,9 +6,11 @@
 use std::fmt;
 
 use serde::Serialize;
+use serde_json::json;
 
 use super::{same_json, Calls, Check, Kind, Place};
 use crate::control::Failure;
+use crate::permissions::{Grant, Phase};
 use crate::aws::{AwsError, Iam, Service};
 use crate::desired::Role;
 use crate::model::ObservedIam;
@@ -99,6 +101,33 @@ pub async fn apply(iam: &Iam, desired: &Role, change: &Change) -> Result<(), Aws
 const ROLE: &str = "OG.Wiring.Role";
 const POLICY: &str = "OG.Wiring.Policy";
 
+/// The reads of every role orgguard makes.
+pub const READS: &[&str] =
+    &["iam:GetRole", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:ListAttachedRolePolicies", "iam:ListPolicyVersions", "iam:ListRolePolicies", "iam:ListInstanceProfilesForRole"];
+
+/// A role orgguard makes (`name` tells its statements apart), with its one policy, passed only
+/// to `service`: made, attached only that policy, and taken out by a teardown.
+pub fn role_grants(name: &str, role: &str, policy: &str, service: &str, p: &str) -> Vec<Grant> {
+    let (role_arn, policy_arn) = ([format!("arn:{p}:iam::*:role/{role}")], [format!("arn:{p}:iam::*:policy/{policy}")]);
+    let only_policy = json!({"ArnLike": {"iam:PolicyARN": policy_arn[0]}});
+    vec![
+        Grant::read(READS),
+        Grant::new(format!("{name}RoleWrite"), Phase::Rollout, &["iam:CreateRole", "iam:UpdateAssumeRolePolicy"], &role_arn),
+        Grant::new(format!("AttachOnlyThe{name}Policy"), Phase::Rollout, &["iam:AttachRolePolicy"], &role_arn).when(only_policy.clone()),
+        Grant::new(format!("{name}PolicyWrite"), Phase::Rollout, &["iam:CreatePolicy", "iam:CreatePolicyVersion"], &policy_arn),
+        Grant::new(format!("{name}PolicyWrite"), Phase::Both, &["iam:DeletePolicyVersion"], &policy_arn),
+        Grant::new(format!("PassThe{name}Role"), Phase::Rollout, &["iam:PassRole"], &role_arn).when(json!({"StringEquals": {"iam:PassedToService": service}})),
+        Grant::new(format!("{name}RoleTeardown"), Phase::Teardown, &["iam:DeleteRole"], &role_arn),
+        Grant::new(format!("DetachOnlyThe{name}Policy"), Phase::Teardown, &["iam:DetachRolePolicy"], &role_arn).when(only_policy),
+        Grant::new(format!("{name}PolicyTeardown"), Phase::Teardown, &["iam:DeletePolicy"], &policy_arn),
+    ]
+}
+
+/// The roles are declared by the kinds that need them.
+pub fn grants(_: &Plan, _: &str) -> Vec<Grant> {
+    Vec::new()
+}
+
 pub fn checks(plan: &Plan) -> Vec<Check> {
     if plan.notifications.is_none() {
         return Vec::new();
@@ -170,7 +199,7 @@ impl fmt::Display for Change {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+
 
     use super::super::fixtures;
     use super::*;

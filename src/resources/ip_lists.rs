@@ -12,6 +12,7 @@ use serde::Serialize;
 use super::registry::{At, AtAdmin, Made, Resource, Section};
 use super::{Calls, Check, Kind, Place};
 use crate::control::Failure;
+use crate::permissions::{Grant, Phase};
 use crate::aws::{GuardDuty, ListFile, Service};
 use crate::model::{ListKind, ListStatus, ObservedList};
 use crate::outcome::{Note, TargetError, Unmet};
@@ -197,6 +198,23 @@ fn control(kind: ListKind) -> &'static str {
 
 const TRUSTED: &str = "OG.Org.TrustedIpList";
 const THREAT: &str = "OG.Org.ThreatLists";
+
+/// The lists, on the delegated admin's detector; GuardDuty keeps a policy of its
+/// service-linked role in step with them (its `iam:PutRolePolicy` is checked on orgguard's behalf).
+pub fn grants(plan: &Plan, p: &str) -> Vec<Grant> {
+    if plan.ip_lists.is_none() {
+        return Vec::new();
+    }
+    let detectors = [format!("arn:{p}:guardduty:*:*:detector/*")];
+    let role = [format!("arn:{p}:iam::*:role/aws-service-role/guardduty.amazonaws.com/AWSServiceRoleForAmazonGuardDuty")];
+    vec![
+        Grant::read(&["guardduty:ListIPSets", "guardduty:GetIPSet", "guardduty:ListThreatIntelSets", "guardduty:GetThreatIntelSet"]),
+        Grant::new("GuardDutyDetectorWrite", Phase::Rollout, &["guardduty:CreateIPSet", "guardduty:UpdateIPSet", "guardduty:CreateThreatIntelSet", "guardduty:UpdateThreatIntelSet"], &detectors),
+        Grant::new("GuardDutyDetectorWrite", Phase::Both, &["guardduty:DeleteIPSet", "guardduty:DeleteThreatIntelSet"], &detectors),
+        Grant::new("GuardDutyServiceRolePolicyForLists", Phase::Rollout, &["iam:PutRolePolicy"], &role),
+        Grant::new("GuardDutyServiceRolePolicyForLists", Phase::Both, &["iam:DeleteRolePolicy"], &role),
+    ]
+}
 
 pub fn checks(plan: &Plan) -> Vec<Check> {
     let Some(lists) = &plan.ip_lists else { return Vec::new() };

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::{Calls, Check, Kind, Place};
 use crate::control::Failure;
+use crate::permissions::{Grant, Phase};
 use crate::aws::{GuardDuty, Service};
 use crate::model::Unprocessed;
 use crate::outcome::TargetError;
@@ -103,6 +104,19 @@ pub async fn apply(
 }
 
 pub const MEMBER: &str = "OG.Org.Member";
+
+/// The members, at the delegated admin.
+pub fn grants(plan: &Plan, p: &str) -> Vec<Grant> {
+    if plan.admin.is_none() {
+        return Vec::new();
+    }
+    let detectors = [format!("arn:{p}:guardduty:*:*:detector/*")];
+    vec![
+        Grant::read(&["guardduty:ListMembers", "guardduty:GetMemberDetectors"]),
+        Grant::new("GuardDutyDetectorWrite", Phase::Rollout, &["guardduty:CreateMembers"], &detectors),
+        Grant::new("GuardDutyDetectorTeardown", Phase::Teardown, &["guardduty:DisassociateMembers", "guardduty:DeleteMembers"], &detectors),
+    ]
+}
 
 pub fn checks(plan: &Plan) -> Vec<Check> {
     let description = "The account is an enabled member of the delegated admin";

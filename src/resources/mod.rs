@@ -30,6 +30,7 @@ use serde_json::Value;
 
 use crate::control::{Control, Failure};
 use crate::aws::Service;
+use crate::permissions::Grant;
 use crate::plan::Plan;
 
 /// What every kind's change tells the rest of orgguard about itself.
@@ -128,6 +129,14 @@ macro_rules! kinds {
                 Self::$variant(change)
             }
         })*
+
+        /// Every permission the plan's kinds need, in partition `p` (`aws`, `aws-cn`, ...).
+        pub fn grants(plan: &Plan, p: &str) -> Vec<Grant> {
+            let mut grants = Vec::new();
+            $(grants.extend($module::grants(plan, p));)*
+            grants.extend(coverage::grants(plan, p));
+            grants
+        }
 
         /// Every control the plan sets, in report order, with where each is judged.
         pub fn checks(plan: &Plan) -> Vec<Check> {

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::{Calls, Check, Kind, Place};
 use crate::control::Failure;
+use crate::permissions::{Grant, Phase};
 use crate::aws::{AwsError, GuardDuty, Service};
 use crate::desired::Organization;
 use crate::model::{AdminSide, Agent, AutoEnable, Feature, ObservedDetector};
@@ -91,6 +92,19 @@ pub async fn apply(admin: &GuardDuty, detector_id: &str, members: AutoEnable, ch
 }
 
 pub const AUTO_ENABLE: &str = "OG.Org.AutoEnable";
+
+/// The organization configuration, on the delegated admin's detector.
+pub fn grants(plan: &Plan, p: &str) -> Vec<Grant> {
+    if plan.admin.is_none() {
+        return Vec::new();
+    }
+    let detectors = [format!("arn:{p}:guardduty:*:*:detector/*")];
+    vec![
+        Grant::read(&["guardduty:DescribeOrganizationConfiguration"]),
+        Grant::new("GuardDutyDetectorWrite", Phase::Rollout, &["guardduty:UpdateOrganizationConfiguration"], &detectors),
+        Grant::new("GuardDutyDetectorTeardown", Phase::Teardown, &["guardduty:UpdateOrganizationConfiguration"], &detectors),
+    ]
+}
 
 pub fn checks(plan: &Plan) -> Vec<Check> {
     let description = "Organization auto-enable (members and features) is as planned";

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::{Calls, Check, Kind};
 use crate::control::Failure;
+use crate::permissions::{Grant, Phase};
 use crate::aws::{GuardDuty, Service};
 use crate::outcome::{Legacy, TargetError};
 use crate::model::{AccountId, ObservedRelationship};
@@ -52,6 +53,18 @@ pub async fn apply(guardduty: &GuardDuty, detector_id: &str, change: &Change) ->
 }
 
 /// Judged through the membership control, which a conflict fails.
+/// The invitation-era relationships an account leaves (`--migrate-invitations`).
+pub fn grants(plan: &Plan, p: &str) -> Vec<Grant> {
+    if plan.admin.is_none() {
+        return Vec::new();
+    }
+    vec![
+        Grant::read(&["guardduty:GetAdministratorAccount", "guardduty:ListInvitations"]),
+        Grant::new("GuardDutyCreate", Phase::Rollout, &["guardduty:DeclineInvitations"], &["*"]),
+        Grant::new("GuardDutyDetectorWrite", Phase::Rollout, &["guardduty:DisassociateFromAdministratorAccount"], &[format!("arn:{p}:guardduty:*:*:detector/*")]),
+    ]
+}
+
 pub fn checks(_: &Plan) -> Vec<Check> {
     Vec::new()
 }

@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::registry::{At, InAccountRegion, Made, Resource, Section};
 use super::{differs, Calls, Check, Kind, Place};
 use crate::control::Failure;
+use crate::permissions::{Grant, Phase};
 use crate::aws::{AwsError, Events, Service};
 use crate::desired::Wiring;
 use crate::model::{ObservedRule, Region};
@@ -111,6 +112,24 @@ fn rule_control(rule: &str) -> String {
 
 fn target_control(rule: &str) -> String {
     format!("OG.Wiring.Target/{rule}")
+}
+
+/// Rules named `rules` on the default bus of every account-region that has them.
+pub fn rule_grants(rules: &[Rule], p: &str) -> Vec<Grant> {
+    let arns: Vec<String> = rules.iter().map(|r| format!("arn:{p}:events:*:*:rule/{}", r.name.get_ref())).collect();
+    vec![
+        Grant::read(&["events:DescribeRule", "events:ListTargetsByRule"]),
+        Grant::new("RuleWrite", Phase::Rollout, &["events:PutRule", "events:PutTargets"], &arns),
+        Grant::new("RuleTeardown", Phase::Teardown, &["events:RemoveTargets", "events:DeleteRule"], &arns),
+    ]
+}
+
+/// The rules, and the role their targets pass to EventBridge.
+pub fn grants(plan: &Plan, p: &str) -> Vec<Grant> {
+    let Some(notifications) = &plan.notifications else { return Vec::new() };
+    let mut grants = rule_grants(&notifications.rules, p);
+    grants.extend(super::iam::role_grants("EventBridge", &notifications.role, &notifications.policy, "events.amazonaws.com", p));
+    grants
 }
 
 pub fn checks(plan: &Plan) -> Vec<Check> {

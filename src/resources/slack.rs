@@ -15,6 +15,7 @@ use serde_json::json;
 use super::registry::{At, AtAdmin, Made, Mode, Resource, Section};
 use super::{archive, iam, Calls, Check, Kind, Place};
 use crate::control::Failure;
+use crate::permissions::{Grant, Phase};
 use crate::aws::{AccountSession, AwsError, Chatbot, Configuration, Iam, ObservedConfiguration, Service};
 use crate::desired::{Role, Wiring};
 use crate::model::{AccountId, ObservedIam, Partition, Region};
@@ -273,6 +274,21 @@ impl Resource for SlackChannel {
     async fn apply(session: &AccountSession, channel: &Self::Desired<'_>, observed: &Observed, change: &Change, _: &mut Made) -> Result<(), TargetError> {
         Ok(apply(&session.iam(), &session.chatbot(), &channel.desired(&observed.topics), change).await?)
     }
+}
+
+/// The channel configuration and the role Chatbot assumes, in the admin's account.
+pub fn grants(plan: &Plan, p: &str) -> Vec<Grant> {
+    let Some(slack) = plan.alerts.as_ref().and_then(|a| a.slack.as_ref()) else { return Vec::new() };
+    let configurations = [format!("arn:{p}:chatbot::*:chat-configuration/slack-channel/*")];
+    let mut grants = vec![
+        Grant::read(&["chatbot:DescribeSlackWorkspaces", "chatbot:DescribeSlackChannelConfigurations"]),
+        Grant::new("ChatbotConfiguration", Phase::Rollout, &["chatbot:CreateSlackChannelConfiguration"], &configurations),
+        // A teardown takes orgguard's topics out of another's configuration.
+        Grant::new("ChatbotConfiguration", Phase::Both, &["chatbot:UpdateSlackChannelConfiguration"], &configurations),
+        Grant::new("ChatbotTeardown", Phase::Teardown, &["chatbot:DeleteSlackChannelConfiguration"], &configurations),
+    ];
+    grants.extend(iam::role_grants("Chatbot", &slack.role, &slack.policy, "chatbot.amazonaws.com", p));
+    grants
 }
 
 pub fn checks(plan: &Plan) -> Vec<Check> {

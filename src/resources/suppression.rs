@@ -12,6 +12,7 @@ use serde::Serialize;
 use super::registry::{At, AtAdmin, Made, Resource, Section};
 use super::{Calls, Check, Kind, Place};
 use crate::control::Failure;
+use crate::permissions::{Grant, Phase};
 use crate::aws::{AwsError, Filter, GuardDuty, Service};
 use crate::model::{same_criteria, ObservedFilter};
 use crate::outcome::{Note, TargetError};
@@ -150,6 +151,19 @@ impl Resource for Rules {
     async fn apply(guardduty: &GuardDuty, (rules, _): &Self::Desired<'_>, _: &Vec<ObservedFilter>, change: &Change, made: &mut Made) -> Result<(), TargetError> {
         Ok(apply(guardduty, made.detector()?, rules, change).await?)
     }
+}
+
+/// The suppression rules, on the delegated admin's detector.
+pub fn grants(plan: &Plan, p: &str) -> Vec<Grant> {
+    if plan.suppression.is_none() {
+        return Vec::new();
+    }
+    let detectors = [format!("arn:{p}:guardduty:*:*:detector/*")];
+    vec![
+        Grant::read(&["guardduty:ListFilters", "guardduty:GetFilter"]),
+        Grant::new("GuardDutyDetectorWrite", Phase::Rollout, &["guardduty:CreateFilter", "guardduty:UpdateFilter"], &detectors),
+        Grant::new("GuardDutyDetectorWrite", Phase::Both, &["guardduty:DeleteFilter"], &detectors),
+    ]
 }
 
 pub fn checks(plan: &Plan) -> Vec<Check> {

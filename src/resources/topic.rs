@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::registry::{At, InAccountRegion, Made, Resource, Section};
 use super::{differs, Calls, Check, Kind, Place};
 use crate::control::Failure;
+use crate::permissions::{Grant, Phase};
 use crate::aws::{AwsError, Service, Sns};
 use crate::desired::Wiring;
 use crate::model::{ObservedTopic, Region};
@@ -176,6 +177,22 @@ pub async fn apply(sns: &Sns, wiring: &Wiring<'_>, region: &Region, change: &Cha
 const TOPIC: &str = "OG.Wiring.Topic";
 const TOPIC_POLICY: &str = "OG.Wiring.TopicPolicy";
 const SUBSCRIPTIONS: &str = "OG.Wiring.Subscriptions";
+
+/// A topic named `topic` in every account-region that has it.
+pub fn topic_grants(topic: &str, p: &str) -> Vec<Grant> {
+    let arn = [format!("arn:{p}:sns:*:*:{topic}")];
+    vec![
+        Grant::read(&["sns:GetTopicAttributes", "sns:ListTagsForResource", "sns:ListSubscriptionsByTopic", "sns:GetSubscriptionAttributes"]),
+        Grant::new("TopicWrite", Phase::Rollout, &["sns:CreateTopic", "sns:SetTopicAttributes", "sns:TagResource", "sns:Subscribe"], &arn),
+        // No resource type: a subscription is not a resource IAM names.
+        Grant::new("Unsubscribe", Phase::Both, &["sns:Unsubscribe"], &["*"]),
+        Grant::new("TopicTeardown", Phase::Teardown, &["sns:DeleteTopic"], &arn),
+    ]
+}
+
+pub fn grants(plan: &Plan, p: &str) -> Vec<Grant> {
+    plan.notifications.as_ref().map(|n| topic_grants(&n.topic, p)).unwrap_or_default()
+}
 
 pub fn checks(plan: &Plan) -> Vec<Check> {
     if plan.notifications.is_none() {

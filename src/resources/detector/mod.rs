@@ -6,9 +6,11 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Serialize;
+use serde_json::json;
 
 use super::{on_off, Calls, Check, Kind, Place};
 use crate::control::Failure;
+use crate::permissions::{Grant, Phase};
 use crate::aws::{AwsError, Code, GuardDuty, Service};
 use crate::model::{AccountId, AdminSide, Agent, DetectorSettings, Feature, Frequency, ObservedDetector};
 use crate::plan::Plan;
@@ -205,6 +207,20 @@ pub fn feature_control(feature: Feature) -> (&'static str, &'static str) {
         Feature::S3DataEvents => ("GuardDuty.10", "S3 protection"),
         Feature::RuntimeMonitoring => ("GuardDuty.11", "Runtime monitoring"),
     }
+}
+
+/// Every target's detector, and the service-linked role GuardDuty makes with it.
+pub fn grants(_: &Plan, p: &str) -> Vec<Grant> {
+    let linked = [format!("arn:{p}:iam::*:role/aws-service-role/guardduty.amazonaws.com/*"), format!("arn:{p}:iam::*:role/aws-service-role/malware-protection.guardduty.amazonaws.com/*")];
+    let services = json!({"StringEquals": {"iam:AWSServiceName": ["guardduty.amazonaws.com", "malware-protection.guardduty.amazonaws.com"]}});
+    let detectors = [format!("arn:{p}:guardduty:*:*:detector/*")];
+    vec![
+        Grant::read(&["guardduty:ListDetectors", "guardduty:GetDetector"]),
+        Grant::new("GuardDutyCreate", Phase::Rollout, &["guardduty:CreateDetector"], &["*"]),
+        Grant::new("GuardDutyDetectorWrite", Phase::Rollout, &["guardduty:UpdateDetector"], &detectors),
+        Grant::new("GuardDutyDetectorTeardown", Phase::Teardown, &["guardduty:DeleteDetector"], &detectors),
+        Grant::new("GuardDutyServiceLinkedRole", Phase::Rollout, &["iam:CreateServiceLinkedRole"], &linked).when(services),
+    ]
 }
 
 pub fn checks(plan: &Plan) -> Vec<Check> {

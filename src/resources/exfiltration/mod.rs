@@ -18,6 +18,7 @@ use crate::aws::{Alarm, AwsError, FlowLog, FlowLogSpec, MetricFilter, Network};
 use crate::desired::Role;
 use crate::model::{AccountId, Partition, Region};
 use crate::outcome::{Note, TargetError};
+use crate::permissions::{Grant, Phase};
 use crate::plan::{Exfiltration, Plan};
 
 pub const ROLE: &str = "OG.Exfil.Role";
@@ -303,6 +304,28 @@ async fn apply(network: &Network, desired: &Desired<'_>, change: &Part) -> Resul
         Part::DeleteAlarm { name } => network.delete_alarm(name).await,
         Part::DeleteLogGroup { .. } => network.delete_log_group(group).await,
     }
+}
+
+/// The flow logs and their log group, the metric filter, the alarm, and the role that
+/// delivers the flow logs.
+pub fn grants(plan: &Plan, p: &str) -> Vec<Grant> {
+    let Some(exfiltration) = &plan.exfiltration else { return Vec::new() };
+    let group = exfiltration.log_group.get_ref();
+    let groups = [format!("arn:{p}:logs:*:*:log-group:{group}"), format!("arn:{p}:logs:*:*:log-group:{group}:*")];
+    let alarm = [format!("arn:{p}:cloudwatch:*:*:alarm:{}", exfiltration.alarm_name.get_ref())];
+    let flow_logs = format!("arn:{p}:ec2:*:*:vpc-flow-log/*");
+    let mut grants = vec![
+        Grant::read(&["ec2:DescribeVpcs", "ec2:DescribeFlowLogs", "logs:DescribeLogGroups", "logs:DescribeMetricFilters", "cloudwatch:DescribeAlarms"]),
+        Grant::new("FlowLogsWrite", Phase::Rollout, &["ec2:CreateFlowLogs"], &[format!("arn:{p}:ec2:*:*:vpc/*"), flow_logs.clone()]),
+        Grant::new("FlowLogsWrite", Phase::Both, &["ec2:DeleteFlowLogs"], &[flow_logs.clone()]),
+        Grant::new("TagOnlyNewFlowLogs", Phase::Rollout, &["ec2:CreateTags"], &[flow_logs]).when(json!({"StringEquals": {"ec2:CreateAction": "CreateFlowLogs"}})),
+        Grant::new("FlowLogGroupWrite", Phase::Rollout, &["logs:CreateLogGroup", "logs:PutRetentionPolicy", "logs:PutMetricFilter"], &groups),
+        Grant::new("FlowLogGroupTeardown", Phase::Teardown, &["logs:DeleteMetricFilter", "logs:DeleteLogGroup"], &groups),
+        Grant::new("ExfiltrationAlarmWrite", Phase::Rollout, &["cloudwatch:PutMetricAlarm"], &alarm),
+        Grant::new("ExfiltrationAlarmTeardown", Phase::Teardown, &["cloudwatch:DeleteAlarms"], &alarm),
+    ];
+    grants.extend(iam::role_grants("FlowLog", exfiltration.role.get_ref(), &exfiltration.policy, "vpc-flow-logs.amazonaws.com", p));
+    grants
 }
 
 pub fn checks(plan: &Plan) -> Vec<Check> {

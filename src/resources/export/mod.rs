@@ -14,6 +14,7 @@ use super::archive;
 use super::registry::{At, AtAdmin, Made, Mode, Resource, Section};
 use super::{Calls, Check, Kind, Place};
 use crate::control::Failure;
+use crate::permissions::{Grant, Phase};
 use crate::aws::{AwsError, Destination, GuardDuty, Service, Storage};
 use crate::model::{AccountId, ObservedDestination, Partition, Region};
 use crate::outcome::{Note, TargetError};
@@ -79,6 +80,21 @@ pub async fn apply(admin: &GuardDuty, detector_id: &str, desired: &Export, chang
 }
 
 const EXPORT: &str = "OG.Org.FindingsExport";
+
+/// The destination on the delegated admin's detector, and the bucket and key policies read
+/// (in the accounts that own them) before GuardDuty is asked to publish there.
+pub fn grants(plan: &Plan, p: &str) -> Vec<Grant> {
+    let Some(export) = &plan.export else { return Vec::new() };
+    let (bucket, detectors) = (export.bucket.get_ref(), [format!("arn:{p}:guardduty:*:*:detector/*")]);
+    vec![
+        Grant::read(&["guardduty:ListPublishingDestinations", "guardduty:DescribePublishingDestination"]),
+        Grant::new("FindingsExportPolicies", Phase::Read, &["s3:GetBucketPolicy", "kms:GetKeyPolicy", "kms:DescribeKey"], &[bucket.clone(), format!("arn:{p}:kms:*:*:key/*")]),
+        // What GuardDuty checks on the admin's behalf when it is asked to publish there.
+        Grant::new("FindingsExportBucketAccess", Phase::Read, &["s3:GetObject", "s3:ListBucket"], &[bucket.clone(), format!("{bucket}/*")]),
+        Grant::new("GuardDutyDetectorWrite", Phase::Rollout, &["guardduty:CreatePublishingDestination", "guardduty:UpdatePublishingDestination"], &detectors),
+        Grant::new("GuardDutyDetectorTeardown", Phase::Teardown, &["guardduty:DeletePublishingDestination"], &detectors),
+    ]
+}
 
 pub fn checks(plan: &Plan) -> Vec<Check> {
     let description = "The delegated admin exports findings to the planned bucket with the planned key, and GuardDuty is publishing";
