@@ -13,9 +13,8 @@ use crate::outcome::{Layer, Status, TargetError};
 use crate::results::TargetResult;
 use crate::plan::Plan;
 use crate::resources::admin::ADMIN;
-use crate::layers::organization::first_and_last;
 use crate::resources::coverage::{Coverage, COVERAGE};
-use crate::resources::slack::SLACK;
+use crate::resources::slack::{self, SLACK};
 use crate::resources::detector::feature_control;
 use crate::resources::membership::MEMBER;
 use crate::resources::{self, Place};
@@ -174,8 +173,7 @@ pub fn judge(plan: &Plan, plan_name: &str, results: &[TargetResult]) -> Vec<Cont
     }
     // The Slack configuration is made and read in one region of the run: judged there only.
     let run_regions: Vec<Region> = regions.iter().map(|r| **r).collect();
-    let (first, last) = first_and_last(plan, &run_regions);
-    let slack_region = last.or(first);
+    let slack_region = slack::region(plan, &run_regions);
     // A region's delegated admin (the organization's account list has no region).
     for (result, region) in results.iter().filter(|r| r.layer == Layer::Organization).filter_map(|r| Some((r, r.target.region.as_ref()?))) {
         let members: Vec<&AccountId> =

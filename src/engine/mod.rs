@@ -20,11 +20,12 @@ pub use stop::Stop;
 use crate::aws::AwsError;
 use crate::discover::{Discovery, Listed};
 use crate::journal::Journal;
-use crate::layers::{account, join_ordered, organization, region, result, Context};
+use crate::layers::{account, join_ordered, organization, region, result, Context, Delegated};
 use crate::model::{AccountId, Region, Target};
 use crate::outcome::{Layer, SkipReason, Status, TargetError};
 use crate::results::TargetResult;
 use crate::progress::Progress;
+use crate::resources::registry;
 
 /// What drives one run: the layers' context, the regions, and the machinery around them.
 /// Shared by the accounts' tasks, which a multi-threaded runtime runs on every core.
@@ -60,24 +61,26 @@ pub async fn run(
     let plan = &*plan;
     let regions = discovery.scope.regions.clone();
     let mut results = Vec::new();
-    let organization_first = plan.admin.is_some() && (options.detectors_from_admin || options.teardown.is_some());
+    let organization_first = cx.admin.is_some() && (options.detectors_from_admin || options.teardown.is_some());
     if organization_first {
         // The admin's view first, so that accounts are entered only for what it cannot see;
         // a teardown frees the members before their detectors may go.
         cx.before = organization::before(&cx, &regions).await;
         assert!(discovery.is_listed(), "the organization is listed before the admin's view is read");
-        let layer = {
-            let (cx, scope, stop) = (&cx, &discovery.scope, &stop);
-            let layer = regions.iter().map(|region| async move {
-                if stop.is_set() {
-                    let admin = plan.admin.as_ref().expect("checked").account.get_ref();
-                    let target = Target { account: *admin, region: Some(*region) };
-                    return (*region, (result(target, Layer::Organization, Status::Skipped(SkipReason::Interrupted)), None));
-                }
-                let designated = cx.before.get(region).and_then(|b| b.designated.as_deref());
-                (*region, organization::reconcile(cx, region, scope, &[], designated).await)
-            });
-            join_ordered(layer).await
+        let layer = match &cx.admin {
+            Some(delegated) => {
+                let (cx, scope, stop) = (&cx, &discovery.scope, &stop);
+                let layer = regions.iter().map(|region| async move {
+                    if stop.is_set() {
+                        let target = Target { account: *delegated.account(), region: Some(*region) };
+                        return (*region, (result(target, Layer::Organization, Status::Skipped(SkipReason::Interrupted)), None));
+                    }
+                    let designated = cx.before.get(region).and_then(|b| b.designated.as_deref());
+                    (*region, organization::reconcile(cx, delegated, region, scope, &[], designated).await)
+                });
+                join_ordered(layer).await
+            }
+            None => Vec::new(),
         };
         for (region, (result, view)) in layer {
             progress.done(&result, 0);
@@ -112,18 +115,18 @@ pub async fn run(
     results.extend(scope.skipped.iter().map(|(account, reason)| {
         result(Target { account: *account, region: None }, Layer::Account, Status::Skipped(reason.clone()))
     }));
-    if plan.admin.is_some() && !organization_first {
+    if let (Some(delegated), false) = (&driver.cx.admin, organization_first) {
         // A region the others depend on goes first, one that depends on them last.
-        let (first, last) = organization::first_and_last(plan, &driver.regions);
+        let (first, last) = registry::first_and_last(plan, &driver.regions);
         let mut organization = Vec::new();
         let driver = &*driver;
         if let Some(region) = &first {
-            organization.push(driver.organization(region, scope, &results).await);
+            organization.push(driver.organization(delegated, region, scope, &results).await);
         }
         let rest = driver.regions.iter().filter(|r| ![first, last].contains(&Some(**r)));
-        organization.extend(join_ordered(rest.map(|region| driver.organization(region, scope, &results))).await);
+        organization.extend(join_ordered(rest.map(|region| driver.organization(delegated, region, scope, &results))).await);
         if let Some(region) = &last {
-            organization.push(driver.organization(region, scope, &results).await);
+            organization.push(driver.organization(delegated, region, scope, &results).await);
         }
         driver.record(&organization);
         results.extend(organization);
@@ -286,9 +289,8 @@ impl Driver {
     /// A region's organization layer, after the accounts. One finished in the run resumed is
     /// done again only when an account-region of it was worked on in this one (it may need
     /// to become a member).
-    async fn organization(&self, region: &Region, scope: &crate::discover::Scope, results: &[TargetResult]) -> TargetResult {
-        let admin = self.cx.plan.admin.as_ref().expect("called with an admin plan").account.get_ref();
-        let target = Target { account: *admin, region: Some(*region) };
+    async fn organization(&self, delegated: &Delegated, region: &Region, scope: &crate::discover::Scope, results: &[TargetResult]) -> TargetResult {
+        let target = Target { account: *delegated.account(), region: Some(*region) };
         let worked_on = || {
             results.iter().any(|r| {
                 r.layer == Layer::Account && r.target.region == Some(*region) && r.status != Status::Skipped(SkipReason::FinishedEarlier)
@@ -299,7 +301,7 @@ impl Driver {
         } else if self.stop.is_set() {
             result(target, Layer::Organization, Status::Skipped(SkipReason::Interrupted))
         } else {
-            organization::reconcile(&self.cx, region, scope, results, None).await.0
+            organization::reconcile(&self.cx, delegated, region, scope, results, None).await.0
         };
         self.progress.done(&result, 0);
         result

@@ -25,7 +25,7 @@ use futures::StreamExt;
 
 use crate::aws::{AccountSession, Aws};
 use crate::changeset::Reviewed;
-use crate::model::{AccountId, AdminSide, DetectorSettings, ObservedDetector, Region, Target};
+use crate::model::{AccountId, AdminSide, AutoEnable, DetectorSettings, ObservedDetector, Region, Target};
 use crate::outcome::{Layer, Stale, Status, TargetError};
 use crate::results::TargetResult;
 use crate::plan::Plan;
@@ -55,9 +55,9 @@ pub struct Context {
     pub plan: Arc<Plan>,
     pub desired: DetectorSettings,
     pub options: Options,
-    /// The delegated admin's session, shared by its account work and every region's
-    /// organization work, so its role is assumed once.
-    pub admin: Option<AccountSession>,
+    /// The delegated admin the plan names, with its session, shared by its account work and
+    /// every region's organization work, so its role is assumed once.
+    pub admin: Option<Delegated>,
     /// Per region, read before the accounts.
     pub before: HashMap<Region, Before>,
     /// Applying a reviewed change set: only the changes reviewed are made.
@@ -82,11 +82,24 @@ pub struct Before {
     pub organization_failed: bool,
 }
 
+/// The plan's delegated admin: the organization layer runs only with one.
+pub struct Delegated {
+    pub session: AccountSession,
+    pub auto_enable: AutoEnable,
+}
+
+impl Delegated {
+    pub fn account(&self) -> &AccountId {
+        &self.session.account
+    }
+}
+
 impl Context {
     pub fn new(aws: Arc<Aws>, plan: Arc<Plan>, options: Options) -> Self {
         let admin = plan.admin.as_ref().map(|admin| {
             let organization = &plan.organization;
-            aws.session(admin.account.get_ref(), &organization.member_role, organization.external_id.as_deref())
+            let session = aws.session(admin.account.get_ref(), &organization.member_role, organization.external_id.as_deref());
+            Delegated { session, auto_enable: admin.auto_enable }
         });
         Self { aws, desired: plan.detector.settings(), plan, options, admin, before: HashMap::new(), reviewed: None }
     }
@@ -103,7 +116,7 @@ impl Context {
     /// The member role's session in `account` (the admin's shared one for the admin).
     pub fn session(&self, account: &AccountId) -> AccountSession {
         match &self.admin {
-            Some(session) if session.account == *account => session.clone(),
+            Some(admin) if admin.account() == account => admin.session.clone(),
             _ => {
                 let plan = &self.plan.organization;
                 self.aws.session(account, &plan.member_role, plan.external_id.as_deref())

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::{result, settle, Before, Context};
+use super::{result, settle, Before, Context, Delegated};
 use crate::aws::{AccountSession, AwsError, GuardDuty};
 use crate::desired::Organization;
 use crate::discover::Scope;
@@ -15,7 +15,7 @@ use crate::outcome::{Layer, OtherAdmin, SkipReason, Status, TargetError};
 use crate::results::{shared, TargetResult};
 use crate::resources::coverage::{self, Coverage};
 use crate::resources::registry::{self, AdminRegion, Made, Slots, AT_ADMIN};
-use crate::resources::{admin, archive, detector, membership, org_config, slack, Change};
+use crate::resources::{admin, detector, membership, org_config, Change};
 
 /// What the organization looks like in a region, before the accounts are entered: the
 /// admins designated (both rollout and audit), and for a rollout the planned admin's side
@@ -25,7 +25,7 @@ use crate::resources::{admin, archive, detector, membership, org_config, slack, 
 /// when the admin's view of it differs from the plan). A region where they cannot be read
 /// is left out of it.
 pub async fn before(cx: &Context, regions: &[Region]) -> HashMap<Region, Before> {
-    let Some(admin) = &cx.admin else { return HashMap::new() };
+    let Some(admin) = cx.admin.as_ref().map(|a| &a.session) else { return HashMap::new() };
     let management = cx.aws.management();
     let read = regions.iter().map(|region| {
         let management = &management;
@@ -48,14 +48,6 @@ pub async fn before(cx: &Context, regions: &[Region]) -> HashMap<Region, Before>
         }
     });
     super::join_ordered(read).await.into_iter().collect()
-}
-
-/// The regions whose organization layer a rollout does before and after the others: where
-/// the findings archive is made (the other regions' exports write to it), and where the Slack
-/// configuration is (it subscribes every region's central topic).
-pub fn first_and_last(plan: &crate::plan::Plan, regions: &[Region]) -> (Option<Region>, Option<Region>) {
-    let first = archive::region(plan).filter(|r| regions.contains(r));
-    (first, slack::region(plan, regions).filter(|last| Some(*last) != first))
 }
 
 /// What the admin's side holds now.
@@ -158,16 +150,16 @@ fn members(scope: &Scope, results: &[TargetResult], admin: &AccountId, region: &
 /// `detectors_from_admin`, also the members' detectors as the admin sees them.
 pub async fn reconcile(
     cx: &Context,
+    delegated: &Delegated,
     region: &Region,
     scope: &Scope,
     results: &[TargetResult],
     designated: Option<&[AccountId]>,
 ) -> (TargetResult, Option<BTreeMap<AccountId, ObservedDetector>>) {
     if let Some(teardown) = &cx.options.teardown {
-        return (super::teardown::organization(cx, region, scope, teardown).await, None);
+        return (super::teardown::organization(cx, delegated, region, scope, teardown).await, None);
     }
-    let admin_plan = cx.plan.admin.as_ref().expect("an organization layer only with an admin plan");
-    let admin = admin_plan.account.get_ref();
+    let admin = delegated.account();
     let target = Target { account: *admin, region: Some(*region) };
     let in_layer = |status| result(target.clone(), Layer::Organization, status);
     let admin_region_off = results.iter().any(|r| {
@@ -176,7 +168,7 @@ pub async fn reconcile(
     if admin_region_off {
         return (in_layer(Status::Skipped(SkipReason::RegionNotEnabled)), None);
     }
-    let session = cx.admin.as_ref().expect("set with an admin plan");
+    let session = &delegated.session;
     let guardduty = session.guardduty(region);
     let observed = match observe(cx, &guardduty, region, admin, designated).await {
         Ok(observed) => observed,
@@ -189,7 +181,7 @@ pub async fn reconcile(
     // What the admin holds for the organization and cannot be read (a Slack workspace never
     // authorised) fails the region's result, but after the rest, which does not depend on it.
     let unread = registry::observe(&mut kinds).await;
-    let desired = Organization::new(admin, admin_plan.auto_enable, &cx.desired, members(scope, results, admin, region));
+    let desired = Organization::new(admin, delegated.auto_enable, &cx.desired, members(scope, results, admin, region));
     let mut planned = match plan(&desired, &cx.desired, scope.admin_is_target, cx.options.replace_admin, &observed) {
         Ok(planned) => planned,
         Err(conflict) => return (in_layer(Status::failed(TargetError::OtherAdmin(conflict))), None),

@@ -7,7 +7,7 @@
 //! rule or flow log of the account uses them. Each layer observes, plans (pure, per kind) and executes
 //! as a rollout does, so a dry run, a change set and a second teardown work the same way.
 
-use super::{result, settle, Context};
+use super::{result, settle, Context, Delegated};
 use crate::aws::{AccountSession, GuardDuty};
 use crate::discover::Scope;
 use crate::model::{AccountId, AdminSide, AutoEnable, Region, Target};
@@ -131,14 +131,14 @@ struct Planned {
 /// One region at the delegated admin: what the admin holds for the organization (the
 /// registry's kinds there, backwards), members' auto-enable off, the target accounts
 /// disassociated then deleted, then the designation removed (from the management account).
-pub async fn organization(cx: &Context, region: &Region, scope: &Scope, teardown: &Teardown) -> TargetResult {
-    let admin = *cx.plan.admin.as_ref().expect("an organization layer only with an admin plan").account.get_ref();
+pub async fn organization(cx: &Context, delegated: &Delegated, region: &Region, scope: &Scope, teardown: &Teardown) -> TargetResult {
+    let admin = *delegated.account();
     let target = Target { account: admin, region: Some(*region) };
     let in_layer = |status| result(target.clone(), Layer::Organization, status);
     if !teardown.membership && !teardown.admin && !teardown.central {
         return in_layer(Status::Unchanged);
     }
-    let session = cx.admin.as_ref().expect("set with an admin plan");
+    let session = &delegated.session;
     let guardduty = session.guardduty(region);
     let designated = cx.before.get(region).and_then(|b| b.designated.clone());
     let observed = async {

@@ -122,6 +122,27 @@ impl Made {
     }
 }
 
+/// A kind held in one region only: where that region comes in the run's order of regions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Once {
+    /// This region goes first: the others need what the kind makes there.
+    First(Region),
+    /// The last region: the kind needs what the others make.
+    Last,
+}
+
+/// The regions whose delegated-admin work goes first and last, as the kinds held in one
+/// region ask (the findings archive first, the Slack configuration last).
+pub fn first_and_last(plan: &Plan, regions: &[Region]) -> (Option<Region>, Option<Region>) {
+    let once: Vec<Once> = AT_ADMIN.iter().filter_map(|entry| (entry.once)(plan)).collect();
+    let first = once.iter().find_map(|o| match o {
+        Once::First(region) if regions.contains(region) => Some(*region),
+        _ => None,
+    });
+    let last = once.contains(&Once::Last).then(|| regions.iter().rev().copied().find(|r| Some(*r) != first)).flatten();
+    (first, last)
+}
+
 /// What a kind `K` is given in one of its places.
 pub type At<'a, K> = <<K as Resource>::Placement as Placement>::At<'a>;
 
@@ -157,6 +178,11 @@ pub trait Resource: 'static {
         async { Ok(()) }
     }
 
+    /// Held in one region only (its `desired` is None elsewhere): where that region goes.
+    fn once(_plan: &Plan) -> Option<Once> {
+        None
+    }
+
     /// Why the change cannot be made while the account's IAM roles are not ready, if it needs them.
     fn needs_roles(_desired: &Self::Desired<'_>, _change: &Self::Change) -> Option<TargetError> {
         None
@@ -175,12 +201,13 @@ pub trait Resource: 'static {
 /// A kind's place in the registry.
 pub struct Entry<P: Placement> {
     pub name: &'static str,
+    pub once: fn(&Plan) -> Option<Once>,
     /// Its slot in one place, if the plan has the kind there and `wanted` its section.
     pub start: for<'a> fn(&P::At<'a>, &(dyn Fn(Section) -> bool + 'a)) -> Option<Box<dyn Slotted<'a> + 'a>>,
 }
 
 const fn entry<K: Resource>() -> Entry<K::Placement> {
-    Entry { name: K::NAME, start: start::<K> }
+    Entry { name: K::NAME, once: K::once, start: start::<K> }
 }
 
 /// The kinds of one place, in the registry's order.

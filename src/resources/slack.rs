@@ -12,8 +12,8 @@ use std::fmt;
 use serde::Serialize;
 use serde_json::json;
 
-use super::registry::{At, AtAdmin, Made, Mode, Resource, Section};
-use super::{archive, iam, Calls, Check, Kind, Place};
+use super::registry::{self, At, AtAdmin, Made, Mode, Once, Resource, Section};
+use super::{iam, Calls, Check, Kind, Place};
 use crate::control::Failure;
 use crate::permissions::{Grant, Phase};
 use crate::aws::{AccountSession, AwsError, Chatbot, Configuration, Iam, ObservedConfiguration, Service};
@@ -175,13 +175,12 @@ pub async fn apply(iam_client: &Iam, chatbot: &Chatbot, desired: &Desired<'_>, c
     }
 }
 
-/// With `[alerts.slack]`, the region whose organization layer goes last, where the channel
-/// configuration is made: once every other region's central topic is there to subscribe
-/// (not the archive's region, which goes first, unless it is the only one).
+/// The region of the run where the channel configuration is made and read: the last, once
+/// every other region's central topic is there to subscribe (or the first, when it is the
+/// only one).
 pub fn region(plan: &Plan, regions: &[Region]) -> Option<Region> {
-    plan.alerts.as_ref()?.slack.as_ref()?;
-    let first = archive::region(plan).filter(|r| regions.contains(r));
-    regions.iter().rev().copied().find(|r| Some(*r) != first).or(first)
+    let (first, last) = registry::first_and_last(plan, regions);
+    last.or(first)
 }
 
 /// The Slack channel configuration and its role, in the admin account, in one region.
@@ -227,6 +226,10 @@ impl Resource for SlackChannel {
         let topics = at.regions.iter().map(|r| (*r, central.topic_arn(r))).collect();
         let every = matches!(at.mode, Mode::Rollout { dry_run: true } | Mode::Teardown { .. });
         Some(Channel { slack: alerts.slack.as_ref()?, admin, partition, region: at.region, topics, every })
+    }
+
+    fn once(plan: &Plan) -> Option<Once> {
+        plan.alerts.as_ref()?.slack.as_ref().map(|_| Once::Last)
     }
 
     fn clients(at: &At<'_, Self>) -> AccountSession {

@@ -354,7 +354,8 @@ impl Resource for Parts {
 
     fn desired<'a>(here: &At<'a, Self>) -> Option<Desired<'a>> {
         let plan = here.plan.exfiltration.as_ref()?;
-        let topic = plan.topic(here.plan.notifications.as_ref()).expect("checked when the plan is read");
+        // A plan without a topic for the alarm does not load.
+        let topic = plan.topic(here.plan.notifications.as_ref())?;
         Some(Desired::new(plan, topic, &here.session.account, &here.region, here.partition))
     }
 

@@ -11,7 +11,7 @@ use std::fmt;
 use serde::Serialize;
 
 use super::archive;
-use super::registry::{At, AtAdmin, Made, Mode, Resource, Section};
+use super::registry::{At, AtAdmin, Made, Mode, Once, Resource, Section};
 use super::{Calls, Check, Kind, Place};
 use crate::control::Failure;
 use crate::permissions::{Grant, Phase};
@@ -227,6 +227,11 @@ impl Resource for FindingsExport {
             partition: at.partition,
             detector: at.detector,
         })
+    }
+
+    /// The archive is made in its region before the others' exports write to it.
+    fn once(plan: &Plan) -> Option<Once> {
+        archive::region(plan).map(Once::First)
     }
 
     fn clients(at: &At<'_, Self>) -> Clients {
