@@ -29,7 +29,10 @@ Control API (JSON; the Rust tests' helper is tests/common/mod.rs):
       id, name, format, location, status}]}}, "destinations": {account: {region: [{id,
       destinationArn, kmsKeyArn, status}]}}, "coverage": {account: {region: [{type, name, status,
       issue, updatedAt}]}}}; POST /_orgguard/coverage seeds an account-region's Runtime
-      Monitoring resources (coverage_ext.py); "chatbot": {account: [Slack channel configuration]};
+      Monitoring resources (coverage_ext.py); "findings": {"account/region": [finding, as
+      GetFindings answers it]}; POST /_orgguard/findings {account, region, type, severity?} makes
+      a real (not sample) finding, answering {id, suppressed: the matching suppression rule or
+      null} (findings_ext.py); "chatbot": {account: [Slack channel configuration]};
       POST /_orgguard/slack-workspace {account, team_id, team_name} authorises a Slack workspace
       for the account, the console's one-time step (chatbot_ext.py); guardduty-org: {region: {admins, members,
       configuration, invited_members: {member: {administrator, status}}, invitations:

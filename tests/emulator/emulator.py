@@ -43,6 +43,7 @@ import events_ext
 import export_ext
 import fastpath
 import filters_ext
+import findings_ext
 import flowlogs_ext
 import guardduty_admin
 import guardduty_ext
@@ -73,6 +74,7 @@ EXTENSIONS = (
     guardduty_members,  # GuardDuty members, as their administrator manages them
     guardduty_invitations,  # GuardDuty invitations, as the invited account sees them
     filters_ext,  # GuardDuty suppression rules (filters)
+    findings_ext,  # GuardDuty findings: samples, lists, statistics, archiving
     lists_ext,  # GuardDuty trusted IP lists and threat intel sets
     export_ext,  # GuardDuty findings export (publishing destinations)
     coverage_ext,  # GuardDuty Runtime Monitoring coverage

@@ -19,6 +19,7 @@ import boto3
 import botocore
 from botocore.config import Config
 
+import selftest_findings
 import selftest_network
 
 HERE = Path(__file__).resolve().parent
@@ -649,6 +650,7 @@ def organization() -> None:
         ip_lists(emulator)
         publishing_destinations(emulator)
         coverage(emulator)
+        selftest_findings.findings(emulator, sys.modules[__name__])
         chatbot(emulator)
         leave_and_join(emulator)
     finally:
