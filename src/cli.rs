@@ -55,7 +55,7 @@ pub enum Command {
         #[arg(long = "for", value_enum)]
         purpose: orgguard::permissions::Purpose,
         /// The AWS partition of the resources' ARNs.
-        #[arg(long, default_value = "aws")]
+        #[arg(long, default_value = "aws", value_parser = ["aws", "aws-cn", "aws-us-gov"])]
         partition: String,
         /// The management account's policy also covers its own account as a target (as with
         /// `include_management_account = true`, which sets it too).

@@ -96,7 +96,13 @@ pub fn policy(grants: &[Grant], principal: Principal, purpose: Purpose, own_acco
                 statement.actions.extend(grant.actions);
                 statement.resources.extend(grant.resources);
             }
-            None => statements.push(grant),
+            None => {
+                // Ids are unique in a policy: one id under another condition (two plans' policy
+                // names, say) is numbered.
+                let taken = statements.iter().filter(|s| s.sid.trim_end_matches(|c: char| c.is_ascii_digit()) == grant.sid).count();
+                let sid = if taken == 0 { grant.sid.clone() } else { format!("{}{}", grant.sid, taken + 1) };
+                statements.push(Grant { sid, ..grant });
+            }
         }
     }
     let statements: Vec<Statement> = statements
@@ -171,5 +177,12 @@ mod tests {
         let management = policy(&grants, Principal::Management, Purpose::Audit, true);
         let sids: Vec<&str> = management["Statement"].as_array().unwrap().iter().map(|s| s["Sid"].as_str().unwrap()).collect();
         assert_eq!(sids, ["Assume", "OwnOrgguardRead"], "its own first");
+        let two_conditions = [
+            Grant::new("Attach", Phase::Rollout, &["iam:AttachRolePolicy"], &["r1"]).when(json!({"a": 1})),
+            Grant::new("Attach", Phase::Rollout, &["iam:AttachRolePolicy"], &["r2"]).when(json!({"a": 2})),
+        ];
+        let numbered = policy(&two_conditions, Principal::Member, Purpose::Rollout, false);
+        let sids: Vec<&str> = numbered["Statement"].as_array().unwrap().iter().map(|s| s["Sid"].as_str().unwrap()).collect();
+        assert_eq!(sids, ["Attach", "Attach2"], "ids stay unique");
     }
 }

@@ -208,6 +208,7 @@ pub async fn reconcile(
     let execute = execute(cx, &guardduty, region, &desired, &scope.emails, &observed, &planned, &kinds);
     let status = match (settle(cx, &target, Layer::Organization, &changes, execute).await, unread.into_iter().next()) {
         (Status::Failed(error), _) => Status::Failed(error),
+        (_, Some(error)) if error.is_region_not_enabled() => Status::Skipped(SkipReason::RegionNotEnabled),
         (_, Some(error)) => Status::failed(error),
         (status, None) => status,
     };

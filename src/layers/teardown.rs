@@ -164,8 +164,10 @@ pub async fn organization(cx: &Context, delegated: &Delegated, region: &Region, 
     };
     let session_in = |account: &AccountId| cx.session(account);
     let mut kinds = cx.held_by_admin(session, region, &scope.regions, detector_id.as_deref(), &session_in);
-    if let Some(error) = registry::observe(&mut kinds).await.into_iter().next() {
-        return in_layer(Status::failed(error));
+    match registry::observe(&mut kinds).await.into_iter().next() {
+        Some(error) if error.is_region_not_enabled() => return in_layer(Status::Skipped(SkipReason::RegionNotEnabled)),
+        Some(error) => return in_layer(Status::failed(error)),
+        None => {}
     }
     kinds.reverse();
     let mut planned = plan(teardown, &admin, scope, &designated, side.as_ref());

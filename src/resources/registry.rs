@@ -22,11 +22,11 @@ pub const IN_ACCOUNT_REGION: &[Entry<InAccountRegion>] =
 /// The kinds the delegated admin holds for the organization in each region, after its
 /// designation, organization configuration and members, in the order they are made.
 pub const AT_ADMIN: &[Entry<AtAdmin>] = &[
-    entry::<super::export::FindingsExport>(),
     entry::<super::alerts::CentralAlerts>(),
     entry::<super::slack::SlackChannel>(),
     entry::<super::suppression::Rules>(),
     entry::<super::ip_lists::Lists>(),
+    entry::<super::export::FindingsExport>(),
 ];
 
 /// The plan section a kind comes from: a plan section is read whole (a kind that cannot be
@@ -152,6 +152,9 @@ pub trait Resource: 'static {
     const NAME: &'static str;
     const SECTION: Section;
     type Placement: Placement;
+    /// Other plan sections it builds on in the same place: when one of them cannot be read,
+    /// neither is it (Slack subscribes the central topic it does not make).
+    const NEEDS: &'static [Section] = &[];
     /// What the plan asks of one place.
     type Desired<'a>: Send + Sync;
     /// The clients its reads and writes use, built once per place.
@@ -219,13 +222,13 @@ pub fn slots<'a, P: Placement>(registry: &[Entry<P>], at: &P::At<'a>, wanted: &(
 }
 
 /// Reads each slot in order; a plan section is read whole, so a slot that cannot be read
-/// forgets its section's slots read before it, and the error is kept for the later ones of
-/// its section. Every error, in order (the first of a region not enabled stops there).
+/// forgets its section's slots read before it, and the later ones of its section, or that
+/// need it, are not read. Every error, in order (the first of a region not enabled stops there).
 pub async fn observe(slots: &mut Slots<'_>) -> Vec<TargetError> {
     let mut errors: Vec<(Section, TargetError)> = Vec::new();
     for read in 0..slots.len() {
         let section = slots[read].section();
-        if errors.iter().any(|(failed, _)| *failed == section) {
+        if errors.iter().any(|(failed, _)| *failed == section || slots[read].needs().contains(failed)) {
             continue;
         }
         if let Err(error) = slots[read].observe().await {
@@ -266,6 +269,7 @@ pub async fn apply(slots: &Slots<'_>, made: &mut Made) -> Result<(), TargetError
 /// One kind in one place, whatever its types.
 pub trait Slotted<'a>: Send + Sync {
     fn section(&self) -> Section;
+    fn needs(&self) -> &'static [Section];
     /// Reads it.
     fn observe(&mut self) -> BoxFuture<'_, Result<(), TargetError>>;
     /// Forgets what was read: another kind of its section could not be read.
@@ -299,6 +303,10 @@ fn start<'a, K: Resource>(at: &At<'a, K>, wanted: &(dyn Fn(Section) -> bool + 'a
 impl<'a, K: Resource> Slotted<'a> for Slot<'a, K> {
     fn section(&self) -> Section {
         K::SECTION
+    }
+
+    fn needs(&self) -> &'static [Section] {
+        K::NEEDS
     }
 
     fn observe(&mut self) -> BoxFuture<'_, Result<(), TargetError>> {
@@ -357,7 +365,7 @@ mod tests {
         let here: Vec<&str> = IN_ACCOUNT_REGION.iter().map(|e| e.name).collect();
         assert_eq!(here, ["findings topic", "rules", "exfiltration alarm"], "the topic before the rules that target it, the alarm after both");
         let admin: Vec<&str> = AT_ADMIN.iter().map(|e| e.name).collect();
-        let expected = ["findings export", "central alerts", "Slack channel", "suppression rules", "IP lists"];
-        assert_eq!(admin, expected, "the central topic before Slack subscribes it");
+        let expected = ["central alerts", "Slack channel", "suppression rules", "IP lists", "findings export"];
+        assert_eq!(admin, expected, "the central topic before Slack subscribes it; the export last, as GuardDuty may refuse it");
     }
 }

@@ -209,6 +209,7 @@ impl Channel<'_> {
 impl Resource for SlackChannel {
     const NAME: &'static str = "Slack channel";
     const SECTION: Section = Section::Slack;
+    const NEEDS: &'static [Section] = &[Section::Alerts];
     type Placement = AtAdmin;
     type Desired<'a> = Channel<'a>;
     type Clients = AccountSession;
