@@ -32,7 +32,10 @@ Control API (JSON; the Rust tests' helper is tests/common/mod.rs):
       Monitoring resources (coverage_ext.py); "findings": {"account/region": [finding, as
       GetFindings answers it]}; POST /_orgguard/findings {account, region, type, severity?} makes
       a real (not sample) finding, answering {id, suppressed: the matching suppression rule or
-      null} (findings_ext.py); "chatbot": {account: [Slack channel configuration]};
+      null} (findings_ext.py); GET /_orgguard/deliveries: {"deliveries": [{topic, protocol,
+      endpoint, finding, outcome: delivered | filtered out | pending confirmation, message}],
+      "invocations": [{account, region, rule, target, finding, failed: why or null}]}
+      (delivery_ext.py); "chatbot": {account: [Slack channel configuration]};
       POST /_orgguard/slack-workspace {account, team_id, team_name} authorises a Slack workspace
       for the account, the console's one-time step (chatbot_ext.py); guardduty-org: {region: {admins, members,
       configuration, invited_members: {member: {administrator, status}}, invitations:

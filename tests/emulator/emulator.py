@@ -39,6 +39,7 @@ import chatbot_ext
 import cli
 import control_ext
 import coverage_ext
+import delivery_ext
 import events_ext
 import export_ext
 import fastpath
@@ -75,6 +76,7 @@ EXTENSIONS = (
     guardduty_invitations,  # GuardDuty invitations, as the invited account sees them
     filters_ext,  # GuardDuty suppression rules (filters)
     findings_ext,  # GuardDuty findings: samples, lists, statistics, archiving
+    delivery_ext,  # a finding's way: EventBridge rules, SNS targets and fan-out, metrics
     lists_ext,  # GuardDuty trusted IP lists and threat intel sets
     export_ext,  # GuardDuty findings export (publishing destinations)
     coverage_ext,  # GuardDuty Runtime Monitoring coverage

@@ -21,7 +21,7 @@ A detector sees its own account's findings and, at an administrator, its Enabled
 (user guide, "Managing multiple accounts"). A new finding that an ARCHIVE suppression rule of
 the account's administrator (or of the account itself, without one) matches is archived as it
 is made, and is not sent on to EventBridge (user guide, "Suppression rules"): `suppressed`
-says so. POST /_orgguard/findings {"account", "region", "type", "severity"?} makes a real
+says so. Every other new finding goes on to EventBridge (delivery_ext.py). POST /_orgguard/findings {"account", "region", "type", "severity"?} makes a real
 (not sample) finding, for tests; GET /_orgguard/state's "findings" lists them all.
 """
 
@@ -33,6 +33,7 @@ from typing import Any
 from moto.guardduty.models import guardduty_backends
 from moto.guardduty.responses import GuardDutyResponse
 
+import delivery_ext
 from filters_ext import _criteria
 from guardduty_org import _administrator_of, _require
 from registry import DETECTOR, Registry
@@ -133,6 +134,8 @@ def make(account: str, region: str, finding_type: str, sample: bool, severity: f
     rule = _suppressed_by(account, region, finding)
     finding["service"]["archived"] = rule is not None
     FINDINGS.setdefault((account, region), []).append(finding)
+    if rule is None:
+        delivery_ext.publish_finding(account, region, finding)
     return {"id": finding_id, "suppressed": rule}
 
 

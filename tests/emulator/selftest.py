@@ -651,6 +651,7 @@ def organization() -> None:
         publishing_destinations(emulator)
         coverage(emulator)
         selftest_findings.findings(emulator, sys.modules[__name__])
+        selftest_findings.delivery(emulator, sys.modules[__name__])
         chatbot(emulator)
         leave_and_join(emulator)
     finally:
