@@ -51,7 +51,7 @@ pub enum Command {
         #[arg(long, value_enum)]
         principal: orgguard::permissions::Principal,
         /// The command it is for: rollout (and everything read-only), audit (reads only, for
-        /// audit, report and rollout --dry-run) or teardown.
+        /// audit, report and rollout --dry-run), teardown or drill.
         #[arg(long = "for", value_enum)]
         purpose: orgguard::permissions::Purpose,
         /// The AWS partition of the resources' ARNs.
@@ -69,6 +69,10 @@ pub enum Command {
     Teardown(TeardownArgs),
     /// Read-only drift audit. Exit 0: no drift; 2: drift found; 1: the audit itself failed.
     Audit(AuditArgs),
+    /// Send one sample finding through each chosen account-region's alert path and say how far
+    /// it went (asks first; see --dry-run). Exit 0: every path delivered; 2: one did not; 1:
+    /// the drill could not be made or read somewhere.
+    Drill(DrillArgs),
     /// Write compliance evidence files from a fresh audit or a saved one (--from).
     Report(ReportArgs),
     /// Print the shell completion script (e.g. `orgguard completions bash > /etc/bash_completion.d/orgguard`).
@@ -215,6 +219,34 @@ pub struct AuditArgs {
     /// An earlier `--format json` result: new failures, resolved, still failing.
     #[arg(long)]
     pub baseline: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DrillArgs {
+    /// The plan file (TOML).
+    #[arg(long)]
+    pub plan: PathBuf,
+    #[command(flatten)]
+    pub scope: Scope,
+    /// At most this many account-regions, spread over the accounts and regions.
+    #[arg(long)]
+    pub sample: Option<usize>,
+    /// The sample finding's type (GuardDuty marks it a sample; it names no real resource).
+    #[arg(long, default_value = "CryptoCurrency:EC2/BitcoinTool.B!DNS")]
+    pub finding_type: String,
+    /// How long to wait for the metrics to show each delivery, in seconds (AWS publishes
+    /// them once a minute).
+    #[arg(long, default_value_t = 600)]
+    pub timeout: u64,
+    /// Say where the samples would go and who would be notified; send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask before sending.
+    #[arg(long)]
+    pub yes: bool,
+    /// table for people, json for machines.
+    #[arg(long, value_enum, default_value_t = AuditFormat::Table)]
+    pub format: AuditFormat,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{CommandFactory, Parser};
@@ -108,6 +109,47 @@ fn run(command: Command) -> Result<u8> {
             } else {
                 OK
             })
+        }
+        Command::Drill(args) => {
+            let targeting = targeting(args.plan, &args.scope)?;
+            // On an emulator the metrics are there at once; AWS publishes them once a minute.
+            let every = Duration::from_secs(if targeting.endpoint_url.is_some() { 1 } else { 20 });
+            let options = ops::DrillOptions { finding_type: args.finding_type, sample: args.sample, timeout: Duration::from_secs(args.timeout), every };
+            let runtime = runtime(targeting.threads)?;
+            let prepared = runtime.block_on(ops::prepare_drill(&targeting, &options))?;
+            eprintln!("drill: one sample finding of {} in each of {} account-regions", options.finding_type, prepared.targets.len());
+            eprintln!("rules of the plan it matches: {}", if prepared.rules.is_empty() { "none".into() } else { prepared.rules.join(", ") });
+            for notice in prepared.notices() {
+                eprintln!("  {}", printable(&notice));
+            }
+            if args.dry_run {
+                return Ok(OK);
+            }
+            if !args.yes {
+                eprint!("Send them? Type yes: ");
+                if !confirmed()? {
+                    eprintln!("drill: not confirmed; nothing was sent");
+                    return Ok(FAILED);
+                }
+            }
+            let results = runtime.block_on(prepared.run(&options));
+            match args.format {
+                AuditFormat::Json => println!("{}", serde_json::to_string_pretty(&results)?),
+                AuditFormat::Table => {
+                    for r in &results {
+                        let line = match &r.outcome {
+                            ops::DrillOutcome::Pass => format!("PASS  {} {}", r.account, r.region),
+                            ops::DrillOutcome::Fail { step, detail } => format!("FAIL  {} {}: {step} ({detail})", r.account, r.region),
+                            ops::DrillOutcome::Error { operation, message } => format!("ERROR {} {}: {operation}: {message}", r.account, r.region),
+                            ops::DrillOutcome::Skipped { reason } => format!("SKIP  {} {}: {reason}", r.account, r.region),
+                        };
+                        println!("{}", printable(&line));
+                    }
+                }
+            }
+            let errors = results.iter().any(|r| matches!(r.outcome, ops::DrillOutcome::Error { .. }));
+            let failures = results.iter().any(|r| matches!(r.outcome, ops::DrillOutcome::Fail { .. }));
+            Ok(if errors { FAILED } else if failures { DRIFT } else { OK })
         }
         Command::Report(args) => {
             let mut report = match &args.from {

@@ -22,6 +22,8 @@ pub enum Purpose {
     Audit,
     /// `teardown`: the reads and what a teardown removes.
     Teardown,
+    /// `drill`: the reads, sample findings and the delivery metrics.
+    Drill,
 }
 
 /// When a grant is needed.
@@ -35,6 +37,8 @@ pub enum Phase {
     Teardown,
     /// By both.
     Both,
+    /// By a drill.
+    Drill,
 }
 
 impl Phase {
@@ -43,6 +47,7 @@ impl Phase {
             (Phase::Read, _) => true,
             (Phase::Rollout | Phase::Both, Purpose::Rollout) => true,
             (Phase::Teardown | Phase::Both, Purpose::Teardown) => true,
+            (Phase::Drill, Purpose::Drill) => true,
             _ => false,
         }
     }

@@ -15,6 +15,12 @@ impl Events {
         Self { api }
     }
 
+    /// Whether EventBridge matches `event` (JSON) with `pattern` (TestEventPattern).
+    pub async fn test_event_pattern(&self, pattern: &str, event: &str) -> Result<bool, AwsError> {
+        let output = self.api.get().await.test_event_pattern().event_pattern(pattern).event(event).send().await;
+        Ok(output.map_err(|e| AwsError::from_sdk("events:TestEventPattern", e))?.result())
+    }
+
     /// The rule and its targets, or None if there is no such rule.
     pub async fn find_rule(&self, name: &str) -> Result<Option<ObservedRule>, AwsError> {
         let rule = match self.api.get().await.describe_rule().name(name).send().await {
@@ -45,6 +51,12 @@ impl Events {
                     id: t.id().to_owned(),
                     arn: t.arn().to_owned(),
                     role_arn: t.role_arn().filter(|r| !r.is_empty()).map(str::to_owned),
+                    replaced_input: match (t.input(), t.input_path(), t.input_transformer()) {
+                        (Some(_), _, _) => Some("Input"),
+                        (_, Some(_), _) => Some("InputPath"),
+                        (_, _, Some(_)) => Some("InputTransformer"),
+                        _ => None,
+                    },
                 })
                 .collect(),
         }))

@@ -31,7 +31,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 pub use events::Events;
 pub use guardduty::{Destination, Filter, GuardDuty, ListFile, MemberDetectors};
 pub use iam::Iam;
-pub use network::{Alarm, FlowLog, FlowLogSpec, MetricFilter, Network, FLOW_LOG_BATCH};
+pub use network::{Alarm, FlowLog, FlowLogSpec, Metric, MetricFilter, Network, FLOW_LOG_BATCH};
 pub use organizations::OrgAccount;
 pub use chatbot::{Chatbot, Configuration, ObservedConfiguration};
 pub use storage::{ObservedBucket, Storage};

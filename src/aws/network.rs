@@ -17,6 +17,13 @@ pub struct Network {
     cloudwatch: Gated<aws_sdk_cloudwatch::Client>,
 }
 
+/// A CloudWatch metric with one dimension, e.g. AWS/Events MatchedEvents by RuleName.
+pub struct Metric<'a> {
+    pub namespace: &'a str,
+    pub name: &'a str,
+    pub dimension: (&'a str, &'a str),
+}
+
 /// A VPC flow log as EC2 describes it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FlowLog {
@@ -231,6 +238,34 @@ impl Network {
             actions: a.alarm_actions().to_vec(),
             description: a.alarm_description().unwrap_or_default().to_owned(),
         }))
+    }
+
+    /// Each metric's sum from `since` to now (GetMetricData, one minute a point; at most 500
+    /// metrics a call).
+    pub async fn metric_sums(&self, metrics: &[Metric<'_>], since: std::time::SystemTime) -> Result<Vec<f64>, AwsError> {
+        use aws_sdk_cloudwatch::primitives::DateTime;
+        use aws_sdk_cloudwatch::types::{Dimension, Metric as SdkMetric, MetricDataQuery, MetricStat};
+        let queries: Vec<MetricDataQuery> = metrics
+            .iter()
+            .enumerate()
+            .map(|(n, m)| {
+                let dimension = Dimension::builder().name(m.dimension.0).value(m.dimension.1).build();
+                let metric = SdkMetric::builder().namespace(m.namespace).metric_name(m.name).dimensions(dimension).build();
+                let stat = MetricStat::builder().metric(metric).period(60).stat("Sum").build();
+                MetricDataQuery::builder().id(format!("m{n}")).metric_stat(stat).build()
+            })
+            .collect();
+        let end = std::time::SystemTime::now() + std::time::Duration::from_secs(60);
+        let start = since - std::time::Duration::from_secs(60);
+        let call = self.cloudwatch.get().await.get_metric_data().set_metric_data_queries(Some(queries)).start_time(DateTime::from(start)).end_time(DateTime::from(end)).send().await;
+        let output = call.map_err(|e| AwsError::from_sdk("cloudwatch:GetMetricData", e))?;
+        let mut sums = vec![0.0; metrics.len()];
+        for result in output.metric_data_results() {
+            if let Some(n) = result.id().and_then(|id| id.strip_prefix('m')).and_then(|n| n.parse::<usize>().ok()).filter(|n| *n < sums.len()) {
+                sums[n] = result.values().iter().sum();
+            }
+        }
+        Ok(sums)
     }
 
     pub async fn put_alarm(&self, name: &str, alarm: &Alarm) -> Result<(), AwsError> {

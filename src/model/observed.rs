@@ -57,6 +57,9 @@ pub struct ObservedTarget {
     pub id: String,
     pub arn: String,
     pub role_arn: Option<String>,
+    /// How the target replaces the event it sends, if it does (`Input`, `InputPath` or
+    /// `InputTransformer`): the finding then does not reach the topic as GuardDuty sent it.
+    pub replaced_input: Option<&'static str>,
 }
 
 /// The IAM role EventBridge uses and its publishing policy, in one account.

@@ -18,5 +18,6 @@ pub fn iam_policy(paths: &[PathBuf], principal: Principal, purpose: Purpose, p: 
         own |= plan.organization.include_management_account;
         grants.extend(resources::grants(&plan, p));
     }
+    grants.extend(super::drill::grants(p));
     Ok(permissions::policy(&grants, principal, purpose, own))
 }

@@ -3,6 +3,7 @@
 //! engine.
 
 mod audit;
+mod drill;
 mod iam_policy;
 mod init;
 mod rollout;
@@ -21,6 +22,7 @@ use crate::plan::PlanError;
 use crate::report::AuditReport;
 
 pub use audit::{audit, Audit};
+pub use drill::{prepare as prepare_drill, DrillOptions, DrillResult, Outcome as DrillOutcome};
 pub use iam_policy::iam_policy;
 pub use init::init;
 pub use rollout::{rollout, RolloutOptions};

@@ -59,6 +59,34 @@ impl<'a> Use<'a> {
     }
 }
 
+/// AWS, as the plan's limits and the command line say (`count_calls`: for a forecast).
+pub(super) async fn connect(targeting: &Targeting, plan: &Plan, count_calls: bool) -> Result<Arc<Aws>, OpsError> {
+    if let Some(url) = &targeting.endpoint_url {
+        // Before anything is signed and sent there.
+        let plain = if url.starts_with("http://") { ", unencrypted" } else { "" };
+        eprintln!("note: every AWS call goes to {} (--endpoint-url or AWS_ENDPOINT_URL{plain}), not to AWS", crate::safe::printable(url));
+    }
+    Ok(Arc::new(Aws::connect(&ConnectOptions {
+        endpoint_url: targeting.endpoint_url.clone(),
+        max_attempts: plan.limits.max_attempts,
+        throttle_budget: std::time::Duration::from_secs(plan.limits.throttle_budget_seconds),
+        rates: plan.limits.rates.clone(),
+        profile: targeting.profile.clone(),
+        count_calls,
+    })
+    .await
+    .map_err(|error| {
+        let profile = targeting.profile.clone().or_else(|| std::env::var("AWS_PROFILE").ok());
+        match error.credentials_problem(profile.as_deref()) {
+            Some(problem) => {
+                tracing::debug!("while connecting to AWS: {error}");
+                OpsError::Credentials(format!("{problem} (the SDK's own words: ORGGUARD_LOG=debug)"))
+            }
+            None => OpsError::Connect(error),
+        }
+    })?))
+}
+
 /// Loads the plan, connects, discovers the organization and runs the engine over it.
 pub(super) async fn start(targeting: &Targeting, runs_for: Use<'_>) -> Result<Run, OpsError> {
     let started = Instant::now();
@@ -82,30 +110,7 @@ pub(super) async fn start(targeting: &Targeting, runs_for: Use<'_>) -> Result<Ru
         Some((path, key, false)) => Some(Arc::new(Journal::create(path, &key)?)),
         None => None,
     };
-    if let Some(url) = &targeting.endpoint_url {
-        // Before anything is signed and sent there.
-        let plain = if url.starts_with("http://") { ", unencrypted" } else { "" };
-        eprintln!("note: every AWS call goes to {} (--endpoint-url or AWS_ENDPOINT_URL{plain}), not to AWS", crate::safe::printable(url));
-    }
-    let aws = Arc::new(Aws::connect(&ConnectOptions {
-        endpoint_url: targeting.endpoint_url.clone(),
-        max_attempts: plan.limits.max_attempts,
-        throttle_budget: std::time::Duration::from_secs(plan.limits.throttle_budget_seconds),
-        rates: plan.limits.rates.clone(),
-        profile: targeting.profile.clone(),
-        count_calls: runs_for.dry_run() && !matches!(runs_for, Use::Audit),
-    })
-    .await
-    .map_err(|error| {
-        let profile = targeting.profile.clone().or_else(|| std::env::var("AWS_PROFILE").ok());
-        match error.credentials_problem(profile.as_deref()) {
-            Some(problem) => {
-                tracing::debug!("while connecting to AWS: {error}");
-                OpsError::Credentials(format!("{problem} (the SDK's own words: ORGGUARD_LOG=debug)"))
-            }
-            None => OpsError::Connect(error),
-        }
-    })?);
+    let aws = connect(targeting, &plan, runs_for.dry_run() && !matches!(runs_for, Use::Audit)).await?;
     let mut discovery = discover::discover(&aws, &plan, &targeting.narrowing).await?;
     if !matches!(runs_for, Use::Rollout(_)) {
         // The audit and the teardown work on the organization from the delegated admin

@@ -63,7 +63,8 @@ pub fn plan(wiring: &Wiring, region: &Region, rule: &Rule, observed: Option<&Obs
     };
     let mut changes: Vec<Change> = reason.map(|reason| Change::PutRule { rule: name.clone(), reason }).into_iter().collect();
     let (topic, role) = (wiring.topic_arn(region), wiring.target_role());
-    let target_ok = observed.is_some_and(|o| o.targets.iter().any(|t| t.id == rule.target_id && t.arn == topic && t.role_arn == role));
+    // A target that replaces the event (a constant Input, say) delivers, but not the finding.
+    let target_ok = observed.is_some_and(|o| o.targets.iter().any(|t| t.id == rule.target_id && t.arn == topic && t.role_arn == role && t.replaced_input.is_none()));
     if !target_ok {
         changes.push(Change::PutTarget { rule: name.clone(), target_id: rule.target_id.clone() });
     }
@@ -251,15 +252,19 @@ mod tests {
             description: Some("GuardDutyのすべての検出結果(全重要度)をSNSトピックに送信".into()),
             // key order and a scalar in place of a one-element list are not drift
             pattern: Some(json!({"detail-type": "GuardDuty Finding", "source": ["aws.guardduty"]})),
-            targets: vec![ObservedTarget { id: "guardduty-finding".into(), arn: wiring.topic_arn(&region), role_arn: Some(wiring.role_arn()) }],
+            targets: vec![ObservedTarget { id: "guardduty-finding".into(), arn: wiring.topic_arn(&region), role_arn: Some(wiring.role_arn()), replaced_input: None }],
         };
         assert_eq!(plan(&wiring, &region, rule, Some(&good)), (vec![], vec![]));
-        let outside = ObservedTarget { id: "copy".into(), arn: "arn:aws:sqs:eu-west-1:999999999999:loot".into(), role_arn: None };
+        let outside = ObservedTarget { id: "copy".into(), arn: "arn:aws:sqs:eu-west-1:999999999999:loot".into(), role_arn: None, replaced_input: None };
         let copied = ObservedRule { targets: vec![good.targets[0].clone(), outside], ..good.clone() };
         let (changes, notes) = plan(&wiring, &region, rule, Some(&copied));
         assert!(changes.is_empty(), "left alone");
         let failure = notes[0].fails.as_ref().unwrap();
         assert_eq!((failure.control.as_str(), failure.actual.as_str()), ("OG.Wiring.Target/guardduty-finding", "also copy -> arn:aws:sqs:eu-west-1:999999999999:loot"));
+        let mut constant = good.clone();
+        constant.targets[0].replaced_input = Some("Input");
+        let replaced = vec![Change::PutTarget { rule: "guardduty-finding".into(), target_id: "guardduty-finding".into() }];
+        assert_eq!(plan(&wiring, &region, rule, Some(&constant)).0, replaced, "a target that sends a constant in place of the finding is put again");
         let disabled = ObservedRule { enabled: false, ..good.clone() };
         let (changes, _) = plan(&wiring, &region, rule, Some(&disabled));
         assert_eq!(changes, vec![Change::PutRule { rule: "guardduty-finding".into(), reason: Drift::Disabled }]);
@@ -282,12 +287,12 @@ mod tests {
     fn teardown_removes_the_planned_target_then_the_rule_and_keeps_a_rule_with_another_target() {
         let plan_file = fixtures::plan();
         let rule = &plan_file.notifications.as_ref().unwrap().rules[0];
-        let ours = ObservedTarget { id: "guardduty-finding".into(), arn: "arn:aws:sns:eu-west-1:111122223333:guardduty-finding".into(), role_arn: None };
+        let ours = ObservedTarget { id: "guardduty-finding".into(), arn: "arn:aws:sns:eu-west-1:111122223333:guardduty-finding".into(), role_arn: None, replaced_input: None };
         let observed = ObservedRule { enabled: true, description: None, pattern: None, targets: vec![ours.clone()] };
         let name = "guardduty-finding".to_owned();
         let remove = Change::RemoveTarget { rule: name.clone(), target_id: name.clone() };
         assert_eq!(teardown(rule, Some(&observed)), (vec![remove.clone(), Change::DeleteRule { rule: name.clone() }], vec![]));
-        let other = ObservedTarget { id: "copy".into(), arn: "arn:aws:sqs:eu-west-1:111122223333:copy".into(), role_arn: None };
+        let other = ObservedTarget { id: "copy".into(), arn: "arn:aws:sqs:eu-west-1:111122223333:copy".into(), role_arn: None, replaced_input: None };
         let shared = ObservedRule { targets: vec![ours, other], ..observed };
         let (changes, notes) = teardown(rule, Some(&shared));
         assert_eq!(changes, vec![remove], "the rule stays, with the other target");

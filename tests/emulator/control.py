@@ -118,7 +118,7 @@ then the other keys of the same body apply):
         "OrgguardFutureFlag2030" (true); State and every other key as they are.
 
 Request counts: is_mutating() counts every operation but Get*, List*, Describe*, Head*,
-AssumeRole and GetCallerIdentity as mutating (Create*/Put*/Delete*/Set* of EC2, CloudWatch
+AssumeRole, GetCallerIdentity and TestEventPattern (it matches, and changes nothing) as mutating (Create*/Put*/Delete*/Set* of EC2, CloudWatch
 Logs and CloudWatch too). Faults answer in each service's protocol: EC2's XML errors
 (RequestLimitExceeded 503, InternalError, UnauthorizedOperation, AuthFailure 401 for a region
 not enabled), CloudWatch's awsQuery-compatible codes (Throttling, InternalServiceError,

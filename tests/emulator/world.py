@@ -20,7 +20,7 @@ import guardduty_admin
 from seeding import MANAGEMENT_ACCOUNT, MEMBER_ROLE, add_member, member_account_id
 
 READ_ONLY_PREFIXES = ("Get", "List", "Describe", "Head")
-NOT_MUTATING = {"AssumeRole", "GetCallerIdentity"}
+NOT_MUTATING = {"AssumeRole", "GetCallerIdentity", "TestEventPattern"}
 
 
 class World:

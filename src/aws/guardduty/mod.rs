@@ -4,6 +4,7 @@
 mod coverage;
 mod export;
 mod filters;
+mod findings;
 mod lists;
 mod organization;
 
