@@ -142,13 +142,17 @@ fn run(command: Command) -> Result<u8> {
                             ops::DrillOutcome::Fail { step, detail } => format!("FAIL  {} {}: {step} ({detail})", r.account, r.region),
                             ops::DrillOutcome::Error { operation, message } => format!("ERROR {} {}: {operation}: {message}", r.account, r.region),
                             ops::DrillOutcome::Skipped { reason } => format!("SKIP  {} {}: {reason}", r.account, r.region),
+                            ops::DrillOutcome::Suppressed => {
+                                format!("SUPPRESSED {} {}: a suppression rule archived the sample, so it was not sent (drill with another --finding-type)", r.account, r.region)
+                            }
                         };
                         println!("{}", printable(&line));
                     }
                 }
             }
             let errors = results.iter().any(|r| matches!(r.outcome, ops::DrillOutcome::Error { .. }));
-            let failures = results.iter().any(|r| matches!(r.outcome, ops::DrillOutcome::Fail { .. }));
+            // A suppressed sample proves nothing of its path.
+            let failures = results.iter().any(|r| matches!(r.outcome, ops::DrillOutcome::Fail { .. } | ops::DrillOutcome::Suppressed));
             Ok(if errors { FAILED } else if failures { DRIFT } else { OK })
         }
         Command::Report(args) => {

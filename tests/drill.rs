@@ -123,3 +123,24 @@ fn a_dry_run_says_who_would_be_notified_and_sends_nothing() {
     assert_eq!(emulator.calls("CreateSampleFindings", None), 0);
     assert_eq!(emulator.mutating_calls(), 0, "a dry run writes nothing");
 }
+
+#[test]
+fn a_sample_that_a_suppression_rule_archives_is_said_to_be_suppressed_not_a_broken_path() {
+    let emulator = Emulator::start(&["--accounts", "2"]);
+    let plan = root().join("plans/example.toml");
+    let plan = plan.to_str().unwrap();
+    assert_eq!(emulator.orgguard(&["rollout", "--plan", plan, "--regions", "us-east-1"]).code(), 0);
+    // The delegated admin (member 1) suppresses the drill's finding type for the organization.
+    emulator.boto3_as(&member(1), r#"
+gd = client("guardduty", "us-east-1")
+detector = gd.list_detectors()["DetectorIds"][0]
+gd.create_filter(DetectorId=detector, Name="quiet-miners", Action="ARCHIVE",
+                 FindingCriteria={"Criterion": {"type": {"Equals": ["CryptoCurrency:EC2/BitcoinTool.B!DNS"]}}})
+"#);
+    let (seen, _) = delivered(&emulator, 0);
+    let (code, results) = drill(&emulator, plan);
+    assert_eq!(code, 2, "a suppressed sample proves nothing of its path");
+    let statuses: Vec<&str> = results.values().map(|(status, _)| status.as_str()).collect();
+    assert_eq!(statuses, ["suppressed"; 3], "{results:?}");
+    assert_eq!(delivered(&emulator, seen).1, BTreeMap::new(), "GuardDuty sent none of them");
+}

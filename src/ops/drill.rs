@@ -38,6 +38,13 @@ pub struct Prepared {
     concurrency: usize,
 }
 
+/// One account-region's sample, sent: the metrics just before, the detector, when.
+struct Sent {
+    before: Vec<f64>,
+    detector: String,
+    made: SystemTime,
+}
+
 /// How far one account-region's sample finding went.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
@@ -49,6 +56,9 @@ pub enum Outcome {
     Error { operation: String, message: String },
     /// A region the account has not enabled: nothing to drill.
     Skipped { reason: String },
+    /// A suppression rule archived the sample as it was made, so GuardDuty did not send it: the
+    /// path is not proven (drill with another --finding-type), and not broken either.
+    Suppressed,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -177,23 +187,23 @@ impl Prepared {
         let mut waiting = Vec::new();
         for (account, region, sent) in sent {
             match sent {
-                Ok(before) => waiting.push((account, region, before)),
+                Ok(sent) => waiting.push((account, region, sent)),
                 Err(outcome) => results.push(DrillResult { account, region, outcome }),
             }
         }
         loop {
             let read = futures::stream::iter(waiting.drain(..))
-                .map(|(account, region, before)| async move {
-                    let outcome = self.verdict(notifications, &account, &region, since, &before).await;
-                    (account, region, before, outcome)
+                .map(|(account, region, sent)| async move {
+                    let outcome = self.verdict(notifications, &account, &region, since, &sent).await;
+                    (account, region, sent, outcome)
                 })
                 .buffer_unordered(self.concurrency)
                 .collect::<Vec<_>>()
                 .await;
             let last = Instant::now() + options.every > deadline;
-            for (account, region, before, outcome) in read {
+            for (account, region, sent, outcome) in read {
                 match outcome {
-                    Outcome::Fail { step, .. } if !last && step != Step::TargetFailed => waiting.push((account, region, before)),
+                    Outcome::Fail { step, .. } if !last && step != Step::TargetFailed => waiting.push((account, region, sent)),
                     outcome => results.push(DrillResult { account, region, outcome }),
                 }
             }
@@ -207,7 +217,7 @@ impl Prepared {
     }
 
     /// The metrics so far, then the sample finding.
-    async fn send(&self, notifications: &Notifications, account: &AccountId, region: &Region, since: SystemTime) -> Result<Vec<f64>, Outcome> {
+    async fn send(&self, notifications: &Notifications, account: &AccountId, region: &Region, since: SystemTime) -> Result<Sent, Outcome> {
         let organization = &self.plan.organization;
         let session = self.aws.session(account, &organization.member_role, organization.external_id.as_deref());
         let guardduty = session.guardduty(region);
@@ -215,8 +225,9 @@ impl Prepared {
             return Err(Outcome::Fail { step: Step::NoDetector, detail: "GuardDuty has no detector here".into() });
         };
         let before = session.network(region).metric_sums(&self.metrics(notifications), since).await.map_err(|e| failed(&e))?;
+        let made = SystemTime::now();
         guardduty.create_sample_findings(&detector, std::slice::from_ref(&self.finding_type)).await.map_err(|e| failed(&e))?;
-        Ok(before)
+        Ok(Sent { before, detector, made })
     }
 
     /// Per matching rule MatchedEvents, Invocations and FailedInvocations; then the topic's
@@ -234,17 +245,27 @@ impl Prepared {
         metrics
     }
 
-    /// The step where the finding stopped, from what the metrics gained since `before`.
-    async fn verdict(&self, notifications: &Notifications, account: &AccountId, region: &Region, since: SystemTime, before: &[f64]) -> Outcome {
+    /// The step where the finding stopped, from what the metrics gained since the sample was
+    /// sent; a sample no rule matched may have been suppressed.
+    async fn verdict(&self, notifications: &Notifications, account: &AccountId, region: &Region, since: SystemTime, sent: &Sent) -> Outcome {
         let organization = &self.plan.organization;
-        let network = self.aws.session(account, &organization.member_role, organization.external_id.as_deref()).network(region);
+        let session = self.aws.session(account, &organization.member_role, organization.external_id.as_deref());
         let topic = notifications.topic.as_str();
-        let sums: Vec<f64> = match network.metric_sums(&self.metrics(notifications), since).await {
-            Ok(now) => now.iter().zip(before).map(|(now, before)| now - before).collect(),
+        let sums: Vec<f64> = match session.network(region).metric_sums(&self.metrics(notifications), since).await {
+            Ok(now) => now.iter().zip(&sent.before).map(|(now, before)| now - before).collect(),
             Err(error) => return failed(&error),
         };
         let expected = (notifications.subscriptions.len() * self.rules.len()) as f64;
-        judge(&self.rules, topic, &sums, expected)
+        let outcome = judge(&self.rules, topic, &sums, expected);
+        if !matches!(outcome, Outcome::Fail { step: Step::NotMatched, .. }) {
+            return outcome;
+        }
+        let made_ms = sent.made.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64) - 1000;
+        match session.guardduty(region).archived_since(&sent.detector, &self.finding_type, made_ms).await {
+            Ok(true) => Outcome::Suppressed,
+            Ok(false) => outcome,
+            Err(error) => failed(&error),
+        }
     }
 }
 
@@ -281,6 +302,8 @@ pub fn grants(p: &str) -> Vec<Grant> {
         Grant::new("DrillSampleFindings", Phase::Drill, &["guardduty:CreateSampleFindings"], &[format!("arn:{p}:guardduty:*:*:detector/*")]),
         // GetMetricData has no resource type.
         Grant::new("DrillDeliveryMetrics", Phase::Drill, &["guardduty:ListDetectors", "cloudwatch:GetMetricData"], &["*"]),
+        // Whether a suppression rule archived the sample.
+        Grant::new("DrillSampleFindings", Phase::Drill, &["guardduty:ListFindings"], &[format!("arn:{p}:guardduty:*:*:detector/*")]),
     ]
 }
 
