@@ -118,7 +118,12 @@ fn run(command: Command) -> Result<u8> {
             let runtime = runtime(targeting.threads)?;
             let prepared = runtime.block_on(ops::prepare_drill(&targeting, &options))?;
             eprintln!("drill: one sample finding of {} in each of {} account-regions", options.finding_type, prepared.targets.len());
-            eprintln!("rules of the plan it matches: {}", if prepared.rules.is_empty() { "none".into() } else { prepared.rules.join(", ") });
+            if prepared.rules.is_empty() {
+                // Nothing would travel: a drill that passes vacuously would say the path works.
+                eprintln!("drill: no rule of the plan's [notifications] matches a finding of {}: nothing to drill", options.finding_type);
+                return Ok(FAILED);
+            }
+            eprintln!("rules of the plan it matches: {}", prepared.rules.join(", "));
             for notice in prepared.notices() {
                 eprintln!("  {}", printable(&notice));
             }

@@ -122,6 +122,12 @@ fn a_dry_run_says_who_would_be_notified_and_sends_nothing() {
     assert!(run.stderr().contains("email security-alerts@example.com: 5 notifications"), "{}", run.stderr());
     assert_eq!(emulator.calls("CreateSampleFindings", None), 0);
     assert_eq!(emulator.mutating_calls(), 0, "a dry run writes nothing");
+    // A plan whose notifications no finding travels: nothing to drill, which is not a pass.
+    let central = root().join("plans/central-findings.toml");
+    let run = emulator.orgguard(&["drill", "--plan", central.to_str().unwrap(), "--regions", "us-east-1", "--yes"]);
+    assert_eq!(run.code(), 1, "{}", run.stderr());
+    assert!(run.stderr().contains("nothing to drill"), "{}", run.stderr());
+    assert_eq!(emulator.calls("CreateSampleFindings", None), 0);
 }
 
 #[test]
